@@ -1,0 +1,56 @@
+"""The ``hpo`` command line: one entry point, one module per command group.
+
+Each command module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` (called with the parsed arguments, returns an exit code). Everything a command
+does is a documented Python call first; the modules here only parse and print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hpo.errors import UserError
+
+# Order is the order shown by ``hpo --help``.
+COMMAND_MODULES = ["tune", "tasks", "optimizers", "electrode", "dynamics"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpo",
+        description="Hyperparameter and multi-objective optimization toolkit.",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show full tracebacks and Optuna's per-trial log"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"hpo.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hpo.threads import limit_threads
+
+    limit_threads()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as err:
+        if args.verbose:
+            raise
+        print(f"hpo: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hpo: interrupted; finished work is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

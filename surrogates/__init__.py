@@ -1,0 +1,1 @@
+"""surrogates package."""
