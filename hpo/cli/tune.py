@@ -1,2 +1,162 @@
+"""``hpo tune``: tune a built-in task or a user's objective; store, print, save CSV and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from hpo.cli.args import non_negative_int, positive_int
+from hpo.errors import UserError
+
+DEFAULT_STORAGE = "sqlite:///results/hpo.db"
+
+
 def register(subparsers) -> None:
-    pass
+    parser = subparsers.add_parser(
+        "tune",
+        help="tune a built-in task or your own objective",
+        description=(
+            "Run (or resume) an Optuna study. Give a built-in TASK (see 'hpo tasks'), or your "
+            "own objective with --objective and --space. Prints the best result and writes "
+            "OUT/history.csv and OUT/convergence.png. A rerun with the same study name and "
+            "storage resumes up to --n-trials."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("task", nargs="?", help="built-in task name (see 'hpo tasks')")
+    parser.add_argument(
+        "--objective",
+        metavar="MODULE:FUNCTION",
+        help="your objective: a function taking a dict of parameters and returning a float "
+        "(or a list of floats with --directions); MODULE is an importable module or a .py path",
+    )
+    parser.add_argument("--space", metavar="FILE", help="search-space file (.json, .yaml) for --objective")
+    parser.add_argument(
+        "--direction", choices=["minimize", "maximize"], default=None,
+        help="direction for --objective (a built-in task has its own) [default: minimize]",
+    )
+    parser.add_argument(
+        "--directions", nargs="+", choices=["minimize", "maximize"], default=None,
+        help="several directions: multi-objective tuning of --objective",
+    )
+    parser.add_argument("--optimizer", default="tpe", help="optimizer name (see 'hpo optimizers')")
+    parser.add_argument("--n-trials", type=positive_int, default=50, help="total trials in the study")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed of the optimizer")
+    parser.add_argument(
+        "--storage", default=DEFAULT_STORAGE,
+        help="Optuna storage URL (SQLite file, PostgreSQL, ...); open it with optuna-dashboard",
+    )
+    parser.add_argument(
+        "--study-name", default=None,
+        help="study name [default: TASK-OPTIMIZER-seedSEED]; an existing study is resumed",
+    )
+    parser.add_argument("--out", default=None, help="output folder [default: results/STUDY_NAME]")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import optuna
+
+    import hpo
+    from hpo.plotting import plot_study
+    from hpo.tasks import get_task
+
+    if not args.verbose:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    task = None
+    if args.task and (args.objective or args.space):
+        raise UserError("give either a TASK or --objective with --space, not both")
+    if args.task:
+        task = get_task(args.task)
+        if args.direction or args.directions:
+            raise UserError(f"--direction: task {task.name!r} has its own direction ({task.direction})")
+        objective, space, directions, label = task.objective, task.space, [task.direction], task.name
+    elif args.objective:
+        if not args.space:
+            raise UserError("--space: required with --objective")
+        objective = load_objective(args.objective)
+        space = hpo.load_space(args.space)
+        directions = args.directions or [args.direction or "minimize"]
+        label = args.objective.rsplit(":", 1)[-1]
+    else:
+        raise UserError("give a TASK (see 'hpo tasks') or --objective MODULE:FUNCTION with --space FILE")
+
+    study_name = args.study_name or f"{label}-{args.optimizer}-seed{args.seed}"
+    out = Path(args.out or Path("results") / study_name)
+    _make_dir(out, "--out")
+    if args.storage.startswith("sqlite:///") and not args.storage.startswith("sqlite:////"):
+        _make_dir(Path(args.storage[len("sqlite:///"):]).parent, "--storage")
+
+    hpo.get_optimizer(args.optimizer)  # fail on a bad name before touching the storage
+    result = hpo.tune(
+        objective, space,
+        optimizer=args.optimizer, n_trials=args.n_trials, directions=directions, seed=args.seed,
+        storage=args.storage, study_name=study_name, show_progress_bar=not args.no_progress,
+    )
+    history = result.history
+    from hpo.io import atomic_write
+
+    atomic_write(out / "history.csv", lambda tmp: history.to_csv(tmp, index=False))
+    plot_study(result.study, out / "convergence.png", title=study_name)
+
+    n_failed = int((history["state"] == "FAIL").sum()) if not history.empty else 0
+    print(f"study {study_name!r}: {len(history)} trials ({n_failed} failed), optimizer {args.optimizer}")
+    if result.multi_objective:
+        print(f"Pareto front: {len(result.best_trials)} trials")
+        for trial in result.best_trials:
+            print(f"  trial {trial.number}: values {trial.values} params {trial.params}")
+    else:
+        try:
+            best = result.study.best_trial
+        except ValueError:
+            print("no trial completed: see the 'user_attrs_error' column of history.csv")
+            return 1
+        metric = task.metric if task else "value"
+        print(f"best {metric} (CV): {best.value:.6g} at trial {best.number}")
+        print(f"best params: {best.params}")
+        if task is not None:
+            test = task.test_score(best.params)
+            if test is not None:
+                print(f"held-out test {metric} of the best params: {test:.6g}")
+    print(f"wrote {out / 'history.csv'} and {out / 'convergence.png'}")
+    return 0
+
+
+def _make_dir(path: Path, option: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{option} {str(path)!r}: cannot create the folder ({err.strerror})") from None
+    if not path.is_dir():
+        raise UserError(f"{option} {str(path)!r}: not a folder")
+
+
+def load_objective(reference: str):
+    """Import ``MODULE:FUNCTION`` (MODULE dotted and importable, or a path to a .py file)."""
+    module_name, sep, function_name = reference.rpartition(":")
+    if not sep or not module_name or not function_name:
+        raise UserError(f"--objective {reference!r}: expected MODULE:FUNCTION, e.g. mypkg.train:objective")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise UserError(f"--objective {reference!r}: file {module_name!r} not found")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            if "" not in sys.path:
+                sys.path.insert(0, "")  # like 'python -m': the current folder is importable
+            module = importlib.import_module(module_name)
+    except UserError:
+        raise
+    except ImportError as err:
+        raise UserError(f"--objective {reference!r}: cannot import {module_name!r} ({err})") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise UserError(f"--objective {reference!r}: {module_name!r} has no function {function_name!r}")
+    return function
