@@ -1,0 +1,80 @@
+"""Catapult (loss-spike) detection in a recorded loss curve, and the phase of a GD run.
+
+A catapult is a rise of the training loss far above its running minimum followed by a return:
+the rule (from Zhu et al. 2023, "Catapults in SGD") counts rising edges where the loss goes
+above ``rise_factor`` times its running minimum *and* above ``min_height`` times the initial loss,
+so that noise near zero loss does not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hpo.dynamics._checks import check_positive
+from hpo.errors import UserError
+
+
+@dataclass(frozen=True)
+class CatapultReport:
+    """Spikes found in a loss curve: their number, the step and value of each peak."""
+
+    count: int
+    peak_steps: list[int] = field(default_factory=list)
+    peak_losses: list[float] = field(default_factory=list)
+    diverged: bool = False
+
+
+def _as_curve(losses) -> np.ndarray:
+    curve = np.asarray(losses, dtype=float).reshape(-1)
+    if curve.size < 1:
+        raise UserError("losses must hold at least one value, got an empty sequence")
+    return curve
+
+
+def detect_catapults(losses, *, rise_factor: float = 2.0, min_height: float = 1e-2) -> CatapultReport:
+    """Find the catapults in ``losses`` (one value per step).
+
+    A spike starts where ``loss > rise_factor * min(previous losses)`` and
+    ``loss > min_height * losses[0]``; it ends where either stops holding. A curve that ends on a
+    non-finite value is reported as ``diverged`` (the spike it ends in still counts).
+    """
+    check_positive(rise_factor, "rise_factor")
+    if rise_factor <= 1:
+        raise UserError(f"rise_factor must be > 1, got {rise_factor!r}")
+    check_positive(min_height, "min_height", allow_zero=True)
+    curve = _as_curve(losses)
+    finite = np.isfinite(curve)
+    diverged = not finite[-1]
+    curve = np.where(finite, curve, np.inf)
+    running_min = np.minimum.accumulate(curve)
+    previous_min = np.concatenate([[np.inf], running_min[:-1]])
+    in_spike = (curve > rise_factor * previous_min) & (curve > min_height * curve[0])
+    starts = np.flatnonzero(in_spike & ~np.concatenate([[False], in_spike[:-1]]))
+    peak_steps, peak_losses = [], []
+    for start in starts:
+        end = start
+        while end + 1 < curve.size and in_spike[end + 1]:
+            end += 1
+        peak = start + int(np.argmax(curve[start : end + 1]))
+        peak_steps.append(int(peak))
+        peak_losses.append(float(curve[peak]))
+    return CatapultReport(len(starts), peak_steps, peak_losses, diverged)
+
+
+def classify_phase(losses, *, monotone_tolerance: float = 1e-9, divergence_factor: float = 1e6) -> str:
+    """``"monotone"``, ``"catapult"`` or ``"diverged"`` for a full-batch GD loss curve.
+
+    monotone: the loss never exceeds ``losses[0] * (1 + monotone_tolerance)``. diverged: a
+    non-finite value, a value above ``divergence_factor * losses[0]``, or a final loss above the
+    initial one. catapult: it rose above the initial loss and came back below it.
+    """
+    check_positive(divergence_factor, "divergence_factor")
+    curve = _as_curve(losses)
+    initial = curve[0]
+    if not np.all(np.isfinite(curve)) or curve.max() > divergence_factor * initial or curve[-1] > initial:
+        return "diverged"
+    if curve.max() <= initial * (1 + monotone_tolerance):
+        return "monotone"
+    return "catapult"
