@@ -46,13 +46,15 @@ def train(
     loss: str = "half_mse",
     seed: int = 0,
     stop_factor: float = 1e8,
+    stop_below: float | None = None,
     callback: Callable[[int, torch.nn.Module, float], None] | None = None,
 ) -> TrainingRecord:
     """Train ``model`` in place with SGD (full batch when ``batch_size`` is None).
 
     Mini-batches are reshuffled every epoch from ``seed``. Training stops early, with
     ``diverged=True``, once the loss is non-finite or above ``stop_factor`` times its initial
-    value. ``callback(step, model, full_batch_loss)`` runs before every step.
+    value, and as converged once the loss is at most ``stop_below`` (when given).
+    ``callback(step, model, full_batch_loss)`` runs before every step.
     """
     inputs = check_inputs(inputs)
     if targets.shape[0] != inputs.shape[0]:
@@ -78,7 +80,7 @@ def train(
         losses.append(value)
         if not np.isfinite(value) or value > stop_factor * losses[0]:
             return TrainingRecord(np.asarray(losses), True)
-        if step == steps:
+        if step == steps or (stop_below is not None and value <= stop_below):
             break
         if callback is not None:
             callback(step, model, value)
