@@ -1,12 +1,259 @@
-"""``hpo electrode``: placeholder until the electrode part lands."""
+"""``hpo electrode``: manufacturing model -> PyBaMM P2D -> Sobol dataset -> surrogate -> Pareto.
+
+Sub-commands: ``simulate`` (one design), ``dataset`` (Sobol design, resumable), ``fit``
+(cross-validated surrogate selection), ``pareto`` (front over the surrogate, validated with
+P2D), ``design`` (inverse design). Heavy imports (pybamm, sklearn, pymoo) stay inside the
+functions so that ``hpo --help`` stays fast. Numbers are parsed here, not by argparse, so
+that a bad value gives the one-line error ``hpo: error: <parameter> ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
 
 from hpo.errors import UserError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("electrode", help="(electrode: not available yet)")
-    parser.set_defaults(func=_unavailable)
+    parser = subparsers.add_parser(
+        "electrode",
+        help="electrode manufacturing: P2D simulation, dataset, surrogate, Pareto front, inverse design",
+        description="Bi-objective (energy vs power) optimization of cathode manufacturing: "
+        "process parameters (AM mass fraction, slurry solid content, calendering degree) -> "
+        "analytic microstructure -> PyBaMM DFN -> surrogate -> pymoo.",
+    )
+    parser.set_defaults(func=lambda args: _print_help(parser))
+    commands = parser.add_subparsers(dest="electrode_command", metavar="SUBCOMMAND")
+
+    simulate = commands.add_parser("simulate", help="simulate one design with the P2D model")
+    _add_process_options(simulate, required=True)
+    simulate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_points_option(simulate)
+    simulate.set_defaults(func=_simulate)
+
+    dataset = commands.add_parser(
+        "dataset", help="simulate a scrambled Sobol design into a CSV (resumable)"
+    )
+    dataset.add_argument("--n", default="1024", help="number of designs (default 1024; powers of 2 balance Sobol best)")
+    dataset.add_argument("--seed", default="0", help="Sobol scrambling seed (default 0)")
+    dataset.add_argument("--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)")
+    dataset.add_argument("--workers", default="1", help="worker processes (default 1)")
+    _add_points_option(dataset)
+    dataset.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    dataset.set_defaults(func=_dataset)
+
+    fit = commands.add_parser(
+        "fit", help="compare surrogate regressors by k-fold CV and select the best per objective"
+    )
+    _add_data_option(fit)
+    fit.add_argument("--folds", default="5", help="number of cross-validation folds (default 5)")
+    fit.add_argument("--seed", default="0", help="seed of the fold split and the models (default 0)")
+    fit.add_argument("--out", help="write the comparison and selection as JSON here (the safe cache read by pareto/design)")
+    fit.set_defaults(func=_fit)
+
+    pareto = commands.add_parser(
+        "pareto", help="Pareto front over the surrogate, validated with P2D; writes front.csv/png, validation.csv"
+    )
+    _add_data_option(pareto)
+    pareto.add_argument("--out", required=True, help="output directory")
+    pareto.add_argument("--algorithm", default="nsga2", help="pymoo algorithm: nsga2 (default), smsemoa or moead")
+    pareto.add_argument("--evaluations", default="4000", help="surrogate evaluations budget (default 4000)")
+    pareto.add_argument("--validate", default="12", help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)")
+    pareto.add_argument("--seed", default="0", help="seed of the optimizer and the surrogate (default 0)")
+    _add_points_option(pareto)
+    pareto.set_defaults(func=_pareto)
+
+    design = commands.add_parser(
+        "design", help="inverse design: maximize one objective subject to a floor on the other"
+    )
+    _add_data_option(design)
+    design.add_argument("--maximize", default="power", help="objective to maximize: power (default) or energy")
+    design.add_argument("--min-energy", help="floor on the C/5 specific energy [Wh/kg] (with --maximize power)")
+    design.add_argument("--min-power", help="floor on the 3C specific energy [Wh/kg] (with --maximize energy)")
+    design.add_argument("--seed", default="0", help="optimizer seed (default 0)")
+    design.add_argument("--no-verify", action="store_true", help="skip the P2D verification of the optimum")
+    design.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_points_option(design)
+    design.set_defaults(func=_design)
 
 
-def _unavailable(args) -> int:
-    raise UserError("the 'electrode' commands are not available in this version yet")
+# -- option helpers ----------------------------------------------------------------------------
+def _add_process_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_DESCRIPTIONS
+
+    for name in ("am", "sc", "cd"):
+        low, high = PROCESS_BOUNDS[name]
+        parser.add_argument(
+            f"--{name}", required=required, help=f"{PROCESS_DESCRIPTIONS[name]}, {low}-{high}"
+        )
+
+
+def _add_points_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)")
+
+
+def _add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="dataset CSV (default: the dataset shipped in the package)")
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _integer(value, name: str, low: int, high: int | None = None) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise UserError(f"--{name} must be an integer, got {value!r}") from None
+    if number < low or (high is not None and number > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise UserError(f"--{name} = {number} must be {allowed}")
+    return number
+
+
+def _real(value, name: str, low: float = -math.inf, high: float = math.inf) -> float:
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise UserError(f"--{name} must be a number, got {value!r}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise UserError(f"--{name} = {value} must be a finite number in [{low}, {high}]")
+    return number
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UserError(f"--{name} = {value!r} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _p2d_settings(args):
+    from surrogates.p2d import P2DSettings
+
+    return P2DSettings(points_per_domain=_integer(args.points, "points", 4, 200))
+
+
+def _load(args):
+    from surrogates.dataset import SHIPPED_DATASET, ok_rows, read_dataset
+
+    frame = read_dataset(args.data or SHIPPED_DATASET)
+    if len(ok_rows(frame)) < 20:
+        raise UserError(f"--data {args.data!r} has {len(ok_rows(frame))} successful designs; need >= 20")
+    return frame
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _simulate(args) -> int:
+    from surrogates.manufacturing import ProcessParameters, check_process_value, manufacture
+    from surrogates.p2d import P2DModel
+
+    values = {name: check_process_value(name, getattr(args, name)) for name in ("am", "sc", "cd")}
+    settings = _p2d_settings(args)
+    props = manufacture(ProcessParameters(**values))
+    result = P2DModel(settings).simulate(props)
+    record = {"process": values, "properties": props.as_dict(), "p2d": result.as_dict()}
+    if args.json:
+        print(json.dumps(record, default=_json_number))
+    else:
+        for section, entries in record.items():
+            print(f"[{section}]")
+            for key, value in entries.items():
+                print(f"  {key:30s} {value:.6g}" if isinstance(value, float) else f"  {key:30s} {value}")
+    return 0 if result.status == "ok" else 1
+
+
+def _json_number(value):
+    return float(value)
+
+
+def _dataset(args) -> int:
+    from surrogates.dataset import SimulationConfig, generate_dataset, ok_rows, process_pool_map
+
+    n = _integer(args.n, "n", 1, 1_000_000)
+    seed = _integer(args.seed, "seed", 0)
+    workers = _integer(args.workers, "workers", 1, 256)
+    config = SimulationConfig(p2d=_p2d_settings(args))
+    map_fn, shutdown = process_pool_map(workers)
+    # The canonical command (all options explicit) is stored in the sidecar for reproduction.
+    command = (
+        f"hpo electrode dataset --n {n} --seed {seed} --out {shlex.quote(str(args.out))} "
+        f"--workers {workers} --points {config.p2d.points_per_domain}"
+    )
+    try:
+        frame = generate_dataset(
+            args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress
+        )
+    finally:
+        shutdown()
+    good = len(ok_rows(frame))
+    print(f"{args.out}: {len(frame)} designs, {good} ok, {len(frame) - good} failed (kept with their reason)")
+    return 0
+
+
+def _fit(args) -> int:
+    from surrogates.models import select_surrogates
+
+    folds = _integer(args.folds, "folds", 2, 50)
+    seed = _integer(args.seed, "seed", 0)
+    frame = _load(args)
+    selection = select_surrogates(frame, folds=folds, seed=seed)
+    print(selection.table().to_string(index=False))
+    for objective, name in selection.best.items():
+        print(f"selected for {objective}: {name} (CV R^2 {selection.score(objective, name):.4f})")
+    if args.out:
+        selection.save(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _pareto(args) -> int:
+    from surrogates.pareto import ALGORITHMS, run_pareto
+
+    algorithm = _choice(args.algorithm, "algorithm", tuple(ALGORITHMS))
+    evaluations = _integer(args.evaluations, "evaluations", 100, 1_000_000)
+    validate = _integer(args.validate, "validate", 0, 1000)
+    seed = _integer(args.seed, "seed", 0)
+    settings = _p2d_settings(args)
+    frame = _load(args)
+    report = run_pareto(
+        frame,
+        out_dir=args.out,
+        algorithm=algorithm,
+        evaluations=evaluations,
+        validate=validate,
+        seed=seed,
+        p2d_settings=settings,
+        dataset_path=args.data,
+    )
+    print(report.summary())
+    return 0
+
+
+def _design(args) -> int:
+    from surrogates.design import inverse_design
+
+    maximize = _choice(args.maximize, "maximize", ("power", "energy"))
+    floor_name = "min-energy" if maximize == "power" else "min-power"
+    other = "min-power" if maximize == "power" else "min-energy"
+    if getattr(args, other.replace("-", "_")) is not None:
+        raise UserError(f"--{other} goes with --maximize {'energy' if maximize == 'power' else 'power'}")
+    raw_floor = getattr(args, floor_name.replace("-", "_"))
+    if raw_floor is None:
+        raise UserError(f"--{floor_name} is required with --maximize {maximize}")
+    floor = _real(raw_floor, floor_name, 0.0, 2000.0)
+    seed = _integer(args.seed, "seed", 0)
+    settings = _p2d_settings(args)
+    frame = _load(args)
+    result = inverse_design(
+        frame, maximize=maximize, floor=floor, seed=seed, verify=not args.no_verify,
+        p2d_settings=settings, dataset_path=args.data,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), default=_json_number))
+    else:
+        print(result.summary())
+    return 0 if result.feasible else 1
