@@ -1,0 +1,127 @@
+"""Inverse design: the process parameters that maximize one objective with a floor on the other.
+
+"Best power with an energy of at least X Wh/kg" (or the converse) is solved on the surrogate
+as a constrained single-objective pymoo problem (GA, feasibility-first constraint handling),
+then verified with one P2D simulation of the optimum, because the surrogate's error can put a
+point that is feasible on the surrogate just below the floor in the physics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, P2DSettings
+
+OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "power": "power_wh_per_kg"}
+
+
+@dataclass
+class InverseDesignResult:
+    maximize: str
+    floor: float
+    process: dict[str, float]
+    predicted: dict[str, float]
+    simulated: dict[str, float] | None
+    feasible_predicted: bool
+    status: str = "not verified"
+
+    @property
+    def constrained(self) -> str:
+        return "power" if self.maximize == "energy" else "energy"
+
+    @property
+    def feasible(self) -> bool:
+        """Feasible on the surrogate and, when verified, in the P2D simulation too."""
+        if not self.feasible_predicted:
+            return False
+        if self.simulated is None:
+            return True
+        value = self.simulated[OBJECTIVE_BY_NAME[self.constrained]]
+        return self.status == "ok" and value >= self.floor
+
+    def as_dict(self) -> dict:
+        return {
+            "maximize": self.maximize, "constraint": f"{self.constrained} >= {self.floor}",
+            "process": self.process, "predicted": self.predicted, "simulated": self.simulated,
+            "status": self.status, "feasible_predicted": self.feasible_predicted,
+            "feasible": self.feasible,
+        }
+
+    def summary(self) -> str:
+        goal = OBJECTIVE_BY_NAME[self.maximize]
+        bound = OBJECTIVE_BY_NAME[self.constrained]
+        if not self.feasible_predicted:
+            return (f"no design reaches {bound} >= {self.floor:g} on the surrogate "
+                    f"(best found {self.predicted[bound]:.1f}); lower the floor")
+        lines = [
+            f"maximize {goal} subject to {bound} >= {self.floor:g}",
+            "process: " + ", ".join(f"{k} {v:.4f}" for k, v in self.process.items()),
+            "predicted: " + ", ".join(f"{k} {v:.1f}" for k, v in self.predicted.items()),
+        ]
+        if self.simulated is not None:
+            lines.append(f"P2D ({self.status}): " + ", ".join(f"{k} {v:.1f}" for k, v in self.simulated.items()))
+            lines.append("constraint holds in P2D" if self.feasible else "constraint NOT met in P2D (surrogate error)")
+        return "\n".join(lines)
+
+
+def inverse_design(
+    frame: pd.DataFrame,
+    maximize: str = "power",
+    floor: float = 300.0,
+    seed: int = 0,
+    verify: bool = True,
+    p2d_settings: P2DSettings = P2DSettings(),
+    dataset_path: str | None = None,
+    population: int = 60,
+    generations: int = 60,
+    surrogate=None,
+) -> InverseDesignResult:
+    """Maximize ``maximize`` ("power" or "energy") s.t. the other objective >= ``floor`` (Wh/kg)."""
+    from pymoo.algorithms.soo.nonconvex.ga import GA
+    from pymoo.core.problem import Problem
+    from pymoo.optimize import minimize
+
+    from surrogates.models import Surrogate
+
+    surrogate = surrogate or Surrogate.from_dataset(frame, seed)
+    goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
+    bound = 1 - goal
+    low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
+    high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])
+
+    class ConstrainedDesign(Problem):
+        def __init__(self) -> None:
+            super().__init__(n_var=len(PROCESS_NAMES), n_obj=1, n_ieq_constr=1, xl=low, xu=high)
+
+        def _evaluate(self, x, out, *args, **kwargs):
+            values = surrogate.predict(x)
+            out["F"] = -values[:, goal]
+            out["G"] = floor - values[:, bound]  # <= 0 when the floor is met
+
+    result = minimize(ConstrainedDesign(), GA(pop_size=population), ("n_gen", generations), seed=seed)
+    if result.X is None:  # no feasible point: report the least-violating one
+        x_best = result.pop[np.argmin(result.pop.get("CV").ravel())].X
+    else:
+        x_best = np.asarray(result.X, float)
+    predicted_values = surrogate.predict(x_best[None, :])[0]
+    process = dict(zip(PROCESS_NAMES, map(float, x_best)))
+    outcome = InverseDesignResult(
+        maximize=maximize,
+        floor=floor,
+        process=process,
+        predicted=dict(zip(OBJECTIVE_COLUMNS, map(float, predicted_values))),
+        simulated=None,
+        feasible_predicted=bool(predicted_values[bound] >= floor - 1e-9),
+    )
+    if verify and outcome.feasible_predicted:
+        simulation = P2DModel(p2d_settings).simulate(manufacture(ProcessParameters(**process)))
+        outcome.status = simulation.status
+        outcome.simulated = {c: float(getattr(simulation, c)) for c in OBJECTIVE_COLUMNS}
+        if simulation.status != "ok":
+            outcome.simulated = {c: math.nan for c in OBJECTIVE_COLUMNS}
+    return outcome

@@ -1,0 +1,366 @@
+"""Bi-objective search (energy vs power) with pymoo, Optuna baselines, and P2D validation.
+
+:class:`ElectrodeProblem` is a pymoo ``Problem`` over the process parameters whose
+objectives come from any vectorized function (the surrogate, or the P2D model itself), so
+the same problem is solved by pymoo algorithms, by Optuna's samplers, and directly on the
+physics. Every evaluation is logged in order, so hypervolume-vs-evaluations curves are
+computed the same way for every optimizer.
+
+Hypervolume is computed with ``pymoo.indicators.hv.HV`` on objectives normalized by the
+dataset's range: ``(max - f) / (max - min)`` per objective (minimization form), reference
+point (1, 1). A value of 1 would mean one design as good as the dataset's best on both.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hpo.errors import UserError
+from surrogates.manufacturing import (
+    PROCESS_BOUNDS,
+    PROCESS_NAMES,
+    ProcessParameters,
+    manufacture,
+)
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, P2DSettings
+
+ALGORITHMS = ("nsga2", "smsemoa", "moead")
+OBJECTIVE_LABELS = {
+    "energy_wh_per_kg": "energy: specific energy at C/5 [Wh/kg stack]",
+    "power_wh_per_kg": "power: specific energy at 3C [Wh/kg stack]",
+}
+FRONT_PROPERTY_COLUMNS = (
+    "porosity", "thickness", "loading", "tortuosity", "conductivity", "exposed_area_fraction",
+)
+
+Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, 2) maximized
+
+
+class EvaluationLog:
+    """Every evaluated point, in evaluation order (objectives in their maximized form)."""
+
+    def __init__(self) -> None:
+        self._x: list[np.ndarray] = []
+        self._f: list[np.ndarray] = []
+
+    def record(self, x: np.ndarray, f: np.ndarray) -> None:
+        self._x.append(np.atleast_2d(x))
+        self._f.append(np.atleast_2d(f))
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.vstack(self._x) if self._x else np.empty((0, len(PROCESS_NAMES)))
+
+    @property
+    def f(self) -> np.ndarray:
+        return np.vstack(self._f) if self._f else np.empty((0, len(OBJECTIVE_COLUMNS)))
+
+
+def _bounds() -> tuple[np.ndarray, np.ndarray]:
+    low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
+    high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])
+    return low, high
+
+
+def make_problem(objectives: Objectives, log: EvaluationLog | None = None):
+    """A pymoo ``Problem`` maximizing ``objectives`` (pymoo minimizes, hence the sign)."""
+    from pymoo.core.problem import Problem
+
+    low, high = _bounds()
+
+    class ElectrodeProblem(Problem):
+        def __init__(self) -> None:
+            super().__init__(n_var=len(PROCESS_NAMES), n_obj=len(OBJECTIVE_COLUMNS), xl=low, xu=high)
+
+        def _evaluate(self, x, out, *args, **kwargs):
+            values = objectives(x)
+            if log is not None:
+                log.record(x, values)
+            out["F"] = -values
+
+    return ElectrodeProblem()
+
+
+def make_algorithm(name: str, population: int = 50):
+    """pymoo algorithm by name; all use their default operators."""
+    if name == "nsga2":
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+
+        return NSGA2(pop_size=population)
+    if name == "smsemoa":
+        from pymoo.algorithms.moo.sms import SMSEMOA
+
+        return SMSEMOA(pop_size=population)
+    if name == "moead":
+        from pymoo.algorithms.moo.moead import MOEAD
+        from pymoo.util.ref_dirs import get_reference_directions
+
+        directions = get_reference_directions("uniform", 2, n_partitions=population - 1)
+        return MOEAD(directions, n_neighbors=15, prob_neighbor_mating=0.7)
+    raise UserError(f"--algorithm {name!r} must be one of {', '.join(ALGORITHMS)}")
+
+
+def run_pymoo(objectives: Objectives, algorithm: str, evaluations: int, seed: int = 0, population: int = 50):
+    """Optimize with a pymoo algorithm for ``evaluations`` evaluations; returns (result, log)."""
+    from pymoo.optimize import minimize
+
+    log = EvaluationLog()
+    result = minimize(
+        make_problem(objectives, log), make_algorithm(algorithm, population),
+        ("n_eval", evaluations), seed=seed, verbose=False,
+    )
+    return result, log
+
+
+def run_optuna(objectives: Objectives, sampler: str, evaluations: int, seed: int = 0, population: int = 50) -> EvaluationLog:
+    """Optimize the same problem with an Optuna multi-objective sampler (one point per trial)."""
+    import optuna
+
+    if sampler == "nsga2":
+        chosen = optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+    elif sampler == "tpe":
+        chosen = optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    else:
+        raise UserError(f"Optuna sampler {sampler!r} must be nsga2 or tpe")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize"] * len(OBJECTIVE_COLUMNS), sampler=chosen)
+    log = EvaluationLog()
+
+    def trial_objective(trial):
+        x = np.array([[trial.suggest_float(name, *PROCESS_BOUNDS[name]) for name in PROCESS_NAMES]])
+        values = objectives(x)
+        log.record(x, values)
+        return tuple(float(v) for v in values[0])
+
+    study.optimize(trial_objective, n_trials=evaluations)
+    return log
+
+
+@dataclass(frozen=True)
+class HypervolumeScale:
+    """Normalization of the objectives for hypervolume (from the dataset's range)."""
+
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def from_dataset(cls, frame: pd.DataFrame) -> HypervolumeScale:
+        good = frame[frame["status"] == "ok"]
+        values = good[list(OBJECTIVE_COLUMNS)].to_numpy(float)
+        return cls(values.min(axis=0), values.max(axis=0))
+
+    def hypervolume(self, maximized: np.ndarray) -> float:
+        from pymoo.indicators.hv import HV
+
+        maximized = np.atleast_2d(maximized)
+        maximized = maximized[np.all(np.isfinite(maximized), axis=1)]
+        if len(maximized) == 0:
+            return 0.0
+        normalized = (self.high - maximized) / (self.high - self.low)
+        return float(HV(ref_point=np.ones(normalized.shape[1]))(normalized))
+
+    def curve(self, log: EvaluationLog, checkpoints: list[int]) -> list[float]:
+        """Hypervolume of all points evaluated up to each checkpoint."""
+        f = log.f
+        return [self.hypervolume(f[:k]) if k <= len(f) else math.nan for k in checkpoints]
+
+
+def nondominated(maximized: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows (maximization), without duplicates."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    front = NonDominatedSorting().do(-maximized, only_non_dominated_front=True)
+    _, unique = np.unique(np.round(maximized[front], 9), axis=0, return_index=True)
+    return np.asarray(front)[np.sort(unique)]
+
+
+class P2DObjectives:
+    """Vectorized objectives from the P2D model (a failed design scores 0 Wh/kg, counted)."""
+
+    def __init__(self, settings: P2DSettings = P2DSettings()) -> None:
+        self.model = P2DModel(settings)
+        self.failures = 0
+        self.calls = 0
+
+    def simulate(self, x: np.ndarray) -> tuple[np.ndarray, list]:
+        values, results = [], []
+        for am, sc, cd in np.atleast_2d(x):
+            props = manufacture(ProcessParameters(float(am), float(sc), float(cd)))
+            result = self.model.simulate(props)
+            results.append((props, result))
+            values.append([getattr(result, c) for c in OBJECTIVE_COLUMNS])
+        return np.array(values, float), results
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        values, _ = self.simulate(x)
+        self.calls += len(values)
+        failed = ~np.all(np.isfinite(values), axis=1)
+        self.failures += int(failed.sum())
+        # An optimizer needs a number; the worst possible one keeps failures off the front.
+        values[failed] = 0.0
+        return values
+
+
+def spread_indices(n_front: int, n_pick: int) -> np.ndarray:
+    """``n_pick`` indices spread evenly along a front sorted by one objective (ends included)."""
+    if n_pick >= n_front:
+        return np.arange(n_front)
+    return np.unique(np.round(np.linspace(0, n_front - 1, n_pick)).astype(int))
+
+
+def validate_front(front: pd.DataFrame, indices: np.ndarray, settings: P2DSettings) -> pd.DataFrame:
+    """Re-simulate chosen front points with P2D; relative error of the surrogate per point."""
+    chosen = front.iloc[indices]
+    simulated, results = P2DObjectives(settings).simulate(chosen[list(PROCESS_NAMES)].to_numpy())
+    rows = []
+    for (index, point), values, (_, result) in zip(chosen.iterrows(), simulated, results):
+        row = {"front_index": index, **{n: point[n] for n in PROCESS_NAMES}, "status": result.status,
+               "reason": result.reason}
+        for column, value in zip(OBJECTIVE_COLUMNS, values):
+            predicted = point[f"predicted_{column}"]
+            row[f"predicted_{column}"] = predicted
+            row[f"simulated_{column}"] = value
+            row[f"relative_error_{column}"] = abs(predicted - value) / abs(value) if value else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class ParetoReport:
+    front: pd.DataFrame
+    validation: pd.DataFrame
+    models: dict[str, str]
+    cv_r2: dict[str, float]
+    hypervolume_predicted: float
+    hypervolume_validated: float
+    seconds: float
+    algorithm: str
+    evaluations: int
+    files: list[str] = field(default_factory=list)
+
+    def relative_errors(self) -> dict[str, tuple[float, float]]:
+        """Median and max relative error of the surrogate per objective on validated points."""
+        out = {}
+        for column in OBJECTIVE_COLUMNS:
+            errors = self.validation.get(f"relative_error_{column}", pd.Series(dtype=float)).dropna()
+            out[column] = (float(errors.median()), float(errors.max())) if len(errors) else (math.nan, math.nan)
+        return out
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.algorithm} on the surrogate, {self.evaluations} evaluations: "
+            f"{len(self.front)} front points, normalized hypervolume {self.hypervolume_predicted:.4f}",
+        ]
+        for column in OBJECTIVE_COLUMNS:
+            lines.append(f"surrogate for {column}: {self.models[column]} (CV R^2 {self.cv_r2[column]:.4f})")
+        if len(self.validation):
+            failed = int((self.validation["status"] != "ok").sum())
+            lines.append(
+                f"re-simulated {len(self.validation)} front points with P2D ({failed} failed): "
+                f"hypervolume {self.hypervolume_validated:.4f}"
+            )
+            for column, (median, worst) in self.relative_errors().items():
+                lines.append(f"  relative error {column}: median {median:.2%}, max {worst:.2%}")
+        front = self.front
+        lines.append(
+            "front process parameters: "
+            + ", ".join(f"{n} {front[n].min():.3f}-{front[n].max():.3f}" for n in PROCESS_NAMES)
+        )
+        lines.append(f"wrote {', '.join(self.files)} in {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def run_pareto(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    algorithm: str = "nsga2",
+    evaluations: int = 4000,
+    validate: int = 12,
+    seed: int = 0,
+    p2d_settings: P2DSettings = P2DSettings(),
+    dataset_path: str | None = None,
+    population: int = 50,
+) -> ParetoReport:
+    """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``."""
+    from surrogates.models import Surrogate, cached_or_new_selection
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    selection = cached_or_new_selection(frame, seed)
+    surrogate = Surrogate(frame, selection.best, seed, selection.kernel_thetas)
+    result, _ = run_pymoo(surrogate.predict, algorithm, evaluations, seed, population)
+    x_front = np.atleast_2d(result.X)
+    predicted = -np.atleast_2d(result.F)
+    keep = nondominated(predicted)
+    x_front, predicted = x_front[keep], predicted[keep]
+    order = np.argsort(predicted[:, 0])
+    front = pd.DataFrame(x_front[order], columns=list(PROCESS_NAMES))
+    for index, column in enumerate(OBJECTIVE_COLUMNS):
+        front[f"predicted_{column}"] = predicted[order, index]
+    properties = [manufacture(ProcessParameters(*row)).as_dict() for row in front[list(PROCESS_NAMES)].to_numpy()]
+    for column in FRONT_PROPERTY_COLUMNS:
+        front[column] = [p[column] for p in properties]
+
+    scale = HypervolumeScale.from_dataset(frame)
+    validation = pd.DataFrame()
+    hv_validated = math.nan
+    if validate > 0:
+        validation = validate_front(front, spread_indices(len(front), validate), p2d_settings)
+        for column in OBJECTIVE_COLUMNS:
+            front[f"simulated_{column}"] = np.nan
+            front.loc[validation["front_index"], f"simulated_{column}"] = validation[f"simulated_{column}"].to_numpy()
+        ok = validation["status"] == "ok"
+        hv_validated = scale.hypervolume(validation.loc[ok, [f"simulated_{c}" for c in OBJECTIVE_COLUMNS]].to_numpy())
+
+    files = [str(out / "front.csv"), str(out / "validation.csv"), str(out / "front.png")]
+    front.to_csv(out / "front.csv", index_label="front_index")
+    validation.to_csv(out / "validation.csv", index=False)
+    plot_front(frame, front, validation, out / "front.png", title=f"{algorithm} on the surrogate")
+    return ParetoReport(
+        front=front,
+        validation=validation,
+        models=selection.best,
+        cv_r2={c: selection.score(c, selection.best[c]) for c in OBJECTIVE_COLUMNS},
+        hypervolume_predicted=scale.hypervolume(predicted),
+        hypervolume_validated=hv_validated,
+        seconds=time.perf_counter() - started,
+        algorithm=algorithm,
+        evaluations=evaluations,
+        files=files,
+    )
+
+
+def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFrame, path: Path, title: str = "") -> None:
+    """Dataset (coloured by AM fraction) behind the predicted front and its P2D re-simulations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    energy, power = OBJECTIVE_COLUMNS
+    good = frame[frame["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
+    points = ax.scatter(good[energy], good[power], c=good["am"], s=8, cmap="viridis", alpha=0.6,
+                        label=f"dataset ({len(good)} P2D designs)")
+    fig.colorbar(points, ax=ax, label="AM mass fraction")
+    ax.plot(front[f"predicted_{energy}"], front[f"predicted_{power}"], "-", color="crimson", lw=2,
+            label="surrogate front (predicted)")
+    if len(validation):
+        ok = validation[validation["status"] == "ok"]
+        ax.scatter(ok[f"simulated_{energy}"], ok[f"simulated_{power}"], marker="x", color="black", s=40,
+                   zorder=3, label="front re-simulated with P2D")
+    ax.set_xlabel(OBJECTIVE_LABELS[energy])
+    ax.set_ylabel(OBJECTIVE_LABELS[power])
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
