@@ -95,11 +95,9 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
         for key in ("low", "high"):
             if key not in kwargs:
                 raise UserError(f"search space parameter {name!r}: missing {key!r}")
-            value = kwargs[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise UserError(
-                    f"search space parameter {name!r}: {key!r} must be a number, got {value!r}"
-                )
+        for key in ("low", "high", "step"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = _number(name, key, kwargs[key])
         if kind == "int":
             for key in ("low", "high", "step"):
                 value = kwargs.get(key)
@@ -116,6 +114,18 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
         return _SPEC_TYPES[kind](**kwargs)
     except (ValueError, TypeError) as err:
         raise UserError(f"search space parameter {name!r}: {err}") from None
+
+
+def _number(name: str, key: str, value: Any) -> int | float:
+    # YAML 1.1 reads "1.0e3" (no exponent sign) as a string: accept numeric strings.
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"search space parameter {name!r}: {key!r} must be a number, got {value!r}")
+    return value
 
 
 def as_space(space: Mapping[str, Any]) -> Space:

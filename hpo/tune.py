@@ -9,8 +9,11 @@ the study and runs only the trials still missing from the requested total.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+import signal
+import threading
 import numbers
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -197,22 +200,51 @@ def _best_value_or_none(study: optuna.Study) -> float | None:
 def run_trial(study: optuna.Study, objective: Objective, space: Mapping[str, Any]) -> optuna.trial.FrozenTrial:
     """Ask one trial over ``space``, evaluate it, tell the outcome; never raises for
     objective failures (the trial is FAIL with user attribute ``error``)."""
-    trial = study.ask(fixed_distributions=dict(space))
+    # Ctrl-C is held during storage writes (ask, tell), so that a trial is never left
+    # RUNNING: an interrupt that arrives there fails the trial, then propagates.
+    with _deferred_interrupt() as interrupted:
+        trial = study.ask(fixed_distributions=dict(space))
     try:
+        if interrupted:
+            raise KeyboardInterrupt
         raw = objective(dict(trial.params))
         values = _check_values(raw, len(study.directions))
     except KeyboardInterrupt:
-        trial.set_user_attr("error", "KeyboardInterrupt: interrupted by the user")
-        study.tell(trial, state=TrialState.FAIL)
+        with _deferred_interrupt():
+            trial.set_user_attr("error", "KeyboardInterrupt: interrupted by the user")
+            study.tell(trial, state=TrialState.FAIL)
         raise
     except Exception as err:  # the objective's own failure: record it, go on
         reason = f"{type(err).__name__}: {err}"
-        trial.set_user_attr("error", reason)
         optuna.logging.get_logger("hpo").warning(
             "Trial %d failed: %s\n%s", trial.number, reason, traceback.format_exc(limit=3)
         )
-        return study.tell(trial, state=TrialState.FAIL)
-    return study.tell(trial, values)
+        with _deferred_interrupt() as interrupted:
+            trial.set_user_attr("error", reason)
+            frozen = study.tell(trial, state=TrialState.FAIL)
+    else:
+        with _deferred_interrupt() as interrupted:
+            frozen = study.tell(trial, values)
+    if interrupted:
+        raise KeyboardInterrupt
+    return frozen
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Record SIGINT instead of raising inside the block; yields the list of signals
+    received. Outside the main thread (signals cannot be handled there) and where SIGINT
+    is ignored, a no-op."""
+    received: list[int] = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class NonFiniteObjectiveError(ValueError):

@@ -17,8 +17,15 @@ from hpo.errors import UserError
 COMMAND_MODULES = ["tune", "tasks", "optimizers", "electrode", "dynamics"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message names the option, ``--help`` the rest."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hpo",
         description="Hyperparameter and multi-objective optimization toolkit.",
     )

@@ -1,0 +1,137 @@
+"""The hpo command line: help, tune on tasks and user objectives, errors, Ctrl-C resume."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hpo.cli import main
+
+HPO = [sys.executable, "-m", "hpo"]
+
+
+def run_cli(args, cwd, **kwargs):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(HPO + args, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
+
+
+def test_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("tune", "tasks", "optimizers", "electrode", "dynamics"):
+        assert command in text
+
+
+def test_every_subcommand_documents_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--objective", "--space", "--optimizer", "--n-trials", "--seed", "--storage",
+                   "--study-name", "--out", "--direction", "--directions"):
+        assert option in text
+
+
+def test_tune_builtin_task_writes_history_and_plot(tmp_path, capsys):
+    code = main(["tune", "sphere-4d", "--n-trials", "15", "--no-progress",
+                 "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", str(tmp_path / "out")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "best value (CV):" in out
+    history = pd.read_csv(tmp_path / "out" / "history.csv")
+    assert len(history) == 15 and "params_x0" in history
+    png = (tmp_path / "out" / "convergence.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def write_objective(folder: Path, body: str) -> None:
+    (folder / "my_objective.py").write_text(textwrap.dedent(body))
+    (folder / "space.json").write_text(json.dumps({
+        "x": {"type": "float", "low": -2, "high": 2},
+        "n": {"type": "int", "low": 1, "high": 5},
+        "kind": {"type": "categorical", "choices": ["a", "b"]},
+    }))
+
+
+def test_tune_user_objective_maximize(tmp_path):
+    write_objective(tmp_path, """
+        def objective(p):
+            return -(p["x"] - 1) ** 2 - p["n"] + (p["kind"] == "b")
+    """)
+    result = run_cli(["tune", "--objective", "my_objective:objective", "--space", "space.json",
+                      "--direction", "maximize", "--n-trials", "20", "--no-progress"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "best value (CV):" in result.stdout
+    assert (tmp_path / "results" / "objective-tpe-seed0" / "history.csv").exists()
+    assert (tmp_path / "results" / "hpo.db").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["tune", "nope"], "task 'nope' is unknown"),
+        (["tune", "sphere-4d", "--optimizer", "zzz"], "optimizer 'zzz' is unknown"),
+        (["tune", "sphere-4d", "--n-trials", "-3"], "argument --n-trials: '-3' is not a positive integer"),
+        (["tune", "--objective", "nomodule_xyz:f", "--space", "space.json"], "--objective 'nomodule_xyz:f': cannot import"),
+        (["tune", "--objective", "my_objective:missing", "--space", "space.json"], "has no function 'missing'"),
+        (["tune", "--objective", "my_objective:objective", "--space", "nofile.yaml"], "search space file 'nofile.yaml'"),
+        (["tune", "--objective", "my_objective:objective"], "--space: required"),
+        (["tune", "sphere-4d", "--storage", "bogus://x", "--no-progress"], "storage 'bogus://x': cannot open it"),
+        (["tune", "sphere-4d", "--out", "/proc/forbidden", "--no-progress"], "--out '/proc/forbidden'"),
+    ],
+)
+def test_bad_input_gives_one_line_error(tmp_path, args, message):
+    write_objective(tmp_path, "def objective(p):\n    return p['x']\n")
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # argparse adds a usage line
+
+
+def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path):
+    write_objective(tmp_path, """
+        import time
+        def objective(p):
+            time.sleep(0.15)
+            return (p["x"] - 1) ** 2 + p["n"]
+    """)
+    args = ["tune", "--objective", "my_objective:objective", "--space", "space.json",
+            "--n-trials", "30", "--no-progress", "--study-name", "s"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen(HPO + args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    db = tmp_path / "results" / "hpo.db"
+
+    def finished():
+        if not db.exists():
+            return 0
+        try:
+            with sqlite3.connect(db) as con:
+                return con.execute("select count(*) from trials where state='COMPLETE'").fetchone()[0]
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+    deadline = time.monotonic() + 120
+    while finished() < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted; finished work is kept" in stderr
+    kept = finished()
+    assert 5 <= kept < 30
+
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    history = pd.read_csv(tmp_path / "results" / "s" / "history.csv")
+    assert len(history) == 30
+    assert (history["state"] == "COMPLETE").sum() >= 29  # at most the interrupted trial failed

@@ -1,0 +1,162 @@
+"""hpo.tune: optimizers of the registry, determinism, failures, errors, resume."""
+
+import math
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+import hpo
+
+SPHERE_SPACE = {f"x{i}": FloatDistribution(-1.0, 1.0) for i in range(4)}
+
+
+def sphere(params):
+    return sum((value - 0.3) ** 2 for value in params.values())
+
+
+def param_columns(result):
+    return result.history.filter(like="params_")
+
+
+@pytest.mark.parametrize("optimizer", ["tpe", "cmaes", "gp"])
+def test_model_based_optimizers_improve_on_their_first_ten_trials(optimizer):
+    result = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=0)
+    first_ten = result.history["value"][:10].min()
+    assert len(result.history) == 60
+    assert result.best_value < first_ten
+    assert result.best_value == pytest.approx(sphere(result.best_params))
+    again = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=0)
+    assert param_columns(again).equals(param_columns(result))
+
+
+@pytest.mark.parametrize("optimizer", ["random", "qmc"])
+def test_space_filling_optimizers(optimizer):
+    # They do not learn, so the best of 60 lies in the first 10 with probability ~1/6 for
+    # random search (seed 0 is such a case): assert the rate of improvement over seeds.
+    improved = 0
+    for seed in range(20):
+        result = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=seed)
+        improved += result.best_value < result.history["value"][:10].min()
+    assert improved >= 12
+    one = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=3)
+    two = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=3)
+    assert param_columns(one).equals(param_columns(two))
+    other = hpo.tune(sphere, SPHERE_SPACE, optimizer=optimizer, n_trials=60, seed=4)
+    assert not param_columns(other).equals(param_columns(one))
+
+
+def test_maximize_and_mixed_space():
+    space = {
+        "lr": FloatDistribution(1e-4, 1.0, log=True),
+        "layers": IntDistribution(1, 8),
+        "act": CategoricalDistribution(["relu", "tanh", "gelu"]),
+    }
+
+    def score(p):
+        return -abs(math.log10(p["lr"]) + 2) - abs(p["layers"] - 3) + (p["act"] == "gelu")
+
+    result = hpo.tune(score, space, optimizer="tpe", n_trials=40, direction="maximize", seed=1)
+    assert result.best_value == result.history["value"].max()
+    assert result.history["best_so_far"].is_monotonic_increasing
+    assert isinstance(result.study, optuna.Study)
+
+
+def test_failures_are_recorded_and_the_run_goes_on():
+    calls = []
+
+    def flaky(params):
+        calls.append(params)
+        n = len(calls)
+        if n % 5 == 0:
+            raise RuntimeError(f"boom at call {n}")
+        if n == 3:
+            return float("nan")
+        if n == 4:
+            return float("inf")
+        return sphere(params)
+
+    result = hpo.tune(flaky, SPHERE_SPACE, optimizer="tpe", n_trials=25, seed=0)
+    history = result.history
+    assert len(history) == 25 and len(calls) == 25
+    failed = history[history["state"] == "FAIL"]
+    assert list(failed["number"]) == [2, 3, 4, 9, 14, 19, 24]
+    assert failed["user_attrs_error"].str.contains("RuntimeError: boom").sum() == 5
+    assert failed["user_attrs_error"].str.contains("returned nan").sum() == 1
+    assert failed["user_attrs_error"].str.contains("returned inf").sum() == 1
+    best = result.study.best_trial
+    assert best.state == optuna.trial.TrialState.COMPLETE
+    assert best.number not in set(failed["number"])
+
+
+def test_multi_objective_returns_the_pareto_front():
+    space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+
+    def two(params):
+        return params["x"], (1 - params["x"]) ** 2 + params["y"]
+
+    for optimizer in ("nsga2", "motpe", "random"):
+        result = hpo.tune(two, space, optimizer=optimizer, n_trials=30,
+                          directions=["minimize", "minimize"], seed=0)
+        front = result.best_trials
+        assert result.multi_objective and front
+        for a in front:  # no front member dominates another
+            for b in front:
+                assert not (all(u <= v for u, v in zip(a.values, b.values)) and a.values != b.values)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"optimizer": "bogus"}, "optimizer 'bogus' is unknown; allowed: random"),
+        ({"n_trials": 0}, "n_trials must be a positive integer"),
+        ({"direction": "up"}, "direction 'up' is not allowed"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"optimizer": "nsga2"}, "'nsga2' is multi-objective only"),
+        ({"optimizer": "cmaes", "directions": ["minimize", "maximize"]}, "'cmaes' handles a single objective"),
+        ({"storage": "nosuchdb://x"}, "storage 'nosuchdb://x': cannot open it"),
+    ],
+)
+def test_bad_arguments_raise_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hpo.tune(sphere, SPHERE_SPACE, **kwargs)
+
+
+def test_bad_space_is_rejected_before_any_trial():
+    with pytest.raises(ValueError, match="'x'"):
+        hpo.tune(sphere, {"x": {"type": "float", "low": 1, "high": 0}})
+
+
+def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = []
+
+    def interrupted_at_seventh(params):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return sphere(params)
+
+    with pytest.raises(KeyboardInterrupt):
+        hpo.tune(interrupted_at_seventh, SPHERE_SPACE, n_trials=20, seed=0,
+                 storage=storage, study_name="resume")
+    kept = optuna.load_study(study_name="resume", storage=storage).get_trials()
+    assert [t.state.name for t in kept] == ["COMPLETE"] * 6 + ["FAIL"]
+    assert "interrupted" in kept[-1].user_attrs["error"]
+
+    result = hpo.tune(sphere, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume")
+    trials = result.study.get_trials()
+    assert len(trials) == 20
+    assert [t.params for t in trials[:6]] == [t.params for t in kept[:6]]  # nothing lost
+    assert all(t.state.name == "COMPLETE" for t in trials[7:])
+    # the resumed sampler does not replay the first run's random start
+    first = {tuple(t.params.values()) for t in trials[:7]}
+    assert not first & {tuple(t.params.values()) for t in trials[7:]}
+    # a rerun of a finished study runs nothing more
+    assert len(hpo.tune(sphere, SPHERE_SPACE, n_trials=20, storage=storage, study_name="resume").history) == 20
+
+
+def test_registry_lists_the_required_names():
+    names = hpo.optimizers()
+    assert {"random", "qmc", "tpe", "cmaes", "gp", "nsga2", "motpe"} <= set(names)
+    assert all(isinstance(text, str) and text for text in names.values())
