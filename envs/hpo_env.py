@@ -6,7 +6,9 @@ configuration; the objective is evaluated once and the agent is rewarded.
 
 * **Action** (``Box(-1, 1, (d,))``). ``action_mode="absolute"``: the action is the encoded
   configuration. ``action_mode="relative"``: the action is a step from the best configuration
-  so far, ``x = clip(x_best + step_scale * a, -1, 1)`` (absolute until a trial succeeds).
+  so far, ``x = x_best + a * room``, with ``room = min(step_scale, distance from x_best to
+  the bound in the direction of a)`` per coordinate, so steps never leave the box (absolute
+  until a trial succeeds).
 * **Observation** (``Box(-1, 1, (2d + 4 + window*(d + 2),))``, float32), in this order:
   last encoded configuration (d), its normalized score, a flag "last trial failed", best
   encoded configuration (d), its normalized score, fraction of the budget used, then
@@ -146,16 +148,28 @@ class TuningHistory:
         best = self.best_point
         if self.action_mode == "absolute" or best is None:
             return action
-        return np.clip(best + self.step_scale * action, -1.0, 1.0)
+        return best + action * self._room(best, action)
 
     def action_for(self, point: np.ndarray) -> np.ndarray:
-        """The action that leads to ``point`` in the current state (inverse of
-        ``point_for`` up to clipping); used to rebuild transitions from finished trials."""
-        point = np.asarray(point, dtype=np.float64).reshape(self.dim)
+        """The action that leads to ``point`` in the current state (the exact inverse of
+        ``point_for`` within its range); used to rebuild transitions from finished trials."""
+        point = np.clip(np.asarray(point, dtype=np.float64).reshape(self.dim), -1.0, 1.0)
         best = self.best_point
         if self.action_mode == "absolute" or best is None:
-            return np.clip(point, -1.0, 1.0)
-        return np.clip((point - best) / self.step_scale, -1.0, 1.0)
+            return point
+        step = point - best
+        room = self._room(best, step)
+        safe_room = np.where(room > 0, room, 1.0)
+        return np.clip(np.where(room > 0, step / safe_room, 0.0), -1.0, 1.0)
+
+    def _room(self, best: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        # A relative step of at most step_scale, shortened on the side of a nearby bound so
+        # that it never leaves the box: clipping instead piled many proposals onto the
+        # bound (seen on Branin), and this piecewise-linear map stays invertible, so the
+        # action of any finished trial can be recovered from its parameters.
+        toward_upper = np.minimum(self.step_scale, 1.0 - best)
+        toward_lower = np.minimum(self.step_scale, 1.0 + best)
+        return np.where(direction >= 0, toward_upper, toward_lower)
 
     # ---- normalization -------------------------------------------------------------
     def _center_scale(self) -> tuple[float, float]:

@@ -26,3 +26,24 @@ __all__ = [
     "register",
     "tune",
 ]
+
+# The reinforcement-learning parts import torch and stable-baselines3 (seconds), so they are
+# loaded on first use only.
+_LAZY_EXPORTS = {
+    "SACHMR": ("hpo.agents", "SACHMR"),
+    "load_agent": ("hpo.agents", "load_agent"),
+    "SACHMRSampler": ("hpo.sampler", "SACHMRSampler"),
+    "HPOEnv": ("envs", "HPOEnv"),
+}
+__all__ += list(_LAZY_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _LAZY_EXPORTS:
+        import importlib
+
+        module_name, attribute = _LAZY_EXPORTS[name]
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hpo' has no attribute {name!r}")

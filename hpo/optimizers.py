@@ -149,3 +149,27 @@ register(OptimizerSpec(
     single_objective=False,
     multi_objective=True,
 ))
+
+
+# SAC and SAC-HMR (issue 3): the agent drives an Optuna sampler that rebuilds its replay
+# buffer from the study. torch/SB3 are imported only when such a sampler is built, so that
+# ``import hpo`` stays fast. Defaults (start-up trials, updates per trial, network, gamma,
+# action mode) come from benchmarks/sac; docs/sac-hmr.md has the table.
+def _sac_sampler(seed, n_obj, *, hmr):
+    from hpo.sampler import SACHMRSampler
+
+    return SACHMRSampler(seed=seed, hmr=hmr)
+
+
+register(OptimizerSpec(
+    name="sac",
+    description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
+    configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
+    factory=lambda seed, n_obj: _sac_sampler(seed, n_obj, hmr=False),
+))
+register(OptimizerSpec(
+    name="sac-hmr",
+    description="soft actor-critic with hierarchical mixture regularization proposing trials",
+    configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
+    factory=lambda seed, n_obj: _sac_sampler(seed, n_obj, hmr=True),
+))

@@ -111,9 +111,30 @@ def test_relative_action_steps_from_the_incumbent_and_absolute_does_not():
     history.record(np.array([0.9, 0.9]), 5.0)  # worse (minimize): incumbent stays
     np.testing.assert_allclose(history.point_for(np.array([1.0, -1.0])), [0.7, -0.9])
     np.testing.assert_allclose(history.action_for(np.array([0.7, -0.9])), [1.0, -1.0])
+    # Near a bound the step shrinks on that side only, so it never leaves the box.
+    near_bound = TuningHistory(2, horizon=10, action_mode="relative", step_scale=0.5)
+    near_bound.record(np.array([0.9, -0.95]), 1.0)
+    np.testing.assert_allclose(near_bound.point_for(np.array([1.0, -1.0])), [1.0, -1.0])
+    np.testing.assert_allclose(near_bound.point_for(np.array([0.5, -0.5])), [0.95, -0.975])
+    np.testing.assert_allclose(near_bound.point_for(np.array([-1.0, 1.0])), [0.4, -0.45])
     absolute = TuningHistory(2, horizon=10, action_mode="absolute")
     absolute.record(np.array([0.2, -0.4]), 1.0)
     np.testing.assert_allclose(absolute.point_for(np.array([1.0, -1.0])), [1.0, -1.0])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    best=st.lists(st.floats(-1, 1), min_size=3, max_size=3),
+    action=st.lists(st.floats(-1, 1), min_size=3, max_size=3),
+    step_scale=st.floats(0.05, 2.0),
+)
+def test_relative_points_stay_in_the_box_and_actions_are_recovered(best, action, step_scale):
+    history = TuningHistory(3, horizon=10, action_mode="relative", step_scale=step_scale)
+    history.record(np.array(best), 0.0)
+    point = history.point_for(np.array(action))
+    assert np.all(np.abs(point) <= 1.0)
+    recovered = history.point_for(history.action_for(point))
+    np.testing.assert_allclose(recovered, point, atol=1e-9)
 
 
 def test_observation_layout():
