@@ -1,4 +1,5 @@
-"""Experiments (a)-(h) reproducing the training-dynamics papers, one module each.
+"""Experiments (a)-(h) reproducing the training-dynamics papers, one module each, and the
+learning-rate range tuning comparison.
 
 Each module has ``run(out_dir, seed=0) -> dict`` that writes ``<name>.png`` and ``<name>.csv``
 into ``out_dir`` and returns the headline numbers, plus smaller functions the tests call at a
@@ -63,6 +64,10 @@ EXPERIMENTS = {
                    "the NTK stays constant in training only in the first case",
                    "Liu, Zhu, Belkin. On the linearity of large non-linear models: when and why the "
                    "tangent kernel is constant (arXiv 2010.01092, NeurIPS 2020)"),
+        Experiment("lr-range-tuning", "tuning", "lr_range_tuning",
+                   "tuning the digits MLP's learning rate over the NTK-informed range [0.3/s, 8/s] vs a wide "
+                   "default range, same optimizer (TPE), budget and seeds",
+                   "this project; the critical rate 2/s from Lewkowycz et al. 2020 (arXiv 2003.02218)"),
     )
 }
 

@@ -1,12 +1,129 @@
-"""``hpo dynamics``: placeholder until the dynamics part lands."""
+"""``hpo dynamics``: training-dynamics experiments and the NTK learning-rate range.
+
+``hpo dynamics list``                      names the experiments and the claim each reproduces
+``hpo dynamics run NAME|all --out DIR``    runs experiments, each writing NAME.png and NAME.csv in DIR
+``hpo dynamics lr-range [--model M:F]``    measures the NTK sharpness of a model on a probe batch
+                                          and prints the critical lr and a search range
+
+Torch and the experiments are imported inside the handlers so that ``hpo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
 
 from hpo.errors import UserError
 
+LOSS_CHOICES = ("mse", "half_mse", "sse", "half_sse")
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("dynamics", help="(dynamics: not available yet)")
-    parser.set_defaults(func=_unavailable)
+    parser = subparsers.add_parser(
+        "dynamics",
+        help="training-dynamics diagnostics: NTK lr range, paper experiments",
+        description="Training-dynamics diagnostics (tangent kernel, catapults, linearity, label noise).",
+    )
+    commands = parser.add_subparsers(dest="dynamics_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+    listing = commands.add_parser("list", help="list the experiments with the claim and paper of each")
+    listing.set_defaults(func=_list)
+
+    run = commands.add_parser("run", help="run one experiment (or all); writes NAME.png and NAME.csv")
+    run.add_argument("name", help="experiment name from 'hpo dynamics list', or 'all'")
+    run.add_argument("--out", required=True, help="directory for the figures and CSV files (created if missing)")
+    run.add_argument("--seed", type=int, default=0, help="base random seed of the experiment (default 0)")
+    run.set_defaults(func=_run)
+
+    lr_range = commands.add_parser(
+        "lr-range",
+        help="measure the NTK sharpness of a model and propose a learning-rate search range",
+        description="Measure lambda_max of the tangent kernel on a probe batch at initialisation and "
+        "print the critical learning rate 2/s and the range [low-factor/s, high-factor/s], where s is "
+        "the loss's sharpness under the stated convention.",
+    )
+    lr_range.add_argument(
+        "--model",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="import MODULE and call FUNCTION() -> (torch model, probe inputs tensor); "
+        "default: the built-in digits MLP benchmark task (benchmarks.dynamics.digits_mlp)",
+    )
+    lr_range.add_argument("--hidden", type=int, default=128, help="digits MLP: hidden width (default 128)")
+    lr_range.add_argument("--depth", type=int, default=2, help="digits MLP: hidden layers (default 2)")
+    lr_range.add_argument("--probe-size", type=int, default=128,
+                          help="digits MLP: probe batch size, from the training set (default 128)")
+    lr_range.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
+                          help="loss convention: mse = torch MSELoss (mean, no 1/2), half_mse = mean/2, "
+                          "sse = sum, half_sse = sum/2 (default mse)")
+    lr_range.add_argument("--low-factor", type=float, default=0.3, help="range low end in units of 1/s (default 0.3)")
+    lr_range.add_argument("--high-factor", type=float, default=8.0,
+                          help="range high end in units of 1/s (default 8; 4 is the shallow-net catapult limit)")
+    lr_range.add_argument("--seed", type=int, default=0, help="seed of the model init and the probe batch (default 0)")
+    lr_range.set_defaults(func=_lr_range)
 
 
-def _unavailable(args) -> int:
-    raise UserError("the 'dynamics' commands are not available in this version yet")
+def _usage(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _list(args) -> int:
+    from benchmarks.dynamics import EXPERIMENTS
+
+    for experiment in EXPERIMENTS.values():
+        print(f"{experiment.name:20s} ({experiment.letter}) {experiment.claim}")
+        print(f"{'':20s}     {experiment.paper}")
+    return 0
+
+
+def _run(args) -> int:
+    from benchmarks.dynamics import EXPERIMENTS, get_experiment, run_experiment
+
+    names = list(EXPERIMENTS) if args.name == "all" else [get_experiment(args.name).name]
+    for name in names:
+        started = time.perf_counter()
+        summary = run_experiment(name, args.out, seed=args.seed)
+        print(f"{name}: {time.perf_counter() - started:.0f} s -> {args.out}/{name}.png, {args.out}/{name}.csv")
+        for key, value in summary.items():
+            print(f"  {key}: {value}")
+    return 0
+
+
+def _load_factory(spec: str):
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise UserError(f"--model must look like MODULE:FUNCTION, got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise UserError(f"--model: cannot import module {module_name!r}: {err}") from err
+    factory = getattr(module, function_name, None)
+    if not callable(factory):
+        raise UserError(f"--model: {module_name!r} has no callable {function_name!r}")
+    built = factory()
+    if not (isinstance(built, tuple) and len(built) == 2):
+        raise UserError(f"--model: {spec}() must return (model, probe_inputs), got {type(built).__name__}")
+    return built
+
+
+def _lr_range(args) -> int:
+    from hpo.dynamics import suggest_lr_range
+
+    if args.model is not None:
+        model, probe = _load_factory(args.model)
+        source = args.model
+    else:
+        from benchmarks.dynamics.digits_mlp import DigitsMLPTask
+
+        task = DigitsMLPTask(hidden=args.hidden, depth=args.depth)
+        model, probe = task.build_model(args.seed), task.probe_batch(args.probe_size, seed=args.seed)
+        source = f"digits MLP (64-{'-'.join([str(args.hidden)] * args.depth)}-10, MSELoss, probe {args.probe_size})"
+    found = suggest_lr_range(model, probe, args.loss, low_factor=args.low_factor, high_factor=args.high_factor)
+    print(f"model: {source}")
+    print(f"loss convention: {args.loss}; NTK sharpness s = {found.sharpness:.6g}")
+    print(f"critical learning rate 2/s = {found.critical:.6g} (catapult window up to about 4/s = {4 / found.sharpness:.6g})")
+    print(f"suggested log-uniform lr range: [{found.low:.6g}, {found.high:.6g}]")
+    return 0

@@ -76,7 +76,9 @@ def train(
             return float(squared_loss(model(inputs), targets, loss))
 
     for step in range(steps + 1):
-        value = full_loss()
+        # full batch: the loss that is recorded is the one differentiated, so one forward pass serves both
+        objective = squared_loss(model(inputs), targets, loss) if batch_size is None and step < steps else None
+        value = float(objective.detach()) if objective is not None else full_loss()
         losses.append(value)
         if not np.isfinite(value) or value > stop_factor * losses[0]:
             return TrainingRecord(np.asarray(losses), True)
@@ -84,14 +86,13 @@ def train(
             break
         if callback is not None:
             callback(step, model, value)
-        if batch_size is None:
-            batch = slice(None)
-        else:
+        if objective is None:
             if cursor + batch_size > n:
                 order, cursor = torch.randperm(n, generator=generator), 0
             batch = order[cursor : cursor + batch_size]
             cursor += batch_size
+            objective = squared_loss(model(inputs[batch]), targets[batch], loss)
         optimizer.zero_grad()
-        squared_loss(model(inputs[batch]), targets[batch], loss).backward()
+        objective.backward()
         optimizer.step()
     return TrainingRecord(np.asarray(losses), False)

@@ -1,0 +1,61 @@
+"""``hpo dynamics`` command line, the experiment registry and the lr-range use on the digits MLP."""
+
+import math
+import sys
+import types
+
+import pytest
+import torch
+
+from benchmarks.dynamics import EXPERIMENTS
+from benchmarks.dynamics.digits_mlp import DigitsMLPTask
+from hpo.cli import main
+from hpo.dynamics import suggest_lr_range
+
+
+def test_list_names_the_eight_experiments_and_their_papers(capsys):
+    assert main(["dynamics", "list"]) == 0
+    out = capsys.readouterr().out
+    letters = {e.letter for e in EXPERIMENTS.values()}
+    assert set("abcdefgh") <= letters
+    for experiment in EXPERIMENTS.values():
+        assert experiment.name in out and experiment.paper.split(".")[0] in out
+
+
+def test_run_rejects_an_unknown_experiment_by_name(capsys, tmp_path):
+    assert main(["dynamics", "run", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "experiment must be one of" in err and "'nope'" in err
+
+
+def test_lr_range_on_the_digits_mlp_prints_a_range_around_the_critical_rate(capsys):
+    assert main(["dynamics", "lr-range", "--probe-size", "64"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.startswith("suggested log-uniform lr range"))
+    low, high = (float(v) for v in line.split("[")[1].rstrip("]").split(","))
+    critical = float(next(l for l in out.splitlines() if l.startswith("critical")).split("=")[1].split()[0])
+    assert 0 < low < critical < high
+
+
+def test_lr_range_accepts_a_user_factory(capsys, monkeypatch):
+    module = types.ModuleType("user_models_for_test")
+    module.build = lambda: (torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)),
+                            torch.randn(16, 3, generator=torch.Generator().manual_seed(0)))
+    monkeypatch.setitem(sys.modules, "user_models_for_test", module)
+    assert main(["dynamics", "lr-range", "--model", "user_models_for_test:build", "--loss", "half_mse"]) == 0
+    assert "user_models_for_test:build" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")])
+def test_lr_range_bad_model_spec(capsys, spec, fragment):
+    assert main(["dynamics", "lr-range", "--model", spec]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_the_digits_mlp_trains_inside_the_suggested_range_and_diverges_far_above_it():
+    torch.set_num_threads(1)
+    task = DigitsMLPTask(epochs=3)
+    found = suggest_lr_range(task.build_model(0), task.probe_batch(128), "mse")
+    assert task.train_and_evaluate(found.critical, seed=0) < 0.5
+    assert task.train_and_evaluate(100 * found.high, seed=0) == 1.0
+    assert math.isfinite(found.sharpness) and found.sharpness > 0

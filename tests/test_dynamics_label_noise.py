@@ -1,0 +1,66 @@
+"""Clean-priority learning under label noise (acceptance 5 at a smaller size) and the gradient split."""
+
+import numpy as np
+import pytest
+import torch
+
+import hpo.dynamics as dyn
+from benchmarks.dynamics.label_noise import label_noise_run, summarise
+from hpo.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def noisy_run():
+    torch.set_num_threads(1)
+    return label_noise_run(n_train=600, width=256, steps=2000, every=50, seed=0)
+
+
+def test_clean_test_error_is_u_shaped_and_the_cosine_stop_lands_near_its_minimum(noisy_run):
+    summary = summarise(noisy_run)
+    assert summary["min_test_error"] <= summary["final_test_error"] - 0.05
+    assert 0 < summary["argmin_step"] < summary["final_step"]
+    assert summary["clean_fit_at_min"] >= 0.95
+    assert summary["cosine_stop_step"] is not None
+    assert summary["cosine_stop_test_error"] <= summary["min_test_error"] + 0.03
+
+
+def test_clean_gradient_dominates_early_and_the_dominance_fades(noisy_run):
+    by_step = {r["step"]: r for r in noisy_run}
+    assert by_step[10]["cos_total_clean"] >= 0.7
+    assert by_step[300]["noisy_to_clean_norm"] >= 0.95
+    assert by_step[2000]["cos_total_clean"] < by_step[10]["cos_total_clean"] - 0.5
+    # noise gets fitted later: the noisy subset's fit at the end exceeds its fit at the minimum
+    summary = summarise(noisy_run)
+    assert noisy_run[-1]["noisy_fit"] > summary["noisy_fit_at_min"] + 0.1
+
+
+def test_without_noise_the_test_error_does_not_turn_up():
+    rows = label_noise_run(noise=0.0, n_train=600, width=256, steps=1000, every=100, seed=0)
+    summary = summarise(rows)
+    assert summary["final_test_error"] <= summary["min_test_error"] + 0.01
+
+
+def test_gradient_split_adds_up_to_the_full_gradient():
+    inputs = dyn.sphere_inputs(12, 4, seed=0)
+    targets = torch.sign(inputs[:, 0])
+    model = dyn.two_layer_relu(4, 16)
+    noisy = torch.arange(12) % 3 == 0
+    split = dyn.split_gradient(model, inputs, targets, noisy)
+    model.zero_grad()
+    (0.5 * ((model(inputs) - targets) ** 2)).mean().backward()
+    full = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+    assert torch.allclose(split.total, full)
+    assert dyn.gradient_cosine(model, (inputs, targets), (inputs, targets)) == pytest.approx(1.0)
+
+
+def test_gradient_cosine_stop_and_bad_masks():
+    assert dyn.gradient_cosine_stop([0, 10, 20, 30], [0.9, 0.2, -0.1, 0.3]) == 20
+    assert dyn.gradient_cosine_stop([0, 10], [0.9, 0.2]) is None
+    inputs = dyn.sphere_inputs(4, 3)
+    with pytest.raises(UserError, match="noisy_mask must have shape"):
+        dyn.split_gradient(dyn.two_layer_relu(3, 8), inputs, inputs[:, 0], np.array([True, False]))
