@@ -1,1 +1,13 @@
-"""surrogates package."""
+"""Electrode manufacturing -> P2D -> surrogate -> Pareto pipeline (``hpo electrode``).
+
+One job per module, imported on demand (pybamm and scikit-learn are heavy):
+
+- :mod:`surrogates.manufacturing`: process parameters (AM, SC, CD) -> microstructure;
+- :mod:`surrogates.p2d`: PyBaMM DFN half cell built once, stack-level energy and power;
+- :mod:`surrogates.dataset`: scrambled Sobol design, parallel, resumable CSV;
+- :mod:`surrogates.models`: four scikit-learn regressors compared by k-fold CV;
+- :mod:`surrogates.pareto`: pymoo problem/algorithms, Optuna baselines, hypervolume, P2D validation;
+- :mod:`surrogates.design`: inverse design (best power at energy >= X, and the converse).
+
+See ``docs/electrode.md``.
+"""

@@ -148,11 +148,11 @@ def read_dataset(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise UserError(f"dataset file {str(path)!r} does not exist")
-    frame = pd.read_csv(path, keep_default_na=True)
+    # "reason" is text, empty for successful designs: keep it a string column.
+    frame = pd.read_csv(path, converters={"reason": str})
     missing = [c for c in ("design_id",) + PROCESS_NAMES + ("status",) if c not in frame]
     if missing:
         raise UserError(f"dataset file {str(path)!r} lacks column(s) {missing}")
-    frame["reason"] = frame["reason"].fillna("")
     return frame.drop_duplicates("design_id").sort_values("design_id").reset_index(drop=True)
 
 

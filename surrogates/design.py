@@ -86,9 +86,10 @@ def inverse_design(
     from pymoo.core.problem import Problem
     from pymoo.optimize import minimize
 
-    from surrogates.models import Surrogate
+    from surrogates.models import Surrogate, selection_cache_path
 
-    surrogate = surrogate or Surrogate.from_dataset(frame, seed)
+    cache = selection_cache_path(dataset_path) if dataset_path else None
+    surrogate = surrogate or Surrogate.from_dataset(frame, seed, cache)
     goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
     bound = 1 - goal
     low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])

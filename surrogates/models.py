@@ -21,11 +21,17 @@ import numpy as np
 import pandas as pd
 
 from hpo.errors import UserError
-from surrogates.dataset import DATA_DIR, ok_rows
+from surrogates.dataset import SHIPPED_DATASET, ok_rows
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
 from surrogates.p2d import OBJECTIVE_COLUMNS
 
-SHIPPED_SELECTION = DATA_DIR / "electrode_surrogate_selection.json"
+def selection_cache_path(dataset_path: str | os.PathLike) -> Path:
+    """Where the selection of a dataset is cached: beside it, ``<name>.selection.json``."""
+    path = Path(dataset_path)
+    return path.with_name(path.stem + ".selection.json")
+
+
+SHIPPED_SELECTION = selection_cache_path(SHIPPED_DATASET)
 CANDIDATES = ("gaussian_process", "kernel_ridge", "gradient_boosting", "mlp")
 
 
@@ -166,13 +172,17 @@ def select_surrogates(
     return selection
 
 
-def cached_or_new_selection(frame: pd.DataFrame, seed: int = 0, cache: Path | None = None) -> SurrogateSelection:
-    """The cached selection when it was computed on this very data, else a fresh CV."""
-    cache = SHIPPED_SELECTION if cache is None else cache
-    if cache.exists():
-        selection = SurrogateSelection.load(cache)
-        if selection.data_fingerprint == fingerprint(frame):
-            return selection
+def cached_or_new_selection(
+    frame: pd.DataFrame, seed: int = 0, cache: str | os.PathLike | None = None
+) -> SurrogateSelection:
+    """The cached selection when it was computed on this very data, else a fresh CV
+    (minutes for ~1000 designs: run ``hpo electrode fit`` once to write the cache)."""
+    candidates = [Path(cache)] if cache is not None else []
+    for path in candidates + [SHIPPED_SELECTION]:
+        if path.exists():
+            selection = SurrogateSelection.load(path)
+            if selection.data_fingerprint == fingerprint(frame):
+                return selection
     return select_surrogates(frame, seed=seed)
 
 
@@ -198,8 +208,8 @@ class Surrogate:
         self.objective_max = y.max(axis=0)
 
     @classmethod
-    def from_dataset(cls, frame: pd.DataFrame, seed: int = 0) -> Surrogate:
-        selection = cached_or_new_selection(frame, seed)
+    def from_dataset(cls, frame: pd.DataFrame, seed: int = 0, cache: str | os.PathLike | None = None) -> Surrogate:
+        selection = cached_or_new_selection(frame, seed, cache)
         return cls(frame, selection.best, seed, selection.kernel_thetas)
 
     def kernel_thetas(self) -> dict[str, list[float]]:

@@ -289,12 +289,13 @@ def run_pareto(
     population: int = 50,
 ) -> ParetoReport:
     """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``."""
-    from surrogates.models import Surrogate, cached_or_new_selection
+    from surrogates.models import Surrogate, cached_or_new_selection, selection_cache_path
 
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    selection = cached_or_new_selection(frame, seed)
+    cache = selection_cache_path(dataset_path) if dataset_path else None
+    selection = cached_or_new_selection(frame, seed, cache)
     surrogate = Surrogate(frame, selection.best, seed, selection.kernel_thetas)
     result, _ = run_pymoo(surrogate.predict, algorithm, evaluations, seed, population)
     x_front = np.atleast_2d(result.X)

@@ -51,7 +51,8 @@ def register(subparsers) -> None:
     _add_data_option(fit)
     fit.add_argument("--folds", default="5", help="number of cross-validation folds (default 5)")
     fit.add_argument("--seed", default="0", help="seed of the fold split and the models (default 0)")
-    fit.add_argument("--out", help="write the comparison and selection as JSON here (the safe cache read by pareto/design)")
+    fit.add_argument("--out", help="write the comparison, selection and GP hyperparameters as JSON here "
+                     "(default with --data: DATA.selection.json beside it, the cache pareto/design read)")
     fit.set_defaults(func=_fit)
 
     pareto = commands.add_parser(
@@ -204,9 +205,12 @@ def _fit(args) -> int:
     print(selection.table().to_string(index=False))
     for objective, name in selection.best.items():
         print(f"selected for {objective}: {name} (CV R^2 {selection.score(objective, name):.4f})")
-    if args.out:
-        selection.save(args.out)
-        print(f"wrote {args.out}")
+    from surrogates.models import selection_cache_path
+
+    out = args.out or (selection_cache_path(args.data) if args.data else None)
+    if out:
+        selection.save(out)
+        print(f"wrote {out}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Electrode-pipeline benchmarks: build-once vs rebuild, hypervolume comparisons."""

@@ -1,0 +1,61 @@
+"""``hpo electrode``: one-line errors naming the parameter, JSON output, pareto from shipped data."""
+
+import json
+
+import pytest
+
+from hpo.cli import main
+
+
+def run_cli(argv, capsys):
+    code = main(["electrode", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "argv, parameter",
+    [
+        (["simulate", "--am", "0.99", "--sc", "0.5", "--cd", "0.1"], "am"),
+        (["simulate", "--am", "0.9", "--sc", "half", "--cd", "0.1"], "sc"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.45"], "cd"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--points", "2"], "--points"),
+        (["dataset", "--n", "0", "--out", "x.csv"], "--n"),
+        (["dataset", "--n", "ten", "--out", "x.csv"], "--n"),
+        (["dataset", "--workers", "-1", "--out", "x.csv"], "--workers"),
+        (["fit", "--folds", "1"], "--folds"),
+        (["fit", "--data", "/nonexistent/designs.csv"], "dataset file"),
+        (["pareto", "--out", "o", "--evaluations", "many"], "--evaluations"),
+        (["pareto", "--out", "o", "--algorithm", "cmaes"], "--algorithm"),
+        (["pareto", "--out", "o", "--validate", "-3"], "--validate"),
+        (["design", "--min-energy", "-5"], "--min-energy"),
+        (["design", "--maximize", "speed", "--min-energy", "300"], "--maximize"),
+        (["design", "--maximize", "energy"], "--min-power"),
+        (["design", "--min-energy", "abc"], "--min-energy"),
+    ],
+)
+def test_bad_input_gives_one_line_error_naming_the_parameter(argv, parameter, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hpo: error: ")
+    assert parameter in lines[0]
+
+
+def test_simulate_json_prints_one_object(capsys):
+    code, out, _ = run_cli(["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "8"], capsys)
+    assert code == 0
+    record = json.loads(out)
+    assert record["p2d"]["status"] == "ok"
+    assert 200 < record["p2d"]["energy_wh_per_kg"] < 450
+    assert record["process"] == {"am": 0.93, "sc": 0.6, "cd": 0.2}
+    assert record["properties"]["porosity"] < record["properties"]["dry_porosity"]
+
+
+def test_pareto_from_shipped_dataset(capsys, tmp_path):
+    code, out, _ = run_cli(
+        ["pareto", "--out", str(tmp_path), "--evaluations", "400", "--validate", "2", "--points", "8"], capsys
+    )
+    assert code == 0
+    assert "relative error" in out and (tmp_path / "front.csv").exists()

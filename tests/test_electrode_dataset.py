@@ -1,0 +1,91 @@
+"""Dataset: Sobol design, atomic appends, resume without loss or duplicates, failures kept."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hpo.errors import UserError
+from surrogates.dataset import (
+    SHIPPED_DATASET,
+    SimulationConfig,
+    generate_dataset,
+    ok_rows,
+    read_dataset,
+    sobol_design,
+)
+from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
+from surrogates.p2d import P2DSettings
+
+SMALL = SimulationConfig(p2d=P2DSettings(points_per_domain=6))
+TIMING_COLUMNS = ["solve_seconds"]
+
+
+def test_sobol_design_is_seeded_and_in_bounds():
+    first, again, other = sobol_design(16, seed=3), sobol_design(16, seed=3), sobol_design(16, seed=4)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first[list(PROCESS_NAMES)], other[list(PROCESS_NAMES)])
+    assert list(first["design_id"]) == list(range(16))
+    for name in PROCESS_NAMES:
+        low, high = PROCESS_BOUNDS[name]
+        assert first[name].between(low, high).all()
+    pd.testing.assert_frame_equal(sobol_design(10, seed=3), first.iloc[:10])
+
+
+class InterruptAfter:
+    """A map that delivers ``k`` results and then is interrupted, like Ctrl-C."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, function, tasks):
+        for index, task in enumerate(tasks):
+            if index == self.k:
+                raise KeyboardInterrupt
+            yield function(task)
+
+
+def test_interrupted_run_resumes_to_the_same_dataset(tmp_path):
+    reference = generate_dataset(tmp_path / "reference.csv", 6, seed=1, config=SMALL, progress=False)
+    path = tmp_path / "resumed.csv"
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(path, 6, seed=1, config=SMALL, map_fn=InterruptAfter(2), progress=False)
+    assert len(read_dataset(path)) == 2
+    # A writer killed mid-line leaves a partial line: it must be dropped, not parsed.
+    with open(path, "a") as handle:
+        handle.write("5,0.9,0.5")
+    resumed = generate_dataset(path, 6, seed=1, config=SMALL, progress=False)
+    assert len(pd.read_csv(path)) == 6  # no duplicates on disk
+    pd.testing.assert_frame_equal(
+        resumed.drop(columns=TIMING_COLUMNS), reference.drop(columns=TIMING_COLUMNS)
+    )
+    # Running again finds nothing to do.
+    again = generate_dataset(path, 6, seed=1, config=SMALL, map_fn=InterruptAfter(0), progress=False)
+    assert len(again) == 6
+
+
+def test_failed_designs_are_kept_with_reason_and_never_used(tmp_path):
+    failing = dataclasses.replace(SMALL, p2d=dataclasses.replace(SMALL.p2d, time_margin=0.1))
+    frame = generate_dataset(tmp_path / "failing.csv", 3, config=failing, progress=False)
+    assert (frame["status"] == "solver_failure").all()
+    assert frame["reason"].str.contains("ended with").all()
+    assert frame["energy_wh_per_kg"].isna().all()
+    assert ok_rows(frame).empty
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    generate_dataset(path, 2, seed=0, config=SMALL, progress=False)
+    with pytest.raises(UserError, match="seed"):
+        generate_dataset(path, 2, seed=1, config=SMALL, progress=False)
+
+
+def test_shipped_dataset_is_complete():
+    frame = read_dataset(SHIPPED_DATASET)
+    assert len(frame) >= 1024 and frame["design_id"].is_unique
+    good = ok_rows(frame)
+    assert len(good) >= 0.95 * len(frame)
+    assert (good["energy_wh_per_kg"] > good["power_wh_per_kg"]).all()
+    sidecar = SHIPPED_DATASET.with_suffix(".json").read_text()
+    assert "hpo electrode dataset --n 1024" in sidecar

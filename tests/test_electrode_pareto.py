@@ -1,0 +1,89 @@
+"""Pareto search: hypervolume, pymoo and Optuna on one problem, P2D validation, inverse design."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surrogates.dataset import SHIPPED_DATASET, read_dataset
+from surrogates.design import inverse_design
+from surrogates.manufacturing import PROCESS_BOUNDS
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DSettings
+from surrogates.pareto import (
+    HypervolumeScale,
+    nondominated,
+    run_optuna,
+    run_pareto,
+    run_pymoo,
+    spread_indices,
+)
+
+SMALL_MESH = P2DSettings(points_per_domain=8)
+
+
+def toy_objectives(x):
+    """Two conflicting smooth objectives of the process parameters (maximized)."""
+    x = np.atleast_2d(x)
+    unit = (x - [0.86, 0.40, 0.0]) / [0.10, 0.31, 0.40]
+    return np.column_stack([unit.sum(axis=1), 3.0 - (unit**2).sum(axis=1)])
+
+
+def test_hypervolume_of_known_sets():
+    scale = HypervolumeScale(low=np.array([0.0, 0.0]), high=np.array([1.0, 1.0]))
+    assert scale.hypervolume(np.array([[1.0, 1.0]])) == pytest.approx(1.0)
+    assert scale.hypervolume(np.array([[0.5, 0.5]])) == pytest.approx(0.25)
+    assert scale.hypervolume(np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])) == pytest.approx(0.25)
+    assert scale.hypervolume(np.array([[np.nan, 1.0]])) == 0.0
+
+
+def test_nondominated_drops_dominated_and_duplicates():
+    values = np.array([[1, 3], [2, 2], [1, 1], [2, 2], [3, 0.5]], float)
+    assert sorted(nondominated(values).tolist()) == [0, 1, 4]
+
+
+def test_spread_indices_include_both_ends():
+    picked = spread_indices(40, 12)
+    assert picked[0] == 0 and picked[-1] == 39 and len(picked) == 12
+    assert list(spread_indices(5, 12)) == [0, 1, 2, 3, 4]
+
+
+def test_pymoo_and_optuna_run_the_same_problem_for_the_budget():
+    scale = HypervolumeScale(low=np.array([0.0, -3.0]), high=np.array([3.0, 3.0]))
+    _, pymoo_log = run_pymoo(toy_objectives, "nsga2", 200, seed=0, population=20)
+    optuna_log = run_optuna(toy_objectives, "nsga2", 60, seed=0, population=20)
+    assert len(pymoo_log.f) == 200 and len(optuna_log.f) == 60
+    curve = scale.curve(pymoo_log, [20, 100, 200])
+    assert curve == sorted(curve) and curve[-1] > 0  # non-decreasing in evaluations
+    low = np.array([b[0] for b in PROCESS_BOUNDS.values()])
+    assert (optuna_log.x >= low).all()
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return read_dataset(SHIPPED_DATASET)
+
+
+def test_pareto_run_writes_front_validation_and_plot(shipped, tmp_path):
+    # Validation on the dataset's own mesh (20 points), as the default run does.
+    report = run_pareto(shipped, tmp_path, evaluations=600, validate=4, population=30)
+    front = pd.read_csv(tmp_path / "front.csv")
+    validation = pd.read_csv(tmp_path / "validation.csv")
+    assert (tmp_path / "front.png").stat().st_size > 10_000
+    assert {"am", "sc", "cd", "predicted_energy_wh_per_kg", "simulated_power_wh_per_kg", "porosity"} <= set(front)
+    assert len(validation) == 4 and (validation["status"] == "ok").all()
+    # Along the front, energy rises while power falls.
+    assert front["predicted_energy_wh_per_kg"].is_monotonic_increasing
+    assert front["predicted_power_wh_per_kg"].is_monotonic_decreasing
+    for column in OBJECTIVE_COLUMNS:
+        errors = validation[f"relative_error_{column}"]
+        assert errors.median() < 0.02 and errors.max() < 0.1
+    assert 0 < report.hypervolume_predicted <= 1.2
+
+
+def test_inverse_design_meets_the_floor_and_beats_a_stricter_one(shipped):
+    loose = inverse_design(shipped, "power", 300.0, verify=True, p2d_settings=SMALL_MESH, generations=30)
+    strict = inverse_design(shipped, "power", 340.0, verify=False, generations=30)
+    assert loose.feasible_predicted and loose.predicted["energy_wh_per_kg"] >= 300.0
+    assert loose.status == "ok" and loose.simulated["energy_wh_per_kg"] > 290.0
+    assert strict.predicted["power_wh_per_kg"] < loose.predicted["power_wh_per_kg"]
+    impossible = inverse_design(shipped, "energy", 1000.0, verify=True, generations=10)
+    assert not impossible.feasible and impossible.simulated is None
