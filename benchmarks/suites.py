@@ -1,0 +1,130 @@
+"""Benchmark suites: which problems, optimizers, seeds and budgets a run covers.
+
+``smoke``
+    Seconds: three cheap single-objective problems and ZDT1, two optimizers per problem
+    (random search and TPE; MOTPE on ZDT1), 2 seeds, 16 trials. The test suite runs it.
+``standard``
+    The full comparison: the 24 BBOB functions in 2 and 5 dimensions, the four scikit-learn
+    tasks, the MLP, the tabular benchmarks, the electrode problems and ZDT1-3/DTLZ1-2, with
+    every registry optimizer that handles the problem's number of objectives, 5 seeds.
+    Budgets per group are in ``STANDARD_TRIALS``; docs/benchmarks.md has the cost.
+
+Any subset: ``make_jobs(suite, problems=[...], optimizers=[...], seeds=N, n_trials=N)``
+(names, shell patterns or group names for problems). Random search always runs too: it is
+the baseline of the normalized regret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hpo.errors import UserError
+from hpo.optimizers import get_optimizer, optimizers as registry_optimizers
+
+from benchmarks.problems import problem_group, problem_n_objectives, select_problems
+from benchmarks.runner import Job
+
+BASELINE = "random"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    problems: tuple[str, ...]  # names, patterns or group names (see select_problems)
+    optimizers: tuple[str, ...] | None  # None: every registry optimizer at run time
+    seeds: int
+    n_trials: Mapping[str, int]  # per problem group
+    default_trials: int = 50
+
+    def trials_for(self, problem: str) -> int:
+        return self.n_trials.get(problem_group(problem), self.default_trials)
+
+
+# Budgets of the standard suite: a few hours on 2 cores (docs/benchmarks.md has the
+# measured cost per group). Cheap black-box functions get more trials than the ML tasks.
+STANDARD_TRIALS = {
+    "bbob": 50,
+    "sklearn": 30,
+    "mlp": 25,
+    "tabular": 50,
+    "electrode": 50,
+    "multi-objective": 60,
+}
+
+SUITES: dict[str, Suite] = {
+    suite.name: suite
+    for suite in (
+        Suite(
+            name="smoke",
+            description="seconds: 3 cheap problems + ZDT1, random vs TPE/MOTPE, 2 seeds, 16 trials",
+            problems=("bbob-f01-d2", "bbob-f08-d2", "nb201-cifar10", "zdt1"),
+            optimizers=("random", "tpe", "motpe"),
+            seeds=2,
+            n_trials={},
+            default_trials=16,
+        ),
+        Suite(
+            name="standard",
+            description=(
+                "24 BBOB functions (2-D, 5-D), 4 scikit-learn tasks, MLP, tabular, electrode, "
+                "ZDT1-3/DTLZ1-2; every registry optimizer; 5 seeds"
+            ),
+            problems=(
+                "bbob-*-d2", "bbob-*-d5", "sklearn", "mlp", "tabular", "electrode", "multi-objective",
+            ),
+            optimizers=None,
+            seeds=5,
+            n_trials=STANDARD_TRIALS,
+        ),
+    )
+}
+
+
+def get_suite(name: str) -> Suite:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise UserError(f"suite {name!r} is unknown; allowed: {', '.join(SUITES)}") from None
+
+
+def compatible(optimizer: str, n_objectives: int) -> bool:
+    spec = get_optimizer(optimizer)
+    return spec.multi_objective if n_objectives > 1 else spec.single_objective
+
+
+def make_jobs(
+    suite: Suite | str,
+    *,
+    problems: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+    seeds: int | None = None,
+    n_trials: int | None = None,
+) -> list[Job]:
+    """The jobs of ``suite``, optionally narrowed or changed: ``problems`` (names, patterns,
+    groups), ``optimizers`` (registry names), ``seeds`` (seeds 0..N-1), ``n_trials`` (one
+    budget for every problem). Each problem gets the chosen optimizers that handle its
+    number of objectives, plus random search (the baseline of the normalized regret)."""
+    if isinstance(suite, str):
+        suite = get_suite(suite)
+    names = select_problems(problems if problems else suite.problems)
+    chosen = list(optimizers) if optimizers else list(suite.optimizers or registry_optimizers())
+    for name in chosen:
+        get_optimizer(name)  # an unknown name is an error listing the allowed ones
+    seeds = suite.seeds if seeds is None else seeds
+    if seeds < 1:
+        raise UserError(f"seeds must be >= 1, got {seeds}")
+    if n_trials is not None and n_trials < 1:
+        raise UserError(f"n_trials must be >= 1, got {n_trials}")
+    jobs = []
+    for problem in names:
+        n_objectives = problem_n_objectives(problem)
+        applicable = [o for o in chosen if compatible(o, n_objectives)]
+        if BASELINE not in applicable:
+            applicable.insert(0, BASELINE)
+        budget = n_trials or suite.trials_for(problem)
+        for optimizer in applicable:
+            for seed in range(seeds):
+                jobs.append(Job(problem, optimizer, seed, budget))
+    return jobs
