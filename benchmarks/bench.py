@@ -1,0 +1,58 @@
+"""``run_benchmark``: the Python call behind ``hpo bench`` (jobs, run, report in one)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hpo.errors import UserError
+from hpo.io import atomic_write_text
+
+from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, write_report
+from benchmarks.runner import RunSummary, run_jobs
+from benchmarks.suites import make_jobs
+
+
+def run_benchmark(
+    suite: str,
+    out: str | Path,
+    *,
+    problems: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+    seeds: int | None = None,
+    n_trials: int | None = None,
+    workers: int | None = None,
+    dask: Any = None,
+    progress: bool = True,
+    focus: str = DEFAULT_FOCUS,
+    command: str | None = None,
+) -> tuple[RunSummary, Path]:
+    """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``, see
+    ``benchmarks.suites.make_jobs``) into ``out``, skipping runs finished earlier, then write
+    ``out/report.md``. Returns what ran and the report's path.
+
+    ``workers``: local processes (default: CPU count; 0 = this process). ``dask``: a
+    scheduler address or a ``distributed.Client`` (then ``workers`` is ignored).
+    ``command``: the command line recorded in the report (default: this process's argv).
+    """
+    jobs = make_jobs(suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
+    config = {
+        "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+        "suite": suite,
+        "problems": sorted({j.problem for j in jobs}),
+        "optimizers": sorted({j.optimizer for j in jobs}),
+        "seeds": sorted({j.seed for j in jobs}),
+        "jobs": len(jobs),
+    }
+    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
+    summary = run_jobs(jobs, out, workers=workers, dask=dask, progress=progress)
+    return summary, write_report(out, focus=focus)

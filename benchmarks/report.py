@@ -1,0 +1,505 @@
+"""The benchmark report: ``DIR/report.md`` with tables and PNG figures, plus raw CSVs.
+
+``write_report(DIR)`` reads every run record under ``DIR/runs`` (see ``benchmarks.runner``)
+and writes, each atomically:
+
+* ``report.md``: runs, normalized regret per group and budget with AUC, ranks with the
+  Friedman test and pairwise Wilcoxon/Holm tests, the focus optimizer (``sac-hmr`` by
+  default) against every other optimizer at every budget, hypervolumes, held-out test
+  scores, suggestion overhead, failed and skipped runs;
+* ``figures/curves-GROUP.png`` (median normalized regret against the fraction of the
+  budget, per optimizer), ``figures/ranks.png``, ``figures/overhead.png``;
+* ``trials.csv`` (one row per trial: the raw results), ``runs.csv``, ``budgets.csv``,
+  ``normalization.csv``, ``ranks.csv`` and ``pairwise.csv``.
+
+The report depends only on the run files, so ``hpo bench report DIR`` rebuilds it at any
+time, also while a benchmark is still running.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hpo.errors import UserError
+from hpo.io import atomic_write, atomic_write_text
+
+from benchmarks import metrics
+from benchmarks.runner import RUNS_DIR, read_records
+
+CONFIG_FILE = "bench.json"
+FIGURES_DIR = "figures"
+SIGNIFICANCE = 0.05
+DEFAULT_FOCUS = "sac-hmr"
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, computed from the run records."""
+
+    records: list[dict]
+    runs: pd.DataFrame
+    trials: pd.DataFrame
+    curves: metrics.Curves
+    budgets: pd.DataFrame
+    auc: pd.DataFrame
+    tests: list[metrics.RankTest]
+    overhead: pd.DataFrame
+    hypervolumes: pd.DataFrame
+
+
+def compute(out: str | Path) -> ReportData:
+    records = read_records(out)
+    if not records:
+        raise UserError(f"{str(out)!r} holds no benchmark runs (expected {RUNS_DIR}/PROBLEM/OPTIMIZER/seedS.json)")
+    curves = metrics.compute_curves(records)
+    budgets = metrics.at_budgets(curves.curves)
+    return ReportData(
+        records=records,
+        runs=metrics.runs_frame(records),
+        trials=metrics.trials_frame(records),
+        curves=curves,
+        budgets=budgets,
+        auc=metrics.auc(curves.curves),
+        tests=metrics.rank_tests(budgets),
+        overhead=metrics.overhead(metrics.trials_frame(records)),
+        hypervolumes=metrics.final_hypervolumes(records),
+    )
+
+
+def write_report(out: str | Path, focus: str = DEFAULT_FOCUS) -> Path:
+    """Compute everything from ``out/runs`` and write the report, figures and CSVs."""
+    out = Path(out)
+    if not out.is_dir():
+        raise UserError(f"{str(out)!r} is not a folder")
+    data = compute(out)
+    config = _read_config(out)
+
+    _write_csv(out / "trials.csv", data.trials)
+    _write_csv(out / "runs.csv", data.runs)
+    _write_csv(out / "budgets.csv", data.budgets.merge(data.auc, on=metrics.RUN_KEYS, how="left"))
+    _write_csv(out / "normalization.csv", data.curves.normalization)
+    _write_csv(out / "ranks.csv", _ranks_long(data.tests))
+    _write_csv(out / "pairwise.csv", _pairwise_long(data.tests))
+
+    figures = out / FIGURES_DIR
+    curve_files = plot_curves(data.curves.curves, figures)
+    plot_ranks(data.tests, figures / "ranks.png")
+    plot_overhead(data.overhead, figures / "overhead.png")
+
+    text = render(data, config, focus, [p.relative_to(out).as_posix() for p in curve_files])
+    return atomic_write_text(out / "report.md", text)
+
+
+def _read_config(out: Path) -> dict:
+    try:
+        return json.loads((out / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+# -- Markdown ------------------------------------------------------------------------------
+
+def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub Markdown table; floats with ``digits`` significant digits, NaN as '-'."""
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.{digits}g}"
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    lines = [header, rule]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _budget_label(fraction: float) -> str:
+    return f"{fraction:.0%}"
+
+
+def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str]) -> str:
+    runs = data.runs
+    ok = runs[runs["status"] == "ok"]
+    lines = ["# Benchmark report", ""]
+    if config.get("command"):
+        lines += [f"Produced by: `{config['command']}`", ""]
+    lines += [
+        f"{len(runs)} runs: {len(ok)} finished, {int((runs['status'] == 'failed').sum())} failed, "
+        f"{int((runs['status'] == 'skipped').sum())} skipped; {runs['problem'].nunique()} problems, "
+        f"{runs['optimizer'].nunique()} optimizers ({', '.join(sorted(runs['optimizer'].unique()))}), "
+        f"seeds {', '.join(map(str, sorted(runs['seed'].unique())))}.",
+        "",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}, "
+        f"optuna {_version('optuna')}, hpo {_version('hpo')}. Metrics are defined in "
+        "docs/benchmarks.md: normalized regret is 0 at the best known value and 1 at the mean "
+        "final result of random search on the same problem (lower is better).",
+        "",
+    ]
+    lines += _problems_section(data)
+    lines += _regret_section(data, curve_files)
+    lines += _ranks_section(data)
+    lines += _focus_section(data, focus)
+    lines += _hypervolume_section(data)
+    lines += _test_score_section(data)
+    lines += _overhead_section(data)
+    lines += _problems_runs_section(data)
+    lines += [
+        "## Raw results",
+        "",
+        "`trials.csv` (one row per trial), `runs.csv` (one row per run), `budgets.csv` (normalized "
+        "regret per run and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _problems_section(data: ReportData) -> list[str]:
+    runs = data.runs
+    normalization = data.curves.normalization.set_index("problem")
+    rows = []
+    for problem, group in runs.groupby("problem", sort=False):
+        record = next(r for r in data.records if r["problem"] == problem)
+        note = normalization["note"].get(problem, "") if problem in normalization.index else ""
+        rows.append({
+            "problem": problem,
+            "group": record.get("group") or "-",
+            "objectives": len(record.get("directions") or []) or "-",
+            "trials": int(group["n_trials"].max()),
+            "known optimum": _optimum_label(record),
+            "runs ok/failed/skipped": "/".join(
+                str(int((group["status"] == s).sum())) for s in ("ok", "failed", "skipped")
+            ),
+            "note": note or "",
+        })
+    return ["## Problems", "", markdown_table(pd.DataFrame(rows)), ""]
+
+
+def _optimum_label(record: dict) -> str:
+    if record.get("optimum") is not None:
+        return "yes" if record.get("instance") is None else f"yes (instance = seed + 1)"
+    if record.get("optimal_hypervolume") is not None:
+        return "front"
+    return "no (best found)"
+
+
+def _regret_section(data: ReportData, curve_files: Sequence[str]) -> list[str]:
+    lines = [
+        "## Normalized regret",
+        "",
+        "Mean over problems of the mean over seeds, after 10%, 25%, 50% and 100% of the trials; "
+        "AUC is the mean normalized regret over all trials, clipped to [0, 1].",
+        "",
+    ]
+    table = data.budgets.dropna(subset=["normalized_regret"])
+    auc = data.auc.dropna(subset=["auc"])
+    for group, rows in table.groupby("group", sort=False):
+        per_problem = rows.groupby(["optimizer", "problem", "budget"])["normalized_regret"].mean()
+        summary = per_problem.groupby(["optimizer", "budget"]).mean().unstack("budget")
+        summary.columns = [_budget_label(c) for c in summary.columns]
+        group_auc = auc[auc["group"] == group].groupby(["optimizer", "problem"])["auc"].mean().groupby("optimizer").mean()
+        summary["AUC"] = group_auc
+        summary["problems"] = rows.groupby("optimizer")["problem"].nunique()
+        summary = summary.sort_values(summary.columns[len(metrics.BUDGETS) - 1]).reset_index()
+        lines += [f"### {group}", "", markdown_table(summary), ""]
+    for path in curve_files:
+        lines += [f"![{Path(path).stem}]({path})", ""]
+    return lines
+
+
+def _ranks_section(data: ReportData) -> list[str]:
+    lines = [
+        "## Ranks and statistical tests",
+        "",
+        "Per comparison set (problems run by the same optimizers), each problem ranks the "
+        "optimizers by mean normalized regret over seeds (1 = best); the table gives the mean "
+        "rank. Friedman's test asks whether any optimizer differs; the pairwise table uses "
+        f"Wilcoxon signed-rank tests over problems with Holm's correction (significant: "
+        f"p_holm < {SIGNIFICANCE}).",
+        "",
+    ]
+    for label in dict.fromkeys(t.label for t in data.tests):
+        tests = [t for t in data.tests if t.label == label]
+        ranks = pd.DataFrame({_budget_label(t.budget): t.mean_ranks for t in tests})
+        ranks = ranks.sort_values(ranks.columns[-1]).rename_axis("optimizer").reset_index()
+        friedman = pd.DataFrame([{
+            "budget": _budget_label(t.budget),
+            "problems": len(t.problems),
+            "Friedman chi2": t.friedman_statistic,
+            "p": t.friedman_p,
+        } for t in tests])
+        final = tests[-1]
+        pairwise = final.pairwise.copy()
+        pairwise.insert(2, "wins/ties/losses of a", [
+            f"{w}/{t}/{l}" for w, t, l in zip(pairwise["wins_a"], pairwise["ties"], pairwise["wins_b"])
+        ])
+        pairwise = pairwise.drop(columns=["wins_a", "ties", "wins_b"])
+        pairwise = pairwise.rename(columns={"median_difference": "median(a - b)", "statistic": "W"})
+        lines += [
+            f"### {label}", "",
+            "Mean rank:", "", markdown_table(ranks), "",
+            markdown_table(friedman), "",
+            f"Pairwise at {_budget_label(final.budget)} of the budget (all budgets in pairwise.csv):", "",
+            markdown_table(pairwise), "",
+        ]
+    if not data.tests:
+        lines += ["Too few problems or optimizers with normalized results to rank.", ""]
+    lines += ["![ranks](figures/ranks.png)", ""]
+    return lines
+
+
+def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataFrame:
+    """The focus optimizer against every other optimizer of its comparison sets, at each
+    budget: mean ranks, wins/ties/losses over problems, Wilcoxon statistic, Holm p, verdict."""
+    rows = []
+    for test in tests:
+        if focus not in test.mean_ranks.index:
+            continue
+        for pair in test.pairwise.itertuples(index=False):
+            if focus not in (pair.a, pair.b):
+                continue
+            other = pair.b if pair.a == focus else pair.a
+            wins, losses = (pair.wins_a, pair.wins_b) if pair.a == focus else (pair.wins_b, pair.wins_a)
+            difference = pair.median_difference if pair.a == focus else -pair.median_difference
+            if pair.p_holm < SIGNIFICANCE:
+                verdict = f"{focus} better" if wins > losses else f"{focus} worse"
+            else:
+                verdict = "no significant difference"
+            rows.append({
+                "set": test.label,
+                "budget": _budget_label(test.budget),
+                "versus": other,
+                f"rank {focus}": test.mean_ranks[focus],
+                "rank other": test.mean_ranks[other],
+                "wins/ties/losses": f"{wins}/{pair.ties}/{losses}",
+                "median difference": difference,
+                "W": pair.statistic,
+                "p_holm": pair.p_holm,
+                "verdict": verdict,
+            })
+    return pd.DataFrame(rows)
+
+
+def _focus_section(data: ReportData, focus: str) -> list[str]:
+    table = focus_comparisons(data.tests, focus)
+    lines = [f"## {focus} against each optimizer", ""]
+    if table.empty:
+        return lines + [f"No finished runs of {focus!r} to compare.", ""]
+    for (label, budget), rows in table.groupby(["set", "budget"], sort=False):
+        better = rows.loc[rows["verdict"].str.endswith("better"), "versus"].tolist()
+        worse = rows.loc[rows["verdict"].str.endswith("worse"), "versus"].tolist()
+        same = rows.loc[rows["verdict"].str.startswith("no"), "versus"].tolist()
+        rank = rows[f"rank {focus}"].iloc[0]
+        lines.append(
+            f"- {label}, {budget} of the budget: {focus} has mean rank {rank:.2f}; significantly "
+            f"better than {', '.join(better) or 'none'}; significantly worse than "
+            f"{', '.join(worse) or 'none'}; no significant difference with {', '.join(same) or 'none'}."
+        )
+    lines += ["", markdown_table(table.drop(columns=["set"])), ""]
+    return lines
+
+
+def _hypervolume_section(data: ReportData) -> list[str]:
+    table = data.hypervolumes
+    if table.empty:
+        return []
+    summary = table.groupby(["problem", "optimizer"]).agg(
+        mean=("hypervolume", "mean"), sd=("hypervolume", "std"), runs=("seed", "count"),
+        known_front=("optimal_hypervolume", "first"),
+    ).reset_index()
+    summary = summary.rename(columns={"mean": "hypervolume (mean)", "sd": "sd", "known_front": "known front"})
+    return [
+        "## Hypervolume (multi-objective problems)",
+        "",
+        "Hypervolume of each run's points in minimization form with the problem's reference point "
+        "(electrode: energy and power negated, the dataset's worst values as reference).",
+        "",
+        markdown_table(summary),
+        "",
+    ]
+
+
+def _test_score_section(data: ReportData) -> list[str]:
+    runs = data.runs[data.runs["test_score"].notna()]
+    if runs.empty:
+        return []
+    summary = runs.groupby(["problem", "optimizer"]).agg(
+        best_cv=("best_value", "mean"), test=("test_score", "mean"), test_sd=("test_score", "std"),
+        runs=("seed", "count"),
+    ).reset_index()
+    summary = summary.rename(columns={
+        "best_cv": "incumbent score (CV / validation)", "test": "held-out test score", "test_sd": "sd",
+    })
+    return [
+        "## Held-out test scores (ML tasks)",
+        "",
+        "The incumbent of each run (best cross-validated or validation score) refit on the "
+        "training split and scored on the held-out test split; mean over seeds.",
+        "",
+        markdown_table(summary),
+        "",
+    ]
+
+
+def _overhead_section(data: ReportData) -> list[str]:
+    table = data.overhead.rename(columns={
+        "optimizer_seconds": "optimizer s/trial", "objective_seconds": "objective s/trial",
+        "optimizer_share": "optimizer share",
+    })
+    return [
+        "## Suggestion overhead",
+        "",
+        "Mean seconds per trial spent in the optimizer (sampling and Optuna's bookkeeping) and in "
+        "the objective, per problem group.",
+        "",
+        markdown_table(table),
+        "",
+        "![overhead](figures/overhead.png)",
+        "",
+    ]
+
+
+def _problems_runs_section(data: ReportData) -> list[str]:
+    bad = data.runs[data.runs["status"] != "ok"]
+    lines = ["## Failed and skipped runs", ""]
+    if bad.empty:
+        return lines + ["None.", ""]
+    return lines + [markdown_table(bad[["problem", "optimizer", "seed", "status", "error"]]), ""]
+
+
+def _ranks_long(tests: Sequence[metrics.RankTest]) -> pd.DataFrame:
+    rows = []
+    for test in tests:
+        for optimizer, rank in test.mean_ranks.items():
+            rows.append({
+                "set": test.label, "budget": test.budget, "optimizer": optimizer, "mean_rank": rank,
+                "problems": len(test.problems), "friedman_statistic": test.friedman_statistic,
+                "friedman_p": test.friedman_p,
+            })
+    return pd.DataFrame(rows)
+
+
+def _pairwise_long(tests: Sequence[metrics.RankTest]) -> pd.DataFrame:
+    frames = [t.pairwise.assign(set=t.label, budget=t.budget) for t in tests]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# -- figures -------------------------------------------------------------------------------
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    plt = _pyplot()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+    return path
+
+
+def _colors(optimizers: Sequence[str]) -> dict[str, str]:
+    return {name: f"C{i % 10}" for i, name in enumerate(sorted(optimizers))}
+
+
+def plot_curves(curves: pd.DataFrame, folder: Path) -> list[Path]:
+    """One PNG per problem group: median (line) and quartiles (band) over the group's runs
+    of the normalized regret against the fraction of the budget, per optimizer."""
+    plt = _pyplot()
+    paths = []
+    scored = curves.dropna(subset=["normalized_regret"])
+    colors = _colors(curves["optimizer"].unique())
+    grid = np.linspace(0.0, 1.0, 41)[1:]
+    for group, rows in scored.groupby("group", sort=False):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for optimizer, runs in rows.groupby("optimizer"):
+            samples = []
+            for _, run in runs.groupby(["problem", "seed"]):
+                n_trials = int(run["n_trials"].iloc[0])
+                values = run.set_index("trial")["normalized_regret"]
+                samples.append([values.get(metrics.budget_trials(n_trials, f), np.nan) for f in grid])
+            samples = np.asarray(samples, dtype=float)
+            median = np.nanmedian(samples, axis=0)
+            low, high = np.nanpercentile(samples, [25, 75], axis=0)
+            ax.plot(grid, median, label=optimizer, color=colors[optimizer])
+            ax.fill_between(grid, low, high, color=colors[optimizer], alpha=0.15)
+        ax.set_yscale("symlog", linthresh=1e-2)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("fraction of the trial budget")
+        ax.set_ylabel("normalized regret (median, quartiles)")
+        ax.set_title(f"{group}: {rows['problem'].nunique()} problems")
+        ax.legend(fontsize=8)
+        paths.append(_save(fig, folder / f"curves-{_slug(group)}.png"))
+    return paths
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
+def plot_ranks(tests: Sequence[metrics.RankTest], path: Path) -> Path:
+    """Mean rank against the budget, one panel per comparison set."""
+    plt = _pyplot()
+    labels = list(dict.fromkeys(t.label for t in tests)) or ["no ranked comparison"]
+    fig, axes = plt.subplots(1, len(labels), figsize=(5.2 * len(labels), 4.0), squeeze=False)
+    colors = _colors({o for t in tests for o in t.mean_ranks.index})
+    for ax, label in zip(axes[0], labels):
+        chosen = [t for t in tests if t.label == label]
+        optimizers = sorted({o for t in chosen for o in t.mean_ranks.index})
+        for optimizer in optimizers:
+            ax.plot([t.budget for t in chosen], [t.mean_ranks.get(optimizer, np.nan) for t in chosen],
+                    marker="o", label=optimizer, color=colors[optimizer])
+        ax.set_xscale("log")
+        ax.set_xticks(list(metrics.BUDGETS), [_budget_label(b) for b in metrics.BUDGETS])
+        ax.invert_yaxis()
+        ax.set_xlabel("fraction of the trial budget")
+        ax.set_ylabel("mean rank (1 = best)")
+        ax.set_title(label if len(label) < 60 else label[:57] + "...", fontsize=9)
+        if optimizers:
+            ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_overhead(overhead: pd.DataFrame, path: Path) -> Path:
+    """Seconds per trial in the optimizer and in the objective, per optimizer (log scale)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    if not overhead.empty:
+        per_optimizer = overhead.groupby("optimizer")[["optimizer_seconds", "objective_seconds"]].mean()
+        per_optimizer = per_optimizer.sort_values("optimizer_seconds")
+        x = np.arange(len(per_optimizer))
+        ax.bar(x - 0.2, per_optimizer["optimizer_seconds"], width=0.4, label="optimizer")
+        ax.bar(x + 0.2, per_optimizer["objective_seconds"], width=0.4, label="objective")
+        ax.set_xticks(x, per_optimizer.index, rotation=30, ha="right")
+        ax.set_yscale("log")
+        ax.legend()
+    ax.set_ylabel("seconds per trial (mean over groups)")
+    ax.set_title("suggestion overhead")
+    return _save(fig, path)

@@ -1,0 +1,102 @@
+"""``hpo bench``: run a benchmark suite into a folder and report; ``hpo bench report DIR``
+rebuilds the report from the raw results; ``hpo bench --list`` shows what can be chosen."""
+
+from __future__ import annotations
+
+import argparse
+
+from hpo.cli.args import non_negative_int, positive_int
+from hpo.errors import UserError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="compare optimizers on a benchmark suite and write a report",
+        description=(
+            "Run every chosen optimizer on every chosen problem for several seeds (one job "
+            "each, in a local process pool or on a Dask cluster), write each finished run to "
+            "OUT/runs/, then OUT/report.md with figures and CSVs. A rerun skips finished runs. "
+            "'hpo bench report DIR' rebuilds the report from DIR/runs."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "action", nargs="?", choices=["run", "report"], default="run",
+        help="'run' a suite (the default) or rebuild the 'report' of DIR",
+    )
+    parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report'")
+    parser.add_argument("--suite", default="smoke", help="suite name (see --list)")
+    parser.add_argument("--out", metavar="DIR", help="results folder (required to run)")
+    parser.add_argument(
+        "--problems", nargs="+", metavar="NAME",
+        help="problems instead of the suite's: names, shell patterns ('bbob-*-d2') or groups",
+    )
+    parser.add_argument(
+        "--optimizers", nargs="+", metavar="NAME",
+        help="registry optimizers instead of the suite's (random search always runs: it is the baseline)",
+    )
+    parser.add_argument("--seeds", type=positive_int, default=None, help="seeds 0..N-1 [default: the suite's]")
+    parser.add_argument("--n-trials", type=positive_int, default=None, help="trials per run [default: the suite's]")
+    parser.add_argument(
+        "--workers", type=non_negative_int, default=None,
+        help="local worker processes [default: CPU count]; 0 runs the jobs in this process",
+    )
+    parser.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler (tcp://host:8786)")
+    parser.add_argument("--focus", default="sac-hmr", help="optimizer compared against every other one in the report")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--list", action="store_true", help="list suites, problem groups and optimizers, then exit")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.list:
+        return _list()
+    if args.action == "report":
+        from benchmarks.report import write_report
+
+        if not args.dir:
+            raise UserError("report: give the results folder, e.g. 'hpo bench report results/bench'")
+        path = write_report(args.dir, focus=args.focus)
+        print(f"wrote {path}")
+        return 0
+    if args.dir:
+        raise UserError(f"unexpected argument {args.dir!r}; to run a suite give --out DIR")
+    if not args.out:
+        raise UserError("--out: required, e.g. 'hpo bench --suite smoke --out results/bench-smoke'")
+
+    import optuna
+
+    from benchmarks.bench import run_benchmark
+
+    if not args.verbose:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    summary, report = run_benchmark(
+        args.suite, args.out,
+        problems=args.problems, optimizers=args.optimizers, seeds=args.seeds, n_trials=args.n_trials,
+        workers=args.workers, dask=args.dask, progress=not args.no_progress, focus=args.focus,
+    )
+    print(
+        f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
+        f"skipped), {summary.skipped_finished} already finished; wrote {report}"
+    )
+    return 1 if summary.failed else 0
+
+
+def _list() -> int:
+    from benchmarks.problems import GROUPS, problem_names
+    from benchmarks.suites import SUITES
+    from hpo.optimizers import optimizers
+
+    print("suites:")
+    for suite in SUITES.values():
+        print(f"  {suite.name:10s} {suite.description}")
+    print("problem groups (names; patterns like 'bbob-*-d2' also work):")
+    for group in GROUPS:
+        names = problem_names(group)
+        shown = names if len(names) <= 8 else names[:3] + ["...", names[-1]]
+        print(f"  {group:16s} {len(names):3d}: {', '.join(shown)}")
+    print("optimizers:")
+    for name, description in optimizers().items():
+        print(f"  {name:10s} {description}")
+    return 0
