@@ -9,6 +9,7 @@ environment variables themselves.
 from __future__ import annotations
 
 import os
+import sys
 
 _ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -25,7 +26,6 @@ def limit_threads(n: int | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n)
-    import torch
-
-    torch.set_num_threads(n)
+    if "torch" in sys.modules:  # else torch reads OMP_NUM_THREADS when it is imported
+        sys.modules["torch"].set_num_threads(n)
     return n

@@ -1,38 +1,29 @@
 """``hpo.tune``: run an Optuna study with a registry optimizer, robustly.
 
-The loop is Optuna's ask-and-tell interface, so that every trial ends in the storage with a
-state and, for failures, the reason: an objective that raises or returns NaN/inf marks its
-trial FAIL (user attribute ``error``) and the run goes on; Ctrl-C marks the running trial
-FAIL, keeps every finished one and re-raises. With a storage and a study name a rerun loads
-the study and runs only the trials still missing from the requested total.
+Every trial ends in the storage with a state and, for failures, the reason: an objective
+that raises or returns NaN/inf marks its trial FAIL (user attribute ``error``) and the run
+goes on; Ctrl-C marks the running trial FAIL, keeps every finished one and re-raises. With a
+storage and a study name a rerun loads the study and runs only the trials still missing
+from the requested total. How trials run is ``hpo.trials``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-import re
-import signal
-import threading
 import numbers
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from hpo.errors import UserError
 from hpo.optimizers import make_sampler
 from hpo.space import as_space
-
-Objective = Callable[[dict[str, Any]], float | Sequence[float]]
-
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+from hpo.storage import open_storage
+from hpo.trials import FINISHED, Objective, add_budget, work
 _DIRECTIONS = ("minimize", "maximize")
 
 
@@ -71,6 +62,9 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame["state"] = frame["state"].astype(str)
+    frame = frame[frame["state"] != "WAITING"].reset_index(drop=True)  # budget not yet run
+    if frame.empty:
+        return frame
     if len(study.directions) == 1 and "value" in frame:
         values = frame["value"].where(frame["state"] == "COMPLETE")
         if study.direction == optuna.study.StudyDirection.MAXIMIZE:
@@ -92,6 +86,7 @@ def tune(
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     show_progress_bar: bool = False,
+    timeout_per_trial: float | None = None,
 ) -> TuneResult:
     """Minimize or maximize ``objective`` over ``space``; return a ``TuneResult``.
 
@@ -116,6 +111,12 @@ def tune(
         name; an existing study of that name is resumed.
     show_progress_bar:
         A tqdm bar over trials with the best value so far.
+    timeout_per_trial:
+        Seconds after which a running objective is stopped and its trial fails (main
+        thread only; see ``hpo.trials``).
+
+    Several processes can share one study: create it with ``tune`` (which sets the
+    budget), then join with ``hpo.trials.work`` or ``hpo worker``; see ``hpo.trials``.
     """
     space = as_space(space)
     if not callable(objective):
@@ -133,53 +134,59 @@ def tune(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
 
-    study = _open_study(storage, study_name, directions)
-    n_finished = sum(t.state in _FINISHED for t in study.get_trials(deepcopy=False))
-    if isinstance(optimizer, optuna.samplers.BaseSampler):
-        study.sampler = optimizer
-    else:
-        study.sampler = make_sampler(optimizer, _resume_seed(seed, n_finished), len(directions))
+    if timeout_per_trial is not None and not (
+        isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0
+    ):
+        raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")
 
-    remaining = max(0, int(n_trials) - n_finished)
+    study = prepare_study(storage, study_name, directions, optimizer, seed, int(n_trials))
+    n_finished = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
     with tqdm(
-        total=int(n_trials),
-        initial=min(n_finished, int(n_trials)),
+        total=len(study.get_trials(deepcopy=False)),
+        initial=n_finished,
         disable=not show_progress_bar,
         desc=study.study_name,
         unit="trial",
     ) as bar:
-        for _ in range(remaining):
-            run_trial(study, objective, space)
+
+        def advance(trial: optuna.trial.FrozenTrial) -> None:
             bar.update(1)
             if len(directions) == 1:
                 best = _best_value_or_none(study)
                 if best is not None:
                     bar.set_postfix(best=f"{best:.6g}")
+
+        work(study, objective, space, timeout_per_trial=timeout_per_trial, on_trial=advance)
     return TuneResult(study)
 
 
-def _open_study(storage, study_name, directions) -> optuna.Study:
-    if isinstance(storage, str):
-        try:
-            storage = optuna.storages.get_storage(storage)
-        except Exception as err:  # sqlalchemy/IO errors of many types: name the culprit
-            raise UserError(f"storage {redact_url(storage)!r}: cannot open it ({_first_line(err)})") from None
+def prepare_study(
+    storage, study_name, directions, optimizer, seed: int | None, n_trials: int
+) -> optuna.Study:
+    """Create or load the study, set its sampler and its budget of ``n_trials`` trials.
+
+    Only the process that prepares a study adds to its budget; workers that join it
+    (``hpo.worker``) only run what is left.
+    """
+    study = open_study(storage, study_name, directions)
+    n_finished = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+    if isinstance(optimizer, optuna.samplers.BaseSampler):
+        study.sampler = optimizer
+    else:
+        study.sampler = make_sampler(optimizer, _resume_seed(seed, n_finished), len(directions))
+    add_budget(study, n_trials)
+    return study
+
+
+def open_study(storage, study_name, directions) -> optuna.Study:
+    """Create or load a study; a storage URL gets heartbeats (see ``hpo.storage``)."""
+    storage = open_storage(storage)
     try:
         return optuna.create_study(
             storage=storage, study_name=study_name, directions=directions, load_if_exists=True
         )
     except ValueError as err:  # e.g. an existing study with other directions
         raise UserError(f"study {study_name!r}: {err}") from None
-
-
-def redact_url(url: str) -> str:
-    """A storage URL with its password replaced, fit for messages and logs."""
-    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _resume_seed(seed: int | None, n_finished: int) -> int | None:
@@ -195,80 +202,3 @@ def _best_value_or_none(study: optuna.Study) -> float | None:
         return study.best_value
     except ValueError:  # no completed trial yet
         return None
-
-
-def run_trial(study: optuna.Study, objective: Objective, space: Mapping[str, Any]) -> optuna.trial.FrozenTrial:
-    """Ask one trial over ``space``, evaluate it, tell the outcome; never raises for
-    objective failures (the trial is FAIL with user attribute ``error``)."""
-    # Ctrl-C is held during storage writes (ask, tell), so that a trial is never left
-    # RUNNING: an interrupt that arrives there fails the trial, then propagates.
-    with _deferred_interrupt() as interrupted:
-        trial = study.ask(fixed_distributions=dict(space))
-    try:
-        if interrupted:
-            raise KeyboardInterrupt
-        raw = objective(dict(trial.params))
-        values = _check_values(raw, len(study.directions))
-    except KeyboardInterrupt:
-        with _deferred_interrupt():
-            trial.set_user_attr("error", "KeyboardInterrupt: interrupted by the user")
-            study.tell(trial, state=TrialState.FAIL)
-        raise
-    except Exception as err:  # the objective's own failure: record it, go on
-        reason = f"{type(err).__name__}: {err}"
-        optuna.logging.get_logger("hpo").warning(
-            "Trial %d failed: %s\n%s", trial.number, reason, traceback.format_exc(limit=3)
-        )
-        with _deferred_interrupt() as interrupted:
-            trial.set_user_attr("error", reason)
-            frozen = study.tell(trial, state=TrialState.FAIL)
-    else:
-        with _deferred_interrupt() as interrupted:
-            frozen = study.tell(trial, values)
-    if interrupted:
-        raise KeyboardInterrupt
-    return frozen
-
-
-@contextlib.contextmanager
-def _deferred_interrupt():
-    """Record SIGINT instead of raising inside the block; yields the list of signals
-    received. Outside the main thread (signals cannot be handled there) and where SIGINT
-    is ignored, a no-op."""
-    received: list[int] = []
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class NonFiniteObjectiveError(ValueError):
-    """The objective returned NaN or an infinity."""
-
-
-def _check_values(raw: Any, n_objectives: int) -> float | list[float]:
-    if n_objectives == 1:
-        values = [raw]
-    elif isinstance(raw, Sequence) and not isinstance(raw, str):
-        values = list(raw)
-    else:
-        raise TypeError(f"objective returned {raw!r}; expected a sequence of {n_objectives} floats")
-    if len(values) != n_objectives:
-        raise TypeError(f"objective returned {len(values)} values; expected {n_objectives}")
-    checked = []
-    for value in values:
-        if isinstance(value, (bool, str, bytes)):
-            raise TypeError(f"objective returned {value!r}; expected a float")
-        try:
-            value = float(value)  # numpy and torch scalars too
-        except (TypeError, ValueError):
-            raise TypeError(f"objective returned {value!r}; expected a float") from None
-        if not math.isfinite(value):
-            raise NonFiniteObjectiveError(f"objective returned {value}")
-        checked.append(value)
-    return checked[0] if n_objectives == 1 else checked

@@ -12,3 +12,5 @@ from hpo.threads import limit_threads  # noqa: E402
 
 limit_threads(1)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+from tests.postgres import postgres_url  # noqa: E402,F401  (a session fixture)

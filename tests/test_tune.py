@@ -140,13 +140,14 @@ def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         hpo.tune(interrupted_at_seventh, SPHERE_SPACE, n_trials=20, seed=0,
                  storage=storage, study_name="resume")
-    kept = optuna.load_study(study_name="resume", storage=storage).get_trials()
-    assert [t.state.name for t in kept] == ["COMPLETE"] * 6 + ["FAIL"]
+    stored = optuna.load_study(study_name="resume", storage=storage).get_trials()
+    assert [t.state.name for t in stored] == ["COMPLETE"] * 6 + ["FAIL"] + ["WAITING"] * 13
+    kept = stored[:7]
     assert "interrupted" in kept[-1].user_attrs["error"]
 
     result = hpo.tune(sphere, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume")
     trials = result.study.get_trials()
-    assert len(trials) == 20
+    assert len(trials) == 20 and len(result.history) == 20
     assert [t.params for t in trials[:6]] == [t.params for t in kept[:6]]  # nothing lost
     assert all(t.state.name == "COMPLETE" for t in trials[7:])
     # the resumed sampler does not replay the first run's random start
@@ -160,3 +161,32 @@ def test_registry_lists_the_required_names():
     names = hpo.optimizers()
     assert {"random", "qmc", "tpe", "cmaes", "gp", "nsga2", "motpe"} <= set(names)
     assert all(isinstance(text, str) and text for text in names.values())
+
+
+def test_per_trial_timeout_fails_the_trial_and_the_run_goes_on():
+    import time
+
+    def sometimes_slow(params):
+        if params["x0"] > 0.5:
+            time.sleep(5)
+        return sphere(params)
+
+    result = hpo.tune(sometimes_slow, SPHERE_SPACE, optimizer="random", n_trials=12, seed=0,
+                      timeout_per_trial=0.2)
+    history = result.history
+    slow = history["params_x0"] > 0.5
+    assert slow.any() and (~slow).any()
+    assert (history.loc[slow, "state"] == "FAIL").all()
+    assert history.loc[slow, "user_attrs_error"].str.contains("per-trial time limit of 0.2 s").all()
+    assert (history.loc[~slow, "state"] == "COMPLETE").all()
+
+
+def test_objective_raising_trial_pruned_marks_it_pruned():
+    def prune_half(params):
+        if params["x0"] < 0:
+            raise optuna.TrialPruned()
+        return sphere(params)
+
+    result = hpo.tune(prune_half, SPHERE_SPACE, optimizer="random", n_trials=10, seed=0)
+    states = set(result.history["state"])
+    assert states == {"PRUNED", "COMPLETE"}

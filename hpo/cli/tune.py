@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import sys
 from pathlib import Path
 
-from hpo.cli.args import non_negative_int, positive_int
+from hpo.cli.args import non_negative_int, positive_float, positive_int
 from hpo.errors import UserError
 
 DEFAULT_STORAGE = "sqlite:///results/hpo.db"
@@ -54,6 +51,15 @@ def register(subparsers) -> None:
         help="study name [default: TASK-OPTIMIZER-seedSEED]; an existing study is resumed",
     )
     parser.add_argument("--out", default=None, help="output folder [default: results/STUDY_NAME]")
+    parser.add_argument(
+        "--timeout-per-trial", type=positive_float, default=None, metavar="SECONDS",
+        help="stop an objective after this many seconds and fail its trial",
+    )
+    parser.add_argument(
+        "--create-only", action="store_true",
+        help="create the study and its budget of --n-trials, run nothing here: start "
+        "'hpo worker --storage URL --study NAME' processes to run it",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -63,7 +69,10 @@ def run(args) -> int:
 
     import hpo
     from hpo.plotting import plot_study
+    from hpo.storage import redact_url
     from hpo.tasks import get_task
+    from hpo.tune import prepare_study
+    from hpo.worker import load_objective, save_spec, spec_for
 
     if not args.verbose:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -74,16 +83,19 @@ def run(args) -> int:
         task = get_task(args.task)
         if args.direction or args.directions:
             raise UserError(f"--direction: task {task.name!r} has its own direction ({task.direction})")
-        objective, space, directions, label = task.objective, task.space, [task.direction], task.name
+        spec = spec_for(args.optimizer, args.seed, task=task.name, timeout_per_trial=args.timeout_per_trial)
+        directions, label = [task.direction], task.name
     elif args.objective:
         if not args.space:
             raise UserError("--space: required with --objective")
-        objective = load_objective(args.objective)
-        space = hpo.load_space(args.space)
+        load_objective(args.objective)  # fail early on a bad reference
+        spec = spec_for(args.optimizer, args.seed, objective=args.objective,
+                        space=hpo.load_space(args.space), timeout_per_trial=args.timeout_per_trial)
         directions = args.directions or [args.direction or "minimize"]
         label = args.objective.rsplit(":", 1)[-1]
     else:
         raise UserError("give a TASK (see 'hpo tasks') or --objective MODULE:FUNCTION with --space FILE")
+    objective, space = spec.resolve()
 
     study_name = args.study_name or f"{label}-{args.optimizer}-seed{args.seed}"
     out = Path(args.out or Path("results") / study_name)
@@ -92,10 +104,19 @@ def run(args) -> int:
         _make_dir(Path(args.storage[len("sqlite:///"):]).parent, "--storage")
 
     hpo.get_optimizer(args.optimizer)  # fail on a bad name before touching the storage
+    # The study is created (schema, budget, spec) by this one process before any worker
+    # joins: concurrent schema creation races (IntegrityError on alembic_version).
+    study = prepare_study(args.storage, study_name, directions, args.optimizer, args.seed, args.n_trials)
+    save_spec(study, spec)
+    if args.create_only:
+        print(f"study {study_name!r} ready with a budget of {args.n_trials} trials; run it with:")
+        print(f"  hpo worker --storage {redact_url(args.storage)} --study {study_name}")
+        return 0
     result = hpo.tune(
         objective, space,
         optimizer=args.optimizer, n_trials=args.n_trials, directions=directions, seed=args.seed,
-        storage=args.storage, study_name=study_name, show_progress_bar=not args.no_progress,
+        storage=study._storage, study_name=study_name, show_progress_bar=not args.no_progress,
+        timeout_per_trial=args.timeout_per_trial,
     )
     history = result.history
     from hpo.io import atomic_write
@@ -133,30 +154,3 @@ def _make_dir(path: Path, option: str) -> None:
         raise UserError(f"{option} {str(path)!r}: cannot create the folder ({err.strerror})") from None
     if not path.is_dir():
         raise UserError(f"{option} {str(path)!r}: not a folder")
-
-
-def load_objective(reference: str):
-    """Import ``MODULE:FUNCTION`` (MODULE dotted and importable, or a path to a .py file)."""
-    module_name, sep, function_name = reference.rpartition(":")
-    if not sep or not module_name or not function_name:
-        raise UserError(f"--objective {reference!r}: expected MODULE:FUNCTION, e.g. mypkg.train:objective")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name)
-            if not path.is_file():
-                raise UserError(f"--objective {reference!r}: file {module_name!r} not found")
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            if "" not in sys.path:
-                sys.path.insert(0, "")  # like 'python -m': the current folder is importable
-            module = importlib.import_module(module_name)
-    except UserError:
-        raise
-    except ImportError as err:
-        raise UserError(f"--objective {reference!r}: cannot import {module_name!r} ({err})") from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise UserError(f"--objective {reference!r}: {module_name!r} has no function {function_name!r}")
-    return function

@@ -1,0 +1,221 @@
+"""Running trials of a study robustly, alone or as one of many workers.
+
+The budget of a study is a queue: ``add_budget`` enqueues WAITING trials up to the wanted
+total, and every worker (a ``tune`` call, ``hpo worker``, a thread) pops one at a time with
+Optuna's atomic pop, until none is left. So several processes sharing a storage run exactly
+the budget, with no overshoot, and a resumed run picks up where it stopped.
+
+Each trial: the sampler fills the popped trial over the space, the objective runs (with a
+heartbeat thread on RDB storages and an optional time limit), and the outcome is told. An
+exception, NaN/inf or a timeout fails the trial with the reason in user attribute
+``error``; Ctrl-C is held during storage writes so that no trial is left RUNNING.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import optuna
+from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
+from optuna.trial import TrialState
+
+Objective = Callable[[dict[str, Any]], float | Sequence[float]]
+
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+logger = optuna.logging.get_logger("hpo")
+
+
+class NonFiniteObjectiveError(ValueError):
+    """The objective returned NaN or an infinity."""
+
+
+class TrialTimeoutError(TimeoutError):
+    """The objective ran past the per-trial time limit."""
+
+
+def add_budget(study: optuna.Study, n_trials: int) -> int:
+    """Enqueue WAITING trials until the study holds ``n_trials`` trials in any state;
+    returns how many were added. Call it from one process (the one that creates or
+    resumes the study): workers only pop."""
+    missing = n_trials - len(study.get_trials(deepcopy=False))
+    for _ in range(max(0, missing)):
+        study.enqueue_trial({})
+    return max(0, missing)
+
+
+def pop_trial(study: optuna.Study) -> optuna.Trial | None:
+    """Atomically take one WAITING trial of the study (RUNNING from now on), or ``None``."""
+    # Study.ask would create a new trial when the queue is empty, overshooting the budget.
+    trial_id = study._pop_waiting_trial_id()
+    if trial_id is None:
+        return None
+    study._thread_local.cached_all_trials = None  # as Study.ask: sync with the storage
+    return optuna.Trial(study, trial_id)
+
+
+def work(
+    study: optuna.Study,
+    objective: Objective,
+    space: Mapping[str, Any],
+    *,
+    max_trials: int | None = None,
+    timeout_per_trial: float | None = None,
+    on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
+) -> int:
+    """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran);
+    returns the number of trials this call ran."""
+    ran = 0
+    while max_trials is None or ran < max_trials:
+        if is_heartbeat_enabled(study._storage):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)  # dead workers' trials -> FAIL
+        with _deferred_interrupt() as interrupted:
+            trial = pop_trial(study)
+        if trial is None:
+            if interrupted:
+                raise KeyboardInterrupt
+            if not _wait_for_running_trials(study):
+                break
+            continue
+        frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted)
+        ran += 1
+        if on_trial is not None:
+            on_trial(frozen)
+    return ran
+
+
+def _wait_for_running_trials(study: optuna.Study) -> bool:
+    """With heartbeats, a RUNNING trial of another worker may belong to a dead process:
+    wait one heartbeat interval and return True while such trials exist, so that a stale
+    one is failed (and retried if configured) before the workers give up on the budget."""
+    storage = study._storage
+    if not is_heartbeat_enabled(storage):
+        return False
+    if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        return False
+    time.sleep(storage.get_heartbeat_interval())
+    return True
+
+
+def run_trial(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    objective: Objective,
+    space: Mapping[str, Any],
+    timeout_per_trial: float | None = None,
+    interrupted: Sequence[int] = (),
+) -> optuna.trial.FrozenTrial:
+    """Sample ``trial`` over ``space``, evaluate it, tell the outcome. Objective failures
+    never raise (the trial is FAIL); ``KeyboardInterrupt`` fails the trial and propagates."""
+    try:
+        with get_heartbeat_thread(trial._trial_id, study._storage):
+            if interrupted:
+                raise KeyboardInterrupt
+            with _deferred_interrupt() as interrupted:
+                for name, distribution in space.items():
+                    trial._suggest(name, distribution)
+            if interrupted:
+                raise KeyboardInterrupt
+            with _time_limit(timeout_per_trial):
+                raw = objective(dict(trial.params))
+            values = _check_values(raw, len(study.directions))
+    except KeyboardInterrupt:
+        _tell_failure(study, trial, "KeyboardInterrupt: interrupted by the user")
+        raise
+    except optuna.TrialPruned:
+        with _deferred_interrupt() as interrupted:
+            frozen = study.tell(trial, state=TrialState.PRUNED)
+        if interrupted:
+            raise KeyboardInterrupt
+        return frozen
+    except Exception as err:  # the objective's own failure (or the sampler's): record, go on
+        reason = f"{type(err).__name__}: {err}"
+        logger.warning("Trial %d failed: %s\n%s", trial.number, reason, traceback.format_exc(limit=3))
+        return _tell_failure(study, trial, reason)
+    with _deferred_interrupt() as interrupted:
+        frozen = study.tell(trial, values)
+    if interrupted:
+        raise KeyboardInterrupt
+    return frozen
+
+
+def _tell_failure(study, trial, reason: str) -> optuna.trial.FrozenTrial:
+    with _deferred_interrupt() as interrupted:
+        trial.set_user_attr("error", reason)
+        frozen = study.tell(trial, state=TrialState.FAIL)
+    if interrupted:
+        raise KeyboardInterrupt
+    return frozen
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Record SIGINT instead of raising inside the block; yields the list of signals
+    received. Outside the main thread (signals cannot be handled there) and where SIGINT
+    is ignored, a no-op."""
+    received: list[int] = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise ``TrialTimeoutError`` in the block after ``seconds`` (SIGALRM, main thread).
+
+    Python code is interrupted at once; a long call into C (one big BLAS or libsvm call)
+    is interrupted when it returns to Python. Elsewhere than the main thread: no limit.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TrialTimeoutError(f"objective ran past the per-trial time limit of {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _check_values(raw: Any, n_objectives: int) -> float | list[float]:
+    if n_objectives == 1:
+        values = [raw]
+    elif isinstance(raw, Sequence) and not isinstance(raw, str):
+        values = list(raw)
+    else:
+        raise TypeError(f"objective returned {raw!r}; expected a sequence of {n_objectives} floats")
+    if len(values) != n_objectives:
+        raise TypeError(f"objective returned {len(values)} values; expected {n_objectives}")
+    checked = []
+    for value in values:
+        if isinstance(value, (bool, str, bytes)):
+            raise TypeError(f"objective returned {value!r}; expected a float")
+        try:
+            value = float(value)  # numpy and torch scalars too
+        except (TypeError, ValueError):
+            raise TypeError(f"objective returned {value!r}; expected a float") from None
+        if not math.isfinite(value):
+            raise NonFiniteObjectiveError(f"objective returned {value}")
+        checked.append(value)
+    return checked[0] if n_objectives == 1 else checked
