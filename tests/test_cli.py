@@ -135,3 +135,53 @@ def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path):
     history = pd.read_csv(tmp_path / "results" / "s" / "history.csv")
     assert len(history) == 30
     assert (history["state"] == "COMPLETE").sum() >= 29  # at most the interrupted trial failed
+
+
+def test_full_disk_while_saving_gives_one_line_error(tmp_path, capsys, monkeypatch):
+    import errno
+
+    def no_space(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "history.csv"))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", no_space)
+    code = main(["tune", "sphere-4d", "--n-trials", "3", "--no-progress",
+                 "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", str(tmp_path / "out")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hpo: error: No space left on device") and "history.csv" in err
+    assert "Traceback" not in err
+    # the trials themselves are safe in the storage
+    import optuna
+    study = optuna.load_study(study_name="sphere-4d-tpe-seed0", storage=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert len(study.trials) == 3
+
+
+def test_worker_errors_name_the_culprit(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = run_cli(["worker", "--storage", storage, "--study", "nope"], cwd=tmp_path)
+    assert result.returncode == 2 and "study 'nope' not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    import optuna
+    optuna.create_study(study_name="plain", storage=storage)
+    result = run_cli(["worker", "--storage", storage, "--study", "plain"], cwd=tmp_path)
+    assert result.returncode == 2 and "not created by 'hpo tune'" in result.stderr
+
+
+def test_passwords_in_storage_urls_are_never_printed(tmp_path):
+    result = run_cli(["tune", "sphere-4d", "--storage", "postgresql://bob:hunter2@127.0.0.1:1/db",
+                      "--no-progress"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "bob:***@" in result.stderr
+
+
+def test_worker_joins_a_created_study(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    created = run_cli(["tune", "sphere-4d", "--n-trials", "12", "--storage", storage,
+                       "--study-name", "shared", "--create-only"], cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert "hpo worker --storage" in created.stdout
+    first = run_cli(["worker", "--storage", storage, "--study", "shared", "--n-trials", "5"], cwd=tmp_path)
+    assert first.returncode == 0 and "worker ran 5 trials" in first.stdout
+    second = run_cli(["worker", "--storage", storage, "--study", "shared"], cwd=tmp_path)
+    assert "worker ran 7 trials" in second.stdout and "12 complete" in second.stdout

@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hpo: interrupted; finished work is kept", file=sys.stderr)
         return 130
+    except OSError as err:  # full disk, permissions, I/O: name the file, no traceback
+        if args.verbose:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"hpo: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
