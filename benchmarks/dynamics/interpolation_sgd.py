@@ -73,7 +73,7 @@ def convergence_runs(width: int, *, n: int = 64, d: int = 10, target: float = 1e
         iterations = len(record_.losses) - 1
         curves[name] = record_.losses
         rows.append({"width": width, "run": name, "lr": lr, "lam": lam, "beta_max": beta_max,
-                     "converged": converged, "iterations": iterations,
+                     "converged": bool(converged), "iterations": iterations,
                      "sample_gradients": iterations * (batch or n),
                      "min_aiming_ratio": min(ratios) if ratios else float("nan"),
                      "max_aiming_ratio": max(ratios) if ratios else float("nan")})
@@ -91,10 +91,9 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     fig, axes = new_figure(2)
     for name, losses in all_curves[WIDTHS[-1]].items():
         batch = 64 if name.startswith("GD") else int(name.split("b=")[1].split(",")[0])
-        axes[0].semilogy(np.arange(len(losses)) * batch, losses / losses[0], label=name)
+        axes[0].loglog(np.arange(1, len(losses) + 1) * batch, losses / losses[0], label=name)
     axes[0].set_xlabel("sample-gradients")
     axes[0].set_ylabel("loss / initial")
-    axes[0].set_xscale("symlog", linthresh=1000)
     axes[0].set_title(f"width {WIDTHS[-1]}, n = 64", fontsize=10)
     axes[0].legend(fontsize=7)
     for name in ("GD, eta=1/lam", "SGD b=1, eta=1/beta"):
@@ -103,6 +102,8 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
         axes[1].plot([r["width"] for r in sel], [r["max_aiming_ratio"] for r in sel], "^--", label=f"{name}: max")
     axes[1].axhline(2, color="grey", ls=":", label="linear least squares (2)")
     axes[1].set_xscale("log")
+    axes[1].set_xticks(WIDTHS, [str(w) for w in WIDTHS])
+    axes[1].minorticks_off()
     axes[1].set_ylim(0, 4)
     axes[1].set_xlabel("width m")
     axes[1].set_title("aiming ratio along the path", fontsize=10)
