@@ -386,7 +386,7 @@ def _pymoo_problem(name: str):
     if name.startswith("dtlz"):
         front = problem.pareto_front(get_reference_directions("das-dennis", 2, n_partitions=999))
     else:
-        front = problem.pareto_front(n_pareto_points=1000)
+        front = problem.pareto_front(1000)  # points on the front (ZDT3 names the argument differently)
     return problem, float(HV(ref_point=np.array(reference))(front))
 
 
