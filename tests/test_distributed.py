@@ -30,7 +30,7 @@ def start_worker(storage, name, cwd=None, env=None):
                             stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("optimizer", ["tpe"])
+@pytest.mark.parametrize("optimizer", ["tpe", "sac-hmr"])
 def test_four_workers_run_exactly_the_budget(postgres_url, optimizer):
     name = f"four-workers-{optimizer}"
     create_study(postgres_url, name, "sphere-4d", "--n-trials", "100", "--optimizer", optimizer)
