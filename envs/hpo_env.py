@@ -56,7 +56,7 @@ DIRECTIONS = ("minimize", "maximize")
 
 # Defaults chosen with benchmarks/sac (docs/sac-hmr.md has the numbers).
 DEFAULT_ACTION_MODE = "relative"
-DEFAULT_STEP_SCALE = 0.5
+DEFAULT_STEP_SCALE = 0.25
 DEFAULT_WINDOW = 4
 DEFAULT_FAILURE_PENALTY = 1.0
 

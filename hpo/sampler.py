@@ -48,7 +48,7 @@ from hpo.errors import UserError
 
 # Defaults chosen with benchmarks/sac (docs/sac-hmr.md has the numbers).
 DEFAULT_N_STARTUP_TRIALS = 10
-DEFAULT_GRADIENT_STEPS = 20
+DEFAULT_GRADIENT_STEPS = 5
 DEFAULT_NET_ARCH = (64, 64)
 DEFAULT_GAMMA = 0.9
 DEFAULT_BATCH_SIZE = 64
