@@ -27,8 +27,8 @@ configuration; the objective is evaluated once and the agent is rewarded.
   far, for benchmarks with a known ``optimum``.
 * **Failures**: an objective that raises an ``Exception`` or returns NaN/inf makes a failed
   trial; the episode goes on. The documented penalty: reward ``-failure_penalty`` under
-  ``"improvement"``; under ``"score"`` and ``"neg_log_regret"`` the lowest reward of the
-  episode so far (0 if none) minus ``failure_penalty``. A failed trial shows in the
+  ``"improvement"``; under ``"score"`` and ``"neg_log_regret"`` the lowest reward of a
+  successful trial so far in the episode (0 if none) minus ``failure_penalty``. A failed trial shows in the
   observation with normalized score -1 and the failed flag.
 * **info**: ``params`` (decoded), ``value`` (raw, ``None`` on failure), ``error``,
   ``best_value``, ``best_params``, ``trial`` (0-based index).
