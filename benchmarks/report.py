@@ -117,7 +117,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
         if isinstance(value, (float, np.floating)):
-            return f"{value:.{digits}g}"
+            return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
         return str(value).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
@@ -308,17 +308,27 @@ def _focus_section(data: ReportData, focus: str) -> list[str]:
     lines = [f"## {focus} against each optimizer", ""]
     if table.empty:
         return lines + [f"No finished runs of {focus!r} to compare.", ""]
-    for (label, budget), rows in table.groupby(["set", "budget"], sort=False):
-        better = rows.loc[rows["verdict"].str.endswith("better"), "versus"].tolist()
-        worse = rows.loc[rows["verdict"].str.endswith("worse"), "versus"].tolist()
-        same = rows.loc[rows["verdict"].str.startswith("no"), "versus"].tolist()
-        rank = rows[f"rank {focus}"].iloc[0]
-        lines.append(
-            f"- {label}, {budget} of the budget: {focus} has mean rank {rank:.2f}; significantly "
-            f"better than {', '.join(better) or 'none'}; significantly worse than "
-            f"{', '.join(worse) or 'none'}; no significant difference with {', '.join(same) or 'none'}."
-        )
-    lines += ["", markdown_table(table.drop(columns=["set"])), ""]
+    lines += [
+        f"Wins/ties/losses count problems where {focus}'s mean normalized regret is lower/equal/"
+        f"higher; median difference is {focus} minus the other (negative: {focus} better); W and "
+        "p_holm are the Wilcoxon signed-rank statistic and its Holm-corrected p-value.",
+        "",
+    ]
+    for label, rows in table.groupby("set", sort=False):
+        lines += [f"### {label}", ""]
+        for budget, at_budget in rows.groupby("budget", sort=False):
+            verdicts = {
+                "significantly better than": at_budget.loc[at_budget["verdict"].str.endswith("better"), "versus"],
+                "significantly worse than": at_budget.loc[at_budget["verdict"].str.endswith("worse"), "versus"],
+                "not significantly different from": at_budget.loc[at_budget["verdict"].str.startswith("no"), "versus"],
+            }
+            clauses = [f"{words} {', '.join(names)}" for words, names in verdicts.items() if len(names)]
+            rank = at_budget[f"rank {focus}"].iloc[0]
+            lines.append(
+                f"- {budget} of the budget: mean rank {rank:.2f} of {len(at_budget) + 1}; "
+                + "; ".join(clauses) + "."
+            )
+        lines += ["", markdown_table(rows.drop(columns=["set"])), ""]
     return lines
 
 

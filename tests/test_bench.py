@@ -49,6 +49,7 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     out = tmp_path / "smoke"
     assert bench(monkeypatch, "--suite", "smoke", "--out", str(out), "--workers", "2", "--no-progress") == 0
     text = (out / "report.md").read_text()
+    assert f"Produced by: `hpo bench --suite smoke --out {out} --workers 2`" in text
 
     for heading in ("## Problems", "## Normalized regret", "## Ranks and statistical tests",
                     "## Hypervolume (multi-objective problems)", "## Suggestion overhead",

@@ -75,12 +75,28 @@ def run(args) -> int:
         args.suite, args.out,
         problems=args.problems, optimizers=args.optimizers, seeds=args.seeds, n_trials=args.n_trials,
         workers=args.workers, dask=args.dask, progress=not args.no_progress, focus=args.focus,
+        command=_command_line(args),
     )
     print(
         f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
         f"skipped), {summary.skipped_finished} already finished; wrote {report}"
     )
     return 1 if summary.failed else 0
+
+
+def _command_line(args) -> str:
+    """The command, rebuilt from the parsed options, for the report's 'Produced by' line."""
+    import shlex
+
+    words = ["hpo", "bench", "--suite", args.suite, "--out", args.out]
+    for option, value in (("--problems", args.problems), ("--optimizers", args.optimizers)):
+        if value:
+            words += [option, *value]
+    for option, value in (("--seeds", args.seeds), ("--n-trials", args.n_trials),
+                          ("--workers", args.workers), ("--dask", args.dask)):
+        if value is not None:
+            words += [option, str(value)]
+    return shlex.join(words)
 
 
 def _list() -> int:
