@@ -185,7 +185,8 @@ def _json_ready(value):
 
 
 def write_record(out: str | Path, job: Job, record: dict) -> Path:
-    return atomic_write_text(job.path(out), json.dumps(record, indent=1) + "\n")
+    # Compact: the standard suite writes thousands of these.
+    return atomic_write_text(job.path(out), json.dumps(record, separators=(",", ":")) + "\n")
 
 
 def run_jobs(
