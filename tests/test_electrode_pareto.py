@@ -83,7 +83,8 @@ def test_inverse_design_meets_the_floor_and_beats_a_stricter_one(shipped):
     loose = inverse_design(shipped, "power", 300.0, verify=True, p2d_settings=SMALL_MESH, generations=30)
     strict = inverse_design(shipped, "power", 340.0, verify=False, generations=30)
     assert loose.feasible_predicted and loose.predicted["energy_wh_per_kg"] >= 300.0
-    assert loose.status == "ok" and loose.simulated["energy_wh_per_kg"] > 290.0
+    # Verified: the floor holds in the P2D model itself (the search tightens it if needed).
+    assert loose.feasible and loose.status == "ok" and loose.simulated["energy_wh_per_kg"] >= 300.0
     assert strict.predicted["power_wh_per_kg"] < loose.predicted["power_wh_per_kg"]
     impossible = inverse_design(shipped, "energy", 1000.0, verify=True, generations=10)
     assert not impossible.feasible and impossible.simulated is None
