@@ -15,7 +15,9 @@ Reliability rules (the file is the only state):
 
 Parallelism goes through a ``map``-like callable (``map_fn(function, tasks)`` yielding the
 results in order), so a ``concurrent.futures`` pool, the builtin ``map`` or a Dask client
-wrapper can be plugged in.
+wrapper can be plugged in, e.g. with ``distributed.Client``:
+``map_fn=lambda fn, tasks: client.gather(client.map(fn, list(tasks)))`` (that one delivers
+all results at the end; ``distributed.as_completed`` would stream them).
 """
 
 from __future__ import annotations

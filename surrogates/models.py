@@ -172,18 +172,25 @@ def select_surrogates(
     return selection
 
 
-def cached_or_new_selection(
-    frame: pd.DataFrame, seed: int = 0, cache: str | os.PathLike | None = None
-) -> SurrogateSelection:
-    """The cached selection when it was computed on this very data, else a fresh CV
-    (minutes for ~1000 designs: run ``hpo electrode fit`` once to write the cache)."""
+def find_cached_selection(
+    frame: pd.DataFrame, cache: str | os.PathLike | None = None
+) -> SurrogateSelection | None:
+    """The cached selection (``cache``, then the shipped one) made on this very data, if any."""
     candidates = [Path(cache)] if cache is not None else []
     for path in candidates + [SHIPPED_SELECTION]:
         if path.exists():
             selection = SurrogateSelection.load(path)
             if selection.data_fingerprint == fingerprint(frame):
                 return selection
-    return select_surrogates(frame, seed=seed)
+    return None
+
+
+def cached_or_new_selection(
+    frame: pd.DataFrame, seed: int = 0, cache: str | os.PathLike | None = None
+) -> SurrogateSelection:
+    """The cached selection when it was computed on this very data, else a fresh CV
+    (minutes for ~1000 designs: run ``hpo electrode fit`` once to write the cache)."""
+    return find_cached_selection(frame, cache) or select_surrogates(frame, seed=seed)
 
 
 class Surrogate:

@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import shlex
+import sys
 
 from hpo.errors import UserError
 
@@ -138,12 +139,20 @@ def _p2d_settings(args):
     return P2DSettings(points_per_domain=_integer(args.points, "points", 4, 200))
 
 
-def _load(args):
+def _load(args, needs_surrogate: bool = False):
     from surrogates.dataset import SHIPPED_DATASET, ok_rows, read_dataset
 
     frame = read_dataset(args.data or SHIPPED_DATASET)
     if len(ok_rows(frame)) < 20:
         raise UserError(f"--data {args.data!r} has {len(ok_rows(frame))} successful designs; need >= 20")
+    if needs_surrogate:
+        from surrogates.models import find_cached_selection, selection_cache_path
+
+        cache = selection_cache_path(args.data) if args.data else None
+        if find_cached_selection(frame, cache) is None:
+            print(f"no surrogate selection cached for this dataset ({cache}): running the "
+                  "cross-validation first (minutes; 'hpo electrode fit --data ...' caches it)",
+                  file=sys.stderr)
     return frame
 
 
@@ -222,7 +231,7 @@ def _pareto(args) -> int:
     validate = _integer(args.validate, "validate", 0, 1000)
     seed = _integer(args.seed, "seed", 0)
     settings = _p2d_settings(args)
-    frame = _load(args)
+    frame = _load(args, needs_surrogate=True)
     report = run_pareto(
         frame,
         out_dir=args.out,
@@ -251,7 +260,7 @@ def _design(args) -> int:
     floor = _real(raw_floor, floor_name, 0.0, 2000.0)
     seed = _integer(args.seed, "seed", 0)
     settings = _p2d_settings(args)
-    frame = _load(args)
+    frame = _load(args, needs_surrogate=True)
     result = inverse_design(
         frame, maximize=maximize, floor=floor, seed=seed, verify=not args.no_verify,
         p2d_settings=settings, dataset_path=args.data,
