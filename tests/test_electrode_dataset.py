@@ -89,3 +89,16 @@ def test_shipped_dataset_is_complete():
     assert (good["energy_wh_per_kg"] > good["power_wh_per_kg"]).all()
     sidecar = SHIPPED_DATASET.with_suffix(".json").read_text()
     assert "hpo electrode dataset --n 1024" in sidecar
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_same_rows_as_in_process(tmp_path):
+    from surrogates.dataset import process_pool_map
+
+    serial = generate_dataset(tmp_path / "serial.csv", 4, seed=2, config=SMALL, progress=False)
+    map_fn, shutdown = process_pool_map(2)
+    try:
+        parallel = generate_dataset(tmp_path / "pool.csv", 4, seed=2, config=SMALL, map_fn=map_fn, progress=False)
+    finally:
+        shutdown()
+    pd.testing.assert_frame_equal(serial.drop(columns=TIMING_COLUMNS), parallel.drop(columns=TIMING_COLUMNS))

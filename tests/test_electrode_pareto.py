@@ -88,3 +88,13 @@ def test_inverse_design_meets_the_floor_and_beats_a_stricter_one(shipped):
     assert strict.predicted["power_wh_per_kg"] < loose.predicted["power_wh_per_kg"]
     impossible = inverse_design(shipped, "energy", 1000.0, verify=True, generations=10)
     assert not impossible.feasible and impossible.simulated is None
+
+
+@pytest.mark.parametrize("algorithm", ["smsemoa", "moead"])
+def test_other_pymoo_algorithms_find_a_front(algorithm):
+    scale = HypervolumeScale(low=np.array([0.0, -3.0]), high=np.array([3.0, 3.0]))
+    result, log = run_pymoo(toy_objectives, algorithm, 300, seed=1, population=20)
+    assert 280 <= len(log.f) <= 320  # MOEA/D evaluates per neighbourhood, close to the budget
+    front = -np.atleast_2d(result.F)
+    assert len(nondominated(front)) >= 5
+    assert scale.hypervolume(front) > scale.hypervolume(log.f[:20])

@@ -1,7 +1,8 @@
 """Hypervolume vs evaluations: pymoo NSGA-II, Optuna NSGA-II and Optuna TPE on the surrogate;
 and the surrogate route vs NSGA-II run directly on the P2D model.
 
-Part 1 (``surrogate``): each optimizer gets the same evaluation budget on the surrogate for
+Part 1 (``surrogate``): each optimizer (pymoo NSGA-II, SMS-EMOA, MOEA/D; Optuna NSGA-II,
+TPE) gets the same evaluation budget on the surrogate for
 several seeds; the hypervolume (normalized by the dataset's range, reference point (1, 1))
 of everything evaluated so far is recorded at checkpoints. Writes a table (CSV, printed
 as Markdown) and ``hypervolume_surrogate.png``.
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-OPTIMIZERS = ("pymoo NSGA-II", "Optuna NSGA-II", "Optuna TPE")
+OPTIMIZERS = ("pymoo NSGA-II", "pymoo SMS-EMOA", "pymoo MOEA/D", "Optuna NSGA-II", "Optuna TPE")
+PYMOO_NAMES = {"pymoo NSGA-II": "nsga2", "pymoo SMS-EMOA": "smsemoa", "pymoo MOEA/D": "moead"}
 
 
 def markdown_table(frame: pd.DataFrame, index: bool = True) -> str:
@@ -44,8 +46,8 @@ def checkpoints_for(budget: int) -> list[int]:
 def run_optimizer(name: str, objectives, budget: int, seed: int, population: int):
     from surrogates.pareto import run_optuna, run_pymoo
 
-    if name == "pymoo NSGA-II":
-        return run_pymoo(objectives, "nsga2", budget, seed, population)[1]
+    if name in PYMOO_NAMES:
+        return run_pymoo(objectives, PYMOO_NAMES[name], budget, seed, population)[1]
     if name == "Optuna NSGA-II":
         return run_optuna(objectives, "nsga2", budget, seed, population)
     return run_optuna(objectives, "tpe", budget, seed, population)
