@@ -151,7 +151,10 @@ def read_dataset(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"dataset file {str(path)!r} does not exist")
     # "reason" is text, empty for successful designs: keep it a string column.
-    frame = pd.read_csv(path, converters={"reason": str})
+    try:
+        frame = pd.read_csv(path, converters={"reason": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"dataset file {str(path)!r} is not a readable CSV: {err}") from None
     missing = [c for c in ("design_id",) + PROCESS_NAMES + ("status",) if c not in frame]
     if missing:
         raise UserError(f"dataset file {str(path)!r} lacks column(s) {missing}")

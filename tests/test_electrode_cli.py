@@ -24,7 +24,8 @@ def run_cli(argv, capsys):
         (["dataset", "--n", "ten", "--out", "x.csv"], "--n"),
         (["dataset", "--workers", "-1", "--out", "x.csv"], "--workers"),
         (["fit", "--folds", "1"], "--folds"),
-        (["fit", "--data", "/nonexistent/designs.csv"], "dataset file"),
+        (["fit", "--data", "/nonexistent/designs.csv"], "--data"),
+        (["pareto", "--out", "o", "--data", "/nonexistent/designs.csv"], "--data"),
         (["pareto", "--out", "o", "--evaluations", "many"], "--evaluations"),
         (["pareto", "--out", "o", "--algorithm", "cmaes"], "--algorithm"),
         (["pareto", "--out", "o", "--validate", "-3"], "--validate"),
@@ -41,6 +42,15 @@ def test_bad_input_gives_one_line_error_naming_the_parameter(argv, parameter, ca
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpo: error: ")
     assert parameter in lines[0]
+
+
+@pytest.mark.parametrize("content", ["", "just,some\ncolumns,here\n", "\x00\xff\xfe garbage"])
+def test_malformed_dataset_file_gives_one_line_error(content, capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content.encode("latin-1"))
+    code, _, err = run_cli(["fit", "--data", str(path)], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "dataset file" in lines[0]
 
 
 def test_simulate_json_prints_one_object(capsys):

@@ -14,6 +14,7 @@ import json
 import math
 import shlex
 import sys
+from pathlib import Path
 
 from hpo.errors import UserError
 
@@ -142,6 +143,8 @@ def _p2d_settings(args):
 def _load(args, needs_surrogate: bool = False):
     from surrogates.dataset import SHIPPED_DATASET, ok_rows, read_dataset
 
+    if args.data and not Path(args.data).is_file():
+        raise UserError(f"--data {args.data!r} is not a file")
     frame = read_dataset(args.data or SHIPPED_DATASET)
     if len(ok_rows(frame)) < 20:
         raise UserError(f"--data {args.data!r} has {len(ok_rows(frame))} successful designs; need >= 20")
