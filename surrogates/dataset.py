@@ -106,7 +106,13 @@ def simulate_design(task: tuple[int, float, float, float, SimulationConfig]) -> 
     row: dict = {"design_id": int(design_id), "am": am, "sc": sc, "cd": cd}
     props = manufacture(ProcessParameters(am, sc, cd), config.manufacturing)
     row.update(props.as_dict())
-    row.update(_model_for(config).simulate(props).as_dict())
+    try:
+        result = _model_for(config).simulate(props)
+    except Exception as err:  # noqa: BLE001 - one odd design must not end a long run
+        # simulate() already maps solver failures to a status; anything else is unexpected,
+        # so keep the design with its error rather than lose the run (never as a value).
+        result = P2DResult(status="error", reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
+    row.update(result.as_dict())
     return row
 
 

@@ -302,7 +302,7 @@ class P2DModel:
         energy_rate = self.settings.energy_c_rate
         design = self._design_inputs(props)
         if self.rebuild:
-            # Reference path: a new model with numeric design values, regular meshes.
+            # Reference path: a new model with numeric design values (see rebuild_mesh).
             simulation, inputs = self._make_simulation(design), {}
         else:
             simulation, inputs = self._simulation, design

@@ -102,3 +102,17 @@ def test_process_pool_gives_the_same_rows_as_in_process(tmp_path):
     finally:
         shutdown()
     pd.testing.assert_frame_equal(serial.drop(columns=TIMING_COLUMNS), parallel.drop(columns=TIMING_COLUMNS))
+
+
+def test_unexpected_simulation_error_is_recorded_not_fatal(tmp_path, monkeypatch):
+    import surrogates.dataset as dataset
+
+    class Exploding:
+        def simulate(self, props):
+            raise RuntimeError("casadi went away")
+
+    monkeypatch.setattr(dataset, "_model_for", lambda config: Exploding())
+    frame = generate_dataset(tmp_path / "e.csv", 3, config=SMALL, progress=False)
+    assert (frame["status"] == "error").all()
+    assert frame["reason"].str.contains("RuntimeError: casadi went away").all()
+    assert ok_rows(frame).empty
