@@ -220,9 +220,11 @@ def test_dask_local_cluster_gives_the_same_results_as_the_local_pool(tmp_path):
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
-        summary = run_jobs(jobs, tmp_path / "dask", dask=client, progress=False)
-        assert summary.ok == len(jobs)
         assert len(client.scheduler_info()["workers"]) == 2
+        # By address (run_jobs opens its own client), then resumed with a client object.
+        first = run_jobs(jobs[:6], tmp_path / "dask", dask=cluster.scheduler_address, progress=False)
+        rest = run_jobs(jobs, tmp_path / "dask", dask=client, progress=False)
+    assert (first.ok, rest.skipped_finished, rest.ok) == (6, 6, len(jobs) - 6)
     pool, dask = _trajectories(tmp_path / "pool"), _trajectories(tmp_path / "dask")
     assert len(pool) == len(jobs)
     assert pool == dask

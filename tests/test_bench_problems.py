@@ -69,7 +69,7 @@ def test_bbob_optimum_is_the_instance_value_at_its_minimizer(name):
     assert make_problem(name, 0).optimum != make_problem(name, 1).optimum
 
 
-@pytest.mark.parametrize("name", ["nb201-cifar10", "fcnet-protein"])
+@pytest.mark.parametrize("name", ["nb201-cifar10", "fcnet-protein", "hpobench-kc1"])
 def test_tabular_optimum_is_reached_by_the_best_table_entry(name):
     from benchmarks.problems import _TABLES, _table_means
 
