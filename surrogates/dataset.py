@@ -196,6 +196,7 @@ def generate_dataset(
         "design": "scipy.stats.qmc.Sobol(d=3, scramble=True, seed=seed).random_base2, scaled",
         "bounds": {name: list(PROCESS_BOUNDS[name]) for name in PROCESS_NAMES},
         "config": config.as_dict(),
+        "software": _software_versions(),  # informative only, not compared on resume
     }
     _check_or_write_sidecar(path, metadata)
     if path.exists():
@@ -226,6 +227,13 @@ def generate_dataset(
             bar.update(1)
     bar.close()
     return read_dataset(path)
+
+
+def _software_versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "pybamm": version("pybamm"), "scipy": version("scipy")}
 
 
 def _check_or_write_sidecar(path: Path, metadata: dict) -> None:
