@@ -133,11 +133,21 @@ def _score_curve(record: dict) -> np.ndarray:
     return curve
 
 
+def _in_problem_terms(record: dict, score: np.ndarray) -> np.ndarray:
+    """The score as a reader expects it: the best value in the problem's own direction
+    (single objective), or the hypervolume (multi-objective)."""
+    if len(record["directions"]) > 1:
+        return -score
+    return score if record["directions"][0] == "minimize" else -score
+
+
 @dataclass
 class Curves:
     """Per-run score and regret curves plus the per-problem normalization."""
 
-    curves: pd.DataFrame  # RUN_KEYS + trial (1-based count), score, regret, normalized_regret
+    # RUN_KEYS + trial (1-based count), score (lower is better), best_so_far (problem's terms),
+    # regret, normalized_regret
+    curves: pd.DataFrame
     normalization: pd.DataFrame  # problem, best_known, random_final_regret, note
 
 
@@ -167,6 +177,7 @@ def compute_curves(records: Sequence[dict]) -> Curves:
         frame = pd.DataFrame({
             "trial": np.arange(1, len(curve) + 1),
             "score": curve,
+            "best_so_far": _in_problem_terms(record, curve),
             "regret": np.maximum(regret, 0.0),
         })
         for key in RUN_KEYS:
@@ -174,7 +185,7 @@ def compute_curves(records: Sequence[dict]) -> Curves:
         frame["n_trials"] = record["n_trials"]
         frames.append(frame)
     curves = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=RUN_KEYS + ["trial", "score", "regret", "n_trials"]
+        columns=RUN_KEYS + ["trial", "score", "best_so_far", "regret", "n_trials"]
     )
 
     normalization_rows = []

@@ -9,7 +9,7 @@ and writes, each atomically:
   scores, suggestion overhead, failed and skipped runs;
 * ``figures/curves-GROUP.png`` (median normalized regret against the fraction of the
   budget, per optimizer), ``figures/ranks.png``, ``figures/overhead.png``;
-* ``trials.csv`` (one row per trial: the raw results), ``runs.csv``, ``budgets.csv``,
+* ``trials.csv`` (one row per trial: the raw results), ``curves.csv``, ``runs.csv``, ``budgets.csv``,
   ``normalization.csv``, ``ranks.csv`` and ``pairwise.csv``.
 
 The report depends only on the run files, so ``hpo bench report DIR`` rebuilds it at any
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ def write_report(out: str | Path, focus: str = DEFAULT_FOCUS) -> Path:
 
     _write_csv(out / "trials.csv", data.trials)
     _write_csv(out / "runs.csv", data.runs)
+    _write_csv(out / "curves.csv", data.curves.curves)
     _write_csv(out / "budgets.csv", data.budgets.merge(data.auc, on=metrics.RUN_KEYS, how="left"))
     _write_csv(out / "normalization.csv", data.curves.normalization)
     _write_csv(out / "ranks.csv", _ranks_long(data.tests))
@@ -144,7 +146,7 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
         f"{runs['optimizer'].nunique()} optimizers ({', '.join(sorted(runs['optimizer'].unique()))}), "
         f"seeds {', '.join(map(str, sorted(runs['seed'].unique())))}.",
         "",
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"optuna {_version('optuna')}, hpo {_version('hpo')}. Metrics are defined in "
         "docs/benchmarks.md: normalized regret is 0 at the best known value and 1 at the mean "
         "final result of random search on the same problem (lower is better).",
@@ -161,8 +163,9 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
     lines += [
         "## Raw results",
         "",
-        "`trials.csv` (one row per trial), `runs.csv` (one row per run), `budgets.csv` (normalized "
-        "regret per run and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`.",
+        "`trials.csv` (one row per trial), `curves.csv` (best so far, regret and normalized regret "
+        "per run and trial), `runs.csv` (one row per run), `budgets.csv` (normalized regret per run "
+        "and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`.",
         "",
     ]
     return "\n".join(lines)

@@ -88,6 +88,12 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
         assert float(bbob_table.loc[optimizer, "100%"]) == pytest.approx(expected[optimizer], rel=2e-3)
     assert float(bbob_table.loc["random", "100%"]) == pytest.approx(1.0)
 
+    # curves.csv: the last best-so-far value of each run is its best trial value.
+    curves = pd.read_csv(out / "curves.csv")
+    last = curves[curves["trial"] == curves["n_trials"]].set_index(["problem", "optimizer", "seed"])
+    for row in finals.itertuples():
+        assert last.loc[(row.problem, row.optimizer, row.seed), "best_so_far"] == pytest.approx(row.value_0)
+
     # Ranks at 100% agree with the pairwise wins in the report's own tables.
     pairwise = pd.read_csv(out / "pairwise.csv")
     final = pairwise[(pairwise["budget"] == 1.0) & (pairwise["a"] == "random") & (pairwise["b"] == "tpe")]

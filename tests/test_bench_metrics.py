@@ -58,6 +58,7 @@ def test_maximized_problem_without_known_optimum_uses_the_best_value_found():
     ]
     curves = metrics.compute_curves(records).curves
     final = curves[curves["trial"] == 2].set_index("optimizer")
+    assert final.loc["tpe", "best_so_far"] == pytest.approx(0.9)  # in the problem's own terms
     assert final.loc["tpe", "regret"] == pytest.approx(0.0)
     assert final.loc["random", "regret"] == pytest.approx(0.2)
     assert final.loc["random", "normalized_regret"] == pytest.approx(1.0)
@@ -91,6 +92,7 @@ def test_multi_objective_regret_is_the_hypervolume_gap_to_the_known_front():
         mo_record("nsga2", [(2.0, 2.0), (0.5, 0.0)]),  # outside the box, then 0.5
     ]).curves.set_index(["optimizer", "trial"])
     assert curves.loc[("random", 2), "regret"] == pytest.approx(0.75)
+    assert curves.loc[("random", 2), "best_so_far"] == pytest.approx(0.25)  # the hypervolume
     assert curves.loc[("nsga2", 1), "regret"] == pytest.approx(1.0)
     assert curves.loc[("nsga2", 2), "normalized_regret"] == pytest.approx(0.5 / 0.75)
 
