@@ -121,7 +121,7 @@ def _score_curve(record: dict) -> np.ndarray:
     (multi-objective), so that lower is better in both cases; NaN before any success."""
     losses = _losses(record)
     if losses.shape[1] == 1:
-        return pd.Series(losses[:, 0]).cummin().to_numpy()
+        return np.fmin.accumulate(losses[:, 0])  # fmin skips NaN: a failure keeps the best
     reference = record["reference_point"]
     curve = np.full(len(losses), np.nan)
     current, last_hv = None, 0.0

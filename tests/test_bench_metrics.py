@@ -30,8 +30,9 @@ def test_normalized_regret_is_zero_at_the_optimum_and_one_at_random_search():
         # random search ends with regrets 2 and 4: the scale is 3
         record("p", "random", 0, [9.0, 5.0, 2.0, 3.0], optimum=0.0),
         record("p", "random", 1, [8.0, 4.0, 6.0, 7.0], optimum=0.0),
-        # the other optimizer fails its first trial, then reaches regret 1.5
-        record("p", "other", 0, [np.nan, 6.0, 1.5, 1.5], optimum=0.0, states=["FAIL"] + ["COMPLETE"] * 3),
+        # the other optimizer fails its first and last trials and reaches regret 1.5
+        record("p", "other", 0, [np.nan, 6.0, 1.5, np.nan], optimum=0.0,
+               states=["FAIL", "COMPLETE", "COMPLETE", "FAIL"]),
     ]
     curves = metrics.compute_curves(records)
     assert curves.normalization.set_index("problem").loc["p", "random_final_regret"] == pytest.approx(3.0)
