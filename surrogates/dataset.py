@@ -87,6 +87,29 @@ class SimulationConfig:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> SimulationConfig:
+        parts = {"p2d": P2DSettings, "stack": StackCoefficients, "manufacturing": ManufacturingCoefficients}
+        try:
+            return cls(**{key: parts[key](**values.get(key, {})) for key in parts})
+        except TypeError as err:
+            raise UserError(f"dataset sidecar has an unknown setting: {err}") from None
+
+
+def load_config(dataset_path: str | os.PathLike) -> SimulationConfig:
+    """The simulation settings a dataset was made with (from its JSON sidecar).
+
+    Re-simulating a dataset's designs (front validation, inverse design) must use these, or
+    the surrogate would be compared with a different model. Defaults when there is no sidecar.
+    """
+    sidecar = _sidecar_path(Path(dataset_path))
+    if not sidecar.exists():
+        return SimulationConfig()
+    try:
+        return SimulationConfig.from_dict(json.loads(sidecar.read_text()).get("config", {}))
+    except json.JSONDecodeError as err:
+        raise UserError(f"dataset sidecar {str(sidecar)!r} is not valid JSON: {err}") from None
+
 
 # One model per worker process and configuration: building costs ~1 s, solving ~0.1 s.
 _MODEL_CACHE: dict = {}

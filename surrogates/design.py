@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
-from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, P2DSettings
+from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "power": "power_wh_per_kg"}
 
@@ -78,7 +79,7 @@ def inverse_design(
     floor: float = 300.0,
     seed: int = 0,
     verify: bool = True,
-    p2d_settings: P2DSettings = P2DSettings(),
+    config: SimulationConfig | None = None,
     dataset_path: str | None = None,
     population: int = 60,
     generations: int = 60,
@@ -89,7 +90,7 @@ def inverse_design(
 
     With ``verify``, the optimum is simulated with P2D; if P2D puts it below the floor, the
     floor on the surrogate is raised by 1.5x the shortfall and the search repeated (at most
-    ``max_attempts`` searches).
+    ``max_attempts`` searches). ``config`` defaults to the dataset's own settings (sidecar).
     """
     from pymoo.algorithms.soo.nonconvex.ga import GA
     from pymoo.core.problem import Problem
@@ -121,7 +122,8 @@ def inverse_design(
 
     # The optimum sits on the constraint, so any surrogate error can put it just below the
     # floor in P2D: tighten the surrogate's floor by the observed shortfall and retry.
-    model = P2DModel(p2d_settings) if verify else None
+    config = config or load_config(dataset_path or SHIPPED_DATASET)
+    model = P2DModel(config.p2d, config.stack) if verify else None
     margin = 0.0
     for attempt in range(1, max_attempts + 1):
         x_best = optimize(floor + margin)
@@ -139,7 +141,7 @@ def inverse_design(
         )
         if model is None or not outcome.feasible_predicted:
             return outcome
-        simulation = model.simulate(manufacture(ProcessParameters(**process)))
+        simulation = model.simulate(manufacture(ProcessParameters(**process), config.manufacturing))
         outcome.status = simulation.status
         outcome.simulated = {c: float(getattr(simulation, c)) for c in OBJECTIVE_COLUMNS}
         if outcome.feasible or simulation.status != "ok":

@@ -29,7 +29,8 @@ from surrogates.manufacturing import (
     ProcessParameters,
     manufacture,
 )
-from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, P2DSettings
+from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 ALGORITHMS = ("nsga2", "smsemoa", "moead")
 OBJECTIVE_LABELS = {
@@ -184,15 +185,16 @@ def nondominated(maximized: np.ndarray) -> np.ndarray:
 class P2DObjectives:
     """Vectorized objectives from the P2D model (a failed design scores 0 Wh/kg, counted)."""
 
-    def __init__(self, settings: P2DSettings = P2DSettings()) -> None:
-        self.model = P2DModel(settings)
+    def __init__(self, config: SimulationConfig = SimulationConfig()) -> None:
+        self.config = config
+        self.model = P2DModel(config.p2d, config.stack)
         self.failures = 0
         self.calls = 0
 
     def simulate(self, x: np.ndarray) -> tuple[np.ndarray, list]:
         values, results = [], []
         for am, sc, cd in np.atleast_2d(x):
-            props = manufacture(ProcessParameters(float(am), float(sc), float(cd)))
+            props = manufacture(ProcessParameters(float(am), float(sc), float(cd)), self.config.manufacturing)
             result = self.model.simulate(props)
             results.append((props, result))
             values.append([getattr(result, c) for c in OBJECTIVE_COLUMNS])
@@ -215,10 +217,10 @@ def spread_indices(n_front: int, n_pick: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_front - 1, n_pick)).astype(int))
 
 
-def validate_front(front: pd.DataFrame, indices: np.ndarray, settings: P2DSettings) -> pd.DataFrame:
+def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationConfig) -> pd.DataFrame:
     """Re-simulate chosen front points with P2D; relative error of the surrogate per point."""
     chosen = front.iloc[indices]
-    simulated, results = P2DObjectives(settings).simulate(chosen[list(PROCESS_NAMES)].to_numpy())
+    simulated, results = P2DObjectives(config).simulate(chosen[list(PROCESS_NAMES)].to_numpy())
     rows = []
     for (index, point), values, (_, result) in zip(chosen.iterrows(), simulated, results):
         row = {"front_index": index, **{n: point[n] for n in PROCESS_NAMES}, "status": result.status,
@@ -284,14 +286,19 @@ def run_pareto(
     evaluations: int = 4000,
     validate: int = 12,
     seed: int = 0,
-    p2d_settings: P2DSettings = P2DSettings(),
+    config: SimulationConfig | None = None,
     dataset_path: str | None = None,
     population: int = 50,
 ) -> ParetoReport:
-    """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``."""
+    """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``.
+
+    ``config`` (P2D, stack and manufacturing settings for the re-simulations) defaults to the
+    one the dataset was made with, read from its sidecar.
+    """
     from surrogates.models import Surrogate, cached_or_new_selection, selection_cache_path
 
     started = time.perf_counter()
+    config = config or load_config(dataset_path or SHIPPED_DATASET)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = selection_cache_path(dataset_path) if dataset_path else None
@@ -306,7 +313,10 @@ def run_pareto(
     front = pd.DataFrame(x_front[order], columns=list(PROCESS_NAMES))
     for index, column in enumerate(OBJECTIVE_COLUMNS):
         front[f"predicted_{column}"] = predicted[order, index]
-    properties = [manufacture(ProcessParameters(*row)).as_dict() for row in front[list(PROCESS_NAMES)].to_numpy()]
+    properties = [
+        manufacture(ProcessParameters(*row), config.manufacturing).as_dict()
+        for row in front[list(PROCESS_NAMES)].to_numpy()
+    ]
     for column in FRONT_PROPERTY_COLUMNS:
         front[column] = [p[column] for p in properties]
 
@@ -314,7 +324,7 @@ def run_pareto(
     validation = pd.DataFrame()
     hv_validated = math.nan
     if validate > 0:
-        validation = validate_front(front, spread_indices(len(front), validate), p2d_settings)
+        validation = validate_front(front, spread_indices(len(front), validate), config)
         for column in OBJECTIVE_COLUMNS:
             front[f"simulated_{column}"] = np.nan
             front.loc[validation["front_index"], f"simulated_{column}"] = validation[f"simulated_{column}"].to_numpy()

@@ -33,6 +33,10 @@ def run_cli(argv, capsys):
         (["design", "--maximize", "speed", "--min-energy", "300"], "--maximize"),
         (["design", "--maximize", "energy"], "--min-power"),
         (["design", "--min-energy", "abc"], "--min-energy"),
+        (["design", "--min-energy", "300", "--points", "1"], "--points"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap"], "--coefficient"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap=big"], "--coefficient wet_gap"),
+        (["dataset", "--out", "x.csv", "--coefficient", "no_such=1"], "no_such"),
     ],
 )
 def test_bad_input_gives_one_line_error_naming_the_parameter(argv, parameter, capsys, tmp_path, monkeypatch):
@@ -61,6 +65,13 @@ def test_simulate_json_prints_one_object(capsys):
     assert 200 < record["p2d"]["energy_wh_per_kg"] < 450
     assert record["process"] == {"am": 0.93, "sc": 0.6, "cd": 0.2}
     assert record["properties"]["porosity"] < record["properties"]["dry_porosity"]
+
+
+def test_coefficient_override_changes_the_design(capsys):
+    base = ["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "6"]
+    _, out, _ = run_cli(base, capsys)
+    _, out_thin, _ = run_cli(base + ["--coefficient", "wet_gap=100e-6"], capsys)
+    assert json.loads(out_thin)["properties"]["loading"] < json.loads(out)["properties"]["loading"]
 
 
 def test_pareto_from_shipped_dataset(capsys, tmp_path):

@@ -116,3 +116,12 @@ def test_unexpected_simulation_error_is_recorded_not_fatal(tmp_path, monkeypatch
     assert (frame["status"] == "error").all()
     assert frame["reason"].str.contains("RuntimeError: casadi went away").all()
     assert ok_rows(frame).empty
+
+
+def test_sidecar_round_trips_the_simulation_settings(tmp_path):
+    from surrogates.dataset import load_config
+
+    scenario = dataclasses.replace(SMALL, manufacturing=SMALL.manufacturing.with_overrides(dry_porosity_sc_slope=0.2))
+    generate_dataset(tmp_path / "s.csv", 1, config=scenario, progress=False)
+    assert load_config(tmp_path / "s.csv") == scenario
+    assert load_config(SHIPPED_DATASET) == SimulationConfig()  # shipped data: default settings

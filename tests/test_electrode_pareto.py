@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from surrogates.dataset import SHIPPED_DATASET, read_dataset
+from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, read_dataset
 from surrogates.design import inverse_design
 from surrogates.manufacturing import PROCESS_BOUNDS
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DSettings
@@ -17,7 +17,7 @@ from surrogates.pareto import (
     spread_indices,
 )
 
-SMALL_MESH = P2DSettings(points_per_domain=8)
+SMALL_MESH = SimulationConfig(p2d=P2DSettings(points_per_domain=8))
 
 
 def toy_objectives(x):
@@ -80,7 +80,7 @@ def test_pareto_run_writes_front_validation_and_plot(shipped, tmp_path):
 
 
 def test_inverse_design_meets_the_floor_and_beats_a_stricter_one(shipped):
-    loose = inverse_design(shipped, "power", 300.0, verify=True, p2d_settings=SMALL_MESH, generations=30)
+    loose = inverse_design(shipped, "power", 300.0, verify=True, config=SMALL_MESH, generations=30)
     strict = inverse_design(shipped, "power", 340.0, verify=False, generations=30)
     assert loose.feasible_predicted and loose.predicted["energy_wh_per_kg"] >= 300.0
     # Verified: the floor holds in the P2D model itself (the search tightens it if needed).

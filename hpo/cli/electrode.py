@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     _add_process_options(simulate, required=True)
     simulate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _add_points_option(simulate)
+    _add_coefficient_option(simulate)
     simulate.set_defaults(func=_simulate)
 
     dataset = commands.add_parser(
@@ -44,6 +45,7 @@ def register(subparsers) -> None:
     dataset.add_argument("--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)")
     dataset.add_argument("--workers", default="1", help="worker processes (default 1)")
     _add_points_option(dataset)
+    _add_coefficient_option(dataset)
     dataset.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     dataset.set_defaults(func=_dataset)
 
@@ -66,7 +68,7 @@ def register(subparsers) -> None:
     pareto.add_argument("--evaluations", default="4000", help="surrogate evaluations budget (default 4000)")
     pareto.add_argument("--validate", default="12", help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)")
     pareto.add_argument("--seed", default="0", help="seed of the optimizer and the surrogate (default 0)")
-    _add_points_option(pareto)
+    _add_points_option(pareto, from_dataset=True)
     pareto.set_defaults(func=_pareto)
 
     design = commands.add_parser(
@@ -79,7 +81,7 @@ def register(subparsers) -> None:
     design.add_argument("--seed", default="0", help="optimizer seed (default 0)")
     design.add_argument("--no-verify", action="store_true", help="skip the P2D verification of the optimum")
     design.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_points_option(design)
+    _add_points_option(design, from_dataset=True)
     design.set_defaults(func=_design)
 
 
@@ -94,8 +96,32 @@ def _add_process_options(parser: argparse.ArgumentParser, required: bool) -> Non
         )
 
 
-def _add_points_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)")
+def _add_points_option(parser: argparse.ArgumentParser, from_dataset: bool = False) -> None:
+    if from_dataset:
+        parser.add_argument("--points", help="P2D mesh points per domain for the re-simulations "
+                            "(default: the dataset's, from its JSON sidecar)")
+    else:
+        parser.add_argument("--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)")
+
+
+def _add_coefficient_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--coefficient", action="append", default=[], metavar="NAME=VALUE",
+        help="override a manufacturing-model coefficient (repeatable), e.g. "
+        "dry_porosity_sc_slope=0.2; names: see surrogates.manufacturing.ManufacturingCoefficients",
+    )
+
+
+def _coefficients(args):
+    from surrogates.manufacturing import DEFAULT_COEFFICIENTS
+
+    overrides = {}
+    for item in args.coefficient:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--coefficient {item!r} must look like NAME=VALUE")
+        overrides[name.strip()] = _real(raw, f"coefficient {name.strip()}")
+    return DEFAULT_COEFFICIENTS.with_overrides(**overrides)
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +166,19 @@ def _p2d_settings(args):
     return P2DSettings(points_per_domain=_integer(args.points, "points", 4, 200))
 
 
+def _dataset_config(args):
+    """The dataset's own simulation settings, with ``--points`` applied when given."""
+    import dataclasses
+
+    from surrogates.dataset import SHIPPED_DATASET, load_config
+
+    config = load_config(args.data or SHIPPED_DATASET)
+    if args.points is not None:
+        points = _integer(args.points, "points", 4, 200)
+        config = dataclasses.replace(config, p2d=config.p2d.with_overrides(points_per_domain=points))
+    return config
+
+
 def _load(args, needs_surrogate: bool = False):
     from surrogates.dataset import SHIPPED_DATASET, ok_rows, read_dataset
 
@@ -166,7 +205,7 @@ def _simulate(args) -> int:
 
     values = {name: check_process_value(name, getattr(args, name)) for name in ("am", "sc", "cd")}
     settings = _p2d_settings(args)
-    props = manufacture(ProcessParameters(**values))
+    props = manufacture(ProcessParameters(**values), _coefficients(args))
     result = P2DModel(settings).simulate(props)
     record = {"process": values, "properties": props.as_dict(), "p2d": result.as_dict()}
     if args.json:
@@ -189,12 +228,13 @@ def _dataset(args) -> int:
     n = _integer(args.n, "n", 1, 1_000_000)
     seed = _integer(args.seed, "seed", 0)
     workers = _integer(args.workers, "workers", 1, 256)
-    config = SimulationConfig(p2d=_p2d_settings(args))
+    config = SimulationConfig(p2d=_p2d_settings(args), manufacturing=_coefficients(args))
     map_fn, shutdown = process_pool_map(workers)
     # The canonical command (all options explicit) is stored in the sidecar for reproduction.
     command = (
         f"hpo electrode dataset --n {n} --seed {seed} --out {shlex.quote(str(args.out))} "
         f"--workers {workers} --points {config.p2d.points_per_domain}"
+        + "".join(f" --coefficient {shlex.quote(item)}" for item in args.coefficient)
     )
     try:
         frame = generate_dataset(
@@ -233,8 +273,8 @@ def _pareto(args) -> int:
     evaluations = _integer(args.evaluations, "evaluations", 100, 1_000_000)
     validate = _integer(args.validate, "validate", 0, 1000)
     seed = _integer(args.seed, "seed", 0)
-    settings = _p2d_settings(args)
     frame = _load(args, needs_surrogate=True)
+    config = _dataset_config(args)
     report = run_pareto(
         frame,
         out_dir=args.out,
@@ -242,7 +282,7 @@ def _pareto(args) -> int:
         evaluations=evaluations,
         validate=validate,
         seed=seed,
-        p2d_settings=settings,
+        config=config,
         dataset_path=args.data,
     )
     print(report.summary())
@@ -262,11 +302,11 @@ def _design(args) -> int:
         raise UserError(f"--{floor_name} is required with --maximize {maximize}")
     floor = _real(raw_floor, floor_name, 0.0, 2000.0)
     seed = _integer(args.seed, "seed", 0)
-    settings = _p2d_settings(args)
     frame = _load(args, needs_surrogate=True)
+    config = _dataset_config(args)
     result = inverse_design(
         frame, maximize=maximize, floor=floor, seed=seed, verify=not args.no_verify,
-        p2d_settings=settings, dataset_path=args.data,
+        config=config, dataset_path=args.data,
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=_json_number))
