@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hpo.errors import UserError
-from hpo.io import atomic_write_text
-
 from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, write_report
 from benchmarks.runner import RunSummary, run_jobs
 from benchmarks.suites import make_jobs
+from hpo.errors import UserError
+from hpo.io import atomic_write_text
 
 
 def run_benchmark(

@@ -148,7 +148,7 @@ class Curves:
     # RUN_KEYS + trial (1-based count), score (lower is better), best_so_far (problem's terms),
     # regret, normalized_regret
     curves: pd.DataFrame
-    normalization: pd.DataFrame  # problem, best_known, random_final_regret, note
+    normalization: pd.DataFrame  # problem, random_final_regret, note
 
 
 def compute_curves(records: Sequence[dict]) -> Curves:

@@ -13,10 +13,14 @@ same configuration see the same value.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from hpo.tasks import TASKS, Task
 
@@ -125,7 +129,7 @@ class MLPTask:
     )
     direction = "maximize"
     metric = "accuracy"
-    space = {
+    space: ClassVar[dict] = {
         "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
         "width": IntDistribution(16, 256, log=True),
         "depth": IntDistribution(1, 3),

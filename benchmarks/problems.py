@@ -36,7 +36,7 @@ import fnmatch
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -250,7 +250,7 @@ _TABLES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table_means(table: _Table) -> tuple[Any, dict[str, float]]:
     """The benchmark object and the mean of ``metric`` per configuration key.
 
@@ -319,7 +319,7 @@ def _electrode_surrogate():
 
         frame = read_dataset(SHIPPED_DATASET)
         surrogate = Surrogate.from_dataset(frame)
-    except Exception as err:  # any failure of another package's pipeline: skip, say why
+    except Exception as err:  # noqa: BLE001 - any failure of another package's pipeline: skip, say why
         raise ProblemUnavailable(f"electrode surrogate unavailable: {type(err).__name__}: {err}") from None
     return surrogate, PROCESS_BOUNDS
 
@@ -381,7 +381,7 @@ _PYMOO = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pymoo_problem(name: str):
     from pymoo.indicators.hv import HV
     from pymoo.problems import get_problem
@@ -398,7 +398,7 @@ def _pymoo_problem(name: str):
 
 def _multi_objective(name: str, seed: int) -> Problem:
     problem, optimal_hv = _pymoo_problem(name)
-    kwargs, reference = _PYMOO[name]
+    _, reference = _PYMOO[name]
     names = [f"x{i}" for i in range(problem.n_var)]
     space = {
         p: FloatDistribution(float(low), float(high)) for p, low, high in zip(names, problem.xl, problem.xu)

@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hpo.errors import UserError
-from hpo.io import atomic_write, atomic_write_text
-
 from benchmarks import metrics
 from benchmarks.runner import RUNS_DIR, read_records
+from hpo.errors import UserError
+from hpo.io import atomic_write, atomic_write_text
 
 CONFIG_FILE = "bench.json"
 FIGURES_DIR = "figures"
@@ -141,15 +140,19 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
     if config.get("command"):
         lines += [f"Produced by: `{config['command']}`", ""]
     lines += [
-        f"{len(runs)} runs: {len(ok)} finished, {int((runs['status'] == 'failed').sum())} failed, "
-        f"{int((runs['status'] == 'skipped').sum())} skipped; {runs['problem'].nunique()} problems, "
-        f"{runs['optimizer'].nunique()} optimizers ({', '.join(sorted(runs['optimizer'].unique()))}), "
-        f"seeds {', '.join(map(str, sorted(runs['seed'].unique())))}.",
+        (
+            f"{len(runs)} runs: {len(ok)} finished, {int((runs['status'] == 'failed').sum())} failed, "
+            f"{int((runs['status'] == 'skipped').sum())} skipped; {runs['problem'].nunique()} problems, "
+            f"{runs['optimizer'].nunique()} optimizers ({', '.join(sorted(runs['optimizer'].unique()))}), "
+            f"seeds {', '.join(map(str, sorted(runs['seed'].unique())))}."
+        ),
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"optuna {_version('optuna')}, hpo {_version('hpo')}. Metrics are defined in "
-        "docs/benchmarks.md: normalized regret is 0 at the best known value and 1 at the mean "
-        "final result of random search on the same problem (lower is better).",
+        (
+            f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"optuna {_version('optuna')}, hpo {_version('hpo')}. Metrics are defined in "
+            "docs/benchmarks.md: normalized regret is 0 at the best known value and 1 at the mean "
+            "final result of random search on the same problem (lower is better)."
+        ),
         "",
     ]
     lines += _problems_section(data)
@@ -163,9 +166,11 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
     lines += [
         "## Raw results",
         "",
-        "`trials.csv` (one row per trial), `curves.csv` (best so far, regret and normalized regret "
-        "per run and trial), `runs.csv` (one row per run), `budgets.csv` (normalized regret per run "
-        "and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`.",
+        (
+            "`trials.csv` (one row per trial), `curves.csv` (best so far, regret and normalized regret "
+            "per run and trial), `runs.csv` (one row per run), `budgets.csv` (normalized regret per run "
+            "and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -203,7 +208,7 @@ def _problems_section(data: ReportData) -> list[str]:
 
 def _optimum_label(record: dict) -> str:
     if record.get("optimum") is not None:
-        return "yes" if record.get("instance") is None else f"yes (instance = seed + 1)"
+        return "yes" if record.get("instance") is None else "yes (instance = seed + 1)"
     if record.get("optimal_hypervolume") is not None:
         return "front"
     return "no (best found)"
@@ -213,8 +218,10 @@ def _regret_section(data: ReportData, curve_files: Sequence[str]) -> list[str]:
     lines = [
         "## Normalized regret",
         "",
-        "Mean over problems of the mean over seeds, after 10%, 25%, 50% and 100% of the trials; "
-        "AUC is the mean normalized regret over all trials, clipped to [0, 1].",
+        (
+            "Mean over problems of the mean over seeds, after 10%, 25%, 50% and 100% of the trials; "
+            "AUC is the mean normalized regret over all trials, clipped to [0, 1]."
+        ),
         "",
     ]
     table = data.budgets.dropna(subset=["normalized_regret"])
@@ -237,11 +244,13 @@ def _ranks_section(data: ReportData) -> list[str]:
     lines = [
         "## Ranks and statistical tests",
         "",
-        "Per comparison set (problems run by the same optimizers), each problem ranks the "
-        "optimizers by mean normalized regret over seeds (1 = best); the table gives the mean "
-        "rank. Friedman's test asks whether any optimizer differs; the pairwise table uses "
-        f"Wilcoxon signed-rank tests over problems with Holm's correction (significant: "
-        f"p_holm < {SIGNIFICANCE}).",
+        (
+            "Per comparison set (problems run by the same optimizers), each problem ranks the "
+            "optimizers by mean normalized regret over seeds (1 = best); the table gives the mean "
+            "rank. Friedman's test asks whether any optimizer differs; the pairwise table uses "
+            f"Wilcoxon signed-rank tests over problems with Holm's correction (significant: "
+            f"p_holm < {SIGNIFICANCE})."
+        ),
         "",
     ]
     for label in dict.fromkeys(t.label for t in data.tests):
@@ -312,9 +321,11 @@ def _focus_section(data: ReportData, focus: str) -> list[str]:
     if table.empty:
         return lines + [f"No finished runs of {focus!r} to compare.", ""]
     lines += [
-        f"Wins/ties/losses count problems where {focus}'s mean normalized regret is lower/equal/"
-        f"higher; median difference is {focus} minus the other (negative: {focus} better); W and "
-        "p_holm are the Wilcoxon signed-rank statistic and its Holm-corrected p-value.",
+        (
+            f"Wins/ties/losses count problems where {focus}'s mean normalized regret is lower/equal/"
+            f"higher; median difference is {focus} minus the other (negative: {focus} better); W and "
+            "p_holm are the Wilcoxon signed-rank statistic and its Holm-corrected p-value."
+        ),
         "",
     ]
     for label, rows in table.groupby("set", sort=False):
@@ -347,8 +358,10 @@ def _hypervolume_section(data: ReportData) -> list[str]:
     return [
         "## Hypervolume (multi-objective problems)",
         "",
-        "Hypervolume of each run's points in minimization form with the problem's reference point "
-        "(electrode: energy and power negated, the dataset's worst values as reference).",
+        (
+            "Hypervolume of each run's points in minimization form with the problem's reference point "
+            "(electrode: energy and power negated, the dataset's worst values as reference)."
+        ),
         "",
         markdown_table(summary),
         "",
@@ -369,8 +382,10 @@ def _test_score_section(data: ReportData) -> list[str]:
     return [
         "## Held-out test scores (ML tasks)",
         "",
-        "The incumbent of each run (best cross-validated or validation score) refit on the "
-        "training split and scored on the held-out test split; mean over seeds.",
+        (
+            "The incumbent of each run (best cross-validated or validation score) refit on the "
+            "training split and scored on the held-out test split; mean over seeds."
+        ),
         "",
         markdown_table(summary),
         "",
@@ -385,8 +400,10 @@ def _overhead_section(data: ReportData) -> list[str]:
     return [
         "## Suggestion overhead",
         "",
-        "Mean seconds per trial spent in the optimizer (sampling and Optuna's bookkeeping) and in "
-        "the objective, per problem group.",
+        (
+            "Mean seconds per trial spent in the optimizer (sampling and Optuna's bookkeeping) and in "
+            "the objective, per problem group."
+        ),
         "",
         markdown_table(table),
         "",

@@ -151,7 +151,7 @@ def run_job(job: Job) -> dict[str, Any]:
         record["test_score"] = _incumbent_test_score(problem, study)
     except ProblemUnavailable as err:
         record.update(status="skipped", error=str(err))
-    except Exception as err:  # any failure of this job is recorded; the others go on
+    except Exception as err:  # noqa: BLE001 - any failure of this job is recorded; the others go on
         record.update(
             status="failed",
             error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}",
@@ -256,7 +256,8 @@ def _execute_pool(jobs: Sequence[Job], workers: int) -> Iterable[tuple[Job, dict
 
 def _execute_dask(jobs: Sequence[Job], dask: Any) -> Iterable[tuple[Job, dict]]:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise UserError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
     own_client = not isinstance(dask, Client)

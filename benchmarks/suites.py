@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hpo.errors import UserError
-from hpo.optimizers import get_optimizer, optimizers as registry_optimizers
-
 from benchmarks.problems import problem_group, problem_n_objectives, select_problems
 from benchmarks.runner import Job
+from hpo.errors import UserError
+from hpo.optimizers import get_optimizer
+from hpo.optimizers import optimizers as registry_optimizers
 
 BASELINE = "random"
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from optuna.distributions import FloatDistribution
 
-import hpo.cli as cli
 from benchmarks import problems as problems_module
 from benchmarks.problems import Problem, ProblemUnavailable
 from benchmarks.runner import Job, read_records, run_jobs
 from benchmarks.suites import make_jobs
-from optuna.distributions import FloatDistribution
+from hpo import cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMOKE_PROBLEMS = ("bbob-f01-d2", "bbob-f08-d2", "nb201-cifar10", "zdt1")

@@ -74,7 +74,7 @@ def test_tabular_optimum_is_reached_by_the_best_table_entry(name):
     from benchmarks.problems import _TABLES, _table_means
 
     problem = make_problem(name)
-    bench, means = _table_means(_TABLES[name])
+    _, means = _table_means(_TABLES[name])
     best_key = (min if problem.directions == ("minimize",) else max)(means, key=means.get)
     params = {}
     for (param, dist), index in zip(problem.space.items(), best_key):
