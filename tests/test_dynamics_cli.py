@@ -39,14 +39,18 @@ def test_lr_range_on_the_digits_mlp_prints_a_range_around_the_critical_rate(caps
 
 def test_lr_range_accepts_a_user_factory(capsys, monkeypatch):
     module = types.ModuleType("user_models_for_test")
-    module.build = lambda: (torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)),
-                            torch.randn(16, 3, generator=torch.Generator().manual_seed(0)))
+    module.build = lambda: (
+        torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)),
+        torch.randn(16, 3, generator=torch.Generator().manual_seed(0)),
+    )
     monkeypatch.setitem(sys.modules, "user_models_for_test", module)
     assert main(["dynamics", "lr-range", "--model", "user_models_for_test:build", "--loss", "half_mse"]) == 0
     assert "user_models_for_test:build" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")])
+@pytest.mark.parametrize(
+    "spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")]
+)
 def test_lr_range_bad_model_spec(capsys, spec, fragment):
     assert main(["dynamics", "lr-range", "--model", spec]) == 2
     assert fragment in capsys.readouterr().err

@@ -28,10 +28,22 @@ def test_linearised_gd_is_stable_just_below_and_unstable_just_above_the_critical
     inputs = dyn.sphere_inputs(16, 6, seed=1)
     targets = torch.sign(inputs[:, 0])
     critical = dyn.critical_learning_rate(dyn.two_layer_relu(6, 128, seed=0), inputs, loss)
-    below = dyn.train(dyn.linearized_model(dyn.two_layer_relu(6, 128, seed=0)), inputs, targets,
-                      lr=0.95 * critical, steps=300, loss=loss)
-    above = dyn.train(dyn.linearized_model(dyn.two_layer_relu(6, 128, seed=0)), inputs, targets,
-                      lr=1.05 * critical, steps=3000, loss=loss)
+    below = dyn.train(
+        dyn.linearized_model(dyn.two_layer_relu(6, 128, seed=0)),
+        inputs,
+        targets,
+        lr=0.95 * critical,
+        steps=300,
+        loss=loss,
+    )
+    above = dyn.train(
+        dyn.linearized_model(dyn.two_layer_relu(6, 128, seed=0)),
+        inputs,
+        targets,
+        lr=1.05 * critical,
+        steps=3000,
+        loss=loss,
+    )
     assert not below.diverged and below.losses[-1] < below.losses[0]
     assert above.diverged
 

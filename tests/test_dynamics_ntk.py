@@ -1,5 +1,6 @@
 """Empirical NTK, its spectrum and the analytic infinite-width kernels (acceptance 1 and 4)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -29,8 +30,14 @@ def test_empirical_ntk_error_shrinks_like_inverse_sqrt_width():
     inputs = dyn.sphere_inputs(32, 10, seed=3)
     analytic = dyn.two_layer_relu_ntk(inputs)
     errors = [
-        np.mean([dyn.relative_frobenius_error(dyn.empirical_ntk(dyn.two_layer_relu(10, m, seed=s), inputs), analytic)
-                 for s in range(3)])
+        np.mean(
+            [
+                dyn.relative_frobenius_error(
+                    dyn.empirical_ntk(dyn.two_layer_relu(10, m, seed=s), inputs), analytic
+                )
+                for s in range(3)
+            ]
+        )
         for m in (64, 1024)
     ]
     # 16x the width: the O(m^-1/2) fluctuation should drop about 4x
@@ -48,7 +55,9 @@ def test_analytic_two_layer_ntk_on_sphere_has_unit_diagonal_and_orthogonal_value
 def test_deep_empirical_ntk_matches_recursion(activation, gain):
     inputs = dyn.sphere_inputs(16, 8, seed=0)
     model = dyn.NTKMLP(8, 1024, depth=3, activation=activation, gain=gain, seed=0)
-    error = dyn.relative_frobenius_error(dyn.empirical_ntk(model, inputs), dyn.analytic_ntk(inputs, depth=3, activation=activation))
+    error = dyn.relative_frobenius_error(
+        dyn.empirical_ntk(model, inputs), dyn.analytic_ntk(inputs, depth=3, activation=activation)
+    )
     assert error < 0.15
 
 
@@ -84,9 +93,9 @@ def test_relu_conditions_better_than_linear_and_deeper_is_better():
         linear_kappa = dyn.condition_number(dyn.analytic_ntk(inputs, depth=L, activation="linear"))
         assert linear_kappa == pytest.approx(gram_kappa, rel=1e-6)
     assert relu_kappa[0] < gram_kappa / 2
-    assert all(a > b for a, b in zip(relu_kappa, relu_kappa[1:]))
+    assert all(a > b for a, b in itertools.pairwise(relu_kappa))
     assert relu_angle[0] > dyn.min_gradient_angle(dyn.input_gram(inputs)) + 5
-    assert all(a < b for a, b in zip(relu_angle, relu_angle[1:]))
+    assert all(a < b for a, b in itertools.pairwise(relu_angle))
 
 
 def test_relative_ntk_change_is_zero_for_identical_models_and_positive_after_a_step():

@@ -27,47 +27,83 @@ class Experiment:
 EXPERIMENTS = {
     e.name: e
     for e in (
-        Experiment("catapults", "a", "catapults",
-                   "SGD loss spikes are catapults in the top NTK eigenspace; smaller batches give more "
-                   "of them, better AGOP alignment and lower test error",
-                   "Zhu, Liu, Radhakrishnan, Belkin. Catapults in SGD (arXiv 2306.04815, ICML 2024)"),
-        Experiment("lr-phases", "b", "lr_phases",
-                   "eta < 2/lam: monotone; 2/lam < eta < ~4/lam: the network and its quadratic model "
-                   "catapult while the linearisation diverges; beyond: all diverge",
-                   "Zhu, Liu, Radhakrishnan, Belkin. Quadratic models for understanding catapult "
-                   "dynamics of neural networks (arXiv 2205.11787, ICLR 2024)"),
-        Experiment("label-noise", "c", "label_noise",
-                   "under label noise the clean-test error is U-shaped; the clean subset sets the "
-                   "gradient direction early; a gradient-cosine signal stops near the minimum",
-                   "Liu, Abedsoltan, Belkin. On emergence of clean-priority learning in early stopped "
-                   "neural networks (arXiv 2306.02533)"),
-        Experiment("interpolation-sgd", "d", "interpolation_sgd",
-                   "in the interpolation regime the aiming ratio stays bounded and SGD at a large "
-                   "constant step converges linearly with far fewer sample-gradients than GD",
-                   "Liu, Drusvyatskiy, Belkin, Davis, Ma. Aiming towards the minimizers (arXiv 2306.02601)"),
-        Experiment("relu-conditioning", "e", "relu_conditioning",
-                   "ReLU networks have a smaller NTK condition number than linear ones (which inherit "
-                   "the input Gram's), and deeper ReLU networks smaller still",
-                   "Liu, Hui. ReLU soothes the NTK condition number (arXiv 2305.08813)"),
-        Experiment("dag-linearity", "f", "dag_linearity",
-                   "||Hessian|| of DAG networks decays like (minimum in-degree)^-1/2, with the layer "
-                   "width fixed; skip-connection networks too",
-                   "Zhu, Liu, Belkin. Transition to linearity of general neural networks with DAG "
-                   "architecture (arXiv 2205.11786, NeurIPS 2022)"),
-        Experiment("weak-models", "g", "weak_models",
-                   "one dominant sub-model stops ||Hessian|| from decaying with width: linearity "
-                   "comes from assembling many weak models",
-                   "Liu, Zhu, Belkin. Transition to linearity of wide neural networks is an emerging "
-                   "property of assembling weak models (arXiv 2203.05104, ICLR 2022)"),
-        Experiment("hessian-width", "h", "hessian_width",
-                   "||Hessian|| ~ width^-1/2 with a linear output layer, flat with a non-linear one; "
-                   "the NTK stays constant in training only in the first case",
-                   "Liu, Zhu, Belkin. On the linearity of large non-linear models: when and why the "
-                   "tangent kernel is constant (arXiv 2010.01092, NeurIPS 2020)"),
-        Experiment("lr-range-tuning", "tuning", "lr_range_tuning",
-                   "tuning the digits MLP's learning rate over the NTK-informed range [0.3/s, 8/s] vs a wide "
-                   "default range, same optimizer (TPE), budget and seeds",
-                   "this project; the critical rate 2/s from Lewkowycz et al. 2020 (arXiv 2003.02218)"),
+        Experiment(
+            "catapults",
+            "a",
+            "catapults",
+            "SGD loss spikes are catapults in the top NTK eigenspace; smaller batches give more "
+            "of them, better AGOP alignment and lower test error",
+            "Zhu, Liu, Radhakrishnan, Belkin. Catapults in SGD (arXiv 2306.04815, ICML 2024)",
+        ),
+        Experiment(
+            "lr-phases",
+            "b",
+            "lr_phases",
+            "eta < 2/lam: monotone; 2/lam < eta < ~4/lam: the network and its quadratic model "
+            "catapult while the linearisation diverges; beyond: all diverge",
+            "Zhu, Liu, Radhakrishnan, Belkin. Quadratic models for understanding catapult "
+            "dynamics of neural networks (arXiv 2205.11787, ICLR 2024)",
+        ),
+        Experiment(
+            "label-noise",
+            "c",
+            "label_noise",
+            "under label noise the clean-test error is U-shaped; the clean subset sets the "
+            "gradient direction early; a gradient-cosine signal stops near the minimum",
+            "Liu, Abedsoltan, Belkin. On emergence of clean-priority learning in early stopped "
+            "neural networks (arXiv 2306.02533)",
+        ),
+        Experiment(
+            "interpolation-sgd",
+            "d",
+            "interpolation_sgd",
+            "in the interpolation regime the aiming ratio stays bounded and SGD at a large "
+            "constant step converges linearly with far fewer sample-gradients than GD",
+            "Liu, Drusvyatskiy, Belkin, Davis, Ma. Aiming towards the minimizers (arXiv 2306.02601)",
+        ),
+        Experiment(
+            "relu-conditioning",
+            "e",
+            "relu_conditioning",
+            "ReLU networks have a smaller NTK condition number than linear ones (which inherit "
+            "the input Gram's), and deeper ReLU networks smaller still",
+            "Liu, Hui. ReLU soothes the NTK condition number (arXiv 2305.08813)",
+        ),
+        Experiment(
+            "dag-linearity",
+            "f",
+            "dag_linearity",
+            "||Hessian|| of DAG networks decays like (minimum in-degree)^-1/2, with the layer "
+            "width fixed; skip-connection networks too",
+            "Zhu, Liu, Belkin. Transition to linearity of general neural networks with DAG "
+            "architecture (arXiv 2205.11786, NeurIPS 2022)",
+        ),
+        Experiment(
+            "weak-models",
+            "g",
+            "weak_models",
+            "one dominant sub-model stops ||Hessian|| from decaying with width: linearity "
+            "comes from assembling many weak models",
+            "Liu, Zhu, Belkin. Transition to linearity of wide neural networks is an emerging "
+            "property of assembling weak models (arXiv 2203.05104, ICLR 2022)",
+        ),
+        Experiment(
+            "hessian-width",
+            "h",
+            "hessian_width",
+            "||Hessian|| ~ width^-1/2 with a linear output layer, flat with a non-linear one; "
+            "the NTK stays constant in training only in the first case",
+            "Liu, Zhu, Belkin. On the linearity of large non-linear models: when and why the "
+            "tangent kernel is constant (arXiv 2010.01092, NeurIPS 2020)",
+        ),
+        Experiment(
+            "lr-range-tuning",
+            "tuning",
+            "lr_range_tuning",
+            "tuning the digits MLP's learning rate over the NTK-informed range [0.3/s, 8/s] vs a wide "
+            "default range, same optimizer (TPE), budget and seeds",
+            "this project; the critical rate 2/s from Lewkowycz et al. 2020 (arXiv 2003.02218)",
+        ),
     )
 }
 

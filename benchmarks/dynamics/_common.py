@@ -32,8 +32,14 @@ def loglog_slope(x, y) -> float:
 
 def mean_hessian_norm(model: torch.nn.Module, inputs: torch.Tensor, *, iterations: int = 30) -> float:
     """Output-Hessian spectral norm averaged over the rows of ``inputs`` (one HVP power iteration each)."""
-    return float(np.mean([hessian_spectral_norm(model, inputs[i : i + 1], iterations=iterations, seed=i)
-                          for i in range(inputs.shape[0])]))
+    return float(
+        np.mean(
+            [
+                hessian_spectral_norm(model, inputs[i : i + 1], iterations=iterations, seed=i)
+                for i in range(inputs.shape[0])
+            ]
+        )
+    )
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.dynamics._common import new_figure, save_figure, sign_task, single_thread, write_csv
+from benchmarks.dynamics._common import (
+    new_figure,
+    save_figure,
+    sign_task,
+    single_thread,
+    write_csv,
+)
 from hpo.dynamics import (
     agop,
     agop_alignment,
@@ -30,8 +36,9 @@ BATCH_SIZES = (256, 64, 16, 4)
 BUMPS = (0, 1, 3, 5)
 
 
-def catapult_in_top_eigenspace(*, n: int = 64, d: int = 10, width: int = 1024, c: float = 3.0, steps: int = 60,
-                               seed: int = 0) -> list[dict]:
+def catapult_in_top_eigenspace(
+    *, n: int = 64, d: int = 10, width: int = 1024, c: float = 3.0, steps: int = 60, seed: int = 0
+) -> list[dict]:
     """GD at eta = c/lam; per step the loss and the residual's share in the top-1 / top-5 eigenvectors of K_t."""
     inputs, targets = sign_task(n, d, seed=seed)
     model = two_layer_relu(d, width, seed=seed)
@@ -44,9 +51,16 @@ def catapult_in_top_eigenspace(*, n: int = 64, d: int = 10, width: int = 1024, c
             residual = model(inputs) - targets
         energy = float(residual @ residual)
         projections = (vectors.T @ residual) ** 2
-        rows.append({"step": step, "loss": loss, "lam_t": float(torch.linalg.eigvalsh(kernel)[-1]) / n,
-                     "share_top1": float(projections[-1]) / energy, "share_top5": float(projections[-5:].sum()) / energy,
-                     "energy_outside_top5": energy - float(projections[-5:].sum())})
+        rows.append(
+            {
+                "step": step,
+                "loss": loss,
+                "lam_t": float(torch.linalg.eigvalsh(kernel)[-1]) / n,
+                "share_top1": float(projections[-1]) / energy,
+                "share_top5": float(projections[-5:].sum()) / energy,
+                "energy_outside_top5": energy - float(projections[-5:].sum()),
+            }
+        )
 
     lam = ntk_sharpness(model, inputs, "half_mse")
     train(model, inputs, targets, lr=c / lam, steps=steps, loss="half_mse", callback=record)
@@ -69,8 +83,17 @@ def _finish_and_score(model, inputs, targets, test_inputs, test_targets, final_g
     return {"agop_alignment": agop_alignment(agop(model, test_inputs), reference), "test_mse": test_mse}
 
 
-def sgd_batch_sweep(batch_sizes=BATCH_SIZES, *, n: int = 256, d: int = 20, width: int = 256, epochs: int = 60,
-                    final_gd_steps: int = 3000, seeds=(0, 1, 2), n_test: int = 1000) -> list[dict]:
+def sgd_batch_sweep(
+    batch_sizes=BATCH_SIZES,
+    *,
+    n: int = 256,
+    d: int = 20,
+    width: int = 256,
+    epochs: int = 60,
+    final_gd_steps: int = 3000,
+    seeds=(0, 1, 2),
+    n_test: int = 1000,
+) -> list[dict]:
     """(B) SGD at eta = 1.5/lam for ``epochs``, then common GD; spikes, AGOP alignment, test MSE."""
     rows = []
     for seed in seeds:
@@ -79,18 +102,46 @@ def sgd_batch_sweep(batch_sizes=BATCH_SIZES, *, n: int = 256, d: int = 20, width
         for batch in batch_sizes:
             model = two_layer_relu(d, width, seed=seed)
             lam = ntk_sharpness(model, inputs, "half_mse")
-            record = train(model, inputs, targets, lr=1.5 / lam, steps=epochs * n // batch, batch_size=batch,
-                           loss="half_mse", seed=seed)
+            record = train(
+                model,
+                inputs,
+                targets,
+                lr=1.5 / lam,
+                steps=epochs * n // batch,
+                batch_size=batch,
+                loss="half_mse",
+                seed=seed,
+            )
             spikes = detect_catapults(record.losses).count
-            rows.append({"experiment": "sgd", "seed": seed, "batch_size": batch, "bumps": "", "spikes": spikes,
-                         "agop_alignment_init": agop_alignment(agop(two_layer_relu(d, width, seed=seed), test_inputs),
-                                                               agop(lambda x: x[:, 0] * x[:, 1], test_inputs)),
-                         **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps)})
+            rows.append(
+                {
+                    "experiment": "sgd",
+                    "seed": seed,
+                    "batch_size": batch,
+                    "bumps": "",
+                    "spikes": spikes,
+                    "agop_alignment_init": agop_alignment(
+                        agop(two_layer_relu(d, width, seed=seed), test_inputs),
+                        agop(lambda x: x[:, 0] * x[:, 1], test_inputs),
+                    ),
+                    **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps),
+                }
+            )
     return rows
 
 
-def gd_lr_bumps(bumps=BUMPS, *, n: int = 256, d: int = 20, width: int = 256, bump_every: int = 400,
-                bump_factor: float = 2.4, final_gd_steps: int = 3000, seeds=(0, 1, 2), n_test: int = 1000) -> list[dict]:
+def gd_lr_bumps(
+    bumps=BUMPS,
+    *,
+    n: int = 256,
+    d: int = 20,
+    width: int = 256,
+    bump_every: int = 400,
+    bump_factor: float = 2.4,
+    final_gd_steps: int = 3000,
+    seeds=(0, 1, 2),
+    n_test: int = 1000,
+) -> list[dict]:
     """(C) Full-batch GD; k times, every ``bump_every`` steps, eta = bump_factor / lam_t (k = 0: 60 steps at 1.5/lam)."""
     rows = []
     for seed in seeds:
@@ -99,25 +150,51 @@ def gd_lr_bumps(bumps=BUMPS, *, n: int = 256, d: int = 20, width: int = 256, bum
         for k in bumps:
             model = two_layer_relu(d, width, seed=seed)
             if k == 0:
-                curve = train(model, inputs, targets, lr=1.5 / ntk_sharpness(model, inputs, "half_mse"), steps=60,
-                              loss="half_mse").losses
+                curve = train(
+                    model,
+                    inputs,
+                    targets,
+                    lr=1.5 / ntk_sharpness(model, inputs, "half_mse"),
+                    steps=60,
+                    loss="half_mse",
+                ).losses
             else:
                 segments = []
                 for _ in range(k):
                     lam_t = ntk_sharpness(model, inputs, "half_mse")
-                    losses = train(model, inputs, targets, lr=bump_factor / lam_t, steps=bump_every, loss="half_mse").losses
-                    segments.append(losses if not segments else losses[1:])  # each segment starts where the last ended
+                    losses = train(
+                        model, inputs, targets, lr=bump_factor / lam_t, steps=bump_every, loss="half_mse"
+                    ).losses
+                    segments.append(
+                        losses if not segments else losses[1:]
+                    )  # each segment starts where the last ended
                 curve = np.concatenate(segments)
-            rows.append({"experiment": "gd_bumps", "seed": seed, "batch_size": n, "bumps": k,
-                         "spikes": detect_catapults(curve).count, "agop_alignment_init": "",
-                         **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps)})
+            rows.append(
+                {
+                    "experiment": "gd_bumps",
+                    "seed": seed,
+                    "batch_size": n,
+                    "bumps": k,
+                    "spikes": detect_catapults(curve).count,
+                    "agop_alignment_init": "",
+                    **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps),
+                }
+            )
     return rows
 
 
 def _mean_by(rows, key):
     values = sorted({r[key] for r in rows}, key=lambda v: -v if key == "batch_size" else v)
-    return [(v, {m: float(np.mean([r[m] for r in rows if r[key] == v])) for m in ("spikes", "agop_alignment", "test_mse")})
-            for v in values]
+    return [
+        (
+            v,
+            {
+                m: float(np.mean([r[m] for r in rows if r[key] == v]))
+                for m in ("spikes", "agop_alignment", "test_mse")
+            },
+        )
+        for v in values
+    ]
 
 
 def run(out_dir: Path, *, seed: int = 0) -> dict:
@@ -127,7 +204,10 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     sgd_rows, bump_rows = sgd_batch_sweep(seeds=seeds), gd_lr_bumps(seeds=seeds)
     rows = [{"part": "A_top_eigenspace", **r} for r in eigen_rows]
     keys = list(rows[0])
-    rows += [{"part": f"{'B' if r['experiment'] == 'sgd' else 'C'}_{r['experiment']}", **r} for r in sgd_rows + bump_rows]
+    rows += [
+        {"part": f"{'B' if r['experiment'] == 'sgd' else 'C'}_{r['experiment']}", **r}
+        for r in sgd_rows + bump_rows
+    ]
     keys += [k for k in rows[-1] if k not in keys]
     write_csv(out_dir / "catapults.csv", [{k: r.get(k, "") for k in keys} for r in rows])
 
@@ -136,18 +216,30 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     steps = [r["step"] for r in eigen_rows]
     axes[0].semilogy(steps, [r["loss"] for r in eigen_rows], label="training loss")
     share = axes[0].twinx()
-    share.plot(steps, [r["share_top1"] for r in eigen_rows], "C1", label="residual share, top-1 eigvec of K_t")
+    share.plot(
+        steps, [r["share_top1"] for r in eigen_rows], "C1", label="residual share, top-1 eigvec of K_t"
+    )
     share.set_ylim(0, 1.05)
     axes[0].set_title(f"(A) GD at 3/lam: share at peak {peak['share_top1']:.3f}", fontsize=9)
     axes[0].set_xlabel("GD step")
     axes[0].legend(fontsize=6, loc="upper right")
     share.legend(fontsize=6, loc="center right")
     sgd_means, bump_means = _mean_by(sgd_rows, "batch_size"), _mean_by(bump_rows, "bumps")
-    for metric, ax, title in (("agop_alignment", axes[2], "AGOP alignment with f*"), ("test_mse", axes[3], "test MSE")):
-        ax.plot([m["spikes"] for _, m in sgd_means], [m[metric] for _, m in sgd_means], "o-", label="SGD, batch b")
+    for metric, ax, title in (
+        ("agop_alignment", axes[2], "AGOP alignment with f*"),
+        ("test_mse", axes[3], "test MSE"),
+    ):
+        ax.plot(
+            [m["spikes"] for _, m in sgd_means], [m[metric] for _, m in sgd_means], "o-", label="SGD, batch b"
+        )
         for b, m in sgd_means:
             ax.annotate(f"b={b}", (m["spikes"], m[metric]), fontsize=6)
-        ax.plot([m["spikes"] for _, m in bump_means], [m[metric] for _, m in bump_means], "s-", label="GD, k lr bumps")
+        ax.plot(
+            [m["spikes"] for _, m in bump_means],
+            [m[metric] for _, m in bump_means],
+            "s-",
+            label="GD, k lr bumps",
+        )
         for k, m in bump_means:
             ax.annotate(f"k={k}", (m["spikes"], m[metric]), fontsize=6)
         ax.set_xscale("symlog", linthresh=1)
@@ -155,10 +247,14 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=6)
     axes[1].axis("off")
-    table = [["b", "spikes", "align", "test MSE"]] + [[str(b), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}",
-                                                      f"{m['test_mse']:.3f}"] for b, m in sgd_means]
-    table += [["k", "spikes", "align", "test MSE"]] + [[str(k), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}",
-                                                       f"{m['test_mse']:.3f}"] for k, m in bump_means]
+    table = [["b", "spikes", "align", "test MSE"]] + [
+        [str(b), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"]
+        for b, m in sgd_means
+    ]
+    table += [["k", "spikes", "align", "test MSE"]] + [
+        [str(k), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"]
+        for k, m in bump_means
+    ]
     axes[1].table(cellText=table, loc="center", fontsize=7)
     axes[1].set_title("(B) SGD batch b / (C) GD bumps k", fontsize=9)
     save_figure(fig, out_dir / "catapults.png")

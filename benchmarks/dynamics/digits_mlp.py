@@ -44,8 +44,10 @@ class DigitsMLPTask:
         parts = {"train": order[:1000], "val": order[1000:1397], "test": order[1397:]}
         scaler = StandardScaler().fit(digits.data[parts["train"]])
         self.data = {
-            name: (torch.as_tensor(scaler.transform(digits.data[idx]), dtype=torch.float32),
-                   torch.as_tensor(digits.target[idx]))
+            name: (
+                torch.as_tensor(scaler.transform(digits.data[idx]), dtype=torch.float32),
+                torch.as_tensor(digits.target[idx]),
+            )
             for name, idx in parts.items()
         }
 

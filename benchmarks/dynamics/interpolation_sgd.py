@@ -15,7 +15,13 @@ import numpy as np
 import torch
 from torch.func import jacrev
 
-from benchmarks.dynamics._common import new_figure, save_figure, sign_task, single_thread, write_csv
+from benchmarks.dynamics._common import (
+    new_figure,
+    save_figure,
+    sign_task,
+    single_thread,
+    write_csv,
+)
 from hpo.dynamics import empirical_ntk, train, two_layer_relu
 from hpo.dynamics._functional import output_function, trainable_parameters
 
@@ -23,8 +29,14 @@ WIDTHS = (256, 1024, 4096)
 CHECKPOINTS = (0, 10, 30, 100, 300, 1000, 3000, 10000)
 
 
-def aiming_ratio(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *,
-                 max_iterations: int = 30, tolerance: float = 1e-13) -> float:
+def aiming_ratio(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    max_iterations: int = 30,
+    tolerance: float = 1e-13,
+) -> float:
     """``<grad L, w - proj_S(w)> / L`` with ``proj_S`` approximated by Gauss-Newton steps ``w -= J^+ r``."""
     f = output_function(model)
     start = trainable_parameters(model)
@@ -42,41 +54,81 @@ def aiming_ratio(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Te
         params = {k: params[k] - (rows[k].T @ coefficients).reshape(params[k].shape) for k in params}
     n = inputs.shape[0]
     loss = float(residual0 @ residual0) / (2 * n)
-    inner = sum(float(((jacobian0[k].reshape(n, -1).T @ residual0) / n) @ (start[k] - params[k]).reshape(-1))
-                for k in start)
+    inner = sum(
+        float(((jacobian0[k].reshape(n, -1).T @ residual0) / n) @ (start[k] - params[k]).reshape(-1))
+        for k in start
+    )
     return inner / loss
 
 
-def convergence_runs(width: int, *, n: int = 64, d: int = 10, target: float = 1e-8, max_iterations: int = 20000,
-                     seed: int = 0, checkpoints=CHECKPOINTS, aiming: bool = True) -> tuple[list[dict], dict]:
-    """GD at 1/lam, SGD b=1 at 1/beta_max and 0.1/beta_max, SGD b=8 at 1/beta_max, to ``target`` x L0."""
+def convergence_runs(
+    width: int,
+    *,
+    n: int = 64,
+    d: int = 10,
+    target: float = 1e-8,
+    max_iterations: int = 20000,
+    seed: int = 0,
+    checkpoints=CHECKPOINTS,
+    aiming: bool = True,
+    only: tuple[str, ...] | None = None,
+) -> tuple[list[dict], dict]:
+    """GD at 1/lam, SGD b=1 at 1/beta_max and 0.1/beta_max, SGD b=8 at 1/beta_max, to ``target`` x L0.
+
+    ``only`` restricts the runs to the named ones (the keys of the table below).
+    """
     inputs, targets = sign_task(n, d, seed=seed)
     kernel = empirical_ntk(two_layer_relu(d, width, seed=seed), inputs)
     lam, beta_max = float(torch.linalg.eigvalsh(kernel)[-1]) / n, float(torch.diagonal(kernel).max())
     # name: (batch size or None for full batch, step, whether to track the aiming ratio on its path)
-    runs = {"GD, eta=1/lam": (None, 1 / lam, aiming), "SGD b=1, eta=1/beta": (1, 1 / beta_max, aiming),
-            "SGD b=1, eta=0.1/beta": (1, 0.1 / beta_max, False), "SGD b=8, eta=1/beta": (8, 1 / beta_max, False)}
+    runs = {
+        "GD, eta=1/lam": (None, 1 / lam, aiming),
+        "SGD b=1, eta=1/beta": (1, 1 / beta_max, aiming),
+        "SGD b=1, eta=0.1/beta": (1, 0.1 / beta_max, False),
+        "SGD b=8, eta=1/beta": (8, 1 / beta_max, False),
+    }
+    if only is not None:
+        runs = {name: runs[name] for name in only}
     rows, curves = [], {}
     for name, (batch, lr, track_aiming) in runs.items():
         model = two_layer_relu(d, width, seed=seed)
         ratios = []
 
-        def record(step, model, loss):
+        def record(step, model, loss, track_aiming=track_aiming, ratios=ratios):
             if track_aiming and step in checkpoints:
                 ratios.append(aiming_ratio(model, inputs, targets))
 
         with torch.no_grad():
             initial = float(0.5 * ((model(inputs) - targets) ** 2).mean())
-        record_ = train(model, inputs, targets, lr=lr, steps=max_iterations, batch_size=batch, loss="half_mse",
-                        seed=seed, stop_below=target * initial, callback=record)
+        record_ = train(
+            model,
+            inputs,
+            targets,
+            lr=lr,
+            steps=max_iterations,
+            batch_size=batch,
+            loss="half_mse",
+            seed=seed,
+            stop_below=target * initial,
+            callback=record,
+        )
         converged = record_.losses[-1] <= target * initial
         iterations = len(record_.losses) - 1
         curves[name] = record_.losses
-        rows.append({"width": width, "run": name, "lr": lr, "lam": lam, "beta_max": beta_max,
-                     "converged": bool(converged), "iterations": iterations,
-                     "sample_gradients": iterations * (batch or n),
-                     "min_aiming_ratio": min(ratios) if ratios else float("nan"),
-                     "max_aiming_ratio": max(ratios) if ratios else float("nan")})
+        rows.append(
+            {
+                "width": width,
+                "run": name,
+                "lr": lr,
+                "lam": lam,
+                "beta_max": beta_max,
+                "converged": bool(converged),
+                "iterations": iterations,
+                "sample_gradients": iterations * (batch or n),
+                "min_aiming_ratio": min(ratios) if ratios else float("nan"),
+                "max_aiming_ratio": max(ratios) if ratios else float("nan"),
+            }
+        )
     return rows, curves
 
 
@@ -98,8 +150,12 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     axes[0].legend(fontsize=7)
     for name in ("GD, eta=1/lam", "SGD b=1, eta=1/beta"):
         sel = [r for r in rows if r["run"] == name]
-        axes[1].plot([r["width"] for r in sel], [r["min_aiming_ratio"] for r in sel], "o-", label=f"{name}: min")
-        axes[1].plot([r["width"] for r in sel], [r["max_aiming_ratio"] for r in sel], "^--", label=f"{name}: max")
+        axes[1].plot(
+            [r["width"] for r in sel], [r["min_aiming_ratio"] for r in sel], "o-", label=f"{name}: min"
+        )
+        axes[1].plot(
+            [r["width"] for r in sel], [r["max_aiming_ratio"] for r in sel], "^--", label=f"{name}: max"
+        )
     axes[1].axhline(2, color="grey", ls=":", label="linear least squares (2)")
     axes[1].set_xscale("log")
     axes[1].set_xticks(WIDTHS, [str(w) for w in WIDTHS])
@@ -109,4 +165,6 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     axes[1].set_title("aiming ratio along the path", fontsize=10)
     axes[1].legend(fontsize=6)
     save_figure(fig, out_dir / "interpolation-sgd.png")
-    return {f"{r['run']}@m={r['width']}": (r["iterations"], r["sample_gradients"], r["converged"]) for r in rows}
+    return {
+        f"{r['run']}@m={r['width']}": (r["iterations"], r["sample_gradients"], r["converged"]) for r in rows
+    }

@@ -15,13 +15,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.dynamics._common import new_figure, save_figure, single_thread, write_csv
-from hpo.dynamics import NTKMLP, gradient_cosine, gradient_cosine_stop, split_gradient, train
+from benchmarks.dynamics._common import (
+    new_figure,
+    save_figure,
+    single_thread,
+    write_csv,
+)
+from hpo.dynamics import (
+    NTKMLP,
+    gradient_cosine,
+    gradient_cosine_stop,
+    split_gradient,
+    train,
+)
 
 N_CLASSES = 10
 
 
-def noisy_digits(*, noise: float = 0.4, n_train: int = 1203, seed: int = 0, dtype=torch.float32) -> dict[str, torch.Tensor]:
+def noisy_digits(
+    *, noise: float = 0.4, n_train: int = 1203, seed: int = 0, dtype=torch.float32
+) -> dict[str, torch.Tensor]:
     """sklearn digits, centred, each sample scaled to norm 8 = sqrt(64); ``noise`` of the train labels wrong.
 
     The samples not used for training (all clean) are split into validation and test halves.
@@ -38,13 +51,21 @@ def noisy_digits(*, noise: float = 0.4, n_train: int = 1203, seed: int = 0, dtyp
     train_idx, rest = order[:n_train], order[n_train:]
     val_idx, test_idx = rest[: len(rest) // 2], rest[len(rest) // 2 :]
     noisy = torch.zeros(n_train, dtype=torch.bool)
-    noisy[torch.randperm(n_train, generator=generator)[: int(round(noise * n_train))]] = True
+    noisy[torch.randperm(n_train, generator=generator)[: round(noise * n_train)]] = True
     observed = labels[train_idx].clone()
     # a wrong class: shift the true class by 1..9 (mod 10)
     shift = torch.randint(1, N_CLASSES, (int(noisy.sum()),), generator=generator)
     observed[noisy] = (observed[noisy] + shift) % N_CLASSES
-    return {"x_train": inputs[train_idx], "y_train": observed, "true_train": labels[train_idx], "noisy": noisy,
-            "x_val": inputs[val_idx], "y_val": labels[val_idx], "x_test": inputs[test_idx], "y_test": labels[test_idx]}
+    return {
+        "x_train": inputs[train_idx],
+        "y_train": observed,
+        "true_train": labels[train_idx],
+        "noisy": noisy,
+        "x_val": inputs[val_idx],
+        "y_val": labels[val_idx],
+        "x_test": inputs[test_idx],
+        "y_test": labels[test_idx],
+    }
 
 
 def _one_hot(labels: torch.Tensor, dtype) -> torch.Tensor:
@@ -56,8 +77,17 @@ def _error(model, inputs, labels) -> float:
         return float((model(inputs).argmax(dim=1) != labels).double().mean())
 
 
-def label_noise_run(*, noise: float = 0.4, n_train: int = 1203, width: int = 512, lr: float = 4.0,
-                    steps: int = 4000, every: int = 20, seed: int = 0, dtype=torch.float32) -> list[dict]:
+def label_noise_run(
+    *,
+    noise: float = 0.4,
+    n_train: int = 1203,
+    width: int = 512,
+    lr: float = 4.0,
+    steps: int = 4000,
+    every: int = 20,
+    seed: int = 0,
+    dtype=torch.float32,
+) -> list[dict]:
     """Train and record, every ``every`` steps, the errors, the fit of each subset and the gradient statistics.
 
     Loss ``1/(2n) sum_i ||f(x_i) - onehot_i||^2`` with step ``lr``. float32 by default: this
@@ -74,15 +104,24 @@ def label_noise_run(*, noise: float = 0.4, n_train: int = 1203, width: int = 512
             return
         with torch.no_grad():
             predicted = model(data["x_train"]).argmax(dim=1)
-        row = {"step": step, "train_loss": loss / n_train, "test_error": _error(model, data["x_test"], data["y_test"]),
-               "val_error": _error(model, data["x_val"], data["y_val"]),
-               "clean_fit": float((predicted[~noisy] == data["y_train"][~noisy]).double().mean()),
-               "noisy_fit": float((predicted[noisy] == data["y_train"][noisy]).double().mean()) if has_noise else math.nan,
-               "cos_train_val": gradient_cosine(model, (data["x_train"], targets), (data["x_val"], val_targets))}
+        row = {
+            "step": step,
+            "train_loss": loss / n_train,
+            "test_error": _error(model, data["x_test"], data["y_test"]),
+            "val_error": _error(model, data["x_val"], data["y_val"]),
+            "clean_fit": float((predicted[~noisy] == data["y_train"][~noisy]).double().mean()),
+            "noisy_fit": float((predicted[noisy] == data["y_train"][noisy]).double().mean())
+            if has_noise
+            else math.nan,
+            "cos_train_val": gradient_cosine(model, (data["x_train"], targets), (data["x_val"], val_targets)),
+        }
         if has_noise:
             split = split_gradient(model, data["x_train"], targets, noisy)
-            row.update(cos_total_clean=split.cos_total_clean, cos_noisy_clean=split.cos_noisy_clean,
-                       noisy_to_clean_norm=split.noisy_to_clean_norm)
+            row.update(
+                cos_total_clean=split.cos_total_clean,
+                cos_noisy_clean=split.cos_noisy_clean,
+                noisy_to_clean_norm=split.noisy_to_clean_norm,
+            )
         else:
             row.update(cos_total_clean=math.nan, cos_noisy_clean=math.nan, noisy_to_clean_norm=math.nan)
         rows.append(row)
@@ -100,32 +139,49 @@ def summarise(rows: list[dict]) -> dict:
     val_best = int(np.argmin([r["val_error"] for r in rows]))
     stop_step = gradient_cosine_stop(steps, [r["cos_train_val"] for r in rows])
     stop_index = int(np.flatnonzero(steps == stop_step)[0]) if stop_step is not None else len(rows) - 1
-    return {"min_test_error": float(test[best]), "argmin_step": int(steps[best]), "final_test_error": float(test[-1]),
-            "final_step": int(steps[-1]), "clean_fit_at_min": rows[best]["clean_fit"],
-            "noisy_fit_at_min": rows[best]["noisy_fit"], "val_stop_step": int(steps[val_best]),
-            "val_stop_test_error": float(test[val_best]), "cosine_stop_step": stop_step,
-            "cosine_stop_test_error": float(test[stop_index])}
+    return {
+        "min_test_error": float(test[best]),
+        "argmin_step": int(steps[best]),
+        "final_test_error": float(test[-1]),
+        "final_step": int(steps[-1]),
+        "clean_fit_at_min": rows[best]["clean_fit"],
+        "noisy_fit_at_min": rows[best]["noisy_fit"],
+        "val_stop_step": int(steps[val_best]),
+        "val_stop_test_error": float(test[val_best]),
+        "cosine_stop_step": stop_step,
+        "cosine_stop_test_error": float(test[stop_index]),
+    }
 
 
 def run(out_dir: Path, *, seed: int = 0) -> dict:
     single_thread()
     noisy_rows = label_noise_run(seed=seed)
     clean_rows = label_noise_run(noise=0.0, seed=seed, every=100)
-    write_csv(out_dir / "label-noise.csv", [{"noise": 0.4, **r} for r in noisy_rows] +
-              [{"noise": 0.0, **r} for r in clean_rows])
+    write_csv(
+        out_dir / "label-noise.csv",
+        [{"noise": 0.4, **r} for r in noisy_rows] + [{"noise": 0.0, **r} for r in clean_rows],
+    )
     summary, control = summarise(noisy_rows), summarise(clean_rows)
 
     fig, axes = new_figure(3)
     steps = [r["step"] for r in noisy_rows]
     axes[0].plot(steps, [r["test_error"] for r in noisy_rows], label="clean test error, 40% noise")
-    axes[0].plot([r["step"] for r in clean_rows], [r["test_error"] for r in clean_rows], label="clean test error, no noise")
+    axes[0].plot(
+        [r["step"] for r in clean_rows],
+        [r["test_error"] for r in clean_rows],
+        label="clean test error, no noise",
+    )
     axes[0].axvline(summary["argmin_step"], color="k", ls=":", lw=0.8, label="oracle minimum")
     if summary["cosine_stop_step"] is not None:
-        axes[0].axvline(summary["cosine_stop_step"], color="C3", ls="--", lw=1, label="cos(g_train, g_val) <= 0")
+        axes[0].axvline(
+            summary["cosine_stop_step"], color="C3", ls="--", lw=1, label="cos(g_train, g_val) <= 0"
+        )
     axes[0].set_ylim(0, 0.6)
     axes[0].set_title("U-curve under label noise", fontsize=10)
     axes[1].plot(steps, [r["clean_fit"] for r in noisy_rows], label="clean subset fitted")
-    axes[1].plot(steps, [r["noisy_fit"] for r in noisy_rows], label="noisy subset fitted (to its wrong label)")
+    axes[1].plot(
+        steps, [r["noisy_fit"] for r in noisy_rows], label="noisy subset fitted (to its wrong label)"
+    )
     axes[1].set_title("what the network fits", fontsize=10)
     axes[2].plot(steps, [r["cos_total_clean"] for r in noisy_rows], label="cos(g, g_clean)")
     axes[2].plot(steps, [r["cos_noisy_clean"] for r in noisy_rows], label="cos(g_noisy, g_clean)")

@@ -13,16 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.dynamics._common import new_figure, save_figure, single_thread, write_csv
+from benchmarks.dynamics._common import (
+    new_figure,
+    save_figure,
+    single_thread,
+    write_csv,
+)
 from benchmarks.dynamics.digits_mlp import DigitsMLPTask
 from hpo.dynamics import suggest_lr_range
 
 WIDE_RANGE = (1e-4, 10.0)
-BUDGETS = (3, 6)
+BUDGETS = (3, 10)
 
 
-def compare_ranges(*, n_trials: int = 12, seeds=(0, 1, 2, 3, 4), optimizer: str = "tpe",
-                   task: DigitsMLPTask | None = None) -> tuple[list[dict], dict, object]:
+def compare_ranges(
+    *, n_trials: int = 25, seeds=(0, 1, 2, 3, 4), optimizer: str = "tpe", task: DigitsMLPTask | None = None
+) -> tuple[list[dict], dict, object]:
     """Returns (one row per range x seed, best-so-far curves by range, the suggested range)."""
     import optuna
 
@@ -37,15 +43,29 @@ def compare_ranges(*, n_trials: int = 12, seeds=(0, 1, 2, 3, 4), optimizer: str 
         for seed in seeds:
             space = {"lr": optuna.distributions.FloatDistribution(low, high, log=True)}
             # the model and data order are seeded per tuning seed: the two ranges see identical trials' noise
-            result = tune(lambda params: task.train_and_evaluate(params["lr"], seed=seed), space,
-                          optimizer=optimizer, n_trials=n_trials, direction="minimize", seed=seed)
+            result = tune(
+                lambda params, seed=seed: task.train_and_evaluate(params["lr"], seed=seed),
+                space,
+                optimizer=optimizer,
+                n_trials=n_trials,
+                direction="minimize",
+                seed=seed,
+            )
             best_so_far = result.history["best_so_far"].to_numpy()
             curves[name].append(best_so_far)
             best_lr = result.best_params["lr"]
-            rows.append({"range": name, "low": low, "high": high, "seed": seed,
-                         **{f"best_val_error_at_{b}": float(best_so_far[b - 1]) for b in BUDGETS},
-                         f"best_val_error_at_{n_trials}": float(best_so_far[-1]), "best_lr": best_lr,
-                         "test_error_of_best": task.train_and_evaluate(best_lr, seed=seed, split="test")})
+            rows.append(
+                {
+                    "range": name,
+                    "low": low,
+                    "high": high,
+                    "seed": seed,
+                    **{f"best_val_error_at_{b}": float(best_so_far[b - 1]) for b in BUDGETS},
+                    f"best_val_error_at_{n_trials}": float(best_so_far[-1]),
+                    "best_lr": best_lr,
+                    "test_error_of_best": task.train_and_evaluate(best_lr, seed=seed, split="test"),
+                }
+            )
     return rows, curves, suggested
 
 
@@ -56,30 +76,39 @@ def markdown_table(rows: list[dict], n_trials: int) -> str:
     for name in dict.fromkeys(r["range"] for r in rows):
         sel = [r for r in rows if r["range"] == name]
         cells = [f"{np.mean([r[c] for r in sel]):.3f} ± {np.std([r[c] for r in sel]):.3f}" for c in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.median([r['best_lr'] for r in sel]):.3g} |")
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {np.median([r['best_lr'] for r in sel]):.3g} |"
+        )
     return "\n".join(lines)
 
 
-def run(out_dir: Path, *, seed: int = 0, n_trials: int = 12, n_seeds: int = 5) -> dict:
+def run(out_dir: Path, *, seed: int = 0, n_trials: int = 25, n_seeds: int = 5) -> dict:
     single_thread()
     rows, curves, suggested = compare_ranges(n_trials=n_trials, seeds=tuple(range(seed, seed + n_seeds)))
     write_csv(out_dir / "lr-range-tuning.csv", rows)
     table = markdown_table(rows, n_trials)
-    intro = (f"NTK sharpness s = {suggested.sharpness:.4g} (MSELoss, probe batch 128); critical lr 2/s = "
-             f"{suggested.critical:.4g}; suggested range [{suggested.low:.4g}, {suggested.high:.4g}]. "
-             f"TPE, {n_trials} trials, {n_seeds} seeds, mean ± std.\n\n")
+    intro = (
+        f"NTK sharpness s = {suggested.sharpness:.4g} (MSELoss, probe batch 128); critical lr 2/s = "
+        f"{suggested.critical:.4g}; suggested range [{suggested.low:.4g}, {suggested.high:.4g}]. "
+        f"TPE, {n_trials} trials, {n_seeds} seeds, mean ± std.\n\n"
+    )
     (out_dir / "lr-range-tuning.md").write_text(intro + table + "\n")
     fig, axes = new_figure(1, width_per_panel=5.0)
     for name, runs in curves.items():
         stacked = np.vstack(runs)
         trials = np.arange(1, stacked.shape[1] + 1)
-        mean, std = stacked.mean(axis=0), stacked.std(axis=0)
-        axes[0].plot(trials, mean, "o-", label=name)
-        axes[0].fill_between(trials, mean - std, mean + std, alpha=0.2)
+        axes[0].plot(trials, stacked.mean(axis=0), "o-", label=f"{name}: mean")
+        axes[0].fill_between(
+            trials, stacked.min(axis=0), stacked.max(axis=0), alpha=0.2, label=f"{name}: min-max"
+        )
     axes[0].set_xlabel("trial")
     axes[0].set_ylabel("best validation error so far")
     axes[0].set_yscale("log")
     axes[0].set_title(f"TPE on the lr of the digits MLP ({n_seeds} seeds)", fontsize=9)
     axes[0].legend(fontsize=7)
     save_figure(fig, out_dir / "lr-range-tuning.png")
-    return {"suggested_range": (suggested.low, suggested.high), "critical_lr": suggested.critical, "table": table}
+    return {
+        "suggested_range": (suggested.low, suggested.high),
+        "critical_lr": suggested.critical,
+        "table": table,
+    }

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.dynamics._common import new_figure, save_figure, single_thread, write_csv
+from benchmarks.dynamics._common import (
+    new_figure,
+    save_figure,
+    single_thread,
+    write_csv,
+)
 from hpo.dynamics import (
     NTKMLP,
     analytic_ntk,
@@ -43,21 +48,30 @@ def _kernel_row(source: str, activation: str, depth: int, kernel: torch.Tensor, 
     n = kernel.shape[0]
     diagonal = torch.sqrt(torch.diagonal(kernel))
     off_diagonal = (kernel / torch.outer(diagonal, diagonal)).sum() - n
-    return {"source": source, "activation": activation, "depth": depth, "condition_number": condition_number(kernel),
-            "min_angle_deg": min_gradient_angle(kernel), "mean_normalised_offdiag": float(off_diagonal / (n * (n - 1))),
-            **extra}
+    return {
+        "source": source,
+        "activation": activation,
+        "depth": depth,
+        "condition_number": condition_number(kernel),
+        "min_angle_deg": min_gradient_angle(kernel),
+        "mean_normalised_offdiag": float(off_diagonal / (n * (n - 1))),
+        **extra,
+    }
 
 
 def analytic_conditioning(inputs: torch.Tensor, depths=ANALYTIC_DEPTHS) -> list[dict]:
     rows = [_kernel_row("input_gram", "none", 0, input_gram(inputs))]
     for activation in ACTIVATION_GAINS:
-        rows += [_kernel_row("analytic", activation, L, analytic_ntk(inputs, depth=L, activation=activation))
-                 for L in depths]
+        rows += [
+            _kernel_row("analytic", activation, L, analytic_ntk(inputs, depth=L, activation=activation))
+            for L in depths
+        ]
     return rows
 
 
-def empirical_conditioning(inputs: torch.Tensor, depths=EMPIRICAL_DEPTHS, *, width: int = 512,
-                           seeds=(0, 1, 2)) -> list[dict]:
+def empirical_conditioning(
+    inputs: torch.Tensor, depths=EMPIRICAL_DEPTHS, *, width: int = 512, seeds=(0, 1, 2)
+) -> list[dict]:
     rows = []
     for activation, gain in ACTIVATION_GAINS.items():
         for L in depths:
@@ -67,22 +81,44 @@ def empirical_conditioning(inputs: torch.Tensor, depths=EMPIRICAL_DEPTHS, *, wid
     return rows
 
 
-def gd_iterations(inputs: torch.Tensor, configurations=(("linear", 1), ("relu", 1), ("relu", 2), ("relu", 4)), *,
-                  width: int = 512, target: float = 1e-3, max_steps: int = 20000, seed: int = 0):
+def gd_iterations(
+    inputs: torch.Tensor,
+    configurations=(("linear", 1), ("relu", 1), ("relu", 2), ("relu", 4)),
+    *,
+    width: int = 512,
+    target: float = 1e-3,
+    max_steps: int = 20000,
+    seed: int = 0,
+):
     """GD at eta = 1/lam on random +-1 labels: iterations to reach ``target`` times the initial loss."""
-    labels = torch.randint(0, 2, (inputs.shape[0],), generator=torch.Generator().manual_seed(seed + 7)) * 2.0 - 1
+    labels = (
+        torch.randint(0, 2, (inputs.shape[0],), generator=torch.Generator().manual_seed(seed + 7)) * 2.0 - 1
+    )
     labels = labels.to(inputs.dtype)
     rows, curves = [], {}
     for activation, depth in configurations:
-        model = NTKMLP(inputs.shape[1], width, depth=depth, activation=activation, gain=ACTIVATION_GAINS[activation],
-                       seed=seed)
+        model = NTKMLP(
+            inputs.shape[1],
+            width,
+            depth=depth,
+            activation=activation,
+            gain=ACTIVATION_GAINS[activation],
+            seed=seed,
+        )
         lam = ntk_sharpness(model, inputs, "half_mse")
         with torch.no_grad():
             initial = float(0.5 * ((model(inputs) - labels) ** 2).mean())
-        record = train(model, inputs, labels, lr=1.0 / lam, steps=max_steps, loss="half_mse",
-                       stop_below=target * initial)
+        record = train(
+            model, inputs, labels, lr=1.0 / lam, steps=max_steps, loss="half_mse", stop_below=target * initial
+        )
         converged = record.losses[-1] <= target * initial
-        rows.append({"activation": activation, "depth": depth, "iterations": len(record.losses) - 1 if converged else -1})
+        rows.append(
+            {
+                "activation": activation,
+                "depth": depth,
+                "iterations": len(record.losses) - 1 if converged else -1,
+            }
+        )
         curves[(activation, depth)] = record.losses
     return rows, curves
 
@@ -94,9 +130,19 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     empirical = empirical_conditioning(inputs)
     iterations, curves = gd_iterations(inputs, seed=seed)
     rows = [{**r, "seed": r.get("seed", ""), "gd_iterations": ""} for r in analytic + empirical]
-    rows += [{"source": "gd", "activation": r["activation"], "depth": r["depth"], "condition_number": "",
-              "min_angle_deg": "", "mean_normalised_offdiag": "", "seed": seed, "gd_iterations": r["iterations"]}
-             for r in iterations]
+    rows += [
+        {
+            "source": "gd",
+            "activation": r["activation"],
+            "depth": r["depth"],
+            "condition_number": "",
+            "min_angle_deg": "",
+            "mean_normalised_offdiag": "",
+            "seed": seed,
+            "gd_iterations": r["iterations"],
+        }
+        for r in iterations
+    ]
     write_csv(out_dir / "relu-conditioning.csv", rows)
 
     fig, axes = new_figure(3)
@@ -104,11 +150,21 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     for metric, ax in (("condition_number", axes[0]), ("min_angle_deg", axes[1])):
         for activation, style in (("relu", "o-"), ("linear", "s-")):
             sel = [r for r in analytic if r["activation"] == activation]
-            ax.plot([r["depth"] for r in sel], [r[metric] for r in sel], style, label=f"{activation}, infinite width")
+            ax.plot(
+                [r["depth"] for r in sel],
+                [r[metric] for r in sel],
+                style,
+                label=f"{activation}, infinite width",
+            )
             emp = [r for r in empirical if r["activation"] == activation]
             depths = sorted({r["depth"] for r in emp})
-            ax.plot(depths, [np.mean([r[metric] for r in emp if r["depth"] == L]) for L in depths], "x",
-                    markersize=9, label=f"{activation}, width 512 (3 seeds)")
+            ax.plot(
+                depths,
+                [np.mean([r[metric] for r in emp if r["depth"] == L]) for L in depths],
+                "x",
+                markersize=9,
+                label=f"{activation}, width 512 (3 seeds)",
+            )
         ax.axhline(gram[metric], color="grey", ls=":", label="input Gram")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("hidden layers L")
@@ -126,5 +182,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     axes[2].legend(fontsize=7)
     save_figure(fig, out_dir / "relu-conditioning.png")
     kappa = {f"{r['activation']}@L={r['depth']}": r["condition_number"] for r in analytic}
-    return {"analytic_condition_number": kappa, "gd_iterations": {f"{r['activation']}@L={r['depth']}": r["iterations"]
-                                                                  for r in iterations}}
+    return {
+        "analytic_condition_number": kappa,
+        "gd_iterations": {f"{r['activation']}@L={r['depth']}": r["iterations"] for r in iterations},
+    }

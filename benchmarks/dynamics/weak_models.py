@@ -12,7 +12,14 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.dynamics._common import loglog_slope, mean_hessian_norm, new_figure, save_figure, single_thread, write_csv
+from benchmarks.dynamics._common import (
+    loglog_slope,
+    mean_hessian_norm,
+    new_figure,
+    save_figure,
+    single_thread,
+    write_csv,
+)
 from hpo.dynamics import NTKMLP, sphere_inputs
 
 WIDTHS = (64, 256, 1024, 4096)
@@ -26,12 +33,21 @@ def network(width: int, *, dominant: bool, d: int = 10, seed: int = 0, dtype=tor
     return model
 
 
-def hessian_with_and_without_dominant_unit(widths=WIDTHS, *, d: int = 10, n_inputs: int = 3, seed: int = 0,
-                                           dtype=torch.float32) -> list[dict]:
+def hessian_with_and_without_dominant_unit(
+    widths=WIDTHS, *, d: int = 10, n_inputs: int = 3, seed: int = 0, dtype=torch.float32
+) -> list[dict]:
     inputs = sphere_inputs(n_inputs, d, seed=seed + 100, dtype=dtype)
-    return [{"dominant_unit": dominant, "width": m,
-             "hessian_norm": mean_hessian_norm(network(m, dominant=dominant, d=d, seed=seed, dtype=dtype), inputs)}
-            for dominant in (False, True) for m in widths]
+    return [
+        {
+            "dominant_unit": dominant,
+            "width": m,
+            "hessian_norm": mean_hessian_norm(
+                network(m, dominant=dominant, d=d, seed=seed, dtype=dtype), inputs
+            ),
+        }
+        for dominant in (False, True)
+        for m in widths
+    ]
 
 
 def run(out_dir: Path, *, seed: int = 0) -> dict:

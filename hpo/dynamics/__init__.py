@@ -16,7 +16,11 @@ from hpo.dynamics.critical import (
     ntk_sharpness,
     sharpness_from_kernel,
 )
-from hpo.dynamics.hessian import hessian_spectral_norm, linearity_ratio, output_gradient_norm
+from hpo.dynamics.hessian import (
+    hessian_spectral_norm,
+    linearity_ratio,
+    output_gradient_norm,
+)
 from hpo.dynamics.label_noise import (
     GradientSplit,
     gradient_cosine,
@@ -25,7 +29,7 @@ from hpo.dynamics.label_noise import (
     split_gradient,
 )
 from hpo.dynamics.lr_range import LearningRateRange, suggest_lr_range
-from hpo.dynamics.models import NTKLinear, NTKMLP, sphere_inputs, two_layer_relu
+from hpo.dynamics.models import NTKMLP, NTKLinear, sphere_inputs, two_layer_relu
 from hpo.dynamics.ntk import (
     condition_number,
     empirical_ntk,
@@ -36,18 +40,57 @@ from hpo.dynamics.ntk import (
     relative_frobenius_error,
     relative_ntk_change,
 )
-from hpo.dynamics.quadratic import TaylorModel, TwoLayerReLUTaylor, linearized_model, quadratic_model
+from hpo.dynamics.quadratic import (
+    TaylorModel,
+    TwoLayerReLUTaylor,
+    linearized_model,
+    quadratic_model,
+)
 from hpo.dynamics.training import TrainingRecord, squared_loss, train
 
 __all__ = [
-    "CatapultReport", "CatapultWindow", "GradientSplit", "LOSS_CONVENTIONS", "LearningRateRange",
-    "NTKLinear", "NTKMLP", "TaylorModel", "TrainingRecord", "TwoLayerReLUTaylor", "agop",
-    "agop_alignment", "analytic_ntk", "catapult_window", "classify_phase", "condition_number",
-    "critical_learning_rate", "detect_catapults", "empirical_ntk", "gradient_cosine",
-    "gradient_cosine_stop", "half_squared_error", "hessian_spectral_norm", "input_gradients",
-    "input_gram", "linearity_ratio", "linearized_model", "min_gradient_angle", "ntk_condition_number",
-    "ntk_min_angle", "ntk_sharpness", "ntk_top_eigenvalue", "output_gradient_norm", "quadratic_model",
-    "relative_frobenius_error", "relative_ntk_change", "sharpness_from_kernel", "sphere_inputs",
-    "split_gradient", "squared_loss", "suggest_lr_range", "train", "two_layer_relu",
+    "LOSS_CONVENTIONS",
+    "NTKMLP",
+    "CatapultReport",
+    "CatapultWindow",
+    "GradientSplit",
+    "LearningRateRange",
+    "NTKLinear",
+    "TaylorModel",
+    "TrainingRecord",
+    "TwoLayerReLUTaylor",
+    "agop",
+    "agop_alignment",
+    "analytic_ntk",
+    "catapult_window",
+    "classify_phase",
+    "condition_number",
+    "critical_learning_rate",
+    "detect_catapults",
+    "empirical_ntk",
+    "gradient_cosine",
+    "gradient_cosine_stop",
+    "half_squared_error",
+    "hessian_spectral_norm",
+    "input_gradients",
+    "input_gram",
+    "linearity_ratio",
+    "linearized_model",
+    "min_gradient_angle",
+    "ntk_condition_number",
+    "ntk_min_angle",
+    "ntk_sharpness",
+    "ntk_top_eigenvalue",
+    "output_gradient_norm",
+    "quadratic_model",
+    "relative_frobenius_error",
+    "relative_ntk_change",
+    "sharpness_from_kernel",
+    "sphere_inputs",
+    "split_gradient",
+    "squared_loss",
+    "suggest_lr_range",
+    "train",
+    "two_layer_relu",
     "two_layer_relu_ntk",
 ]

@@ -32,12 +32,13 @@ def select_outputs(outputs: torch.Tensor, n_samples: int, output_index: int | No
     if output_index is None:
         return outputs.reshape(-1)
     columns = outputs.reshape(n_samples, -1)
-    if isinstance(output_index, bool) or not isinstance(output_index, int) or not (
-        -columns.shape[1] <= output_index < columns.shape[1]
+    if (
+        isinstance(output_index, bool)
+        or not isinstance(output_index, int)
+        or not (-columns.shape[1] <= output_index < columns.shape[1])
     ):
         raise UserError(
-            f"output_index must be an integer in [0, {columns.shape[1]}) for this model, got "
-            f"{output_index!r}"
+            f"output_index must be an integer in [0, {columns.shape[1]}) for this model, got {output_index!r}"
         )
     return columns[:, output_index]
 

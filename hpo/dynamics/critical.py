@@ -29,7 +29,12 @@ from dataclasses import dataclass
 
 import torch
 
-from hpo.dynamics._checks import check_choice, check_inputs, check_module, check_positive
+from hpo.dynamics._checks import (
+    check_choice,
+    check_inputs,
+    check_module,
+    check_positive,
+)
 from hpo.dynamics.ntk import ntk_top_eigenvalue
 from hpo.errors import UserError
 

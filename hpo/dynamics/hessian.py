@@ -45,7 +45,9 @@ def _scalar_output(model, x, output_index):
     return scalar
 
 
-def output_gradient_norm(model: torch.nn.Module, x: torch.Tensor, *, output_index: int | None = None) -> float:
+def output_gradient_norm(
+    model: torch.nn.Module, x: torch.Tensor, *, output_index: int | None = None
+) -> float:
     """``||d f(x) / dw||`` over all trainable parameters, for one input ``x`` of shape ``(1, ...)``."""
     scalar = _scalar_output(model, x, output_index)
     return float(dict_norm(grad(scalar)(trainable_parameters(model))))
@@ -90,7 +92,12 @@ def hessian_spectral_norm(
 
 
 def linearity_ratio(
-    model: torch.nn.Module, x: torch.Tensor, *, output_index: int | None = None, iterations: int = 30, seed: int = 0
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    output_index: int | None = None,
+    iterations: int = 30,
+    seed: int = 0,
 ) -> float:
     """``||H|| / ||grad f||^2`` at one input: small means the model is nearly linear in its weights."""
     hessian = hessian_spectral_norm(model, x, output_index=output_index, iterations=iterations, seed=seed)

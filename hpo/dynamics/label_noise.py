@@ -10,8 +10,8 @@ validation set turns non-positive near the bottom of the U: a usable early-stopp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -32,9 +32,13 @@ def _flat_gradient(model, per_sample_loss, inputs, targets, weights) -> torch.Te
     params = [p for p in model.parameters() if p.requires_grad]
     losses = per_sample_loss(model(inputs), targets)
     if losses.shape != (inputs.shape[0],):
-        raise UserError(f"per_sample_loss must return one loss per sample, shape ({inputs.shape[0]},); got {tuple(losses.shape)}")
+        raise UserError(
+            f"per_sample_loss must return one loss per sample, shape ({inputs.shape[0]},); got {tuple(losses.shape)}"
+        )
     grads = torch.autograd.grad((losses * weights).sum(), params, allow_unused=True)
-    return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)])
+    return torch.cat(
+        [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)]
+    )
 
 
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:

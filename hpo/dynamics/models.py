@@ -28,8 +28,15 @@ class NTKLinear(nn.Module):
     (a fixed mask), and divides by ``sqrt(in_degree)``: the "width" of Zhu et al.'s DAG networks.
     """
 
-    def __init__(self, in_features: int, out_features: int, *, in_degree: int | None = None,
-                 generator: torch.Generator | None = None, dtype=torch.float64):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        in_degree: int | None = None,
+        generator: torch.Generator | None = None,
+        dtype=torch.float64,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features, generator=generator, dtype=dtype))
         if in_degree is None or in_degree >= in_features:
@@ -56,13 +63,28 @@ class NTKMLP(nn.Module):
     Weights are drawn from ``seed`` without touching torch's global generator.
     """
 
-    def __init__(self, in_features: int, width: int, *, depth: int = 1, activation: str = "relu",
-                 gain: float = 1.0, out_features: int = 1, output_activation: str | None = None,
-                 in_degree: int | None = None, skip_output: bool = False, seed: int = 0,
-                 dtype=torch.float64):
+    def __init__(
+        self,
+        in_features: int,
+        width: int,
+        *,
+        depth: int = 1,
+        activation: str = "relu",
+        gain: float = 1.0,
+        out_features: int = 1,
+        output_activation: str | None = None,
+        in_degree: int | None = None,
+        skip_output: bool = False,
+        seed: int = 0,
+        dtype=torch.float64,
+    ):
         super().__init__()
-        for name, value in (("in_features", in_features), ("width", width), ("depth", depth),
-                            ("out_features", out_features)):
+        for name, value in (
+            ("in_features", in_features),
+            ("width", width),
+            ("depth", depth),
+            ("out_features", out_features),
+        ):
             check_positive(value, name, integer=True)
         check_positive(gain, "gain")
         check_choice(activation, "activation", tuple(ACTIVATIONS))
@@ -74,13 +96,23 @@ class NTKMLP(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         self.activation_name, self.gain, self.output_activation_name = activation, gain, output_activation
         self.hidden = nn.ModuleList(
-            NTKLinear(in_features if i == 0 else width, width, in_degree=None if i == 0 else in_degree,
-                      generator=generator, dtype=dtype)
+            NTKLinear(
+                in_features if i == 0 else width,
+                width,
+                in_degree=None if i == 0 else in_degree,
+                generator=generator,
+                dtype=dtype,
+            )
             for i in range(depth)
         )
         self.skip_output = skip_output
-        self.output = NTKLinear(width * depth if skip_output else width, out_features,
-                                in_degree=in_degree, generator=generator, dtype=dtype)
+        self.output = NTKLinear(
+            width * depth if skip_output else width,
+            out_features,
+            in_degree=in_degree,
+            generator=generator,
+            dtype=dtype,
+        )
 
     @property
     def width(self) -> int:
