@@ -63,3 +63,10 @@ def test_the_digits_mlp_trains_inside_the_suggested_range_and_diverges_far_above
     assert task.train_and_evaluate(found.critical, seed=0) < 0.5
     assert task.train_and_evaluate(100 * found.high, seed=0) == 1.0
     assert math.isfinite(found.sharpness) and found.sharpness > 0
+
+
+def test_run_refuses_an_output_path_that_is_a_file(capsys, tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert main(["dynamics", "run", "relu-conditioning", "--out", str(target)]) == 2
+    assert "--out must be a directory" in capsys.readouterr().err

@@ -118,6 +118,8 @@ def run_experiment(name: str, out_dir: str | Path, *, seed: int = 0) -> dict:
     """Run one experiment; writes ``<name>.png`` and ``<name>.csv`` into ``out_dir``."""
     experiment = get_experiment(name)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out must be a directory, got the existing file {str(out_dir)!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     module = importlib.import_module(f"benchmarks.dynamics.{experiment.module}")
     return module.run(out_dir, seed=seed)

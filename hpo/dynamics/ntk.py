@@ -47,6 +47,8 @@ def empirical_ntk(
     ``nk x nk`` over the flattened outputs (sample-major), or ``n x n`` for the column picked by
     ``output_index``. Returns a torch tensor in the parameters' dtype (a numpy array with
     ``as_numpy=True``). ``chunk_size`` bounds how many output rows are differentiated at once.
+    The model is called as it is: put it in ``eval()`` mode first if it has dropout or batch norm,
+    so that the kernel is that of a deterministic, per-sample function.
     """
     check_module(model)
     inputs = check_inputs(inputs)
