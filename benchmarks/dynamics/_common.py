@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +71,3 @@ def save_figure(fig, path: Path) -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return Path(path)
-
-
-def finite_or_nan(value: float) -> float:
-    return value if math.isfinite(value) else float("nan")
