@@ -46,7 +46,7 @@ def catapult_in_top_eigenspace(
 
     def record(step, model, loss):
         kernel = empirical_ntk(model, inputs)
-        _, vectors = torch.linalg.eigh(kernel)  # ascending: the top eigenvectors are the last columns
+        values, vectors = torch.linalg.eigh(kernel)  # ascending: the top eigenvectors are the last columns
         with torch.no_grad():
             residual = model(inputs) - targets
         energy = float(residual @ residual)
@@ -55,7 +55,7 @@ def catapult_in_top_eigenspace(
             {
                 "step": step,
                 "loss": loss,
-                "lam_t": float(torch.linalg.eigvalsh(kernel)[-1]) / n,
+                "lam_t": float(values[-1]) / n,
                 "share_top1": float(projections[-1]) / energy,
                 "share_top5": float(projections[-5:].sum()) / energy,
                 "energy_outside_top5": energy - float(projections[-5:].sum()),
@@ -67,10 +67,15 @@ def catapult_in_top_eigenspace(
     return rows
 
 
+def product_target(inputs: torch.Tensor) -> torch.Tensor:
+    """The rank-2 target f*(x) = x1 * x2, whose AGOP spans the first two coordinates."""
+    return inputs[:, 0] * inputs[:, 1]
+
+
 def product_task(n: int, d: int, *, seed: int):
-    """Inputs on the sphere of radius sqrt(d) and the rank-2 target f*(x) = x1 * x2."""
+    """Inputs on the sphere of radius sqrt(d) and their targets f*(x) = x1 * x2."""
     inputs = sphere_inputs(n, d, seed=seed)
-    return inputs, inputs[:, 0] * inputs[:, 1]
+    return inputs, product_target(inputs)
 
 
 def _finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps: int) -> dict:
@@ -79,7 +84,7 @@ def _finish_and_score(model, inputs, targets, test_inputs, test_targets, final_g
     train(model, inputs, targets, lr=0.5 / lam, steps=final_gd_steps, loss="half_mse")
     with torch.no_grad():
         test_mse = float(((model(test_inputs) - test_targets) ** 2).mean())
-    reference = agop(lambda x: x[:, 0] * x[:, 1], test_inputs)
+    reference = agop(product_target, test_inputs)
     return {"agop_alignment": agop_alignment(agop(model, test_inputs), reference), "test_mse": test_mse}
 
 
@@ -99,6 +104,9 @@ def sgd_batch_sweep(
     for seed in seeds:
         inputs, targets = product_task(n, d, seed=seed)
         test_inputs, test_targets = product_task(n_test, d, seed=seed + 1000)
+        alignment_at_init = agop_alignment(
+            agop(two_layer_relu(d, width, seed=seed), test_inputs), agop(product_target, test_inputs)
+        )
         for batch in batch_sizes:
             model = two_layer_relu(d, width, seed=seed)
             lam = ntk_sharpness(model, inputs, "half_mse")
@@ -120,10 +128,7 @@ def sgd_batch_sweep(
                     "batch_size": batch,
                     "bumps": "",
                     "spikes": spikes,
-                    "agop_alignment_init": agop_alignment(
-                        agop(two_layer_relu(d, width, seed=seed), test_inputs),
-                        agop(lambda x: x[:, 0] * x[:, 1], test_inputs),
-                    ),
+                    "agop_alignment_init": alignment_at_init,
                     **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps),
                 }
             )
