@@ -11,6 +11,8 @@ Torch and the experiments are imported inside the handlers so that ``hpo --help`
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import time
 
 from hpo.errors import UserError
@@ -49,7 +51,8 @@ def register(subparsers) -> None:
         "--model",
         default=None,
         metavar="MODULE:FUNCTION",
-        help="import MODULE and call FUNCTION() -> (torch model, probe inputs tensor); "
+        help="import MODULE (installed, or a .py file in the working directory) and call "
+        "FUNCTION() -> (torch model, probe inputs tensor); "
         "default: the built-in digits MLP benchmark task (benchmarks.dynamics.digits_mlp)",
     )
     lr_range.add_argument("--hidden", type=int, default=128, help="digits MLP: hidden width (default 128)")
@@ -115,6 +118,9 @@ def _load_factory(spec: str):
     module_name, _, function_name = spec.partition(":")
     if not module_name or not function_name:
         raise UserError(f"--model must look like MODULE:FUNCTION, got {spec!r}")
+    # the ``hpo`` console script does not put the working directory on sys.path; `python -m` does
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
