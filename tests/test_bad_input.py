@@ -68,3 +68,39 @@ def test_random_cli_numbers_give_clean_errors(tmp_path, capsys, option, value):
 def test_unknown_task_names(name, capsys):
     assert main(["tune", name, "--no-progress"]) == 2
     assert "allowed: svc-digits" in capsys.readouterr().err or name == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(am=st.one_of(st.floats(allow_nan=True), st.text(max_size=4), st.none()),
+       sc=st.floats(0.3, 0.8), cd=st.floats(-0.1, 0.5))
+def test_random_process_parameters_are_valid_or_named_errors(am, sc, cd):
+    from surrogates.manufacturing import PROCESS_BOUNDS, ProcessParameters
+
+    try:
+        ProcessParameters(am, sc, cd)
+    except UserError as err:
+        message = str(err)
+        assert any(message.startswith(name) for name in PROCESS_BOUNDS) and "[" in message
+    else:
+        for name, value in (("am", am), ("sc", sc), ("cd", cd)):
+            low, high = PROCESS_BOUNDS[name]
+            assert low - 1e-9 <= float(value) <= high + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.text(max_size=12))
+def test_random_problem_names_are_known_or_named_errors(name):
+    from benchmarks.problems import make_problem, select_problems
+
+    try:
+        selected = select_problems([name])
+    except UserError as err:
+        assert repr(name) in str(err) and "allowed:" in str(err)
+    else:
+        assert selected and all(isinstance(n, str) for n in selected)
+    try:
+        make_problem(name)
+    except UserError as err:
+        assert "allowed:" in str(err)
+    except Exception as err:  # a known problem that cannot be built here must say why
+        assert type(err).__name__ == "ProblemUnavailable", err
