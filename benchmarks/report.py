@@ -277,10 +277,28 @@ def _ranks_section(data: ReportData) -> list[str]:
             f"Pairwise at {_budget_label(final.budget)} of the budget (all budgets in pairwise.csv):", "",
             markdown_table(pairwise), "",
         ]
+        lines += _ranks_per_group(final, data.budgets)
     if not data.tests:
         lines += ["Too few problems or optimizers with normalized results to rank.", ""]
     lines += ["![ranks](figures/ranks.png)", ""]
     return lines
+
+
+def _ranks_per_group(test: metrics.RankTest, budgets: pd.DataFrame) -> list[str]:
+    """Mean rank per problem group at the test's budget, so that one large group (BBOB)
+    does not hide how the optimizers fare on the others."""
+    group_of = budgets.drop_duplicates("problem").set_index("problem")["group"]
+    ranks = test.block_scores.rank(axis=1, method="average")
+    groups = group_of.reindex(ranks.index)
+    if groups.nunique() < 2:
+        return []
+    per_group = ranks.groupby(groups, sort=False).mean().T
+    per_group.columns = [f"{g} ({int((groups == g).sum())})" for g in per_group.columns]
+    per_group = per_group.loc[test.mean_ranks.index].rename_axis("optimizer").reset_index()
+    return [
+        f"Mean rank per group (number of problems) at {_budget_label(test.budget)} of the budget:", "",
+        markdown_table(per_group), "",
+    ]
 
 
 def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataFrame:

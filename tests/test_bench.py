@@ -104,6 +104,10 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     n_problems = wins_random + wins_tpe + int(final["ties"].iloc[0])
     assert random_rank - tpe_rank == pytest.approx((wins_tpe - wins_random) / n_problems)
 
+    per_group = markdown_section_table(text, "Mean rank per group").set_index("optimizer")
+    assert list(per_group.columns) == ["bbob (2)", "tabular (1)"]
+    assert float(per_group.loc["random", "tabular (1)"]) + float(per_group.loc["tpe", "tabular (1)"]) == 3.0
+
     # The report can be rebuilt from the raw results alone, identically.
     (out / "report.md").unlink()
     assert bench(monkeypatch, "report", str(out)) == 0
