@@ -128,6 +128,13 @@ def check_process_value(name: str, value: float) -> float:
     return number
 
 
+#: Units of the :class:`ElectrodeProperties` fields (SI; fractions are dimensionless).
+PROPERTY_UNITS = {
+    "dry_thickness": "m", "thickness": "m", "loading": "kg/m2", "solid_density": "kg/m3",
+    "coating_density": "kg/m3", "conductivity": "S/m", "active_surface": "m2/m3", "particle_radius": "m",
+}
+
+
 @dataclass(frozen=True)
 class ElectrodeProperties:
     """Microstructure of one calendered cathode coating (SI units)."""

@@ -200,7 +200,7 @@ def _load(args, needs_surrogate: bool = False):
 
 # -- commands ----------------------------------------------------------------------------------
 def _simulate(args) -> int:
-    from surrogates.manufacturing import ProcessParameters, check_process_value, manufacture
+    from surrogates.manufacturing import PROPERTY_UNITS, ProcessParameters, check_process_value, manufacture
     from surrogates.p2d import P2DModel
 
     values = {name: check_process_value(name, getattr(args, name)) for name in ("am", "sc", "cd")}
@@ -214,7 +214,9 @@ def _simulate(args) -> int:
         for section, entries in record.items():
             print(f"[{section}]")
             for key, value in entries.items():
-                print(f"  {key:30s} {value:.6g}" if isinstance(value, float) else f"  {key:30s} {value}")
+                text = f"{value:.6g}" if isinstance(value, float) else str(value)
+                unit = PROPERTY_UNITS.get(key, "") if section == "properties" else ""
+                print(f"  {key:30s} {text} {unit}".rstrip())
     return 0 if result.status == "ok" else 1
 
 
