@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import traceback
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo.cluster import completed
 from hpo.errors import UserError
 from hpo.io import atomic_write_text
 
@@ -217,62 +216,10 @@ def run_jobs(
     with tqdm(
         total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench"
     ) as bar:
-        for job, record in _execute(pending, workers, dask):
+        for job, record in completed(run_job, pending, workers=workers, dask=dask):
             write_record(out, job, record)
             status = record["status"]
             setattr(summary, status, getattr(summary, status) + 1)
             bar.update(1)
             bar.set_postfix(failed=summary.failed, skipped=summary.skipped)
     return summary
-
-
-def _execute(jobs: Sequence[Job], workers: int | None, dask: Any) -> Iterable[tuple[Job, dict]]:
-    """Yield ``(job, record)`` in completion order."""
-    if not jobs:
-        return
-    if dask is not None:
-        yield from _execute_dask(jobs, dask)
-    elif workers == 0:
-        for job in jobs:
-            yield job, run_job(job)
-    else:
-        yield from _execute_pool(jobs, workers or os.cpu_count() or 1)
-
-
-def _execute_pool(jobs: Sequence[Job], workers: int) -> Iterable[tuple[Job, dict]]:
-    import multiprocessing
-
-    # spawn, not fork: a forked child inherits torch's and BLAS's thread pools in whatever
-    # state the parent left them, which can deadlock.
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
-    try:
-        futures = {pool.submit(run_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        # On an interrupt or an error, drop the queued jobs instead of running them all.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _execute_dask(jobs: Sequence[Job], dask: Any) -> Iterable[tuple[Job, dict]]:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError:
-        raise UserError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
-    own_client = not isinstance(dask, Client)
-    try:
-        client = Client(dask) if own_client else dask
-    except (OSError, TimeoutError, ValueError) as err:
-        raise UserError(f"--dask {dask!r}: cannot connect to the scheduler ({err})") from None
-    try:
-        # pure=False: the same job submitted twice (a rerun) must run again, not be cached.
-        futures = {client.submit(run_job, job, pure=False): job for job in jobs}
-        try:
-            for future in dask_completed(list(futures)):
-                yield futures[future], future.result()
-        finally:
-            client.cancel(list(futures))
-    finally:
-        if own_client:
-            client.close()
