@@ -128,19 +128,21 @@ def summarize(runs: list[dict], labels: list[str], problems: list[str]) -> str:
                 + f" | {timing[0]:.1f} | {timing[1]:.1f} |"
             )
     lines.append("")
-    for label in labels:
-        if label == "random":
-            continue
+    # Head-to-head counts on the median best@100: each optimizer against random, and the
+    # first optimizer (sac-hmr by default) against each other one.
+    pairs = [(label, "random") for label in labels if label != "random"]
+    pairs += [(labels[0], other) for other in labels[1:] if other != "random"]
+    for mine_label, other_label in pairs:
         wins, compared = 0, 0
         for problem in problems:
-            mine, rand = medians.get((problem, label)), medians.get((problem, "random"))
-            if mine is None or rand is None:
+            mine, other = medians.get((problem, mine_label)), medians.get((problem, other_label))
+            if mine is None or other is None:
                 continue
             compared += 1
             maximize = PROBLEMS[problem].direction == "maximize"
-            wins += (mine > rand) if maximize else (mine < rand)
+            wins += (mine > other) if maximize else (mine < other)
         if compared:
-            lines.append(f"{label}: median best@100 better than random on {wins}/{compared} problems")
+            lines.append(f"{mine_label}: median best@100 better than {other_label} on {wins}/{compared} problems")
     return "\n".join(lines)
 
 
