@@ -11,9 +11,11 @@ is detected and ignored. With cached hyperparameters the refit is one Cholesky s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +88,17 @@ def make_regressor(name: str, seed: int = 0, kernel_theta: list[float] | None = 
     return TransformedTargetRegressor(regressor=scaled, transformer=StandardScaler())
 
 
+@contextlib.contextmanager
+def _quiet_convergence():
+    """Silence optimizer ConvergenceWarnings (GP marginal likelihood, MLP epochs): the
+    cross-validated score, not the optimizer's exit status, judges a model here."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def training_data(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Process parameters X (n, 3) and objectives Y (n, 2) of the successful designs."""
     good = ok_rows(frame)
@@ -142,30 +155,36 @@ class SurrogateSelection:
 
 
 def select_surrogates(
-    frame: pd.DataFrame, folds: int = 5, seed: int = 0, candidates: tuple[str, ...] = CANDIDATES
+    frame: pd.DataFrame,
+    folds: int = 5,
+    seed: int = 0,
+    candidates: tuple[str, ...] = CANDIDATES,
+    progress: bool = False,
 ) -> SurrogateSelection:
     """k-fold CV of every candidate on every objective (same folds for all)."""
     from sklearn.model_selection import KFold, cross_validate
+    from tqdm import tqdm
 
     x, y = training_data(frame)
     if len(x) < 2 * folds:
         raise UserError(f"{len(x)} successful designs are too few for {folds}-fold cross-validation")
     split = KFold(folds, shuffle=True, random_state=seed)
     scores = []
-    for objective_index, objective in enumerate(OBJECTIVE_COLUMNS):
-        for name in candidates:
+    pairs = [(i, objective, name) for i, objective in enumerate(OBJECTIVE_COLUMNS) for name in candidates]
+    for objective_index, objective, name in tqdm(pairs, desc="cross-validation", disable=not progress):
+        with _quiet_convergence():
             result = cross_validate(
                 make_regressor(name, seed), x, y[:, objective_index], cv=split,
                 scoring=("r2", "neg_root_mean_squared_error"),
             )
-            scores.append({
-                "model": name,
-                "objective": objective,
-                "r2_mean": float(np.mean(result["test_r2"])),
-                "r2_std": float(np.std(result["test_r2"])),
-                "rmse_mean": float(-np.mean(result["test_neg_root_mean_squared_error"])),
-                "fit_seconds": float(np.mean(result["fit_time"])),
-            })
+        scores.append({
+            "model": name,
+            "objective": objective,
+            "r2_mean": float(np.mean(result["test_r2"])),
+            "r2_std": float(np.std(result["test_r2"])),
+            "rmse_mean": float(-np.mean(result["test_neg_root_mean_squared_error"])),
+            "fit_seconds": float(np.mean(result["fit_time"])),
+        })
     selection = SurrogateSelection(scores, folds, seed, fingerprint(frame))
     # Refit the winners on all data once, and keep the GP hyperparameters for fast refits.
     selection.kernel_thetas = Surrogate(frame, selection.best, seed).kernel_thetas()
@@ -209,7 +228,8 @@ class Surrogate:
         thetas = kernel_thetas or {}
         for index, objective in enumerate(OBJECTIVE_COLUMNS):
             regressor = make_regressor(models[objective], seed, thetas.get(objective))
-            regressor.fit(x, y[:, index])
+            with _quiet_convergence():
+                regressor.fit(x, y[:, index])
             self._regressors.append(regressor)
         self.objective_min = y.min(axis=0)
         self.objective_max = y.max(axis=0)

@@ -255,7 +255,7 @@ def _fit(args) -> int:
     folds = _integer(args.folds, "folds", 2, 50)
     seed = _integer(args.seed, "seed", 0)
     frame = _load(args)
-    selection = select_surrogates(frame, folds=folds, seed=seed)
+    selection = select_surrogates(frame, folds=folds, seed=seed, progress=True)
     print(selection.table().to_string(index=False))
     for objective, name in selection.best.items():
         print(f"selected for {objective}: {name} (CV R^2 {selection.score(objective, name):.4f})")
