@@ -185,6 +185,16 @@ class SACHMRSampler(BaseSampler):
         self._numpy_state = None
         self._fresh_agent_rng_states()
 
+    # ---- pickling (process pools, Dask): everything but the lock travels ------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # ---- Optuna's sampler interface --------------------------------------------------
     def reseed_rng(self) -> None:
         with self._lock:

@@ -128,6 +128,26 @@ def test_reseed_rng_changes_the_following_proposals():
     assert plain[5:] != reseeded[5:]
 
 
+def test_a_pickled_sampler_goes_on_exactly_like_the_original():
+    import pickle
+
+    sampler = SACHMRSampler(seed=0, **{**CHEAP, "n_startup_trials": 3})
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(5):
+        trial = study.ask(SPACE)
+        study.tell(trial, quadratic(trial.params))
+    copy = pickle.loads(pickle.dumps(sampler))
+    twin = optuna.create_study(sampler=copy)
+    twin.add_trials(study.trials)
+    for _ in range(3):
+        proposals = []
+        for each in (study, twin):
+            trial = each.ask(SPACE)
+            each.tell(trial, quadratic(trial.params))
+            proposals.append(trial.params)
+        assert proposals[0] == proposals[1]
+
+
 def flaky_quadratic(params):
     flaky_quadratic.calls += 1
     if flaky_quadratic.calls % 5 == 0:
