@@ -14,10 +14,8 @@ Reliability rules (the file is the only state):
   settings is refused rather than silently mixing two datasets.
 
 Parallelism goes through a ``map``-like callable (``map_fn(function, tasks)`` yielding the
-results in order), so a ``concurrent.futures`` pool, the builtin ``map`` or a Dask client
-wrapper can be plugged in, e.g. with ``distributed.Client``:
-``map_fn=lambda fn, tasks: client.gather(client.map(fn, list(tasks)))`` (that one delivers
-all results at the end; ``distributed.as_completed`` would stream them).
+rows in any order: each carries its ``design_id``); :func:`cluster_map` gives one for this
+process, a local process pool or a Dask cluster (``hpo.cluster``).
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -139,15 +136,17 @@ def simulate_design(task: tuple[int, float, float, float, SimulationConfig]) -> 
     return row
 
 
-def process_pool_map(workers: int) -> tuple[MapFunction, Callable[[], None]]:
-    """A ``map_fn`` over ``workers`` processes (builtin map for 1) and its shutdown function."""
-    if workers <= 1:
-        return map, lambda: None
-    pool = ProcessPoolExecutor(max_workers=workers)
-    # chunksize 1 keeps the order-preserving map streaming results as they finish.
-    return (lambda fn, tasks: pool.map(fn, tasks, chunksize=1)), (
-        lambda: pool.shutdown(wait=False, cancel_futures=True)
-    )
+def cluster_map(workers: int = 1, dask=None) -> MapFunction:
+    """A ``map_fn`` that runs designs in this process (``workers`` 1), on a local pool of
+    ``workers`` processes, or on a Dask cluster (``dask``: scheduler address or
+    ``distributed.Client``), yielding rows as they finish (see ``hpo.cluster``)."""
+    from hpo.cluster import completed
+
+    def map_fn(fn, tasks):
+        for _, row in completed(fn, list(tasks), workers=0 if workers <= 1 else workers, dask=dask):
+            yield row
+
+    return map_fn
 
 
 def _sidecar_path(path: Path) -> Path:

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from hpo.cluster import completed
-from surrogates.dataset import SimulationConfig, generate_dataset
+from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset
 from surrogates.p2d import P2DSettings
 
 CONFIG = SimulationConfig(p2d=P2DSettings(points_per_domain=10))
@@ -12,10 +12,6 @@ CONFIG = SimulationConfig(p2d=P2DSettings(points_per_domain=10))
 
 def square(x):
     return x * x
-
-
-def completion_map(**where):
-    return lambda fn, tasks: (result for _, result in completed(fn, list(tasks), **where))
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +32,9 @@ def test_completed_runs_every_task_once_everywhere(dask_client):
 
 def test_electrode_dataset_on_dask_equals_the_local_pool(tmp_path, dask_client):
     local = generate_dataset(tmp_path / "local.csv", 32, seed=3, config=CONFIG,
-                             map_fn=completion_map(workers=2), progress=False)
+                             map_fn=cluster_map(2), progress=False)
     on_dask = generate_dataset(tmp_path / "dask.csv", 32, seed=3, config=CONFIG,
-                               map_fn=completion_map(dask=dask_client), progress=False)
+                               map_fn=cluster_map(dask=dask_client), progress=False)
     assert len(local) == 32 and local["design_id"].is_unique
     assert (local["status"] == "ok").sum() >= 28
 

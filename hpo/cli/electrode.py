@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     dataset.add_argument("--seed", default="0", help="Sobol scrambling seed (default 0)")
     dataset.add_argument("--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)")
     dataset.add_argument("--workers", default="1", help="worker processes (default 1)")
+    dataset.add_argument("--dask", default=None, metavar="ADDRESS",
+                         help="run the simulations on this Dask scheduler (tcp://host:8786) instead")
     _add_points_option(dataset)
     _add_coefficient_option(dataset)
     dataset.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -225,25 +227,22 @@ def _json_number(value):
 
 
 def _dataset(args) -> int:
-    from surrogates.dataset import SimulationConfig, generate_dataset, ok_rows, process_pool_map
+    from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset, ok_rows
 
     n = _integer(args.n, "n", 1, 1_000_000)
     seed = _integer(args.seed, "seed", 0)
     workers = _integer(args.workers, "workers", 1, 256)
     config = SimulationConfig(p2d=_p2d_settings(args), manufacturing=_coefficients(args))
-    map_fn, shutdown = process_pool_map(workers)
+    map_fn = cluster_map(workers, dask=args.dask)
     # The canonical command (all options explicit) is stored in the sidecar for reproduction.
     command = (
         f"hpo electrode dataset --n {n} --seed {seed} --out {shlex.quote(str(args.out))} "
         f"--workers {workers} --points {config.p2d.points_per_domain}"
         + "".join(f" --coefficient {shlex.quote(item)}" for item in args.coefficient)
     )
-    try:
-        frame = generate_dataset(
-            args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress
-        )
-    finally:
-        shutdown()
+    frame = generate_dataset(
+        args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress
+    )
     good = len(ok_rows(frame))
     print(f"{args.out}: {len(frame)} designs, {good} ok, {len(frame) - good} failed (kept with their reason)")
     return 0
