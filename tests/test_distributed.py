@@ -92,3 +92,31 @@ def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
     assert "RUNNING" not in states and "WAITING" not in states
     after = {t.number: t.params for t in trials if t.state.name == "COMPLETE"}
     assert complete_before.items() <= after.items()  # nothing completed was lost
+
+
+@pytest.mark.parametrize("optimizer", sorted(__import__("hpo").optimizers()))
+def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
+    """A fresh sampler object joins a half-run study: its state comes from the storage."""
+    import hpo
+    from hpo.optimizers import get_optimizer
+    from hpo.trials import work
+    from hpo.tune import prepare_study
+
+    spec = get_optimizer(optimizer)
+    directions = ["minimize"] if spec.single_objective else ["minimize", "minimize"]
+    space = {"x": {"type": "float", "low": -1, "high": 1}, "n": {"type": "int", "low": 0, "high": 4}}
+
+    def objective(p):
+        value = (p["x"] - 0.2) ** 2 + p["n"]
+        return value if len(directions) == 1 else (value, (p["x"] + 0.2) ** 2)
+
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    study = prepare_study(storage, "s", directions, optimizer, 0, 24)
+    first = work(study, objective, hpo.as_space(space), max_trials=12)
+    rejoined = optuna.load_study(study_name="s", storage=storage,
+                                 sampler=hpo.make_sampler(optimizer, 1, len(directions)))
+    second = work(rejoined, objective, hpo.as_space(space))
+    trials = rejoined.get_trials()
+    assert (first, second) == (12, 12)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 24
+    assert all(-1 <= t.params["x"] <= 1 and t.params["n"] in range(5) for t in trials)
