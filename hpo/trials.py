@@ -140,7 +140,8 @@ def run_trial(
         return frozen
     except Exception as err:  # the objective's own failure (or the sampler's): record, go on
         reason = f"{type(err).__name__}: {err}"
-        logger.warning("Trial %d failed: %s\n%s", trial.number, reason, traceback.format_exc(limit=3))
+        logger.warning("Trial %d failed: %s", trial.number, reason)
+        logger.debug("Trial %d traceback:\n%s", trial.number, traceback.format_exc())
         return _tell_failure(study, trial, reason)
     with _deferred_interrupt() as interrupted:
         frozen = study.tell(trial, values)

@@ -137,7 +137,8 @@ def run(args) -> int:
             print("no trial completed: see the 'user_attrs_error' column of history.csv")
             return 1
         metric = task.metric if task else "value"
-        print(f"best {metric} (CV): {best.value:.6g} at trial {best.number}")
+        cv = " (CV)" if task is not None and task.make_model is not None else ""
+        print(f"best {metric}{cv}: {best.value:.6g} at trial {best.number}")
         print(f"best params: {best.params}")
         if task is not None:
             test = task.test_score(best.params)
