@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hpo: interrupted; finished work is kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into 'head' and the like: stop quietly
+        sys.stderr.close()
+        return 141
     except OSError as err:  # full disk, permissions, I/O: name the file, no traceback
         if args.verbose:
             raise

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
         description=(
             "Run (or resume) an Optuna study. Give a built-in TASK (see 'hpo tasks'), or your "
             "own objective with --objective and --space. Prints the best result and writes "
-            "OUT/history.csv and OUT/convergence.png. A rerun with the same study name and "
+            "OUT/history.csv and OUT/convergence.png (OUT/pareto.png with several objectives). A rerun with the same study name and "
             "storage resumes up to --n-trials."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -122,7 +122,8 @@ def run(args) -> int:
     from hpo.io import atomic_write
 
     atomic_write(out / "history.csv", lambda tmp: history.to_csv(tmp, index=False))
-    plot_study(result.study, out / "convergence.png", title=study_name)
+    figure = out / ("pareto.png" if result.multi_objective else "convergence.png")
+    plot_study(result.study, figure, title=study_name)
 
     n_failed = int((history["state"] == "FAIL").sum()) if not history.empty else 0
     print(f"study {study_name!r}: {len(history)} trials ({n_failed} failed), optimizer {args.optimizer}")
@@ -144,7 +145,7 @@ def run(args) -> int:
             test = task.test_score(best.params)
             if test is not None:
                 print(f"held-out test {metric} of the best params: {test:.6g}")
-    print(f"wrote {out / 'history.csv'} and {out / 'convergence.png'}")
+    print(f"wrote {out / 'history.csv'} and {figure}")
     return 0
 
 
