@@ -185,3 +185,15 @@ def test_worker_joins_a_created_study(tmp_path):
     assert first.returncode == 0 and "worker ran 5 trials" in first.stdout
     second = run_cli(["worker", "--storage", storage, "--study", "shared"], cwd=tmp_path)
     assert "worker ran 7 trials" in second.stdout and "12 complete" in second.stdout
+
+
+def test_tune_multi_objective_writes_the_pareto_plot(tmp_path):
+    (tmp_path / "two.py").write_text("def f(p):\n    return p['x'], (1 - p['x']) ** 2 + p['y']\n")
+    (tmp_path / "s.yaml").write_text("x: {type: float, low: 0, high: 1}\ny: {type: float, low: 0, high: 1}\n")
+    result = run_cli(["tune", "--objective", "two:f", "--space", "s.yaml", "--directions", "minimize",
+                      "minimize", "--optimizer", "nsga2", "--n-trials", "20", "--no-progress"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Pareto front:" in result.stdout
+    out = tmp_path / "results" / "f-nsga2-seed0"
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(pd.read_csv(out / "history.csv")) == 20
