@@ -21,8 +21,10 @@ configuration; the objective is evaluated once and the agent is rewarded.
   (IQR / 1.349, else the standard deviation, else 1) of the scores seen so far in the
   episode, and squashed into (-1, 1) by ``tanh(z / 3)`` for the observation.
 * **Reward** (``reward=``): ``"improvement"`` (default): the rise of the best-so-far score
-  divided by the current robust scale (0 when the trial is not a new best, and for the
-  first success); ``"score"``: the standardized score ``z`` clipped to [-5, 5];
+  divided by the current robust scale, or by ``reward_scale`` of ``TuningHistory`` where the
+  objective's scale is known, as in pre-training (0 when the trial is not a new best, and
+  for the first success); ``"score"``: the standardized score ``z`` clipped to [-5, 5]
+  (standardized with ``reward_center`` and ``reward_scale`` where both are known);
   ``"neg_log_regret"``: ``-log10(max(|best_value - optimum|, 1e-12))`` of the best value so
   far, for benchmarks with a known ``optimum``.
 * **Failures**: an objective that raises an ``Exception`` or returns NaN/inf makes a failed
@@ -111,6 +113,8 @@ class TuningHistory:
         window: int = DEFAULT_WINDOW,
         failure_penalty: float = DEFAULT_FAILURE_PENALTY,
         optimum: float | None = None,
+        reward_scale: float | None = None,
+        reward_center: float | None = None,
     ):
         self.dim = _check_positive_int("dim", dim)
         self.horizon = _check_positive_int("horizon", horizon)
@@ -127,6 +131,11 @@ class TuningHistory:
         elif optimum is not None:
             optimum = _check_finite("optimum", optimum)
         self.optimum = optimum
+        # A known scale of the objective (pre-training knows its tasks): the "improvement"
+        # reward is then divided by it instead of the spread of the trials so far, which an
+        # agent can shrink by proposing near-duplicates and so inflate its own rewards.
+        self.reward_scale = None if reward_scale is None else _check_positive_float("reward_scale", reward_scale)
+        self.reward_center = None if reward_center is None else _check_finite("reward_center", reward_center)
         self.reset()
 
     def reset(self) -> None:
@@ -222,8 +231,10 @@ class TuningHistory:
         if self.reward_kind == "improvement":
             if previous_best is None or score <= previous_best:
                 return 0.0
-            return min((score - previous_best) / scale, _Z_CLIP)
+            return min((score - previous_best) / (self.reward_scale or scale), _Z_CLIP)
         if self.reward_kind == "score":
+            if self.reward_scale is not None and self.reward_center is not None:
+                center, scale = self.reward_center, self.reward_scale
             return float(np.clip((score - center) / scale, -_Z_CLIP, _Z_CLIP))
         regret = abs(self.best_value - self.optimum)
         return -math.log10(max(regret, _REGRET_FLOOR))
@@ -281,6 +292,9 @@ class HPOEnv(gym.Env):
         Trials per episode.
     direction, reward, action_mode, step_scale, window, failure_penalty, optimum:
         See the module docstring.
+    max_dim:
+        Pad observations and actions to ``max_dim`` parameters (``envs.padded``), the layout
+        of the pre-trained agent; ``None`` (default): exactly the space's dimension.
     """
 
     metadata = {"render_modes": []}
@@ -299,6 +313,7 @@ class HPOEnv(gym.Env):
         window: int = DEFAULT_WINDOW,
         failure_penalty: float = DEFAULT_FAILURE_PENALTY,
         optimum: float | None = None,
+        max_dim: int | None = None,
     ):
         super().__init__()
         if task is not None:
@@ -327,11 +342,15 @@ class HPOEnv(gym.Env):
             failure_penalty=failure_penalty,
             optimum=optimum,
         )
-        d = self.encoder.dim
+        d, size = self.encoder.dim, observation_size(self.encoder.dim, self.history.window)
+        if max_dim is not None:
+            from envs.padded import PaddedHistory, padded_observation_size
+
+            max_dim = _check_positive_int("max_dim", max_dim)
+            self.history = PaddedHistory(self.history, max_dim)
+            d, size = max_dim, padded_observation_size(max_dim, self.history.window)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(d,), dtype=np.float32)
-        self.observation_space = gym.spaces.Box(
-            -1.0, 1.0, shape=(observation_size(d, self.history.window),), dtype=np.float32
-        )
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(size,), dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
