@@ -14,7 +14,7 @@ import sys
 from hpo.errors import UserError
 
 # Order is the order shown by ``hpo --help``.
-COMMAND_MODULES = ["tune", "worker", "tasks", "optimizers", "bench", "electrode", "dynamics"]
+COMMAND_MODULES = ["tune", "worker", "tasks", "optimizers", "pretrain", "bench", "electrode", "dynamics"]
 
 
 class _Parser(argparse.ArgumentParser):
