@@ -113,7 +113,7 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         study = optuna.create_study(
             directions=list(problem.directions),
-            sampler=make_sampler(job.optimizer, seed, problem.n_objectives),
+            sampler=make_sampler(job.optimizer, seed, problem.n_objectives, job.n_trials),
         )
         objective_seconds: list[float] = []
 

@@ -1,7 +1,8 @@
 """The optimizer registry: one name, one configured Optuna sampler.
 
 ``hpo.tune(..., optimizer=NAME)``, ``hpo tune --optimizer NAME`` and the benchmarks all
-resolve names here. An entry is a factory ``(seed, n_objectives) -> BaseSampler`` plus a
+resolve names here. An entry is a factory ``(seed, n_objectives, n_trials) -> BaseSampler``
+(``n_trials``: the run's total budget where known, else ``None``) plus a
 one-line description, whether it handles several objectives, and the exact Optuna
 configuration it stands for (Optuna 5 changed several defaults, so "TPE" alone is
 ambiguous). Later parts of the toolkit add their optimizers with ``register``.
@@ -17,7 +18,7 @@ import optuna
 
 from hpo.errors import UserError
 
-SamplerFactory = Callable[[int | None, int], optuna.samplers.BaseSampler]
+SamplerFactory = Callable[[int | None, int, int | None], optuna.samplers.BaseSampler]
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,12 @@ def get_optimizer(name: str) -> OptimizerSpec:
         ) from None
 
 
-def make_sampler(name: str, seed: int | None = None, n_objectives: int = 1) -> optuna.samplers.BaseSampler:
-    """Build the sampler registered under ``name`` for a study with ``n_objectives``."""
+def make_sampler(
+    name: str, seed: int | None = None, n_objectives: int = 1, n_trials: int | None = None
+) -> optuna.samplers.BaseSampler:
+    """Build the sampler registered under ``name`` for a study with ``n_objectives`` and a
+    budget of ``n_trials`` trials (``None``: unknown; samplers that use the budget, like the
+    SAC agents' "fraction of the budget used" input, then assume 100)."""
     spec = get_optimizer(name)
     if n_objectives == 1 and not spec.single_objective:
         single = [n for n, s in _REGISTRY.items() if s.single_objective]
@@ -69,7 +74,7 @@ def make_sampler(name: str, seed: int | None = None, n_objectives: int = 1) -> o
             f"optimizer {name!r} handles a single objective; for {n_objectives} objectives "
             f"use one of: {', '.join(multi)}"
         )
-    return spec.factory(seed, n_objectives)
+    return spec.factory(seed, n_objectives, n_trials)
 
 
 def _quiet(cls, **kwargs):
@@ -86,14 +91,14 @@ register(OptimizerSpec(
     name="random",
     description="uniform random search",
     configuration="optuna.samplers.RandomSampler(seed=seed)",
-    factory=lambda seed, n_obj: optuna.samplers.RandomSampler(seed=seed),
+    factory=lambda seed, n_obj, n_trials: optuna.samplers.RandomSampler(seed=seed),
     multi_objective=True,
 ))
 register(OptimizerSpec(
     name="qmc",
     description="scrambled Sobol quasi-random search",
     configuration="optuna.samplers.QMCSampler(qmc_type='sobol', scramble=True, seed=seed)",
-    factory=lambda seed, n_obj: _quiet(
+    factory=lambda seed, n_obj, n_trials: _quiet(
         optuna.samplers.QMCSampler,
         qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False,
     ),
@@ -106,7 +111,7 @@ register(OptimizerSpec(
         "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, "
         "n_startup_trials=10)"
     ),
-    factory=lambda seed, n_obj: optuna.samplers.TPESampler(
+    factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
         seed=seed, multivariate=True, constant_liar=True
     ),
 ))
@@ -117,7 +122,7 @@ register(OptimizerSpec(
         "optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=1, "
         "warn_independent_sampling=False)"
     ),
-    factory=lambda seed, n_obj: optuna.samplers.CmaEsSampler(
+    factory=lambda seed, n_obj, n_trials: optuna.samplers.CmaEsSampler(
         seed=seed, warn_independent_sampling=False
     ),
 ))
@@ -125,7 +130,7 @@ register(OptimizerSpec(
     name="gp",
     description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
     configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
-    factory=lambda seed, n_obj: optuna.samplers.GPSampler(
+    factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(
         seed=seed, warn_independent_sampling=False
     ),
     multi_objective=True,
@@ -134,7 +139,7 @@ register(OptimizerSpec(
     name="nsga2",
     description="NSGA-II genetic algorithm for several objectives",
     configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
-    factory=lambda seed, n_obj: optuna.samplers.NSGAIISampler(seed=seed),
+    factory=lambda seed, n_obj, n_trials: optuna.samplers.NSGAIISampler(seed=seed),
     single_objective=False,
     multi_objective=True,
 ))
@@ -145,7 +150,7 @@ register(OptimizerSpec(
         "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, "
         "n_startup_trials=10)"
     ),
-    factory=lambda seed, n_obj: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
+    factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
     single_objective=False,
     multi_objective=True,
 ))
@@ -155,21 +160,59 @@ register(OptimizerSpec(
 # buffer from the study. torch/SB3 are imported only when such a sampler is built, so that
 # ``import hpo`` stays fast. Defaults (start-up trials, updates per trial, network, gamma,
 # action mode) come from benchmarks/sac; docs/sac-hmr.md has the table.
-def _sac_sampler(seed, n_obj, *, hmr):
-    from hpo.sampler import SACHMRSampler
+def _sac_sampler(seed, n_obj, n_trials, *, hmr):
+    from hpo.sampler import DEFAULT_HORIZON, SACHMRSampler
 
-    return SACHMRSampler(seed=seed, hmr=hmr)
+    return SACHMRSampler(seed=seed, hmr=hmr, horizon=n_trials or DEFAULT_HORIZON)
 
 
 register(OptimizerSpec(
     name="sac",
     description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
     configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
-    factory=lambda seed, n_obj: _sac_sampler(seed, n_obj, hmr=False),
+    factory=lambda seed, n_obj, n_trials: _sac_sampler(seed, n_obj, n_trials, hmr=False),
 ))
 register(OptimizerSpec(
     name="sac-hmr",
     description="soft actor-critic with hierarchical mixture regularization proposing trials",
     configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
-    factory=lambda seed, n_obj: _sac_sampler(seed, n_obj, hmr=True),
+    factory=lambda seed, n_obj, n_trials: _sac_sampler(seed, n_obj, n_trials, hmr=True),
+))
+
+
+# The pre-trained agents (issue 8, hpo.agents.pretrained): one shipped policy serves any
+# space of 1 to 20 parameters and keeps fine-tuning on the study. The last three names are
+# the ablations of docs/pretrained.md, registered so that hpo bench can run them.
+def _pretrained(name, *, fine_tune=True):
+    def factory(seed, n_obj, n_trials):
+        from hpo.agents.pretrained import pretrained_sampler
+
+        return pretrained_sampler(name, seed=seed, horizon=n_trials, fine_tune=fine_tune)
+
+    return factory
+
+
+register(OptimizerSpec(
+    name="sac-hmr-pretrained",
+    description="SAC-HMR agent pre-trained on synthetic tasks (shipped), fine-tuned online",
+    configuration="hpo.agents.pretrained.pretrained_sampler('sac-hmr-pretrained', seed=seed)",
+    factory=_pretrained("sac-hmr-pretrained"),
+))
+register(OptimizerSpec(
+    name="sac-pretrained",
+    description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
+    configuration="hpo.agents.pretrained.pretrained_sampler('sac-pretrained', seed=seed)",
+    factory=_pretrained("sac-pretrained"),
+))
+register(OptimizerSpec(
+    name="sac-hmr-pretrained-frozen",
+    description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
+    configuration="hpo.agents.pretrained.pretrained_sampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
+    factory=_pretrained("sac-hmr-pretrained", fine_tune=False),
+))
+register(OptimizerSpec(
+    name="sac-hmr-scratch",
+    description="ablation: the pre-trained agent's sampler and network with fresh weights",
+    configuration="hpo.agents.pretrained.pretrained_sampler(None, seed=seed)",
+    factory=_pretrained(None),
 ))

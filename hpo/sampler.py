@@ -14,8 +14,8 @@ continuing episode (no terminal state); the budget feature of the observation is
 * Before ``n_startup_trials`` finished trials, and for parameters outside the relative
   search space (Optuna's ``IntersectionSearchSpace`` of the completed trials), the
   independent sampler (``RandomSampler`` by default) decides.
-* Per newly finished trial the agent makes ``gradient_steps`` updates (at most
-  ``10 * gradient_steps`` per call, so resuming a long study stays quick).
+* Per ``train_every`` newly finished trials the agent makes ``gradient_steps`` updates (at
+  most ``10 * gradient_steps`` per call, so resuming a long study stays quick).
 * FAIL and PRUNED trials are penalized for the agent (``failure_penalty``, see
   ``envs.hpo_env``) and stay visible in the study; RUNNING trials are ignored.
 * Multi-objective studies: everything is left to the independent sampler.
@@ -74,6 +74,9 @@ class SACHMRSampler(BaseSampler):
         (the ablation; the ``hmr_*`` options are then ignored).
     n_startup_trials:
         Finished trials left to the independent sampler before the agent acts.
+    train_every:
+        Update the agent once per ``train_every`` newly finished trials (``gradient_steps``
+        steps each time); larger values trade adaptation for speed.
     gradient_steps, batch_size, net_arch, gamma, learning_rate, ent_coef:
         SAC settings: updates per newly finished trial, minibatch size, hidden layers of
         actor and critics, discount, Adam step size, entropy coefficient (``"auto"`` tunes it).
@@ -87,7 +90,11 @@ class SACHMRSampler(BaseSampler):
         For start-up trials and parameters outside the relative search space.
     agent:
         A trained ``SAC``/``SACHMR`` to fine-tune instead of a fresh one; its spaces must
-        match the study's search space and ``window``.
+        match the study's search space and ``window`` (or ``max_dim``).
+    max_dim:
+        Pad observations and actions to ``max_dim`` parameters (``envs.padded``), the layout
+        of the pre-trained agent (``hpo.pretrained``); one agent then serves any search
+        space of up to ``max_dim`` parameters. ``None``: the space's own dimension.
     """
 
     def __init__(
@@ -97,6 +104,7 @@ class SACHMRSampler(BaseSampler):
         hmr: bool = True,
         n_startup_trials: int = DEFAULT_N_STARTUP_TRIALS,
         gradient_steps: int = DEFAULT_GRADIENT_STEPS,
+        train_every: int = 1,
         batch_size: int = DEFAULT_BATCH_SIZE,
         net_arch: Sequence[int] = DEFAULT_NET_ARCH,
         gamma: float = DEFAULT_GAMMA,
@@ -115,6 +123,7 @@ class SACHMRSampler(BaseSampler):
         horizon: int = DEFAULT_HORIZON,
         independent_sampler: BaseSampler | None = None,
         agent: Any = None,
+        max_dim: int | None = None,
     ):
         from envs import hpo_env
         from hpo.agents import sac_hmr
@@ -125,7 +134,9 @@ class SACHMRSampler(BaseSampler):
             ("n_startup_trials", n_startup_trials, 1),
             ("gradient_steps", gradient_steps, 0),
             ("batch_size", batch_size, 1),
+            ("train_every", train_every, 1),
             ("horizon", horizon, 1),
+            ("max_dim", 1 if max_dim is None else max_dim, 1),
         ):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
                 raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -149,8 +160,10 @@ class SACHMRSampler(BaseSampler):
         self.hmr = bool(hmr)
         self.n_startup_trials = int(n_startup_trials)
         self.gradient_steps = int(gradient_steps)
+        self.train_every = int(train_every)
         self.batch_size = int(batch_size)
         self.horizon = int(horizon)
+        self.max_dim = None if max_dim is None else int(max_dim)
         self._sac_kwargs = dict(
             gamma=float(gamma),
             learning_rate=float(learning_rate),
@@ -181,6 +194,7 @@ class SACHMRSampler(BaseSampler):
         self._agent_given = agent is not None
         self._agent_space_key: tuple | None = None
         self._trained_transitions = 0
+        self._replayed: dict[str, Any] | None = None
         self._torch_state = None
         self._numpy_state = None
         self._fresh_agent_rng_states()
@@ -220,16 +234,16 @@ class SACHMRSampler(BaseSampler):
 
         encoder = SpaceEncoder(search_space)
         maximize = study.direction == StudyDirection.MAXIMIZE
-        points, values = _finished_points(study, encoder)
+        numbers, points, values = _finished_points(study, encoder)
         if len(points) < self.n_startup_trials:
             return {}
         with self._lock, self._private_global_rngs():
-            history = self._new_history(encoder.dim, maximize)
             agent = self._agent_for(search_space, maximize)
-            transitions = self._refill_replay_buffer(agent, history, points, values)
-            new = min(transitions - self._trained_transitions, _MAX_TRIALS_TRAINED_PER_CALL)
-            if new > 0 and self.gradient_steps > 0:
-                agent.train(gradient_steps=self.gradient_steps * new, batch_size=self.batch_size)
+            history, transitions = self._replay(agent, encoder.dim, maximize, numbers, points, values)
+            every = self.train_every
+            due = min(transitions // every - self._trained_transitions // every, _MAX_TRIALS_TRAINED_PER_CALL)
+            if due > 0 and self.gradient_steps > 0:
+                agent.train(gradient_steps=self.gradient_steps * due, batch_size=self.batch_size)
             self._trained_transitions = transitions
             action, _ = agent.predict(history.observation(), deterministic=False)
             point = history.point_for(action)
@@ -253,10 +267,12 @@ class SACHMRSampler(BaseSampler):
     # ---- internals -----------------------------------------------------------------
     def _new_history(self, dim: int, maximize: bool):
         from envs.hpo_env import TuningHistory
+        from envs.padded import PaddedHistory
 
-        return TuningHistory(
+        history = TuningHistory(
             dim, horizon=self.horizon, direction="maximize" if maximize else "minimize", **self._mdp_kwargs
         )
+        return history if self.max_dim is None else PaddedHistory(history, self.max_dim)
 
     def _fresh_agent_rng_states(self) -> None:
         import torch
@@ -298,6 +314,7 @@ class SACHMRSampler(BaseSampler):
             search_space,
             n_trials=self.horizon,
             direction="maximize" if maximize else "minimize",
+            max_dim=self.max_dim,
             **self._mdp_kwargs,
         )
         if self._agent_given:
@@ -313,7 +330,9 @@ class SACHMRSampler(BaseSampler):
 
         from hpo.agents import SACHMR
 
-        algorithm, extra = (SACHMR, self._hmr_kwargs) if self.hmr else (SAC, {})
+        algorithm, extra = (SACHMR, dict(self._hmr_kwargs)) if self.hmr else (SAC, {})
+        if self.hmr and self.max_dim is not None:
+            extra["entropy_mask_slots"] = self.max_dim  # entropy over the used slots only
         agent = algorithm(
             "MlpPolicy",
             env,
@@ -342,9 +361,29 @@ class SACHMRSampler(BaseSampler):
         # SB3 sets a logger only in learn(); train() needs one.
         agent.set_logger(_silent_logger())
 
-    def _refill_replay_buffer(self, agent, history, points, values) -> int:
-        buffer = agent.replay_buffer
-        buffer.reset()
+    def _replay(self, agent, dim, maximize, numbers, points, values):
+        """The MDP state after the finished trials, with every transition in the agent's
+        replay buffer. Finished trials never change, so when the trials replayed at the last
+        call are still the first ones (the usual case) only the new ones are added; a trial
+        that finished out of order (another worker) makes a full replay, as does a new
+        direction or agent. Both give the same buffer."""
+        cached = self._replayed
+        if (
+            cached is not None
+            and cached["agent"] is agent
+            and cached["maximize"] == maximize
+            and numbers[: len(cached["numbers"])] == cached["numbers"]
+        ):
+            history, start = cached["history"], len(cached["numbers"])
+        else:
+            history, start = self._new_history(dim, maximize), 0
+            agent.replay_buffer.reset()
+        self._add_transitions(agent.replay_buffer, history, points[start:], values[start:])
+        self._replayed = dict(agent=agent, maximize=maximize, numbers=list(numbers), history=history)
+        return history, len(points)
+
+    @staticmethod
+    def _add_transitions(buffer, history, points, values) -> None:
         observation = history.observation()
         for point, value in zip(points, values):
             action = history.action_for(point)
@@ -359,7 +398,6 @@ class SACHMRSampler(BaseSampler):
                 [{}],
             )
             observation = next_observation
-        return len(points)
 
 
 def _silent_logger():
@@ -368,10 +406,10 @@ def _silent_logger():
     return Logger(folder=None, output_formats=[])
 
 
-def _finished_points(study: Study, encoder) -> tuple[list[np.ndarray], list[float | None]]:
-    """Encoded configurations and values (``None``: failed or pruned) of the finished trials
-    that set every parameter of the space, in trial-number order."""
-    points, values = [], []
+def _finished_points(study: Study, encoder) -> tuple[list[int], list[np.ndarray], list[float | None]]:
+    """Numbers, encoded configurations and values (``None``: failed or pruned) of the finished
+    trials that set every parameter of the space, in trial-number order."""
+    numbers, points, values = [], [], []
     trials = study.get_trials(deepcopy=False, states=_FINISHED)
     for trial in sorted(trials, key=lambda t: t.number):
         params = trial.params
@@ -382,6 +420,7 @@ def _finished_points(study: Study, encoder) -> tuple[list[np.ndarray], list[floa
         except ValueError:  # a value outside the current (changed) range: not comparable
             continue
         value = trial.value if trial.state == TrialState.COMPLETE else None
+        numbers.append(trial.number)
         points.append(point)
         values.append(value)
-    return points, values
+    return numbers, points, values

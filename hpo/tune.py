@@ -173,7 +173,7 @@ def prepare_study(
     if isinstance(optimizer, optuna.samplers.BaseSampler):
         study.sampler = optimizer
     else:
-        study.sampler = make_sampler(optimizer, _resume_seed(seed, n_finished), len(directions))
+        study.sampler = make_sampler(optimizer, _resume_seed(seed, n_finished), len(directions), n_trials)
     add_budget(study, n_trials)
     return study
 

@@ -109,7 +109,8 @@ def run_worker(
     spec = load_spec(study)
     objective, space = spec.resolve()
     study.sampler = make_sampler(
-        spec.optimizer, worker_seed(spec.seed) if seed is None else seed, len(study.directions)
+        spec.optimizer, worker_seed(spec.seed) if seed is None else seed, len(study.directions),
+        n_trials=len(study.get_trials(deepcopy=False)),  # the budget: every trial, queued or done
     )
     ran = work(study, objective, space, max_trials=max_trials,
                timeout_per_trial=spec.timeout_per_trial, on_trial=on_trial)

@@ -16,6 +16,6 @@ def run(args) -> int:
 
     for spec in _REGISTRY.values():
         kinds = "/".join(k for k, ok in (("single", spec.single_objective), ("multi", spec.multi_objective)) if ok)
-        print(f"{spec.name:10s} [{kinds}-objective] {spec.description}")
-        print(f"{'':10s} = {spec.configuration}")
+        print(f"{spec.name:26s} [{kinds}-objective] {spec.description}")
+        print(f"{'':26s} = {spec.configuration}")
     return 0
