@@ -9,6 +9,13 @@
     every registry optimizer that handles the problem's number of objectives, 5 seeds.
     Budgets per group are in ``STANDARD_TRIALS``; docs/benchmarks.md has the cost.
 
+``heldout``
+    The evaluation of the pre-trained agent (docs/pretrained.md): problems never used in
+    its training or model selection (the held-out BBOB functions f2, f8, f12, f17, f21 in 2
+    and 10 dimensions with instances 1-10, a scikit-learn task, three tabular benchmarks,
+    the electrode surrogate), the pre-trained agent, its three ablations and the baselines
+    random, TPE, CMA-ES, GP and online SAC-HMR; 10 seeds, 100 trials.
+
 Any subset: ``make_jobs(suite, problems=[...], optimizers=[...], seeds=N, n_trials=N)``
 (names, shell patterns or group names for problems). Random search always runs too: it is
 the baseline of the normalized regret.
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 
 from benchmarks.problems import problem_group, problem_n_objectives, select_problems
 from benchmarks.runner import Job
+from envs.task_distribution import HELDOUT_BBOB_FUNCTIONS
 from hpo.errors import UserError
 from hpo.optimizers import get_optimizer
 from hpo.optimizers import optimizers as registry_optimizers
@@ -53,6 +61,12 @@ STANDARD_TRIALS = {
     "multi-objective": 60,
 }
 
+# Never seen by the pre-trained agent: its BBOB functions and instances are disjoint from
+# envs.task_distribution's training split (instance = seed + 1 <= 10), the rest are real tasks.
+HELDOUT_PROBLEMS = tuple(
+    f"bbob-f{function:02d}-d{dim}" for dim in (2, 10) for function in HELDOUT_BBOB_FUNCTIONS
+) + ("kernel-ridge-diabetes", "fcnet-protein", "nb201-cifar10", "hpobench-kc1", "electrode-balanced")
+
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in (
@@ -77,6 +91,21 @@ SUITES: dict[str, Suite] = {
             optimizers=None,
             seeds=5,
             n_trials=STANDARD_TRIALS,
+        ),
+        Suite(
+            name="heldout",
+            description=(
+                "pre-trained SAC-HMR, its ablations and 5 baselines on problems held out from "
+                "its training; 10 seeds, 100 trials"
+            ),
+            problems=HELDOUT_PROBLEMS,
+            optimizers=(
+                "random", "tpe", "cmaes", "gp", "sac-hmr", "sac-hmr-pretrained", "sac-pretrained",
+                "sac-hmr-pretrained-frozen", "sac-hmr-scratch",
+            ),
+            seeds=10,
+            n_trials={},
+            default_trials=100,
         ),
     )
 }

@@ -194,7 +194,10 @@ def _pretrained(name, *, fine_tune=True):
 
 register(OptimizerSpec(
     name="sac-hmr-pretrained",
-    description="SAC-HMR agent pre-trained on synthetic tasks (shipped), fine-tuned online",
+    description=(
+        "experimental: SAC-HMR agent pre-trained on synthetic tasks (shipped), fine-tuned online; "
+        "worse than random search on the held-out benchmark (docs/pretrained.md)"
+    ),
     configuration="hpo.agents.pretrained.pretrained_sampler('sac-hmr-pretrained', seed=seed)",
     factory=_pretrained("sac-hmr-pretrained"),
 ))
