@@ -27,6 +27,8 @@ import optuna
 from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import TrialState
 
+from hpo.errors import UserError
+
 Objective = Callable[[dict[str, Any]], float | Sequence[float]]
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -117,6 +119,7 @@ def run_trial(
 ) -> optuna.trial.FrozenTrial:
     """Sample ``trial`` over ``space``, evaluate it, tell the outcome. Objective failures
     never raise (the trial is FAIL); ``KeyboardInterrupt`` fails the trial and propagates."""
+    sampled = False
     try:
         with get_heartbeat_thread(trial._trial_id, study._storage):
             if interrupted:
@@ -124,6 +127,7 @@ def run_trial(
             with _deferred_interrupt() as interrupted:
                 for name, distribution in space.items():
                     trial._suggest(name, distribution)
+            sampled = True
             if interrupted:
                 raise KeyboardInterrupt
             with _time_limit(timeout_per_trial):
@@ -140,6 +144,11 @@ def run_trial(
         return frozen
     except Exception as err:  # the objective's own failure (or the sampler's): record, go on
         reason = f"{type(err).__name__}: {err}"
+        if isinstance(err, UserError) and not sampled:
+            # The sampler refused the setup (e.g. too many parameters for an agent): every
+            # further trial would fail the same way, so stop with the message.
+            _tell_failure(study, trial, reason)
+            raise
         logger.warning("Trial %d failed: %s", trial.number, reason)
         logger.debug("Trial %d traceback:\n%s", trial.number, traceback.format_exc())
         return _tell_failure(study, trial, reason)

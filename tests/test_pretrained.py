@@ -98,6 +98,7 @@ def test_discrete_coordinates_take_only_their_levels():
     assert len(values) == task.levels[i]
 
 
+@pytest.mark.filterwarnings("ignore:.*alternative render modes")  # no render modes to test
 def test_pretrain_env_passes_gymnasium_and_sb3_checkers():
     env = PretrainEnv(max_dim=8, min_trials=5, max_trials=9)
     check_env(env)
@@ -178,9 +179,11 @@ def test_shipped_policy_proposes_valid_configurations(dim):
             dist = space[name]
             assert dist._contains(dist.to_internal_repr(value)), (name, value)
     # after the one random start-up trial, the agent proposes every parameter
-    proposal = sampler.sample_relative(study, study.trials[-1], space)
+    relative_space = sampler.infer_relative_search_space(study, study.trials[-1])
+    assert set(relative_space) == set(space)
+    proposal = sampler.sample_relative(study, study.trials[-1], relative_space)
     assert set(proposal) == set(space)
-    assert sampler._trained_transitions == 11  # fine-tuned on the study as it went
+    assert sampler._trained_transitions == 12  # fine-tuned on every finished trial
 
 
 def test_frozen_agent_does_not_change_and_fine_tuned_agent_does():
