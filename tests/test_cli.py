@@ -108,7 +108,10 @@ def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path):
     args = ["tune", "--objective", "my_objective:objective", "--space", "space.json",
             "--n-trials", "30", "--no-progress", "--study-name", "s"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    process = subprocess.Popen(HPO + args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell starting the suite in the background ignores SIGINT, and children inherit that:
+    # give the CLI the default handling a user's terminal gives it.
+    process = subprocess.Popen(HPO + args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db = tmp_path / "results" / "hpo.db"
 
     def finished():
