@@ -93,7 +93,7 @@ class SACHMRSampler(BaseSampler):
         match the study's search space and ``window`` (or ``max_dim``).
     max_dim:
         Pad observations and actions to ``max_dim`` parameters (``envs.padded``), the layout
-        of the pre-trained agent (``hpo.pretrained``); one agent then serves any search
+        of the pre-trained agent (``hpo.agents.pretrained``); one agent then serves any search
         space of up to ``max_dim`` parameters. ``None``: the space's own dimension.
     """
 

@@ -175,7 +175,7 @@ def pretrain(
 
 # ---- validation -------------------------------------------------------------------------
 
-def _validation_tasks(seed: int, max_dim: int, step_scale: float) -> list[tuple[Any, np.ndarray]]:
+def _validation_tasks(seed: int, max_dim: int, step_scale: float) -> list[tuple[Any, np.ndarray, float]]:
     from envs.task_distribution import TaskDistribution
 
     rng = np.random.default_rng(seed + _VALIDATION_SEED_OFFSET)
