@@ -1,7 +1,6 @@
 """Surrogates: CV comparison of four regressors, selection, safe cache, no pickles."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from surrogates.dataset import DATA_DIR, SHIPPED_DATASET, read_dataset

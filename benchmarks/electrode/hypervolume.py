@@ -111,7 +111,6 @@ def surrogate_benchmark(args) -> None:
 
 def p2d_benchmark(args) -> None:
     from surrogates.dataset import SHIPPED_DATASET, read_dataset
-    from surrogates.manufacturing import PROCESS_NAMES
     from surrogates.pareto import HypervolumeScale, P2DObjectives, nondominated, run_pymoo
     from surrogates.models import Surrogate
 
