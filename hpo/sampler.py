@@ -62,7 +62,83 @@ def _never_called(params: dict[str, Any]) -> float:
     raise RuntimeError("the sampler's environment only describes spaces; Optuna evaluates trials")
 
 
-class SACHMRSampler(BaseSampler):
+class AgentSampler(BaseSampler):
+    """What every sampler driven by an SB3 agent shares: pickling without its lock, an
+    independent sampler for start-up trials and parameters outside the relative search
+    space, and private RNGs. SB3 draws from the global torch and NumPy RNGs, so the agent
+    runs on private copies of them, seeded from the sampler's ``_rng`` (``with
+    self._private_global_rngs():``), and the caller's global states are given back.
+    Subclasses set ``_rng`` (a NumPy ``RandomState``), ``_independent_sampler`` and
+    ``_lock`` (an ``RLock``) and call ``_fresh_agent_rng_states()``.
+    """
+
+    # ---- pickling (process pools, Dask): everything but the lock travels ------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def reseed_rng(self) -> None:
+        with self._lock:
+            self._rng.seed()
+            self._independent_sampler.reseed_rng()
+            self._fresh_agent_rng_states()
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The parameters every completed trial set, with one distribution (Optuna's
+        ``IntersectionSearchSpace``, updated incrementally), minus single-valued ones (they
+        carry no choice, as in Optuna's samplers); empty for multi-objective studies."""
+        if len(study.directions) > 1:
+            return {}
+        if getattr(self, "_search_space", None) is None:
+            self._search_space = optuna.search_space.IntersectionSearchSpace(include_pruned=False)
+        space = self._search_space.calculate(study)
+        return {name: dist for name, dist in space.items() if not dist.single()}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._independent_sampler.before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self._independent_sampler.after_trial(study, trial, state, values)
+
+    def _fresh_agent_rng_states(self) -> None:
+        import torch
+
+        seeds = self._rng.randint(0, 2**31 - 1, size=2)
+        self._torch_state = torch.Generator().manual_seed(int(seeds[0])).get_state()
+        self._numpy_state = np.random.RandomState(int(seeds[1])).get_state()
+
+    @contextmanager
+    def _private_global_rngs(self):
+        """Run SB3 (which draws from the global torch and NumPy RNGs) on this sampler's own
+        RNG states, and give the caller's global states back afterwards."""
+        import torch
+
+        saved_torch, saved_numpy = torch.get_rng_state(), np.random.get_state()
+        torch.set_rng_state(self._torch_state)
+        np.random.set_state(self._numpy_state)
+        try:
+            yield
+        finally:
+            self._torch_state, self._numpy_state = torch.get_rng_state(), np.random.get_state()
+            torch.set_rng_state(saved_torch)
+            np.random.set_state(saved_numpy)
+
+
+class SACHMRSampler(AgentSampler):
     """An Optuna sampler driven by a SAC-HMR agent (see the module docstring).
 
     Parameters
@@ -90,11 +166,7 @@ class SACHMRSampler(BaseSampler):
         For start-up trials and parameters outside the relative search space.
     agent:
         A trained ``SAC``/``SACHMR`` to fine-tune instead of a fresh one; its spaces must
-        match the study's search space and ``window`` (or ``max_dim``).
-    max_dim:
-        Pad observations and actions to ``max_dim`` parameters (``envs.padded``), the layout
-        of the pre-trained agent (``hpo.agents.pretrained``); one agent then serves any search
-        space of up to ``max_dim`` parameters. ``None``: the space's own dimension.
+        match the study's search space and ``window``.
     """
 
     def __init__(
@@ -123,7 +195,6 @@ class SACHMRSampler(BaseSampler):
         horizon: int = DEFAULT_HORIZON,
         independent_sampler: BaseSampler | None = None,
         agent: Any = None,
-        max_dim: int | None = None,
     ):
         from envs import hpo_env
         from hpo.agents import sac_hmr
@@ -136,7 +207,6 @@ class SACHMRSampler(BaseSampler):
             ("batch_size", batch_size, 1),
             ("train_every", train_every, 1),
             ("horizon", horizon, 1),
-            ("max_dim", 1 if max_dim is None else max_dim, 1),
         ):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
                 raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -163,7 +233,6 @@ class SACHMRSampler(BaseSampler):
         self.train_every = int(train_every)
         self.batch_size = int(batch_size)
         self.horizon = int(horizon)
-        self.max_dim = None if max_dim is None else int(max_dim)
         self._sac_kwargs = dict(
             gamma=float(gamma),
             learning_rate=float(learning_rate),
@@ -199,32 +268,7 @@ class SACHMRSampler(BaseSampler):
         self._numpy_state = None
         self._fresh_agent_rng_states()
 
-    # ---- pickling (process pools, Dask): everything but the lock travels ------------------
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
-
     # ---- Optuna's sampler interface --------------------------------------------------
-    def reseed_rng(self) -> None:
-        with self._lock:
-            self._rng.seed()
-            self._independent_sampler.reseed_rng()
-            self._fresh_agent_rng_states()
-
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        if len(study.directions) > 1:
-            return {}
-        space = optuna.search_space.intersection_search_space(
-            study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), include_pruned=False
-        )
-        # Single-valued distributions carry no choice for the agent (as Optuna's samplers).
-        return {name: dist for name, dist in space.items() if not dist.single()}
-
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
@@ -234,7 +278,8 @@ class SACHMRSampler(BaseSampler):
 
         encoder = SpaceEncoder(search_space)
         maximize = study.direction == StudyDirection.MAXIMIZE
-        numbers, points, values = _finished_points(study, encoder)
+        trials, points, values = finished_points(study, encoder)
+        numbers = [t.number for t in trials]
         if len(points) < self.n_startup_trials:
             return {}
         with self._lock, self._private_global_rngs():
@@ -249,53 +294,13 @@ class SACHMRSampler(BaseSampler):
             point = history.point_for(action)
         return encoder.decode(point)
 
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self._independent_sampler.before_trial(study, trial)
-
-    def after_trial(self, study, trial, state, values) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
     # ---- internals -----------------------------------------------------------------
     def _new_history(self, dim: int, maximize: bool):
         from envs.hpo_env import TuningHistory
-        from envs.padded import PaddedHistory
 
-        history = TuningHistory(
+        return TuningHistory(
             dim, horizon=self.horizon, direction="maximize" if maximize else "minimize", **self._mdp_kwargs
         )
-        return history if self.max_dim is None else PaddedHistory(history, self.max_dim)
-
-    def _fresh_agent_rng_states(self) -> None:
-        import torch
-
-        seeds = self._rng.randint(0, 2**31 - 1, size=2)
-        self._torch_state = torch.Generator().manual_seed(int(seeds[0])).get_state()
-        self._numpy_state = np.random.RandomState(int(seeds[1])).get_state()
-
-    @contextmanager
-    def _private_global_rngs(self):
-        """Run SB3 (which draws from the global torch and NumPy RNGs) on this sampler's own
-        RNG states, and give the caller's global states back afterwards."""
-        import torch
-
-        saved_torch, saved_numpy = torch.get_rng_state(), np.random.get_state()
-        torch.set_rng_state(self._torch_state)
-        np.random.set_state(self._numpy_state)
-        try:
-            yield
-        finally:
-            self._torch_state, self._numpy_state = torch.get_rng_state(), np.random.get_state()
-            torch.set_rng_state(saved_torch)
-            np.random.set_state(saved_numpy)
 
     def _agent_for(self, search_space, maximize: bool):
         key = tuple((name, repr(dist)) for name, dist in search_space.items())
@@ -314,7 +319,6 @@ class SACHMRSampler(BaseSampler):
             search_space,
             n_trials=self.horizon,
             direction="maximize" if maximize else "minimize",
-            max_dim=self.max_dim,
             **self._mdp_kwargs,
         )
         if self._agent_given:
@@ -331,8 +335,6 @@ class SACHMRSampler(BaseSampler):
         from hpo.agents import SACHMR
 
         algorithm, extra = (SACHMR, dict(self._hmr_kwargs)) if self.hmr else (SAC, {})
-        if self.hmr and self.max_dim is not None:
-            extra["entropy_mask_slots"] = self.max_dim  # entropy over the used slots only
         agent = algorithm(
             "MlpPolicy",
             env,
@@ -346,7 +348,7 @@ class SACHMRSampler(BaseSampler):
             **self._sac_kwargs,
             **extra,
         )
-        agent.set_logger(_silent_logger())
+        agent.set_logger(silent_logger())
         return agent
 
     @staticmethod
@@ -359,7 +361,7 @@ class SACHMRSampler(BaseSampler):
                     "(same number of parameters and window)"
                 )
         # SB3 sets a logger only in learn(); train() needs one.
-        agent.set_logger(_silent_logger())
+        agent.set_logger(silent_logger())
 
     def _replay(self, agent, dim, maximize, numbers, points, values):
         """The MDP state after the finished trials, with every transition in the agent's
@@ -400,27 +402,34 @@ class SACHMRSampler(BaseSampler):
             observation = next_observation
 
 
-def _silent_logger():
+def silent_logger():
     from stable_baselines3.common.logger import Logger
 
     return Logger(folder=None, output_formats=[])
 
 
-def _finished_points(study: Study, encoder) -> tuple[list[int], list[np.ndarray], list[float | None]]:
-    """Numbers, encoded configurations and values (``None``: failed or pruned) of the finished
-    trials that set every parameter of the space, in trial-number order."""
-    numbers, points, values = [], [], []
+def finished_points(
+    study: Study, encoder, encoded: dict[int, np.ndarray] | None = None
+) -> tuple[list[FrozenTrial], list[np.ndarray], list[float | None]]:
+    """The finished trials that set every parameter of the space, in trial-number order,
+    with their encoded configurations and values (``None``: failed or pruned).
+    ``encoded``: a cache of encodings by trial number, filled as it goes (finished trials
+    never change; give a fresh one when the space changes)."""
+    kept, points, values = [], [], []
     trials = study.get_trials(deepcopy=False, states=_FINISHED)
     for trial in sorted(trials, key=lambda t: t.number):
-        params = trial.params
-        if any(name not in params for name in encoder.names):
-            continue
-        try:
-            point = encoder.encode(params)
-        except ValueError:  # a value outside the current (changed) range: not comparable
-            continue
-        value = trial.value if trial.state == TrialState.COMPLETE else None
-        numbers.append(trial.number)
+        point = None if encoded is None else encoded.get(trial.number)
+        if point is None:
+            params = trial.params
+            if any(name not in params for name in encoder.names):
+                continue
+            try:
+                point = encoder.encode(params)
+            except ValueError:  # a value outside the current (changed) range: not comparable
+                continue
+            if encoded is not None:
+                encoded[trial.number] = point
+        kept.append(trial)
         points.append(point)
-        values.append(value)
-    return numbers, points, values
+        values.append(trial.value if trial.state == TrialState.COMPLETE else None)
+    return kept, points, values
