@@ -292,9 +292,6 @@ class HPOEnv(gym.Env):
         Trials per episode.
     direction, reward, action_mode, step_scale, window, failure_penalty, optimum:
         See the module docstring.
-    max_dim:
-        Pad observations and actions to ``max_dim`` parameters (``envs.padded``), the layout
-        of the pre-trained agent; ``None`` (default): exactly the space's dimension.
     """
 
     metadata = {"render_modes": []}
@@ -313,7 +310,6 @@ class HPOEnv(gym.Env):
         window: int = DEFAULT_WINDOW,
         failure_penalty: float = DEFAULT_FAILURE_PENALTY,
         optimum: float | None = None,
-        max_dim: int | None = None,
     ):
         super().__init__()
         if task is not None:
@@ -343,12 +339,6 @@ class HPOEnv(gym.Env):
             optimum=optimum,
         )
         d, size = self.encoder.dim, observation_size(self.encoder.dim, self.history.window)
-        if max_dim is not None:
-            from envs.padded import PaddedHistory, padded_observation_size
-
-            max_dim = _check_positive_int("max_dim", max_dim)
-            self.history = PaddedHistory(self.history, max_dim)
-            d, size = max_dim, padded_observation_size(max_dim, self.history.window)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(d,), dtype=np.float32)
         self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(size,), dtype=np.float32)
 

@@ -56,10 +56,29 @@ class SyntheticTask:
             point[i] = np.round((point[i] + 1.0) / 2.0 * (k - 1)) / (k - 1) * 2.0 - 1.0
         return point
 
-    def __call__(self, point: np.ndarray) -> float:
-        value = float(self.base(self.discretize(point)))
+    def transform(self, value: float) -> float:
+        """The output transform (before noise) of a value of ``base``."""
         if self.log_transform:
-            value = math.log10(max(value - self.floor, 0.0) + 1e-8)
+            return math.log10(max(value - self.floor, 0.0) + 1e-8)
+        return value
+
+    def minimum(self, rng: np.random.Generator) -> float:
+        """The task's minimum without noise: exact for BBOB, else the best of multi-start
+        L-BFGS-B from the best of 1024 random points (a GP sample is smooth and cheap)."""
+        optimum = getattr(self.base, "optimum", None)
+        if optimum is None:
+            from scipy.optimize import minimize
+
+            starts = rng.uniform(-1.0, 1.0, size=(1024, self.dim))
+            values = np.array([self.base(x) for x in starts])
+            optimum = float(values.min())
+            for start in starts[np.argsort(values)[:4]]:
+                result = minimize(self.base, start, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * self.dim)
+                optimum = min(optimum, float(result.fun))
+        return self.transform(optimum)
+
+    def __call__(self, point: np.ndarray) -> float:
+        value = self.transform(float(self.base(self.discretize(point))))
         if self.noise and self.rng is not None:
             value += self.noise * float(self.rng.normal())
         return value

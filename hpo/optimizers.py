@@ -180,14 +180,16 @@ register(OptimizerSpec(
 ))
 
 
-# The pre-trained agents (issue 8, hpo.agents.pretrained): one shipped policy serves any
-# space of 1 to 20 parameters and keeps fine-tuning on the study. The last three names are
-# the ablations of docs/pretrained.md, registered so that hpo bench can run them.
-def _pretrained(name, *, fine_tune=True):
+# The pre-trained agents (issue 8, hpo.agents.pretrained): a shipped policy steers a
+# Gaussian-process search in any space and keeps fine-tuning on the study. The last three
+# names are the ablations of docs/pretrained.md, registered so that hpo bench can run them.
+def _pretrained(agent, *, fine_tune=True):
     def factory(seed, n_obj, n_trials):
-        from hpo.agents.pretrained import pretrained_sampler
+        from hpo.agents.pretrained import PretrainedSampler
 
-        return pretrained_sampler(name, seed=seed, horizon=n_trials, fine_tune=fine_tune)
+        from hpo.sampler import DEFAULT_HORIZON
+
+        return PretrainedSampler(agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune)
 
     return factory
 
@@ -195,27 +197,27 @@ def _pretrained(name, *, fine_tune=True):
 register(OptimizerSpec(
     name="sac-hmr-pretrained",
     description=(
-        "experimental: SAC-HMR agent pre-trained on synthetic tasks (shipped), fine-tuned online; "
-        "worse than random search on the held-out benchmark (docs/pretrained.md)"
+        "SAC-HMR agent pre-trained on synthetic tasks (shipped) steering a Gaussian-process "
+        "search, fine-tuned online (docs/pretrained.md)"
     ),
-    configuration="hpo.agents.pretrained.pretrained_sampler('sac-hmr-pretrained', seed=seed)",
+    configuration="hpo.agents.pretrained.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
     factory=_pretrained("sac-hmr-pretrained"),
 ))
 register(OptimizerSpec(
     name="sac-pretrained",
     description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
-    configuration="hpo.agents.pretrained.pretrained_sampler('sac-pretrained', seed=seed)",
+    configuration="hpo.agents.pretrained.PretrainedSampler('sac-pretrained', seed=seed)",
     factory=_pretrained("sac-pretrained"),
 ))
 register(OptimizerSpec(
     name="sac-hmr-pretrained-frozen",
     description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
-    configuration="hpo.agents.pretrained.pretrained_sampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
+    configuration="hpo.agents.pretrained.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
     factory=_pretrained("sac-hmr-pretrained", fine_tune=False),
 ))
 register(OptimizerSpec(
     name="sac-hmr-scratch",
     description="ablation: the pre-trained agent's sampler and network with fresh weights",
-    configuration="hpo.agents.pretrained.pretrained_sampler(None, seed=seed)",
+    configuration="hpo.agents.pretrained.PretrainedSampler(None, seed=seed)",
     factory=_pretrained(None),
 ))

@@ -1,5 +1,6 @@
-"""The pre-trained tuner (issue 8): padded layout, task distribution, ``hpo pretrain``
-(determinism, checkpoints, resume) and the shipped agents."""
+"""The pre-trained tuner (issue 8): the Gaussian process, the acquisition MDP, the task
+distribution, ``hpo pretrain`` (determinism, checkpoints, resume), the sampler and the
+shipped agents."""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ import optuna
 import pytest
 from gymnasium.utils.env_checker import check_env
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from scipy.optimize import approx_fprime
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import hpo
-from envs.hpo_env import TuningHistory, observation_size
-from envs.padded import PaddedHistory, padded_observation_size
+from envs.acquisition import (
+    ACTION_SIZE,
+    BETA_RANGE,
+    N_STARTUP,
+    OBSERVATION_SIZE,
+    RADIUS_RANGE,
+    AcquisitionHistory,
+    action_to_acquisition,
+    log_regret,
+)
+from envs.gp import GaussianProcess, power_scores
 from envs.pretrain_env import PretrainEnv
 from envs.task_distribution import (
     HELDOUT_BBOB_FUNCTIONS,
@@ -23,11 +34,14 @@ from envs.task_distribution import (
     TaskDistribution,
 )
 from hpo.agents.pretrain import params_sha, pretrain, read_curve
-from hpo.agents.pretrained import AGENTS, MAX_DIM, load_pretrained, pretrained_sampler, weights_path
+from hpo.agents.pretrained import AGENTS, SYSTEM_ATTR, PretrainedSampler, load_pretrained, weights_path
 from hpo.cli import main
 from hpo.errors import UserError
 
-TINY = dict(steps=240, learning_starts=60, checkpoint_every=80, batch_size=16, net_arch=(16, 16), progress=False)
+TINY = dict(
+    steps=240, learning_starts=60, checkpoint_every=80, batch_size=16, net_arch=(16, 16), validation_tasks=2,
+    progress=False,
+)
 
 
 def mixed_space(dim: int) -> dict:
@@ -43,30 +57,88 @@ def mixed_space(dim: int) -> dict:
     return {f"p{i}": kinds[i % len(kinds)]() for i in range(dim)}
 
 
-def test_padded_observation_puts_every_entry_in_its_slot():
+# ---- Gaussian process ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dim", [1, 4, 12])
+def test_gp_objective_gradient_matches_finite_differences(dim):
+    rng = np.random.default_rng(dim)
+    x = rng.uniform(-1, 1, (25, dim))
+    y = np.sin(3 * x[:, 0]) + 0.2 * x.sum(1)
+    gp = GaussianProcess(dim)
+    diffs = (x[:, None] - x[None]) ** 2
+    theta = gp.theta + rng.normal(0, 0.3, dim + 2)
+    value, gradient = gp._objective(theta, x, y - y.mean(), diffs)
+    numeric = approx_fprime(theta, lambda t: gp._objective(t, x, y - y.mean(), diffs)[0], 1e-6)
+    assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_gp_fit_interpolates_and_learns_which_coordinate_matters():
     rng = np.random.default_rng(0)
-    history = TuningHistory(3, horizon=10, window=2, step_scale=2.0)  # every point reachable
-    padded = PaddedHistory(history, max_dim=7, slots=[5, 0, 3])
-    for value in (1.0, None, 0.3, 2.0):
-        point = rng.uniform(-1, 1, 3)
-        assert np.allclose(padded.action_for(point)[[1, 2, 4, 6]], 0.0)
-        padded.record(point, value)
-    inner, outer = history.observation(), padded.observation()
-    assert outer.shape == (padded_observation_size(7, 2),) == (observation_size(7, 2) + 7,)
-    D = 7
-    assert np.array_equal(outer[[5, 0, 3]], inner[:3])  # last point
-    assert np.array_equal(outer[[D + 2 + 5, D + 2, D + 2 + 3]], inner[5:8])  # best point
-    assert outer[2 * D + 3] == inner[2 * 3 + 3]  # budget used
-    assert np.array_equal(outer[-D:], [1, 0, 0, 1, 0, 1, 0])  # mask
-    assert np.count_nonzero(outer[:D][[1, 2, 4, 6]]) == 0
-    # action <-> point through the slots
-    target = np.array([0.2, -0.4, 0.9])
-    assert np.allclose(padded.point_for(padded.action_for(target)), target)
+    x = rng.uniform(-1, 1, (40, 3))
+    y = power_scores(np.sin(2.5 * x[:, 0]))  # only the first coordinate matters
+    gp = GaussianProcess(3).fit(x, y)
+    mean, std = gp.predict(x)
+    assert np.max(np.abs(mean - y)) < 0.1 and np.all(std < 0.2)
+    far_mean, far_std = gp.predict(np.array([[5.0, 5.0, 5.0]]))
+    assert far_std[0] > 0.8 * np.sqrt(gp.signal_variance)  # uncertain away from the data
+    lengths = gp.length_scales
+    assert lengths[0] < 0.5 * min(lengths[1], lengths[2])
 
 
-def test_padded_history_refuses_too_many_parameters():
-    with pytest.raises(UserError, match="at most 4"):
-        PaddedHistory(TuningHistory(5, horizon=3), max_dim=4)
+def test_power_scores_keep_the_order_ignore_scale_and_pull_in_tails():
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(0.0, 3.0, 60)  # heavy right tail, as BBOB values are
+    scores = power_scores(values)
+    assert np.array_equal(np.argsort(scores), np.argsort(values))
+    assert abs(scores.mean()) < 1e-9 and abs(scores.std() - 1.0) < 1e-9
+    assert np.allclose(power_scores(1e6 * values - 3.0), scores)  # any scale and offset
+    plain = (values - values.mean()) / values.std()
+    good = values < np.median(values)  # the better half, where a minimizer searches
+    assert np.ptp(scores[good]) > 10 * np.ptp(plain[good])  # no longer squashed by the tail
+    assert np.array_equal(power_scores(np.full(5, 2.0)), np.zeros(5))
+
+
+# ---- the acquisition MDP -------------------------------------------------------------------
+
+def test_actions_map_onto_the_documented_ranges():
+    low, high, middle = (action_to_acquisition(np.full(ACTION_SIZE, a)) for a in (-1.0, 1.0, 0.0))
+    assert np.allclose(low, (BETA_RANGE[0], RADIUS_RANGE[0], 0.0))
+    assert np.allclose(high, (BETA_RANGE[1], RADIUS_RANGE[1], 1.0))
+    assert np.isclose(middle[0], np.sqrt(BETA_RANGE[0] * BETA_RANGE[1]))  # log-uniform
+    assert np.allclose(action_to_acquisition(np.full(ACTION_SIZE, 7.0)), high)  # clipped
+
+
+@pytest.mark.parametrize("dim", [1, 5, 20])
+def test_observation_and_proposals_are_valid_in_any_dimension_with_failures(dim):
+    rng = np.random.default_rng(dim)
+    history = AcquisitionHistory(dim, horizon=30)
+    for i in range(12):
+        point = rng.uniform(-1, 1, dim)
+        history.record(point, None if i % 5 == 3 else float(np.sum(point**2)), rng.uniform(-1, 1, ACTION_SIZE))
+        observation = history.observation()
+        assert observation.shape == (OBSERVATION_SIZE,) and observation.dtype == np.float32
+        assert np.all(np.isfinite(observation)) and np.all(np.abs(observation) <= 5)
+        proposal = history.propose(rng.uniform(-1, 1, ACTION_SIZE), rng)
+        assert proposal.shape == (dim,) and np.all(np.abs(proposal) <= 1)
+
+
+def test_a_small_local_radius_proposes_next_to_the_best_point():
+    rng = np.random.default_rng(1)
+    history = AcquisitionHistory(3, horizon=30)
+    for point in rng.uniform(-1, 1, (10, 3)):
+        history.record(point, float(np.sum((point - 0.3) ** 2)))
+    local = history.propose(np.array([-1.0, -1.0, 1.0]), rng)  # exploit, smallest radius, all local
+    assert np.linalg.norm(local - history.best_point) < 0.1
+
+
+def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():
+    rng = np.random.default_rng(2)
+    history = AcquisitionHistory(2, horizon=20, lower=-1.0, center=4.0)
+    rewards = [history.record(p, float(np.sum(p**2)) - 1.0) for p in rng.uniform(-1, 1, (20, 2))]
+    first = float(np.sum(history.points[0] ** 2)) - 1.0
+    assert np.isclose(sum(rewards), log_regret(first, -1.0, 4.0) - log_regret(history.best_value, -1.0, 4.0))
+    assert min(rewards) >= 0.0  # the best value never gets worse
+    assert log_regret(-1.0, -1.0, 4.0) == -6.0  # the floor: 1e-6 of the spread
 
 
 def test_task_distribution_never_draws_held_out_functions_or_instances():
@@ -98,21 +170,39 @@ def test_discrete_coordinates_take_only_their_levels():
     assert len(values) == task.levels[i]
 
 
+def test_task_minimum_is_below_every_value_of_the_task():
+    rng = np.random.default_rng(7)
+    distribution = TaskDistribution(max_dim=6)
+    for _ in range(12):
+        task = distribution.sample(rng)
+        task.noise = 0.0
+        minimum = task.minimum(rng)
+        values = [task(x) for x in rng.uniform(-1, 1, (300, task.dim))]
+        assert minimum <= min(values) + 1e-9, task.description
+
+
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")  # no render modes to test
 def test_pretrain_env_passes_gymnasium_and_sb3_checkers():
-    env = PretrainEnv(max_dim=8, min_trials=5, max_trials=9)
+    env = PretrainEnv(min_trials=6, max_trials=9)
     check_env(env)
     sb3_check_env(env)
     obs, info = env.reset(seed=0)
-    assert obs.shape == (padded_observation_size(8, 4),)
-    assert obs[-8:].sum() == env.task.dim  # the mask shows the task's slots
-    steps = 1  # the first trial is random, made by reset
+    assert obs.shape == (OBSERVATION_SIZE,) and env.history.n == N_STARTUP
+    returns = 0.0
     while True:
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        steps += 1
+        returns += reward
         if terminated:
             break
-    assert steps == env.budget and "best_value" in info
+    assert env.history.n == env.budget and "best_value" in info
+    start = min(env.history.values[:N_STARTUP])
+    # the return is the log-regret removed after the random start
+    assert np.isclose(returns, log_regret(start, env.history.lower, env.history.center) - info["log_regret"])
+
+
+def test_pretrain_env_refuses_budgets_shorter_than_the_random_start():
+    with pytest.raises(UserError, match="min_trials"):
+        PretrainEnv(min_trials=N_STARTUP, max_trials=10)
 
 
 def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path):
@@ -152,21 +242,20 @@ def test_pretrain_command_line_errors_name_the_option(capsys, tmp_path):
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_shipped_agent_is_small_and_loads_without_unpickling(name):
     path = weights_path(name)
-    assert path.stat().st_size < 4_000_000
+    assert path.stat().st_size < 1_000_000
     with zipfile.ZipFile(path) as archive:
         assert "policy.pth" in archive.namelist()
     agent = load_pretrained(name)  # hpo.load_agent: refuses anything it would have to unpickle
-    assert agent.observation_space.shape == (padded_observation_size(MAX_DIM, 4),)
-    assert agent.action_space.shape == (MAX_DIM,)
+    assert agent.observation_space.shape == (OBSERVATION_SIZE,)
+    assert agent.action_space.shape == (ACTION_SIZE,)
     assert (agent.hmr_prob > 0) == (name == "sac-hmr-pretrained")
-    assert agent.entropy_mask_slots == MAX_DIM
-    assert agent.num_timesteps >= 50_000  # the shipped run, not a test artifact
+    assert agent.num_timesteps >= 20_000  # the shipped run, not a test artifact
 
 
 @pytest.mark.parametrize("dim", [1, 5, 20])
 def test_shipped_policy_proposes_valid_configurations(dim):
     space = mixed_space(dim)
-    sampler = pretrained_sampler("sac-hmr-pretrained", seed=0, horizon=12)
+    sampler = PretrainedSampler("sac-hmr-pretrained", seed=0, horizon=12)
 
     def objective(params):
         return sum(len(str(v)) * (i + 1) for i, v in enumerate(params.values())) % 17
@@ -178,67 +267,79 @@ def test_shipped_policy_proposes_valid_configurations(dim):
         for name, value in trial.params.items():
             dist = space[name]
             assert dist._contains(dist.to_internal_repr(value)), (name, value)
-    # after the one random start-up trial, the agent proposes every parameter
+    # after the random start, the agent proposes every parameter and records what it saw
     relative_space = sampler.infer_relative_search_space(study, study.trials[-1])
     assert set(relative_space) == set(space)
-    proposal = sampler.sample_relative(study, study.trials[-1], relative_space)
-    assert set(proposal) == set(space)
-    assert sampler._trained_transitions == 12  # fine-tuned on every finished trial
+    recorded = [t.number for t in study.trials if SYSTEM_ATTR in t.system_attrs]
+    assert recorded == list(range(N_STARTUP, 12))
+    record = study.trials[-1].system_attrs[SYSTEM_ATTR]
+    assert len(record["observation"]) == OBSERVATION_SIZE and len(record["action"]) == ACTION_SIZE
+    # one transition per recorded trial but the last (its successor is not known yet)
+    assert sampler.agent.replay_buffer.pos == len(recorded) - 1
 
 
 def test_frozen_agent_does_not_change_and_fine_tuned_agent_does():
     space = mixed_space(4)
 
-    def run(optimizer):
+    def unchanged(optimizer):
         sampler = hpo.make_sampler(optimizer, seed=1, n_trials=16)
-        before = [p.detach().clone() for p in sampler._agent.policy.actor.parameters()] if sampler._agent else None
-        result = hpo.tune(lambda p: (p["p0"] - 1) ** 2 + p["p2"], space, optimizer=sampler, n_trials=16)
-        after = list(sampler._agent.policy.actor.parameters())
-        return result, all(bool((a == b).all()) for a, b in zip(before, after))
+        before = [p.detach().clone() for p in sampler.agent.policy.actor.parameters()]
+        hpo.tune(lambda p: (p["p0"] - 1) ** 2 + p["p2"], space, optimizer=sampler, n_trials=16)
+        after = list(sampler.agent.policy.actor.parameters())
+        return all(bool((a == b).all()) for a, b in zip(before, after))
 
-    _, frozen_unchanged = run("sac-hmr-pretrained-frozen")
-    _, tuned_unchanged = run("sac-hmr-pretrained")
-    assert frozen_unchanged and not tuned_unchanged
+    assert unchanged("sac-hmr-pretrained-frozen") and not unchanged("sac-hmr-pretrained")
 
 
-def test_too_many_parameters_for_the_shipped_agent_is_a_clear_error():
-    space = {f"x{i}": FloatDistribution(0, 1) for i in range(MAX_DIM + 1)}
-    with pytest.raises(UserError, match=f"at most {MAX_DIM}"):
-        hpo.tune(lambda p: sum(p.values()), space, optimizer="sac-hmr-pretrained", n_trials=3)
+def test_maximizing_the_negative_proposes_what_minimizing_does():
+    def run(direction, sign):
+        sampler = PretrainedSampler("sac-hmr-pretrained", seed=3, horizon=14)
+        study = optuna.create_study(sampler=sampler, direction=direction)
+        study.optimize(lambda t: sign * ((t.suggest_float("x", -2, 2) - 0.5) ** 2 + t.suggest_int("n", 1, 4)), 14)
+        return [t.params for t in study.trials]
+
+    assert run("minimize", 1.0) == run("maximize", -1.0)
 
 
-def test_incremental_replay_builds_the_same_buffer_as_a_full_replay():
-    sampler = pretrained_sampler(None, seed=2, horizon=20)
+def test_sampler_is_seeded_and_leaves_the_global_rngs_alone():
+    import torch
+
+    def run(seed):
+        study = optuna.create_study(sampler=PretrainedSampler(None, seed=seed, horizon=10))
+        study.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.2) ** 2, n_trials=10)
+        return [t.params["x"] for t in study.trials]
+
+    np.random.seed(11)
+    torch.manual_seed(11)
+    first = run(0)
+    numpy_draw, torch_draw = np.random.rand(), torch.rand(1).item()
+    np.random.seed(11)
+    torch.manual_seed(11)
+    assert first == run(0) != run(1)
+    assert (np.random.rand(), torch.rand(1).item()) == (numpy_draw, torch_draw)
+
+
+def test_incremental_history_equals_a_full_replay():
+    sampler = PretrainedSampler(None, seed=2, horizon=20)
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_float("x", -2, 2) ** 2 + t.suggest_int("n", 1, 5), n_trials=15)
-    buffer = sampler._agent.replay_buffer
-    incremental = buffer.observations[: buffer.pos].copy(), buffer.rewards[: buffer.pos].copy()
-    from hpo.sampler import _finished_points
-    from hpo.space import SpaceEncoder
-
-    relative_space = sampler.infer_relative_search_space(study, study.trials[-1])  # sorted names
-    numbers, points, values = _finished_points(study, SpaceEncoder(relative_space))
-    sampler._replayed = None
-    sampler._replay(sampler._agent, 2, False, numbers, points, values)
-    # the last proposal saw 14 finished trials; the full replay sees all 15
-    assert len(incremental[0]) == 14 and buffer.pos == len(points) == 15
-    assert np.array_equal(buffer.observations[:14], incremental[0])
-    assert np.array_equal(buffer.rewards[:14], incremental[1])
+    incremental = dict(sampler._cache["rewards"])
+    history = sampler._cache["history"]
+    sampler._restart_history()
+    trials = [t for t in study.trials if t.number in incremental]
+    numbers = [t.number for t in trials]
+    records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
+    replayed, rewards = sampler._history(numbers, history.points, history.values, records)
+    assert rewards == incremental
+    assert np.allclose(replayed.last_action, history.last_action)
+    assert [v for v in replayed.values] == [v for v in history.values]
 
 
-def test_permuted_slots_describe_the_same_tuning_run():
-    from envs.padded import permute_slots
+def test_wrong_agent_shapes_are_a_clear_error():
+    from stable_baselines3 import SAC
 
-    rng = np.random.default_rng(4)
-    history = TuningHistory(3, horizon=10, window=2, step_scale=2.0)
-    first = PaddedHistory(history, max_dim=6, slots=[4, 1, 2])
-    for _ in range(4):
-        first.record(rng.uniform(-1, 1, 3), float(rng.normal()))
-    target = rng.uniform(-1, 1, 3)
-    sigma = np.array([[2, 5, 4, 0, 1, 3]])
-    obs, action = permute_slots(first.observation()[None], first.action_for(target)[None], sigma, window=2)
-    # the same run seen through slots where coordinate k sits at sigma^-1(old slot of k)
-    inverse = np.argsort(sigma[0])
-    second = PaddedHistory(history, max_dim=6, slots=inverse[[4, 1, 2]])
-    assert np.array_equal(obs[0], second.observation())
-    assert np.allclose(second.point_for(action[0]), target)
+    from envs.hpo_env import HPOEnv
+
+    env = HPOEnv(lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=3)
+    with pytest.raises(UserError, match="do not match the pre-trained tuner"):
+        PretrainedSampler(SAC("MlpPolicy", env, device="cpu"))

@@ -204,21 +204,3 @@ def test_safe_load_rejects_tampered_classes(tmp_path):
         load_agent(tampered)
     with pytest.raises(UserError, match="no such file"):
         load_agent(tmp_path / "missing.zip")
-
-
-def test_masked_entropy_counts_only_the_used_slots():
-    import torch as th
-
-    from hpo.agents.sac_hmr import SACHMR
-
-    mean = th.zeros(2, 4)
-    log_std = th.zeros(2, 4)
-    mask = th.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
-    th.manual_seed(0)
-    actions, log_prob = SACHMR._masked_sample(mean, log_std, mask)
-    th.manual_seed(0)
-    _, all_dims = SACHMR._masked_sample(mean, log_std, th.ones(2, 4))
-    assert actions.shape == (2, 4) and bool((actions.abs() < 1).all())
-    per_dim = th.distributions.Normal(0.0, 1.0).log_prob(th.atanh(actions)) - th.log(1 - actions**2 + 1e-6)
-    assert th.allclose(log_prob, (per_dim * mask).sum(1), atol=1e-4)
-    assert not th.allclose(log_prob, all_dims)

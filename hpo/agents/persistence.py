@@ -93,7 +93,7 @@ def _safe_replacements(data: dict[str, Any], env: Any, path: Path) -> dict[str, 
         elif key == "replay_buffer_class" and _is_class_from(item, "stable_baselines3.common.buffers", "Replay buffer used in off-policy"):
             replacements[key] = ReplayBuffer
         elif key in ("observation_space", "action_space"):
-            space = _space_from(env, key) if env is not None else _unit_box_from_json(item)
+            space = _space_from(env, key) if env is not None else _box_from_json(item)
             if space is None:
                 refused.append(key)
             else:
@@ -120,9 +120,10 @@ def _space_from(env: Any, key: str) -> gym.Space:
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def _unit_box_from_json(item: dict[str, Any]) -> gym.spaces.Box | None:
-    """Rebuild a ``Box(-1, 1, shape, float32)`` (the only kind ``HPOEnv`` makes) from the
-    JSON summary SB3 stores beside the pickle; ``None`` if it is anything else."""
+def _box_from_json(item: dict[str, Any]) -> gym.spaces.Box | None:
+    """Rebuild a float32 ``Box`` with one lower and one upper bound for every entry (the
+    kind our environments make) from the JSON summary SB3 stores beside the pickle;
+    ``None`` if it is anything else."""
     if item.get(":type:") != "<class 'gymnasium.spaces.box.Box'>" or item.get("dtype") != "float32":
         return None
     try:
@@ -132,6 +133,6 @@ def _unit_box_from_json(item: dict[str, Any]) -> gym.spaces.Box | None:
     size = int(np.prod(shape))
     low = [float(x) for x in _NUMBER.findall(str(item.get("low", "")))]
     high = [float(x) for x in _NUMBER.findall(str(item.get("high", "")))]
-    if len(low) != size or len(high) != size or set(low) != {-1.0} or set(high) != {1.0}:
+    if len(low) != size or len(high) != size or len(set(low)) != 1 or len(set(high)) != 1 or not low[0] < high[0]:
         return None
-    return gym.spaces.Box(-1.0, 1.0, shape=shape, dtype=np.float32)
+    return gym.spaces.Box(low[0], high[0], shape=shape, dtype=np.float32)

@@ -1,4 +1,4 @@
-"""The shipped pre-trained agents and the samplers built on them.
+"""The shipped pre-trained agents and the Optuna sampler that runs them.
 
 ``hpo/agents/weights/`` holds two agents made by ``hpo pretrain`` (``hpo.agents.pretrain``)
 and their training curves:
@@ -7,31 +7,48 @@ and their training curves:
 * ``sac-pretrained.zip``: the same with ``--no-hmr`` (the HMR ablation: ``hmr_prob=0``,
   which is SB3's SAC update).
 
-Both use the padded layout of ``envs.padded`` with ``MAX_DIM`` slots, so they serve any
-search space of 1 to ``MAX_DIM`` parameters of any type. ``pretrained_sampler`` wraps one
-in ``hpo.SACHMRSampler``, which keeps training it on the user's study
-(``FINE_TUNE_STEPS`` gradient step of a ``FINE_TUNE_BATCH``-sample minibatch per
-``FINE_TUNE_EVERY`` finished trials, which keeps its overhead near TPE's; ``fine_tune=False``
-freezes it). Loading never unpickles (``hpo.load_agent``).
+Both steer the Gaussian-process search of ``envs.acquisition``, whose observation and
+action do not depend on the search space, so they serve any number of parameters of any
+type. ``PretrainedSampler`` runs one on an Optuna study and keeps training it there
+(``gradient_steps`` updates of a ``batch_size`` minibatch per ``train_every`` new
+transitions; ``fine_tune=False`` freezes it). Loading never unpickles (``hpo.load_agent``).
+
+How a study becomes transitions: at each proposal the sampler stores the observation and
+action in the trial's system attributes (``SYSTEM_ATTR``). The GP-based observation of an
+old trial cannot be recomputed cheaply, so it is kept rather than replayed; the values,
+hence the rewards, come from the study. Trials without that record (start-up trials,
+other samplers, other workers' proposals not yet seen) inform the model but make no
+transition. The first ``envs.acquisition.N_STARTUP`` finished trials are the independent
+sampler's (random search by default), as in pre-training.
 """
 
 from __future__ import annotations
 
+import numbers
+import threading
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial
 
 from hpo.errors import UserError
+from hpo.sampler import DEFAULT_HORIZON, AgentSampler, finished_points, silent_logger
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 AGENTS = {
     "sac-hmr-pretrained": "SAC-HMR pre-trained on synthetic tasks (hpo pretrain --seed 0)",
     "sac-pretrained": "plain SAC pre-trained the same way (hpo pretrain --seed 0 --no-hmr)",
 }
-MAX_DIM = 20
-FINE_TUNE_STEPS = 1
-FINE_TUNE_BATCH = 32
-FINE_TUNE_EVERY = 2
-N_STARTUP_TRIALS = 1  # one random trial, as in pre-training (envs.pretrain_env)
-_BUFFER_SIZE = 10_000  # the study's trials only; the saved agent asks for its training size
+SYSTEM_ATTR = "hpo:acquisition"
+DEFAULT_GRADIENT_STEPS = 1
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_TRAIN_EVERY = 2
+_BUFFER_SIZE = 10_000  # the study's transitions only; the saved agent asks for its training size
+_MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
 
 def weights_path(name: str) -> Path:
@@ -41,7 +58,7 @@ def weights_path(name: str) -> Path:
 
 
 def load_pretrained(name: str = "sac-hmr-pretrained"):
-    """A fresh copy of a shipped agent (``SACHMR`` or ``SAC``), on the CPU."""
+    """A fresh copy of a shipped agent (``SACHMR``), on the CPU."""
     from hpo.agents.persistence import load_agent
 
     path = weights_path(name)
@@ -50,31 +67,181 @@ def load_pretrained(name: str = "sac-hmr-pretrained"):
     return load_agent(path, device="cpu", buffer_size=_BUFFER_SIZE)
 
 
-def pretrained_sampler(
-    name: str | None = "sac-hmr-pretrained",
-    *,
-    seed: int | None = None,
-    horizon: int | None = None,
-    fine_tune: bool = True,
-):
-    """``hpo.SACHMRSampler`` driven by shipped agent ``name`` (``None``: the same sampler
-    with fresh weights, the from-scratch ablation)."""
-    from hpo.agents.pretrain import DEFAULT_GAMMA, DEFAULT_NET_ARCH, DEFAULT_REWARD, DEFAULT_STEP_SCALE
-    from hpo.sampler import DEFAULT_HORIZON, SACHMRSampler
+def fresh_agent(seed: int | None = None, *, hmr: bool = True):
+    """An untrained agent with the shipped agents' settings (the from-scratch ablation)."""
+    from envs.pretrain_env import PretrainEnv
+    from hpo.agents import SACHMR
+    from hpo.agents.pretrain import DEFAULT_GAMMA, DEFAULT_NET_ARCH, DEFAULT_TARGET_ENTROPY
 
-    agent = None if name is None else load_pretrained(name)
-    return SACHMRSampler(
-        seed=seed,
-        hmr=True,  # for fresh weights; a shipped agent keeps its own hmr_prob (0: no mixing)
-        agent=agent,
-        max_dim=MAX_DIM,
-        n_startup_trials=N_STARTUP_TRIALS,
-        gradient_steps=FINE_TUNE_STEPS if fine_tune else 0,
-        train_every=FINE_TUNE_EVERY,
-        batch_size=FINE_TUNE_BATCH,
-        net_arch=DEFAULT_NET_ARCH,
-        gamma=DEFAULT_GAMMA,
-        step_scale=DEFAULT_STEP_SCALE,
-        reward=DEFAULT_REWARD,  # in the online unit here: the study's scale is unknown
-        horizon=horizon or DEFAULT_HORIZON,
+    return SACHMR(
+        "MlpPolicy", PretrainEnv(), policy_kwargs=dict(net_arch=list(DEFAULT_NET_ARCH)), gamma=DEFAULT_GAMMA,
+        buffer_size=_BUFFER_SIZE, learning_starts=0, device="cpu", seed=seed, hmr_prob=1.0 if hmr else 0.0,
+        target_entropy=DEFAULT_TARGET_ENTROPY,
     )
+
+
+class PretrainedSampler(AgentSampler):
+    """An Optuna sampler in which a pre-trained agent steers a Gaussian-process search (see
+    the module docstring and ``envs.acquisition``).
+
+    Parameters
+    ----------
+    agent:
+        A shipped agent's name (``AGENTS``), a ``SAC``/``SACHMR`` object with the spaces of
+        ``envs.pretrain_env.PretrainEnv``, or ``None`` for fresh weights (the from-scratch
+        ablation).
+    seed:
+        Seeds the independent sampler, the candidates and the agent's updates and noise.
+    fine_tune:
+        Keep training the agent on the study's transitions.
+    gradient_steps, batch_size, train_every:
+        The fine-tuning: ``gradient_steps`` updates of ``batch_size`` transitions per
+        ``train_every`` new transitions.
+    deterministic:
+        Act with the policy's mean action instead of sampling one. The pre-trained policy
+        is a broad distribution over acquisition settings, validated by sampling from it
+        (``hpo.agents.pretrain``), so the default samples.
+    horizon:
+        Trials that count as the whole budget in the observation (the study's ``n_trials``
+        where known; ``hpo.tune`` passes it).
+    independent_sampler:
+        For start-up trials and parameters outside the relative search space.
+    """
+
+    def __init__(
+        self,
+        agent: Any = "sac-hmr-pretrained",
+        *,
+        seed: int | None = None,
+        fine_tune: bool = True,
+        gradient_steps: int = DEFAULT_GRADIENT_STEPS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        train_every: int = DEFAULT_TRAIN_EVERY,
+        deterministic: bool = False,
+        horizon: int = DEFAULT_HORIZON,
+        independent_sampler: BaseSampler | None = None,
+    ):
+        from envs.acquisition import ACTION_SIZE, OBSERVATION_SIZE
+
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+        for name, value, minimum in (
+            ("gradient_steps", gradient_steps, 0), ("batch_size", batch_size, 1),
+            ("train_every", train_every, 1), ("horizon", horizon, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+                raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise UserError(
+                f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"
+            )
+        self._rng = np.random.RandomState(seed)
+        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        self._lock = threading.RLock()
+        self._fresh_agent_rng_states()
+        if isinstance(agent, str):
+            agent = load_pretrained(agent)
+        elif agent is None:
+            with self._private_global_rngs():
+                agent = fresh_agent(int(self._rng.randint(0, 2**31 - 1)))
+        shapes = (agent.observation_space.shape, agent.action_space.shape)
+        if shapes != ((OBSERVATION_SIZE,), (ACTION_SIZE,)):
+            raise UserError(
+                f"agent: observation and action shapes {shapes} do not match the pre-trained tuner's "
+                f"({OBSERVATION_SIZE},) and ({ACTION_SIZE},)"
+            )
+        agent.set_logger(silent_logger())  # SB3 sets one only in learn(); train() needs it
+        self.agent = agent
+        self.fine_tune = bool(fine_tune)
+        self.gradient_steps, self.batch_size, self.train_every = int(gradient_steps), int(batch_size), int(train_every)
+        self.deterministic = bool(deterministic)
+        self.horizon = int(horizon)
+        self._cache: dict[str, Any] | None = None
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        from envs.acquisition import N_STARTUP
+        from hpo.space import SpaceEncoder
+
+        if not search_space or len(study.directions) > 1:
+            return {}
+        encoder = SpaceEncoder(search_space)
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        with self._lock:
+            cache = self._cache_for(encoder, sign)
+            trials, points, values = finished_points(study, encoder, cache["encoded"])
+        if len(points) < N_STARTUP:
+            return {}
+        numbers = [t.number for t in trials]
+        records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
+        with self._lock, self._private_global_rngs():
+            history, rewards = self._history(numbers, points, values, records)
+            observation = history.observation()
+            self._add_transitions(records, rewards, observation)
+            action, _ = self.agent.predict(observation, deterministic=self.deterministic)
+            point = history.propose(action, np.random.default_rng(self._rng.randint(0, 2**31 - 1)))
+        study._storage.set_trial_system_attr(
+            trial._trial_id, SYSTEM_ATTR,
+            {"observation": [float(v) for v in observation], "action": [float(v) for v in action]},
+        )
+        return encoder.decode(point)
+
+    # ---- internals -----------------------------------------------------------------
+    def _cache_for(self, encoder, sign) -> dict[str, Any]:
+        """What is kept between calls for one search space and direction."""
+        key = (tuple((name, repr(dist)) for name, dist in encoder.space.items()), sign)
+        if self._cache is None or self._cache["key"] != key:
+            self._cache = dict(key=key, encoded={}, dim=encoder.dim, sign=sign, added=set())
+            self._restart_history()
+        return self._cache
+
+    def _restart_history(self) -> None:
+        from envs.acquisition import AcquisitionHistory
+
+        self._cache.update(
+            numbers=[], rewards={}, history=AcquisitionHistory(self._cache["dim"], self.horizon)
+        )
+
+    def _history(self, numbers, points, values, records):
+        """The ``AcquisitionHistory`` of the finished trials and each one's reward. Finished
+        trials never change, so while the ones seen at the last call are still the first
+        ones only the new ones are recorded (the model stays warm-started); a trial that
+        finished out of order (another worker) makes a full replay."""
+        cache = self._cache
+        if numbers[: len(cache["numbers"])] != cache["numbers"]:
+            self._restart_history()
+        history, sign, done = cache["history"], cache["sign"], len(cache["numbers"])
+        for number, point, value in zip(numbers[done:], points[done:], values[done:]):
+            action = records.get(number, {}).get("action")
+            cache["rewards"][number] = history.record(
+                point, None if value is None else sign * value, None if action is None else np.array(action)
+            )
+            cache["numbers"].append(number)
+        return history, cache["rewards"]
+
+    def _add_transitions(self, records, rewards, observation) -> None:
+        """Each recorded trial not yet in the buffer, followed by the next recorded one (or
+        by the current observation, which the trial being sampled now records)."""
+        added = self._cache["added"]
+        ordered = sorted(n for n in records if n in rewards)
+        new = 0
+        for index, number in enumerate(ordered):
+            if number in added:
+                continue
+            following = records[ordered[index + 1]]["observation"] if index + 1 < len(ordered) else observation
+            self.agent.replay_buffer.add(
+                np.array(records[number]["observation"], dtype=np.float32)[None],
+                np.array(following, dtype=np.float32)[None],
+                np.array(records[number]["action"], dtype=np.float32)[None],
+                np.array([rewards[number]], dtype=np.float32),
+                np.array([False]),
+                [{}],
+            )
+            added.add(number)
+            new += 1
+        if self.fine_tune and self.gradient_steps and new:
+            before = len(added) - new
+            due = min(len(added) // self.train_every - before // self.train_every, _MAX_UPDATES_PER_CALL)
+            if due > 0:
+                self.agent.train(gradient_steps=self.gradient_steps * due, batch_size=self.batch_size)

@@ -103,13 +103,6 @@ class SACHMR(SAC):
         Same for the actor; ``()`` leaves the actor unmixed.
     hmr_prob:
         Probability that a gradient step mixes at all; 0 gives plain SAC.
-    entropy_mask_slots:
-        For padded observations (``envs.padded``), whose last ``entropy_mask_slots`` entries
-        mark the action dimensions in use: log-probabilities then sum over those dimensions
-        only and the target entropy is minus their number, per sample. Without it, SAC's
-        entropy target is met by the ignored dimensions alone, and the used ones lose their
-        exploration (a pre-training run drove the temperature to 2e-4 and the policy to
-        near-deterministic moves into the bounds). ``None``: SB3's entropy, all dimensions.
     """
 
     def __init__(
@@ -121,7 +114,6 @@ class SACHMR(SAC):
         hmr_critic_levels: Sequence[int] = DEFAULT_CRITIC_LEVELS,
         hmr_actor_levels: Sequence[int] = DEFAULT_ACTOR_LEVELS,
         hmr_prob: float = 1.0,
-        entropy_mask_slots: int | None = None,
         **kwargs,
     ):
         if isinstance(hmr_alpha, bool) or not isinstance(hmr_alpha, numbers.Real) or not (
@@ -134,12 +126,6 @@ class SACHMR(SAC):
         self.hmr_critic_levels = _check_levels("hmr_critic_levels", hmr_critic_levels)
         self.hmr_actor_levels = _check_levels("hmr_actor_levels", hmr_actor_levels)
         self.hmr_prob = float(hmr_prob)
-        if entropy_mask_slots is not None and (
-            isinstance(entropy_mask_slots, bool) or not isinstance(entropy_mask_slots, numbers.Integral)
-            or entropy_mask_slots < 1
-        ):
-            raise UserError(f"entropy_mask_slots must be a positive integer or None, got {entropy_mask_slots!r}")
-        self.entropy_mask_slots = None if entropy_mask_slots is None else int(entropy_mask_slots)
         super().__init__(policy, env, *args, **kwargs)
         if self.hmr_actor_levels and self.use_sde:
             raise UserError("hmr_actor_levels must be () with use_sde=True (gSDE has no log_std head to mix)")
@@ -189,32 +175,7 @@ class SACHMR(SAC):
         latent_pi = forward_mixed(actor.latent_pi, features, plan.actor_level, plan)
         mean_actions = actor.mu(latent_pi)
         log_std = th.clamp(actor.log_std(latent_pi), LOG_STD_MIN, LOG_STD_MAX)
-        if self.entropy_mask_slots is not None:
-            return self._masked_sample(mean_actions, log_std, self._slot_mask(obs))
         return actor.action_dist.log_prob_from_params(mean_actions, log_std)
-
-    def _slot_mask(self, obs: th.Tensor) -> th.Tensor:
-        return obs[:, -self.entropy_mask_slots :]
-
-    @staticmethod
-    def _masked_sample(mean: th.Tensor, log_std: th.Tensor, mask: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        # SB3's squashed Gaussian, with the log-probability summed over used dimensions only.
-        std = log_std.exp()
-        gaussian = mean + std * th.randn_like(mean)
-        actions = th.tanh(gaussian)
-        per_dim = th.distributions.Normal(mean, std).log_prob(gaussian) - th.log(1 - actions**2 + 1e-6)
-        return actions, (per_dim * mask).sum(dim=1)
-
-    def _action_log_prob(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        if self.entropy_mask_slots is None:
-            return self.actor.action_log_prob(obs)
-        mean, log_std, _ = self.actor.get_action_dist_params(obs)
-        return self._masked_sample(mean, log_std, self._slot_mask(obs))
-
-    def _target_entropy(self, obs: th.Tensor):
-        if self.entropy_mask_slots is None:
-            return self.target_entropy
-        return -self._slot_mask(obs).sum(dim=1, keepdim=True)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         # The structure and every unmixed operation follow SB3's SAC.train (2.9) line by line.
@@ -237,15 +198,14 @@ class SACHMR(SAC):
                 self.actor.reset_noise()
 
             # Unmixed policy sample: the temperature loss uses it, as in SB3.
-            actions_pi, log_prob = self._action_log_prob(replay_data.observations)
+            actions_pi, log_prob = self.actor.action_log_prob(replay_data.observations)
             log_prob = log_prob.reshape(-1, 1)
 
             ent_coef_loss = None
             if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
                 ent_coef = th.exp(self.log_ent_coef.detach())
                 assert isinstance(self.target_entropy, float)
-                target_entropy = self._target_entropy(replay_data.observations)
-                ent_coef_loss = -(self.log_ent_coef * (log_prob + target_entropy).detach()).mean()
+                ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
                 ent_coef_losses.append(ent_coef_loss.item())
             else:
                 ent_coef = self.ent_coef_tensor
@@ -257,7 +217,7 @@ class SACHMR(SAC):
 
             # TD targets per real sample (unmixed target networks), mixed below if mixing.
             with th.no_grad():
-                next_actions, next_log_prob = self._action_log_prob(replay_data.next_observations)
+                next_actions, next_log_prob = self.actor.action_log_prob(replay_data.next_observations)
                 next_q_values = th.cat(self.critic_target(replay_data.next_observations, next_actions), dim=1)
                 next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
                 next_q_values = next_q_values - ent_coef * next_log_prob.reshape(-1, 1)

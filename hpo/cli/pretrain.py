@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hpo.cli.args import non_negative_int, positive_float, positive_int
+from hpo.cli.args import non_negative_int, positive_int
 
 
 def register(subparsers) -> None:
@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "pretrain",
         help="pre-train a SAC-HMR agent on cheap synthetic tuning problems",
         description=(
-            "Train a SAC-HMR agent that proposes trials on a distribution of synthetic problems "
+            "Train a SAC-HMR agent that steers a Gaussian-process search (exploration weight, "
+            "local radius, share of local candidates) on a distribution of synthetic problems "
             "(Gaussian-process prior samples and training BBOB functions/instances, 1 to 20 "
             "parameters, random budgets, discrete coordinates, noise). Writes OUT/agent.zip, "
             "OUT/curve.csv and OUT/curve.png, checkpoints to OUT/checkpoint/ and resumes from "
@@ -35,17 +36,20 @@ def register(subparsers) -> None:
         help="random-action steps before the first update",
     )
     parser.add_argument(
-        "--step-scale", type=positive_float, default=defaults.DEFAULT_STEP_SCALE,
-        help="largest step from the incumbent per coordinate, in encoded units (the box is [-1, 1])",
+        "--gamma", type=float, default=defaults.DEFAULT_GAMMA,
+        help="SAC's discount (0: each action is judged by the improvement of its own trial alone)",
     )
     parser.add_argument(
-        "--reward", choices=("score", "improvement"), default=defaults.DEFAULT_REWARD,
-        help="'score': every trial's value against the task's typical value; 'improvement': the "
-        "rise of the best value (both in the task's own units, see envs.pretrain_env)",
+        "--target-entropy", type=float, default=defaults.DEFAULT_TARGET_ENTROPY,
+        help="policy entropy (nats, 3 action entries) SAC's temperature is tuned towards; SB3's default is -3",
     )
     parser.add_argument(
         "--checkpoint-every", type=positive_int, default=defaults.DEFAULT_CHECKPOINT_EVERY,
         help="steps between checkpoints (and validation points of the curve)",
+    )
+    parser.add_argument(
+        "--validation-tasks", type=positive_int, default=defaults.VALIDATION_TASKS,
+        help="training-distribution tasks (own seed) the curve validates on at each checkpoint",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
@@ -56,7 +60,8 @@ def run(args) -> int:
 
     result = pretrain(
         args.out, steps=args.steps, seed=args.seed, hmr=not args.no_hmr, batch_size=args.batch_size,
-        learning_starts=args.learning_starts, step_scale=args.step_scale, reward=args.reward,
+        learning_starts=args.learning_starts, validation_tasks=args.validation_tasks,
+        target_entropy=args.target_entropy, gamma=args.gamma,
         checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
     )
     resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""

@@ -1,0 +1,217 @@
+"""The pre-trained tuner's MDP: the agent steers a Gaussian-process search.
+
+Learned optimizers that beat hand-designed ones at small budgets (MetaBO, Volpp et al. 2020)
+do not learn to place points from raw coordinates: they learn the *acquisition* on top of a
+surrogate's features, which makes them independent of the dimension and leaves the
+modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-training
+(``envs.pretrain_env``) and the Optuna sampler (``hpo.agents.pretrained``):
+
+* **State**: the trials so far (encoded points of ``[-1, 1]^d``, values to *minimize*;
+  failed trials count as the worst value seen) and a ``envs.gp.GaussianProcess`` on the
+  power-transformed values (``envs.gp.power_scores``), refitted (warm-started) on a schedule
+  and conditioned on every trial.
+* **Observation** (``OBSERVATION_SIZE`` numbers, none of them depending on ``d`` except one
+  feature ``log d``): budget used, dimension, stagnation, how the last trial ranked, the
+  model's length scales and noise, its predicted improvement and uncertainty over the
+  candidate set, the last step's length, and the previous action.
+* **Action** (``Box(-1, 1, (3,))``) sets the acquisition of this trial: ``beta``, the
+  exploration weight of the lower confidence bound ``mu - beta * sigma``, log-uniform in
+  ``BETA_RANGE``; ``radius``, the scale of the local candidates around the best point
+  (``x_best + radius * w * N(0, 1)``, with ``w`` the model's length scales relative to
+  their geometric mean, as in TuRBO), log-uniform in ``RADIUS_RANGE``; and the share of
+  local candidates among ``N_CANDIDATES`` (the others are uniform in the box). The
+  proposal is the candidate with the lowest bound.
+* **Reward**: the decrease of ``log10`` of the normalized regret of the best value,
+  ``(best - lower) / (center - lower)`` clipped at ``REGRET_FLOOR``. In pre-training
+  ``lower`` is the task's minimum and ``center`` the median value of random points, so an
+  episode's return is the orders of magnitude of regret it removed. On a user's study,
+  where the minimum is unknown, the sampler estimates ``lower`` from the trials (the best
+  value minus the values' robust spread) and takes their median as ``center``.
+
+The first ``N_STARTUP`` trials of a run are uniformly random, with no action.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from envs.gp import GaussianProcess, power_scores
+
+N_STARTUP = 3
+N_CANDIDATES = 512
+REFINE_ROUNDS = 3
+REFINE_POINTS = 64
+REFINE_SHRINK = 4.0
+BETA_RANGE = (0.01, 10.0)
+RADIUS_RANGE = (0.01, 2.0)
+ACTION_SIZE = 3
+OBSERVATION_SIZE = 13 + ACTION_SIZE
+REGRET_FLOOR = 1e-6
+MAX_DIM_FEATURE = 20  # log d / log MAX_DIM_FEATURE is 1 at 20 parameters (more is allowed)
+FIT_ITERATIONS = 15  # per hyperparameter refit, warm-started; a cold fit takes 50
+_RECENT = 5
+
+
+def action_to_acquisition(action: np.ndarray) -> tuple[float, float, float]:
+    """``(beta, radius, local_share)`` of an action in ``[-1, 1]^3``."""
+    a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+    u = (a + 1.0) / 2.0
+    beta = math.exp(math.log(BETA_RANGE[0]) + u[0] * math.log(BETA_RANGE[1] / BETA_RANGE[0]))
+    radius = math.exp(math.log(RADIUS_RANGE[0]) + u[1] * math.log(RADIUS_RANGE[1] / RADIUS_RANGE[0]))
+    return beta, radius, float(u[2])
+
+
+def log_regret(best: float, lower: float, center: float) -> float:
+    spread = center - lower
+    if not spread > 0:
+        return 0.0
+    return math.log10(max((best - lower) / spread, REGRET_FLOOR))
+
+
+class AcquisitionHistory:
+    """One tuning run in the MDP of the module docstring (values are minimized)."""
+
+    def __init__(self, dim: int, horizon: int, *, lower: float | None = None, center: float | None = None):
+        self.dim = int(dim)
+        self.horizon = int(horizon)
+        self.lower, self.center = lower, center
+        self.points: list[np.ndarray] = []
+        self.values: list[float | None] = []
+        self.gp = GaussianProcess(self.dim)
+        self.last_action = np.zeros(ACTION_SIZE)
+        self._fitted_at = -1
+        self._hyper_fitted_at = -1
+        self._features: np.ndarray | None = None
+
+    # ---- bookkeeping ---------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return len(self.points)
+
+    @property
+    def best_value(self) -> float | None:
+        finite = [v for v in self.values if v is not None]
+        return min(finite) if finite else None
+
+    @property
+    def best_point(self) -> np.ndarray | None:
+        finite = [(v, i) for i, v in enumerate(self.values) if v is not None]
+        return self.points[min(finite)[1]] if finite else None
+
+    def record(self, point: np.ndarray, value: float | None, action: np.ndarray | None = None) -> float:
+        """Add a trial (``value=None``: failed) and return its reward."""
+        before = self.best_value
+        self.points.append(np.asarray(point, dtype=np.float64).copy())
+        self.values.append(None if value is None or not math.isfinite(value) else float(value))
+        if action is not None:
+            self.last_action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        return self.reward(before, self.best_value)
+
+    def reward(self, before: float | None, after: float | None) -> float:
+        if before is None or after is None:
+            return 0.0
+        lower, center = self._reference()
+        return log_regret(before, lower, center) - log_regret(after, lower, center)
+
+    def _reference(self) -> tuple[float, float]:
+        if self.lower is not None and self.center is not None:
+            return self.lower, self.center
+        finite = np.array([v for v in self.values if v is not None])
+        q25, median = np.percentile(finite, [25, 50])
+        spread = max(float(median - q25) / 0.674, float(np.std(finite)), 1e-12)
+        return float(finite.min()) - spread, float(median)
+
+    # ---- model --------------------------------------------------------------------
+    def _targets(self) -> np.ndarray:
+        finite = [v for v in self.values if v is not None]
+        worst = max(finite) if finite else 0.0
+        return power_scores(np.array([worst if v is None else v for v in self.values]))
+
+    def _fit(self) -> None:
+        """Condition the model on every trial; refit its hyperparameters at every trial up to
+        20, then whenever the data grew by a tenth (they move little from one trial to the
+        next, and the refit is most of the cost of a proposal)."""
+        if self._fitted_at == self.n:
+            return
+        if self._hyper_fitted_at < 0:
+            iterations = 50
+        elif self.n < 20 or self.n - self._hyper_fitted_at >= self.n // 10:
+            iterations = FIT_ITERATIONS
+        else:
+            iterations = 0
+        self.gp.fit(np.array(self.points), self._targets(), max_iterations=iterations)
+        self._fitted_at = self.n
+        if iterations:
+            self._hyper_fitted_at = self.n
+
+    def _length_weights(self) -> np.ndarray:
+        lengths = self.gp.length_scales
+        return np.clip(lengths / math.exp(np.mean(np.log(lengths))), 0.1, 10.0)
+
+    def candidates(self, rng: np.random.Generator, radius: float, local_share: float) -> np.ndarray:
+        n_local = int(round(local_share * N_CANDIDATES))
+        best = self.best_point if self.best_point is not None else np.zeros(self.dim)
+        local = best + radius * self._length_weights() * rng.normal(size=(n_local, self.dim))
+        uniform = rng.uniform(-1.0, 1.0, size=(N_CANDIDATES - n_local, self.dim))
+        return np.clip(np.vstack([local, uniform]), -1.0, 1.0)
+
+    # ---- the agent's interface ----------------------------------------------------
+    def observation(self) -> np.ndarray:
+        """The features of the module docstring (fits the model if there are new trials)."""
+        self._fit()
+        targets = self._targets()
+        finite = [i for i, v in enumerate(self.values) if v is not None]
+        best_index = min(finite, key=lambda i: self.values[i]) if finite else self.n - 1
+        improved_recently = [
+            i for i in range(max(1, self.n - _RECENT), self.n)
+            if self.values[i] is not None
+            and all(self.values[j] is None or self.values[i] < self.values[j] for j in range(i))
+        ]
+        probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5)
+        mean, std = self.gp.predict(np.vstack([probe, self.points[best_index][None]]))
+        signal = math.sqrt(self.gp.signal_variance)
+        incumbent_mean, incumbent_std = mean[-1], std[-1]
+        log_lengths = np.log10(self.gp.length_scales)
+        last_step = np.linalg.norm(self.points[-1] - self.points[best_index]) / math.sqrt(self.dim)
+        features = [
+            2.0 * min(self.n / self.horizon, 1.0) - 1.0,
+            math.log(self.dim) / math.log(MAX_DIM_FEATURE),
+            2.0 * (self.n - 1 - best_index) / max(self.n - 1, 1) - 1.0,
+            1.0 if self.n - 1 in improved_recently else -1.0,
+            2.0 * float(np.mean(targets[-1] >= targets)) - 1.0 if self.values[-1] is not None else 1.0,
+            len(improved_recently) / _RECENT,
+            float(np.mean(log_lengths)),
+            float(np.min(log_lengths)),
+            math.log10(self.gp.noise_variance / self.gp.signal_variance) / 3.0,
+            incumbent_std / signal,
+            float(np.max(std)) / signal,
+            float(np.clip((min(incumbent_mean, targets.min()) - mean[:-1].min()) / signal, -5, 5)),
+            float(np.clip(last_step, 0.0, 2.0)),
+        ]
+        return np.clip(np.concatenate([features, self.last_action]), -5.0, 5.0).astype(np.float32)
+
+    def propose(self, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The point this action picks: the candidate with the lowest confidence bound, then
+        refined by ``REFINE_ROUNDS`` rounds of ``REFINE_POINTS`` candidates around it, each
+        round a ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how close
+        to a minimum the search gets at its own spacing)."""
+        self._fit()
+        beta, radius, local_share = action_to_acquisition(action)
+        weights = self._length_weights()
+        candidates = self.candidates(rng, radius, local_share)
+        mean, std = self.gp.predict(candidates)
+        bounds = mean - beta * std
+        index = int(np.argmin(bounds))
+        best, best_bound = candidates[index], bounds[index]
+        scale = radius
+        for _ in range(REFINE_ROUNDS):
+            scale /= REFINE_SHRINK
+            nearby = np.clip(best + scale * weights * rng.normal(size=(REFINE_POINTS, self.dim)), -1.0, 1.0)
+            mean, std = self.gp.predict(nearby)
+            bounds = mean - beta * std
+            index = int(np.argmin(bounds))
+            if bounds[index] < best_bound:
+                best, best_bound = nearby[index], bounds[index]
+        return best
