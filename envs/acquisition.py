@@ -20,7 +20,10 @@ modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-traini
   (``x_best + radius * w * N(0, 1)``, with ``w`` the model's length scales relative to
   their geometric mean, as in TuRBO), log-uniform in ``RADIUS_RANGE``; and the share of
   local candidates among ``N_CANDIDATES`` (the others are uniform in the box). The
-  proposal is the candidate with the lowest bound.
+  proposal is the candidate with the lowest bound. Candidates are first moved onto the
+  points that will actually run (``snap``: the grid of integer, step and categorical
+  parameters), and those already evaluated are dropped, so a discrete space is never
+  searched by re-running a configuration.
 * **Reward**: the decrease of ``log10`` of the normalized regret of the best value,
   ``(best - lower) / (center - lower)`` clipped at ``REGRET_FLOOR``. In pre-training
   ``lower`` is the task's minimum and ``center`` the median value of random points, so an
@@ -34,6 +37,7 @@ The first ``N_STARTUP`` trials of a run are uniformly random, with no action.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -73,8 +77,17 @@ def log_regret(best: float, lower: float, center: float) -> float:
 class AcquisitionHistory:
     """One tuning run in the MDP of the module docstring (values are minimized)."""
 
-    def __init__(self, dim: int, horizon: int, *, lower: float | None = None, center: float | None = None):
+    def __init__(
+        self,
+        dim: int,
+        horizon: int,
+        *,
+        lower: float | None = None,
+        center: float | None = None,
+        snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    ):
         self.dim = int(dim)
+        self.snap = snap
         self.horizon = int(horizon)
         self.lower, self.center = lower, center
         self.points: list[np.ndarray] = []
@@ -83,6 +96,7 @@ class AcquisitionHistory:
         self.last_action = np.zeros(ACTION_SIZE)
         self._fitted_at = -1
         self._hyper_fitted_at = -1
+        self._targets_at = -1
         self._features: np.ndarray | None = None
 
     # ---- bookkeeping ---------------------------------------------------------------
@@ -125,9 +139,14 @@ class AcquisitionHistory:
 
     # ---- model --------------------------------------------------------------------
     def _targets(self) -> np.ndarray:
-        finite = [v for v in self.values if v is not None]
-        worst = max(finite) if finite else 0.0
-        return power_scores(np.array([worst if v is None else v for v in self.values]))
+        """The model's targets (computed once per trial count: the fit and the observation
+        both need them)."""
+        if self._targets_at != self.n:
+            finite = [v for v in self.values if v is not None]
+            worst = max(finite) if finite else 0.0
+            self._cached_targets = power_scores(np.array([worst if v is None else v for v in self.values]))
+            self._targets_at = self.n
+        return self._cached_targets
 
     def _fit(self) -> None:
         """Condition the model on every trial; refit its hyperparameters at every trial up to
@@ -196,22 +215,44 @@ class AcquisitionHistory:
         """The point this action picks: the candidate with the lowest confidence bound, then
         refined by ``REFINE_ROUNDS`` rounds of ``REFINE_POINTS`` candidates around it, each
         round a ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how close
-        to a minimum the search gets at its own spacing)."""
+        to a minimum the search gets at its own spacing). Candidates are snapped and those
+        already evaluated dropped; when none is left, uniform candidates are tried, and only
+        when those are all evaluated too is a configuration proposed again."""
         self._fit()
         beta, radius, local_share = action_to_acquisition(action)
         weights = self._length_weights()
-        candidates = self.candidates(rng, radius, local_share)
-        mean, std = self.gp.predict(candidates)
-        bounds = mean - beta * std
-        index = int(np.argmin(bounds))
-        best, best_bound = candidates[index], bounds[index]
+        seen = _row_keys(np.array(self.points))
+        best, best_bound = None, np.inf
+        batch = self.candidates(rng, radius, local_share)
         scale = radius
-        for _ in range(REFINE_ROUNDS):
-            scale /= REFINE_SHRINK
-            nearby = np.clip(best + scale * weights * rng.normal(size=(REFINE_POINTS, self.dim)), -1.0, 1.0)
-            mean, std = self.gp.predict(nearby)
+        for round_ in range(REFINE_ROUNDS + 1):
+            if round_:
+                scale /= REFINE_SHRINK
+                batch = np.clip(best + scale * weights * rng.normal(size=(REFINE_POINTS, self.dim)), -1.0, 1.0)
+            batch, fresh = self._fresh(batch, seen)
+            if not fresh.any() and best is None:
+                # e.g. every local candidate is the best configuration: look anywhere
+                batch, fresh = self._fresh(rng.uniform(-1.0, 1.0, size=(N_CANDIDATES, self.dim)), seen)
+            if fresh.any():
+                batch = batch[fresh]
+            elif best is not None:
+                continue
+            mean, std = self.gp.predict(batch)
             bounds = mean - beta * std
             index = int(np.argmin(bounds))
             if bounds[index] < best_bound:
-                best, best_bound = nearby[index], bounds[index]
+                best, best_bound = batch[index], bounds[index]
         return best
+
+    def _fresh(self, batch: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The batch snapped, and which of its points were not evaluated yet."""
+        if self.snap is not None:
+            batch = self.snap(batch)
+        return batch, ~np.isin(_row_keys(batch), seen)
+
+
+def _row_keys(points: np.ndarray) -> np.ndarray:
+    """One comparable value per row. Snapped points of one configuration agree to rounding
+    error, not always bit for bit, so rows are rounded first (and -0.0 made 0.0)."""
+    rows = np.ascontiguousarray(np.round(points, 9) + 0.0)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()

@@ -54,9 +54,10 @@ class PretrainEnv(gym.Env):
         self.budget = int(rng.integers(self.min_trials, self.max_trials + 1))
         reference = [self.task(x) for x in rng.uniform(-1, 1, size=(_REFERENCE_POINTS, self.task.dim))]
         self.history = AcquisitionHistory(
-            self.task.dim, self.budget, lower=self.task.minimum(rng), center=float(np.median(reference))
+            self.task.dim, self.budget, lower=self.task.minimum(rng), center=float(np.median(reference)),
+            snap=self.task.discretize,
         )
-        for point in rng.uniform(-1.0, 1.0, size=(N_STARTUP, self.task.dim)):
+        for point in self.task.discretize(rng.uniform(-1.0, 1.0, size=(N_STARTUP, self.task.dim))):
             self.history.record(point, self.task(point))
         return self.history.observation(), {"task": self.task.description}
 

@@ -50,10 +50,11 @@ class SyntheticTask:
     floor: float = 0.0  # a lower bound of base, for the log transform
 
     def discretize(self, point: np.ndarray) -> np.ndarray:
+        """The point (or each row of an array of points) rounded to the task's levels."""
         point = np.clip(np.asarray(point, dtype=np.float64), -1.0, 1.0).copy()
         for i in np.flatnonzero(self.levels):
             k = self.levels[i]
-            point[i] = np.round((point[i] + 1.0) / 2.0 * (k - 1)) / (k - 1) * 2.0 - 1.0
+            point[..., i] = np.round((point[..., i] + 1.0) / 2.0 * (k - 1)) / (k - 1) * 2.0 - 1.0
         return point
 
     def transform(self, value: float) -> float:

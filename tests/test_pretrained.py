@@ -131,6 +131,25 @@ def test_a_small_local_radius_proposes_next_to_the_best_point():
     assert np.linalg.norm(local - history.best_point) < 0.1
 
 
+def test_discrete_search_never_reruns_a_configuration_while_others_remain():
+    # 2 coordinates of 3 and 4 levels: 12 configurations in all
+    levels = np.array([3, 4])
+
+    def snap(points):
+        return np.round((np.clip(points, -1, 1) + 1) / 2 * (levels - 1)) / (levels - 1) * 2 - 1
+
+    rng = np.random.default_rng(5)
+    history = AcquisitionHistory(2, horizon=12, snap=snap)
+    for point in snap(rng.uniform(-1, 1, (N_STARTUP, 2))):
+        history.record(point, float(np.sum(point**2)))
+    while history.n < 12:
+        point = history.propose(np.array([-1.0, -1.0, 1.0]), rng)  # greedy and local: tempted to repeat
+        assert np.allclose(snap(point[None])[0], point)
+        history.record(point, float(np.sum(point**2)))
+    assert len({tuple(np.round(p, 9)) for p in history.points}) == len(set(map(tuple, np.round(history.points, 9))))
+    assert len({tuple(np.round(p, 9)) for p in history.points}) >= 12 - 1  # start-up trials may coincide
+
+
 def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():
     rng = np.random.default_rng(2)
     history = AcquisitionHistory(2, horizon=20, lower=-1.0, center=4.0)

@@ -189,10 +189,10 @@ def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float
     (random search)."""
     from envs.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory, log_regret
 
-    history = AcquisitionHistory(task.dim, budget, lower=lower, center=center)
+    history = AcquisitionHistory(task.dim, budget, lower=lower, center=center, snap=task.discretize)
     for trial in range(budget):
         if policy is None or trial < N_STARTUP:
-            point, action = rng.uniform(-1, 1, size=task.dim), None
+            point, action = task.discretize(rng.uniform(-1, 1, size=task.dim)), None
         else:
             observation = history.observation()
             if isinstance(policy, str):

@@ -46,7 +46,7 @@ AGENTS = {
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_TRAIN_EVERY = 2
+DEFAULT_TRAIN_EVERY = 4  # one update per 4 trials keeps the cost per trial near TPE's (docs)
 _BUFFER_SIZE = 10_000  # the study's transitions only; the saved agent asks for its training size
 _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
@@ -192,7 +192,7 @@ class PretrainedSampler(AgentSampler):
         """What is kept between calls for one search space and direction."""
         key = (tuple((name, repr(dist)) for name, dist in encoder.space.items()), sign)
         if self._cache is None or self._cache["key"] != key:
-            self._cache = dict(key=key, encoded={}, dim=encoder.dim, sign=sign, added=set())
+            self._cache = dict(key=key, encoded={}, encoder=encoder, sign=sign, added=set())
             self._restart_history()
         return self._cache
 
@@ -200,7 +200,8 @@ class PretrainedSampler(AgentSampler):
         from envs.acquisition import AcquisitionHistory
 
         self._cache.update(
-            numbers=[], rewards={}, history=AcquisitionHistory(self._cache["dim"], self.horizon)
+            numbers=[], rewards={},
+            history=AcquisitionHistory(self._cache["encoder"].dim, self.horizon, snap=self._cache["encoder"].snap),
         )
 
     def _history(self, numbers, points, values, records):
