@@ -97,7 +97,6 @@ class AcquisitionHistory:
         self._fitted_at = -1
         self._hyper_fitted_at = -1
         self._targets_at = -1
-        self._features: np.ndarray | None = None
 
     # ---- bookkeeping ---------------------------------------------------------------
     @property
