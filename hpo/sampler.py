@@ -68,9 +68,20 @@ class AgentSampler(BaseSampler):
     space, and private RNGs. SB3 draws from the global torch and NumPy RNGs, so the agent
     runs on private copies of them, seeded from the sampler's ``_rng`` (``with
     self._private_global_rngs():``), and the caller's global states are given back.
-    Subclasses set ``_rng`` (a NumPy ``RandomState``), ``_independent_sampler`` and
-    ``_lock`` (an ``RLock``) and call ``_fresh_agent_rng_states()``.
+    Subclasses call ``super().__init__(seed, independent_sampler)`` first.
     """
+
+    def __init__(self, seed: int | None, independent_sampler: BaseSampler | None):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise UserError(
+                f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"
+            )
+        self._rng = np.random.RandomState(seed)
+        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        self._lock = threading.RLock()
+        self._fresh_agent_rng_states()
 
     # ---- pickling (process pools, Dask): everything but the lock travels ------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -199,8 +210,7 @@ class SACHMRSampler(AgentSampler):
         from envs import hpo_env
         from hpo.agents import sac_hmr
 
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+        super().__init__(seed, independent_sampler)
         for name, value, minimum in (
             ("n_startup_trials", n_startup_trials, 1),
             ("gradient_steps", gradient_steps, 0),
@@ -220,13 +230,6 @@ class SACHMRSampler(AgentSampler):
             math.isfinite(learning_rate) and learning_rate > 0
         ):
             raise UserError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise UserError(
-                f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"
-            )
-        self._seed = seed
-        self._rng = np.random.RandomState(seed)
-        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
         self.hmr = bool(hmr)
         self.n_startup_trials = int(n_startup_trials)
         self.gradient_steps = int(gradient_steps)
@@ -258,15 +261,11 @@ class SACHMRSampler(AgentSampler):
         if self.hmr:  # validate the HMR options now too (levels vs depth: at the first update)
             sac_hmr._check_levels("hmr_critic_levels", self._hmr_kwargs["hmr_critic_levels"])
             sac_hmr._check_levels("hmr_actor_levels", self._hmr_kwargs["hmr_actor_levels"])
-        self._lock = threading.RLock()
         self._agent = agent
         self._agent_given = agent is not None
         self._agent_space_key: tuple | None = None
         self._trained_transitions = 0
         self._replayed: dict[str, Any] | None = None
-        self._torch_state = None
-        self._numpy_state = None
-        self._fresh_agent_rng_states()
 
     # ---- Optuna's sampler interface --------------------------------------------------
     def sample_relative(

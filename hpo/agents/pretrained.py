@@ -25,13 +25,12 @@ sampler's (random search by default), as in pre-training.
 from __future__ import annotations
 
 import numbers
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
@@ -123,22 +122,13 @@ class PretrainedSampler(AgentSampler):
     ):
         from envs.acquisition import ACTION_SIZE, OBSERVATION_SIZE
 
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+        super().__init__(seed, independent_sampler)
         for name, value, minimum in (
             ("gradient_steps", gradient_steps, 0), ("batch_size", batch_size, 1),
             ("train_every", train_every, 1), ("horizon", horizon, 1),
         ):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
                 raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise UserError(
-                f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"
-            )
-        self._rng = np.random.RandomState(seed)
-        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
-        self._lock = threading.RLock()
-        self._fresh_agent_rng_states()
         if isinstance(agent, str):
             agent = load_pretrained(agent)
         elif agent is None:
