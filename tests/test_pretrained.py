@@ -251,11 +251,16 @@ def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path):
         pretrain(tmp_path / "d", seed=5, **TINY)
 
 
-def test_pretrain_command_line_errors_name_the_option(capsys, tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["pretrain", "--out", str(tmp_path), "--steps", "0"])
-    assert exit_info.value.code == 2
-    assert "--steps" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "option, value", [("--steps", "0"), ("--gamma", "1.5"), ("--target-entropy", "nan")]
+)
+def test_pretrain_command_line_errors_name_the_option(capsys, tmp_path, option, value):
+    try:  # argparse exits; a value it lets through is refused by pretrain() with exit status 2
+        code = main(["pretrain", "--out", str(tmp_path), option, value, "--no-progress"])
+    except SystemExit as exit_info:
+        code = exit_info.code
+    assert code == 2
+    assert option.lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
 
 
 @pytest.mark.parametrize("name", list(AGENTS))

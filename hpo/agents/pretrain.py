@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -112,6 +113,10 @@ def pretrain(
             raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma < 1:
         raise UserError(f"gamma must be a number in [0, 1), got {gamma!r}")
+    if isinstance(target_entropy, bool) or not isinstance(target_entropy, (int, float)) or not math.isfinite(
+        target_entropy
+    ):
+        raise UserError(f"target_entropy must be a finite number (nats), got {target_entropy!r}")
     eval_every = checkpoint_every if eval_every is None else eval_every
     out = Path(out)
     checkpoint = out / "checkpoint"
