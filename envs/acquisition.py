@@ -12,14 +12,16 @@ modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-traini
   and conditioned on every trial.
 * **Observation** (``OBSERVATION_SIZE`` numbers, none of them depending on ``d`` except one
   feature ``log d``): budget used, dimension, stagnation, how the last trial ranked, the
-  model's length scales and noise, its predicted improvement and uncertainty over the
-  candidate set, the last step's length, and the previous action.
+  model's length scales and noise, its predicted improvement and uncertainty over
+  ``N_PROBE`` probe points, the last step's length, and the previous action.
 * **Action** (``Box(-1, 1, (3,))``) sets the acquisition of this trial: ``beta``, the
   exploration weight of the lower confidence bound ``mu - beta * sigma``, log-uniform in
   ``BETA_RANGE``; ``radius``, the scale of the local candidates around the best point
   (``x_best + radius * w * N(0, 1)``, with ``w`` the model's length scales relative to
   their geometric mean, as in TuRBO), log-uniform in ``RADIUS_RANGE``; and the share of
-  local candidates among ``N_CANDIDATES`` (the others are uniform in the box). The
+  local candidates among ``N_CANDIDATES`` (128 per coordinate below that; the others are
+  uniform in the box). On a categorical coordinate a local candidate keeps the best
+  point's choice or, with a probability that grows with the radius, draws another. The
   proposal is the candidate with the lowest bound. Candidates are first moved onto the
   points that will actually run (``snap``: the grid of integer, step and categorical
   parameters), and those already evaluated are dropped, so a discrete space is never
@@ -44,7 +46,8 @@ import numpy as np
 from envs.gp import GaussianProcess, power_scores
 
 N_STARTUP = 3
-N_CANDIDATES = 512
+N_CANDIDATES = 512  # at most; 128 per coordinate below that (1-D and 2-D searches need fewer)
+N_PROBE = 128
 REFINE_ROUNDS = 3
 REFINE_POINTS = 64
 REFINE_SHRINK = 4.0
@@ -85,14 +88,16 @@ class AcquisitionHistory:
         lower: float | None = None,
         center: float | None = None,
         snap: Callable[[np.ndarray], np.ndarray] | None = None,
+        categorical: np.ndarray | None = None,
     ):
         self.dim = int(dim)
         self.snap = snap
+        self.n_candidates = min(N_CANDIDATES, 128 * self.dim)
         self.horizon = int(horizon)
         self.lower, self.center = lower, center
         self.points: list[np.ndarray] = []
         self.values: list[float | None] = []
-        self.gp = GaussianProcess(self.dim)
+        self.gp = GaussianProcess(self.dim, categorical)
         self.last_action = np.zeros(ACTION_SIZE)
         self._fitted_at = -1
         self._hyper_fitted_at = -1
@@ -149,13 +154,13 @@ class AcquisitionHistory:
 
     def _fit(self) -> None:
         """Condition the model on every trial; refit its hyperparameters at every trial up to
-        20, then whenever the data grew by a tenth (they move little from one trial to the
+        20, then whenever the data grew by a fifth (they move little from one trial to the
         next, and the refit is most of the cost of a proposal)."""
         if self._fitted_at == self.n:
             return
         if self._hyper_fitted_at < 0:
             iterations = 50
-        elif self.n < 20 or self.n - self._hyper_fitted_at >= self.n // 10:
+        elif self.n < 20 or self.n - self._hyper_fitted_at >= self.n // 5:
             iterations = FIT_ITERATIONS
         else:
             iterations = 0
@@ -168,12 +173,27 @@ class AcquisitionHistory:
         lengths = self.gp.length_scales
         return np.clip(lengths / math.exp(np.mean(np.log(lengths))), 0.1, 10.0)
 
-    def candidates(self, rng: np.random.Generator, radius: float, local_share: float) -> np.ndarray:
-        n_local = int(round(local_share * N_CANDIDATES))
+    def candidates(
+        self, rng: np.random.Generator, radius: float, local_share: float, size: int | None = None
+    ) -> np.ndarray:
+        size = self.n_candidates if size is None else size
+        n_local = int(round(local_share * size))
         best = self.best_point if self.best_point is not None else np.zeros(self.dim)
-        local = best + radius * self._length_weights() * rng.normal(size=(n_local, self.dim))
-        uniform = rng.uniform(-1.0, 1.0, size=(N_CANDIDATES - n_local, self.dim))
-        return np.clip(np.vstack([local, uniform]), -1.0, 1.0)
+        local = self._around(best, radius, n_local, rng)
+        return np.vstack([local, rng.uniform(-1.0, 1.0, size=(size - n_local, self.dim))])
+
+    def _around(self, center: np.ndarray, scale: float, count: int, rng: np.random.Generator) -> np.ndarray:
+        """``count`` points near ``center``: Gaussian steps of ``scale`` times the relative
+        length scales on ordered coordinates; on a categorical one, another choice (drawn
+        uniformly) with probability ``scale * weight / 2``, at most 1."""
+        weights = self._length_weights()
+        points = np.clip(center + scale * weights * rng.normal(size=(count, self.dim)), -1.0, 1.0)
+        categorical = np.flatnonzero(self.gp.categorical)
+        if len(categorical):
+            change = rng.random((count, len(categorical))) < np.minimum(scale * weights[categorical] / 2.0, 1.0)
+            redrawn = rng.uniform(-1.0, 1.0, size=change.shape)
+            points[:, categorical] = np.where(change, redrawn, center[categorical])
+        return points
 
     # ---- the agent's interface ----------------------------------------------------
     def observation(self) -> np.ndarray:
@@ -187,7 +207,9 @@ class AcquisitionHistory:
             if self.values[i] is not None
             and all(self.values[j] is None or self.values[i] < self.values[j] for j in range(i))
         ]
-        probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5)
+        probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5, N_PROBE)
+        if self.snap is not None:
+            probe = self.snap(probe)
         mean, std = self.gp.predict(np.vstack([probe, self.points[best_index][None]]))
         signal = math.sqrt(self.gp.signal_variance)
         incumbent_mean, incumbent_std = mean[-1], std[-1]
@@ -219,7 +241,6 @@ class AcquisitionHistory:
         when those are all evaluated too is a configuration proposed again."""
         self._fit()
         beta, radius, local_share = action_to_acquisition(action)
-        weights = self._length_weights()
         seen = _row_keys(np.array(self.points))
         best, best_bound = None, np.inf
         batch = self.candidates(rng, radius, local_share)
@@ -227,11 +248,11 @@ class AcquisitionHistory:
         for round_ in range(REFINE_ROUNDS + 1):
             if round_:
                 scale /= REFINE_SHRINK
-                batch = np.clip(best + scale * weights * rng.normal(size=(REFINE_POINTS, self.dim)), -1.0, 1.0)
+                batch = self._around(best, scale, REFINE_POINTS, rng)
             batch, fresh = self._fresh(batch, seen)
             if not fresh.any() and best is None:
                 # e.g. every local candidate is the best configuration: look anywhere
-                batch, fresh = self._fresh(rng.uniform(-1.0, 1.0, size=(N_CANDIDATES, self.dim)), seen)
+                batch, fresh = self._fresh(rng.uniform(-1.0, 1.0, size=(self.n_candidates, self.dim)), seen)
             if fresh.any():
                 batch = batch[fresh]
             elif best is not None:

@@ -55,7 +55,7 @@ class PretrainEnv(gym.Env):
         reference = [self.task(x) for x in rng.uniform(-1, 1, size=(_REFERENCE_POINTS, self.task.dim))]
         self.history = AcquisitionHistory(
             self.task.dim, self.budget, lower=self.task.minimum(rng), center=float(np.median(reference)),
-            snap=self.task.discretize,
+            snap=self.task.discretize, categorical=self.task.categorical,
         )
         for point in self.task.discretize(rng.uniform(-1.0, 1.0, size=(N_STARTUP, self.task.dim))):
             self.history.record(point, self.task(point))

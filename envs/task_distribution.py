@@ -14,7 +14,9 @@ draws one:
 * **output transform**: the identity or ``log10(f - f_min + 1e-8)`` (same minimizer, other
   landscape), then Gaussian noise with a random level;
 * **discrete coordinates**: each coordinate is rounded to ``k`` in ``2..8`` levels with a
-  task-level probability, the way integer and categorical parameters decode.
+  task-level probability, the way integer and categorical parameters decode; half of them
+  are categorical: the levels are shuffled before the function sees them, so their order
+  means nothing (``categorical``; the search's model then compares choices, not positions).
 
 Held out, never sampled here: BBOB functions ``HELDOUT_BBOB_FUNCTIONS`` (one per BBOB group)
 and instances ``1..10`` (those the benchmarks use, ``instance = seed + 1``).
@@ -44,6 +46,8 @@ class SyntheticTask:
     description: str
     base: object = field(repr=False)  # callable on points of [-1, 1]^d
     levels: np.ndarray = field(repr=False)  # per coordinate: 0 = continuous, k = k levels
+    categorical: np.ndarray | None = field(default=None, repr=False)  # per coordinate: levels shuffled
+    shuffles: dict = field(default_factory=dict, repr=False)  # coordinate -> permutation of its levels
     log_transform: bool = False
     noise: float = 0.0
     rng: np.random.Generator | None = field(default=None, repr=False)
@@ -79,7 +83,11 @@ class SyntheticTask:
         return self.transform(optimum)
 
     def __call__(self, point: np.ndarray) -> float:
-        value = self.transform(float(self.base(self.discretize(point))))
+        point = self.discretize(point)
+        for i, permutation in self.shuffles.items():
+            k = self.levels[i]
+            point[i] = permutation[int(round((point[i] + 1.0) / 2.0 * (k - 1)))] / (k - 1) * 2.0 - 1.0
+        value = self.transform(float(self.base(point)))
         if self.noise and self.rng is not None:
             value += self.noise * float(self.rng.normal())
         return value
@@ -152,11 +160,14 @@ class TaskDistribution:
             description = f"GP prior sample, d={dim}, bowl {base.bowl:.2f}"
         p_discrete = rng.uniform(0.0, self.discrete_fraction)
         levels = np.where(rng.random(dim) < p_discrete, rng.integers(2, 9, size=dim), 0)
+        categorical = (levels > 0) & (rng.random(dim) < 0.5)
+        shuffles = {int(i): rng.permutation(int(levels[i])) for i in np.flatnonzero(categorical)}
         log_transform = bool(rng.random() < 0.3)
         noise = float(rng.choice([0.0, 10 ** rng.uniform(-3, -1)]))
         if family == "bbob" and not log_transform:
             noise = 0.0  # its scale spans decades: a fixed noise level means nothing there
         return SyntheticTask(
             dim=dim, family=family, description=description, base=base, levels=levels,
+            categorical=categorical, shuffles=shuffles,
             log_transform=log_transform, noise=noise, rng=rng, floor=floor,
         )

@@ -220,6 +220,11 @@ class SpaceEncoder:
     def dim(self) -> int:
         return len(self.names)
 
+    @property
+    def categorical(self) -> np.ndarray:
+        """Which coordinates are categorical (their bins have no order)."""
+        return np.array([isinstance(self.space[name], CategoricalDistribution) for name in self.names], dtype=bool)
+
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """Encode a configuration into a float64 vector of [-1, 1]^d."""
         missing = [name for name in self.names if name not in params]

@@ -59,13 +59,18 @@ def mixed_space(dim: int) -> dict:
 
 # ---- Gaussian process ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("dim", [1, 4, 12])
-def test_gp_objective_gradient_matches_finite_differences(dim):
+@pytest.mark.parametrize("dim, categorical", [(1, False), (4, False), (12, False), (4, True)])
+def test_gp_objective_gradient_matches_finite_differences(dim, categorical):
     rng = np.random.default_rng(dim)
     x = rng.uniform(-1, 1, (25, dim))
+    mask = np.arange(dim) % 2 == 1 if categorical else None
+    if categorical:
+        x[:, mask] = np.round(x[:, mask] * 2) / 2  # 5 choices
     y = np.sin(3 * x[:, 0]) + 0.2 * x.sum(1)
-    gp = GaussianProcess(dim)
+    gp = GaussianProcess(dim, mask)
     diffs = (x[:, None] - x[None]) ** 2
+    if categorical:
+        diffs[:, :, mask] = (x[:, None, mask] != x[None, :, mask]).astype(float)
     theta = gp.theta + rng.normal(0, 0.3, dim + 2)
     value, gradient = gp._objective(theta, x, y - y.mean(), diffs)
     numeric = approx_fprime(theta, lambda t: gp._objective(t, x, y - y.mean(), diffs)[0], 1e-6)
@@ -83,6 +88,24 @@ def test_gp_fit_interpolates_and_learns_which_coordinate_matters():
     assert far_std[0] > 0.8 * np.sqrt(gp.signal_variance)  # uncertain away from the data
     lengths = gp.length_scales
     assert lengths[0] < 0.5 * min(lengths[1], lengths[2])
+
+
+def test_gp_categorical_choices_have_no_order():
+    # one categorical coordinate of 5 choices; the value depends on the choice, not its position
+    rng = np.random.default_rng(4)
+    choices = np.linspace(-0.8, 0.8, 5)
+    effect = {c: e for c, e in zip(choices, [0.0, 2.0, -1.0, 2.0, 0.5])}
+    x = np.column_stack([rng.uniform(-1, 1, 40), rng.choice(choices[:4], 40)])  # choice 0.8 never seen
+    y = np.array([np.sin(2 * a) + effect[c] for a, c in x])
+    gp = GaussianProcess(2, np.array([False, True])).fit(x, y)
+    kernel = gp._kernel(np.array([[0.0, -0.8], [0.0, 0.0], [0.0, 0.8]]), np.array([[0.0, -0.4]]), gp.theta)
+    assert np.isclose(kernel[0, 0], kernel[1, 0]) and np.isclose(kernel[0, 0], kernel[2, 0])  # all "other"
+    mean, _ = gp.predict(np.array([[0.3, -0.4], [0.3, 0.0]]))
+    assert mean[0] > mean[1] + 2.0  # choices 1 and 2 told apart, though neighbours as bins
+    unseen, _ = gp.predict(np.array([[0.3, 0.8]]))
+    assert abs(unseen[0] - np.mean(list(effect.values())[:4]) - np.sin(0.6)) < 1.5
+    with pytest.raises(ValueError, match="categorical: expected 2 flags"):
+        GaussianProcess(2, np.array([True]))
 
 
 def test_power_scores_keep_the_order_ignore_scale_and_pull_in_tails():
@@ -129,6 +152,20 @@ def test_a_small_local_radius_proposes_next_to_the_best_point():
         history.record(point, float(np.sum((point - 0.3) ** 2)))
     local = history.propose(np.array([-1.0, -1.0, 1.0]), rng)  # exploit, smallest radius, all local
     assert np.linalg.norm(local - history.best_point) < 0.1
+
+
+def test_local_candidates_keep_or_redraw_categorical_choices():
+    rng = np.random.default_rng(6)
+    history = AcquisitionHistory(2, horizon=30, categorical=np.array([False, True]))
+    for point in rng.uniform(-1, 1, (8, 2)):
+        point[1] = np.round((point[1] + 1) / 2 * 4) / 4 * 2 - 1
+        history.record(point, float(point[0] ** 2 + (point[1] != 0.5)))
+    best = history.best_point
+    near = history._around(best, 0.02, 2000, rng)
+    assert np.mean(near[:, 1] == best[1]) > 0.95  # a small scale rarely changes a choice
+    assert np.all(np.abs(near[:, 0] - best[0]) < 0.2)
+    far = history._around(best, 2.0, 2000, rng)[:, 1]
+    assert np.mean(far == best[1]) < 0.05 and far.min() < -0.9 and far.max() > 0.9  # redrawn anywhere
 
 
 def test_discrete_search_never_reruns_a_configuration_while_others_remain():
@@ -187,6 +224,34 @@ def test_discrete_coordinates_take_only_their_levels():
     i = int(np.flatnonzero(task.levels)[0])
     values = {round(task.discretize(rng.uniform(-1, 1, task.dim))[i], 9) for _ in range(300)}
     assert len(values) == task.levels[i]
+
+
+def test_categorical_task_coordinates_shuffle_their_levels():
+    distribution = TaskDistribution(max_dim=6, discrete_fraction=1.0)
+    rng = np.random.default_rng(8)
+    tasks = [distribution.sample(rng) for _ in range(60)]
+    task = next(t for t in tasks if t.categorical.any() and t.levels[np.argmax(t.categorical)] >= 4)
+    assert all(t.levels[t.categorical].min() >= 2 for t in tasks if t.categorical.any())
+    assert 0.2 < np.mean([t.categorical[t.levels > 0].mean() for t in tasks if t.levels.any()]) < 0.8
+    i = int(np.argmax(task.categorical))
+    k = task.levels[i]
+    task.noise = 0.0
+    point = task.discretize(rng.uniform(-1, 1, task.dim))
+    grid = np.linspace(-1, 1, k)
+    values = []
+    for level in grid:
+        point[i] = level
+        values.append(task(point))
+    expected = []
+    for level in range(k):  # what the unshuffled function gives at the shuffled levels
+        moved = point.copy()
+        moved[i] = grid[level]
+        for j, permutation in task.shuffles.items():
+            index = int(round((moved[j] + 1) / 2 * (task.levels[j] - 1)))
+            moved[j] = np.linspace(-1, 1, task.levels[j])[permutation[index]]
+        expected.append(task.transform(task.base(moved)))
+    assert np.allclose(values, expected)
+    assert not np.array_equal(task.shuffles[i], np.arange(k))
 
 
 def test_task_minimum_is_below_every_value_of_the_task():

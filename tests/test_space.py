@@ -170,3 +170,13 @@ def test_load_space_json_and_yaml(tmp_path):
         load_space(tmp_path / "bad.json")
     with pytest.raises(UserError, match="cannot read"):
         load_space(tmp_path / "missing.yaml")
+
+
+def test_encoder_flags_categorical_coordinates():
+    encoder = SpaceEncoder({
+        "lr": FloatDistribution(1e-4, 1.0, log=True),
+        "act": CategoricalDistribution(["relu", "tanh"]),
+        "layers": IntDistribution(1, 4),
+        "opt": CategoricalDistribution(["adam", "sgd", "rmsprop"]),
+    })
+    assert encoder.categorical.tolist() == [False, True, False, True]

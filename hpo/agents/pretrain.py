@@ -194,7 +194,9 @@ def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float
     (random search)."""
     from envs.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory, log_regret
 
-    history = AcquisitionHistory(task.dim, budget, lower=lower, center=center, snap=task.discretize)
+    history = AcquisitionHistory(
+        task.dim, budget, lower=lower, center=center, snap=task.discretize, categorical=task.categorical
+    )
     for trial in range(budget):
         if policy is None or trial < N_STARTUP:
             point, action = task.discretize(rng.uniform(-1, 1, size=task.dim)), None

@@ -45,7 +45,7 @@ AGENTS = {
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_TRAIN_EVERY = 4  # one update per 4 trials keeps the cost per trial near TPE's (docs)
+DEFAULT_TRAIN_EVERY = 8  # one update per 8 trials keeps the cost per trial near TPE's (docs)
 _BUFFER_SIZE = 10_000  # the study's transitions only; the saved agent asks for its training size
 _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
@@ -189,9 +189,10 @@ class PretrainedSampler(AgentSampler):
     def _restart_history(self) -> None:
         from envs.acquisition import AcquisitionHistory
 
+        encoder = self._cache["encoder"]
         self._cache.update(
             numbers=[], rewards={},
-            history=AcquisitionHistory(self._cache["encoder"].dim, self.horizon, snap=self._cache["encoder"].snap),
+            history=AcquisitionHistory(encoder.dim, self.horizon, snap=encoder.snap, categorical=encoder.categorical),
         )
 
     def _history(self, numbers, points, values, records):
