@@ -135,28 +135,27 @@ class GaussianProcess:
         return sq
 
     def _objective(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, diffs: np.ndarray):
-        """Negative log marginal likelihood plus negative log prior, and its gradient."""
+        """Negative log marginal likelihood plus negative log prior, and its gradient.
+        ``diffs`` holds the squared coordinate distances flattened to ``(n * n, d)``."""
         d, n = self.dim, len(y)
-        lengths = np.exp(theta[:d])
+        inverse_sq = np.exp(-2.0 * theta[:d])
         signal, noise = math.exp(theta[d]), math.exp(theta[d + 1])
-        scaled_sq = diffs / lengths**2  # (n, n, d)
-        sq = scaled_sq.sum(-1)
+        sq = (diffs @ inverse_sq).reshape(n, n)
         r = np.sqrt(sq)
         decay = np.exp(-_SQRT5 * r)
         kernel = signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * sq) * decay
         covariance = kernel + (noise + _JITTER) * np.eye(n)
         try:
-            factor = cho_factor(covariance, lower=True)
+            factor = cho_factor(covariance, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
             return 1e10, np.zeros_like(theta)
-        alpha = cho_solve(factor, y)
+        alpha = cho_solve(factor, y, check_finite=False)
         nll = 0.5 * y @ alpha + np.log(np.diag(factor[0])).sum() + 0.5 * n * math.log(2 * math.pi)
-        inverse = cho_solve(factor, np.eye(n))
-        weight = np.outer(alpha, alpha) - inverse  # d nll / d K = -weight / 2
+        weight = np.outer(alpha, alpha) - cho_solve(factor, np.eye(n), check_finite=False)  # dnll/dK = -weight/2
         # d K / d log l_k = signal * 5/3 (1 + sqrt5 r) exp(-sqrt5 r) * (x_ik - x_jk)^2 / l_k^2
         common = signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay * weight
         grad = np.empty_like(theta)
-        grad[:d] = -0.5 * np.einsum("ij,ijk->k", common, scaled_sq)
+        grad[:d] = -0.5 * (common.reshape(-1) @ diffs) * inverse_sq
         grad[d] = -0.5 * np.sum(weight * kernel)
         grad[d + 1] = -0.5 * noise * np.trace(weight)
         stds = np.concatenate([np.full(d, _LENGTH_PRIOR_STD), [_SIGNAL_PRIOR_STD, _NOISE_PRIOR_STD]])
@@ -172,6 +171,7 @@ class GaussianProcess:
         if len(y) > 1 and max_iterations > 0:
             diffs = (x[:, None, :] - x[None, :, :]) ** 2
             diffs[:, :, self.categorical] = _differ(x[:, None, self.categorical], x[None, :, self.categorical])
+            diffs = diffs.reshape(-1, self.dim)
             bounds = [_LOG_LENGTH_BOUNDS] * self.dim + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
             start = np.clip(self.theta, [b[0] for b in bounds], [b[1] for b in bounds])
             result = minimize(

@@ -71,6 +71,7 @@ def test_gp_objective_gradient_matches_finite_differences(dim, categorical):
     diffs = (x[:, None] - x[None]) ** 2
     if categorical:
         diffs[:, :, mask] = (x[:, None, mask] != x[None, :, mask]).astype(float)
+    diffs = diffs.reshape(-1, dim)
     theta = gp.theta + rng.normal(0, 0.3, dim + 2)
     value, gradient = gp._objective(theta, x, y - y.mean(), diffs)
     numeric = approx_fprime(theta, lambda t: gp._objective(t, x, y - y.mean(), diffs)[0], 1e-6)
