@@ -19,7 +19,7 @@ modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-traini
   ``BETA_RANGE``; ``radius``, the scale of the local candidates around the best point
   (``x_best + radius * w * N(0, 1)``, with ``w`` the model's length scales relative to
   their geometric mean, as in TuRBO), log-uniform in ``RADIUS_RANGE``; and the share of
-  local candidates among ``N_CANDIDATES`` (128 per coordinate below that; the others are
+  local candidates among ``N_CANDIDATES`` (64 per coordinate below that; the others are
   uniform in the box). On a categorical coordinate a local candidate keeps the best
   point's choice or, with a probability that grows with the radius, draws another. The
   proposal is the candidate with the lowest bound. Candidates are first moved onto the
@@ -46,10 +46,11 @@ import numpy as np
 from envs.gp import GaussianProcess, power_scores
 
 N_STARTUP = 3
-N_CANDIDATES = 512  # at most; 128 per coordinate below that (1-D and 2-D searches need fewer)
-N_PROBE = 128
+N_CANDIDATES = 512  # at most: CANDIDATES_PER_COORDINATE per coordinate below that
+CANDIDATES_PER_COORDINATE = 64  # 1-D to 7-D searches need fewer
+N_PROBE = 64
 REFINE_ROUNDS = 3
-REFINE_POINTS = 64
+REFINE_POINTS = 32
 REFINE_SHRINK = 4.0
 BETA_RANGE = (0.01, 10.0)
 RADIUS_RANGE = (0.01, 2.0)
@@ -57,7 +58,7 @@ ACTION_SIZE = 3
 OBSERVATION_SIZE = 13 + ACTION_SIZE
 REGRET_FLOOR = 1e-6
 MAX_DIM_FEATURE = 20  # log d / log MAX_DIM_FEATURE is 1 at 20 parameters (more is allowed)
-FIT_ITERATIONS = 15  # per hyperparameter refit, warm-started; a cold fit takes 50
+FIT_ITERATIONS = 10  # per hyperparameter refit, warm-started; a cold fit takes 50
 _RECENT = 5
 
 
@@ -92,7 +93,7 @@ class AcquisitionHistory:
     ):
         self.dim = int(dim)
         self.snap = snap
-        self.n_candidates = min(N_CANDIDATES, 128 * self.dim)
+        self.n_candidates = min(N_CANDIDATES, CANDIDATES_PER_COORDINATE * self.dim)
         self.horizon = int(horizon)
         self.lower, self.center = lower, center
         self.points: list[np.ndarray] = []
@@ -202,11 +203,15 @@ class AcquisitionHistory:
         targets = self._targets()
         finite = [i for i, v in enumerate(self.values) if v is not None]
         best_index = min(finite, key=lambda i: self.values[i]) if finite else self.n - 1
-        improved_recently = [
-            i for i in range(max(1, self.n - _RECENT), self.n)
-            if self.values[i] is not None
-            and all(self.values[j] is None or self.values[i] < self.values[j] for j in range(i))
-        ]
+        start = max(1, self.n - _RECENT)
+        record = min((v for v in self.values[:start] if v is not None), default=math.inf)
+        improved_recently = []  # recent trials that beat every earlier one
+        for i in range(start, self.n):
+            value = self.values[i]
+            if value is not None:
+                if value < record:
+                    improved_recently.append(i)
+                record = min(record, value)
         probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5, N_PROBE)
         if self.snap is not None:
             probe = self.snap(probe)
@@ -241,7 +246,7 @@ class AcquisitionHistory:
         when those are all evaluated too is a configuration proposed again."""
         self._fit()
         beta, radius, local_share = action_to_acquisition(action)
-        seen = _row_keys(np.array(self.points))
+        seen = set(_row_keys(np.array(self.points)).tolist())
         best, best_bound = None, np.inf
         batch = self.candidates(rng, radius, local_share)
         scale = radius
@@ -264,11 +269,12 @@ class AcquisitionHistory:
                 best, best_bound = batch[index], bounds[index]
         return best
 
-    def _fresh(self, batch: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fresh(self, batch: np.ndarray, seen: set) -> tuple[np.ndarray, np.ndarray]:
         """The batch snapped, and which of its points were not evaluated yet."""
         if self.snap is not None:
             batch = self.snap(batch)
-        return batch, ~np.isin(_row_keys(batch), seen)
+        keys = _row_keys(batch).tolist()
+        return batch, np.fromiter((key not in seen for key in keys), bool, len(keys))
 
 
 def _row_keys(points: np.ndarray) -> np.ndarray:

@@ -146,6 +146,22 @@ def test_observation_and_proposals_are_valid_in_any_dimension_with_failures(dim)
         assert proposal.shape == (dim,) and np.all(np.abs(proposal) <= 1)
 
 
+def test_improvement_features_count_recent_records_with_failures():
+    history = AcquisitionHistory(1, horizon=20)
+    values = [5.0, None, 4.0, 6.0, 3.0, None, 3.0, 2.5]  # records at 2, 4 and 7; 6 ties
+    for i, value in enumerate(values):
+        history.record(np.array([i / 10]), value)
+    observation = history.observation()
+    recent = range(len(values) - 5, len(values))
+    records = [
+        i for i in recent
+        if values[i] is not None and all(v is None or values[i] < v for v in values[:i])
+    ]
+    assert records == [4, 7]
+    assert observation[3] == 1.0  # the last trial is a record
+    assert np.isclose(observation[5], len(records) / 5)
+
+
 def test_a_small_local_radius_proposes_next_to_the_best_point():
     rng = np.random.default_rng(1)
     history = AcquisitionHistory(3, horizon=30)
