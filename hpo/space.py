@@ -281,10 +281,14 @@ def _grid_size(dist: FloatDistribution | IntDistribution) -> int:
 
 def _encode_one(name: str, dist: BaseDistribution, value: Any) -> float:
     if isinstance(dist, CategoricalDistribution):
-        try:
-            index = dist.to_internal_repr(value)
-        except ValueError:
-            raise UserError(f"params[{name!r}]: {value!r} is not one of {list(dist.choices)}") from None
+        # An exact-type match first: 0 == False and 1 == True, so choices (0, False) would
+        # both encode as the first one through list.index (Optuna's to_internal_repr).
+        index = next((i for i, c in enumerate(dist.choices) if type(c) is type(value) and c == value), None)
+        if index is None:
+            try:
+                index = dist.to_internal_repr(value)
+            except ValueError:
+                raise UserError(f"params[{name!r}]: {value!r} is not one of {list(dist.choices)}") from None
         m = len(dist.choices)
         return -1.0 + (2.0 * index + 1.0) / m
     value = float(value)

@@ -180,3 +180,9 @@ def test_encoder_flags_categorical_coordinates():
         "opt": CategoricalDistribution(["adam", "sgd", "rmsprop"]),
     })
     assert encoder.categorical.tolist() == [False, True, False, True]
+
+
+def test_choices_equal_across_types_keep_their_own_bins():
+    encoder = SpaceEncoder({"a": CategoricalDistribution([0, False, 1, True])})
+    assert [encoder.decode(encoder.encode({"a": v}))["a"] for v in (0, False, 1, True)] == [0, False, 1, True]
+    assert [type(encoder.decode(encoder.encode({"a": v}))["a"]) for v in (0, False)] == [int, bool]
