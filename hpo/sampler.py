@@ -132,6 +132,16 @@ class AgentSampler(BaseSampler):
         self._torch_state = torch.Generator().manual_seed(int(seeds[0])).get_state()
         self._numpy_state = np.random.RandomState(int(seeds[1])).get_state()
 
+    @staticmethod
+    def _relative_encoder(study: Study, search_space: dict[str, BaseDistribution]):
+        """The encoder of the relative search space, or ``None`` where the agent proposes
+        nothing (an empty space, or several objectives: the independent sampler runs)."""
+        from hpo.space import SpaceEncoder
+
+        if not search_space or len(study.directions) > 1:
+            return None
+        return SpaceEncoder(search_space)
+
     @contextmanager
     def _private_global_rngs(self):
         """Run SB3 (which draws from the global torch and NumPy RNGs) on this sampler's own
@@ -271,11 +281,9 @@ class SACHMRSampler(AgentSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        if not search_space or len(study.directions) > 1:
+        encoder = self._relative_encoder(study, search_space)
+        if encoder is None:
             return {}
-        from hpo.space import SpaceEncoder
-
-        encoder = SpaceEncoder(search_space)
         maximize = study.direction == StudyDirection.MAXIMIZE
         trials, points, values = finished_points(study, encoder)
         numbers = [t.number for t in trials]

@@ -152,11 +152,10 @@ class PretrainedSampler(AgentSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         from envs.acquisition import N_STARTUP
-        from hpo.space import SpaceEncoder
 
-        if not search_space or len(study.directions) > 1:
+        encoder = self._relative_encoder(study, search_space)
+        if encoder is None:
             return {}
-        encoder = SpaceEncoder(search_space)
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         with self._lock:
             cache = self._cache_for(encoder, sign)
