@@ -188,15 +188,14 @@ def make_validation_tasks(seed: int, count: int = VALIDATION_TASKS) -> list[tupl
     return tasks
 
 
-def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float, center: float) -> float:
-    """``log10`` normalized regret after a ``budget``-trial run on ``task``. ``policy``: an
-    agent (its actions sampled), ``"uniform"`` (uniformly random actions) or ``None``
+def best_values(policy, task, budget: int, rng: np.random.Generator) -> list[float]:
+    """The best value after each trial of a ``budget``-trial run on ``task``. ``policy``:
+    an agent (its actions sampled), ``"uniform"`` (uniformly random actions) or ``None``
     (random search)."""
-    from envs.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory, log_regret
+    from envs.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory
 
-    history = AcquisitionHistory(
-        task.dim, budget, lower=lower, center=center, snap=task.discretize, categorical=task.categorical
-    )
+    history = AcquisitionHistory(task.dim, budget, snap=task.discretize, categorical=task.categorical)
+    best = []
     for trial in range(budget):
         if policy is None or trial < N_STARTUP:
             point, action = task.discretize(rng.uniform(-1, 1, size=task.dim)), None
@@ -208,7 +207,15 @@ def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float
                 action = policy.predict(observation, deterministic=False)[0]
             point = history.propose(action, rng)
         history.record(point, task(point), action)
-    return log_regret(history.best_value, lower, center)
+        best.append(history.best_value)
+    return best
+
+
+def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float, center: float) -> float:
+    """``log10`` normalized regret after a ``budget``-trial run on ``task`` (``best_values``)."""
+    from envs.acquisition import log_regret
+
+    return log_regret(best_values(policy, task, budget, rng)[-1], lower, center)
 
 
 def validation_scores(agent, tasks, seed: int) -> dict[str, float]:

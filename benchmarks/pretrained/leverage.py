@@ -1,0 +1,201 @@
+"""How much could any agent gain by steering the pre-trained tuner's search? (issue 8)
+
+``python -m benchmarks.pretrained.leverage [--tasks 32] [--seeds 4] [--workers 2] [--out DIR]``
+
+The shipped agent validates no better than uniformly random actions. This script asks whether
+a better-trained agent could do better, on tasks of the *training* distribution
+(``hpo.agents.pretrain.make_validation_tasks``, another seed; never held-out problems): each
+task is run ``--seeds`` times by
+
+* ``uniform``: uniformly random actions (the search the agent starts from);
+* every constant action of the 3 x 3 x 3 grid ``{-1, 0, 1}^3`` (``beta``, radius, local share);
+* ``best constant``: the constant with the lowest mean over all tasks, and ``oracle``: for
+  each task, the constant with the lowest mean on that task; both chosen on half of the
+  seeds and scored on the other half (then the halves swapped), so that choosing does not
+  score itself. The oracle is an upper bound for any policy that only picks its setting
+  from what the task is;
+* ``agent``: the shipped ``sac-hmr-pretrained`` agent without fine-tuning, actions sampled;
+* Optuna's ``GPSampler`` and ``TPESampler`` (float coordinates, snapped by the task).
+
+It prints, at 25 and 50 trials, the mean normalized regret ``(best - min) / (median random
+value - min)`` (the held-out report's ranking metric up to a per-task scale, which ranks
+ignore), the mean ``log10`` of it floored at 1e-6 (the pre-training reward's scale), and the
+mean per-task rank of the six entries (ranks of the per-task mean over the scored seeds, as in
+the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BUDGETS = (25, 50)
+GRID = tuple(itertools.product((-1.0, 0.0, 1.0), repeat=3))
+TASK_SEED = 5
+REGRET_FLOOR = 1e-6
+
+# per worker process: the tasks are drawn once, the agent loaded once
+_TASK_COUNT = 32
+_TASKS = None
+_AGENT = None
+
+
+class ConstantPolicy:
+    def __init__(self, action):
+        self.action = np.asarray(action, dtype=np.float32)
+
+    def predict(self, observation, deterministic=False):
+        return self.action, None
+
+
+def constant_name(action) -> str:
+    return "const(" + ",".join(f"{a:+.0f}" for a in action) + ")"
+
+
+def run_one(job: tuple[str, int, int]) -> dict:
+    """One run: ``(entry, task index, seed)`` -> best values at the budgets."""
+    entry, index, seed = job
+    from hpo.agents.pretrain import best_values
+
+    task, lower, center = _tasks()[index]
+    budget = max(BUDGETS)
+    if entry in ("gp", "tpe"):
+        best = _optuna_best_values(entry, task, budget, seed=1000 * index + seed)
+    else:
+        import torch
+
+        torch.manual_seed(1000 * index + seed)  # the agent samples its actions with torch
+        policy = _policy(entry)
+        best = best_values(policy, task, budget, np.random.default_rng([TASK_SEED, index, seed]))
+    row = {"entry": entry, "task": index, "seed": seed, "dim": task.dim}
+    for b in BUDGETS:
+        row[f"regret_{b}"] = max((best[b - 1] - lower) / (center - lower), 0.0) if center > lower else 0.0
+    return row
+
+
+def _tasks():
+    global _TASKS
+    if _TASKS is None:
+        from hpo.agents.pretrain import make_validation_tasks
+
+        _TASKS = make_validation_tasks(TASK_SEED, _TASK_COUNT)
+    return _TASKS
+
+
+def _init_worker(task_count: int) -> None:
+    global _TASK_COUNT
+    _TASK_COUNT = task_count
+    from hpo.threads import limit_threads
+
+    limit_threads(1)
+    warnings.filterwarnings("ignore")
+
+
+def _policy(entry: str):
+    global _AGENT
+    if entry == "uniform":
+        return "uniform"
+    if entry == "agent":
+        if _AGENT is None:
+            from hpo.agents.pretrained import load_pretrained
+
+            _AGENT = load_pretrained("sac-hmr-pretrained")
+        return _AGENT
+    return ConstantPolicy(next(a for a in GRID if constant_name(a) == entry))
+
+
+def _optuna_best_values(which: str, task, budget: int, seed: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    sampler = optuna.samplers.GPSampler(seed=seed) if which == "gp" else optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial):
+        point = np.array([trial.suggest_float(f"x{j}", -1.0, 1.0) for j in range(task.dim)])
+        return task(task.discretize(point))
+
+    study.optimize(objective, n_trials=budget)
+    return list(np.minimum.accumulate([t.value for t in study.trials]))
+
+
+def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """Per task: each entry's mean regret on the scored half of the seeds, for both splits."""
+    from scipy.stats import rankdata
+
+    column = f"regret_{budget}"
+    seeds = sorted(runs["seed"].unique())
+    halves = (seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :])
+    constants = [constant_name(a) for a in GRID]
+    tables = []
+    for choose, score in (halves, halves[::-1]):
+        chosen = runs[runs["seed"].isin(choose)].pivot_table(index="task", columns="entry", values=column)
+        scored = runs[runs["seed"].isin(score)].pivot_table(index="task", columns="entry", values=column)
+        best_constant = chosen[constants].mean().idxmin()
+        oracle = chosen[constants].idxmin(axis=1)
+        table = pd.DataFrame({
+            "uniform": scored["uniform"],
+            "best constant": scored[best_constant],
+            "oracle": [scored.loc[task, oracle[task]] for task in scored.index],
+            "agent": scored["agent"],
+            "gp": scored["gp"],
+            "tpe": scored["tpe"],
+        }, index=scored.index)
+        table.attrs["best constant"] = best_constant
+        tables.append(table)
+    rows = []
+    for name in tables[0].columns:
+        regrets = np.concatenate([t[name].to_numpy() for t in tables])
+        ranks = np.concatenate([np.apply_along_axis(rankdata, 1, t.to_numpy())[:, list(t.columns).index(name)]
+                                for t in tables])
+        rows.append({
+            "entry": name,
+            "mean regret": regrets.mean(),
+            "mean log10 regret": np.log10(np.maximum(regrets, REGRET_FLOOR)).mean(),
+            "mean rank": ranks.mean(),
+        })
+    summary = pd.DataFrame(rows).set_index("entry")
+    summary.attrs["best constants"] = [t.attrs["best constant"] for t in tables]
+    return summary
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=32, help="training-distribution tasks (seed 5)")
+    parser.add_argument("--seeds", type=int, default=4, help="runs per task and entry (even, at least 2)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None, help="folder for runs.csv")
+    args = parser.parse_args(argv)
+    if args.tasks < 1:
+        parser.error(f"--tasks must be at least 1, got {args.tasks}")
+    if args.seeds < 2 or args.seeds % 2:
+        parser.error(f"--seeds must be even and at least 2 (half choose, half score), got {args.seeds}")
+    from tqdm import tqdm
+
+    entries = ["gp", "tpe", "uniform", "agent"] + [constant_name(a) for a in GRID]
+    # the slow Optuna GP runs first, so the pool is not left waiting on them at the end
+    jobs = [(e, t, s) for e in entries for t in range(args.tasks) for s in range(args.seeds)]
+    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(args.tasks,)) as pool:
+        rows = list(tqdm(pool.map(run_one, jobs, chunksize=1), total=len(jobs), desc="runs"))
+    runs = pd.DataFrame(rows)
+    if args.out is not None:
+        from hpo.io import atomic_write
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.out / "runs.csv", lambda path: runs.to_csv(path, index=False))
+    print(f"{args.tasks} training-distribution tasks (seed {TASK_SEED}), {args.seeds} runs each; "
+          f"constants chosen on half of the runs, scored on the other half")
+    for budget in BUDGETS:
+        summary = summarize(runs, budget)
+        print(f"\n{budget} trials (best constant: {' / '.join(summary.attrs['best constants'])})")
+        print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
