@@ -53,14 +53,16 @@ def test_four_workers_run_exactly_the_budget(postgres_url, optimizer):
 
 
 def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
+    # While the file "hold" exists, objectives wait (and say so): the victim is killed
+    # inside a trial for sure, not between two (a fixed sleep lost that race on a busy CI)
     (tmp_path / "slow_objective.py").write_text(textwrap.dedent("""
         import os, time
         from pathlib import Path
         def objective(p):
-            marker = Path(f"running-{os.getpid()}")
-            marker.touch()
             time.sleep(0.3)
-            marker.unlink()
+            while Path("hold").exists():
+                Path(f"held-{os.getpid()}").touch()
+                time.sleep(0.05)
             return (p["x"] - 0.5) ** 2
     """))
     (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
@@ -70,17 +72,18 @@ def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
                  "space.yaml", "--n-trials", "40", cwd=tmp_path, env=env)
     workers = [start_worker(postgres_url, name, cwd=tmp_path, env=env) for _ in range(3)]
     victim = workers[0]
-    marker = tmp_path / f"running-{victim.pid}"
-    deadline = time.monotonic() + 120
     study = optuna.load_study(study_name=name, storage=postgres_url)
-    while time.monotonic() < deadline:
-        n_complete = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
-        if n_complete >= 6 and marker.exists():
-            break
+    deadline = time.monotonic() + 120
+    while len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) < 6 and time.monotonic() < deadline:
         time.sleep(0.02)
+    (tmp_path / "hold").touch()
+    while not (tmp_path / f"held-{victim.pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (tmp_path / f"held-{victim.pid}").exists(), "the victim never started a trial"
     complete_before = {t.number: t.params for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    (tmp_path / "hold").unlink()
     for worker in workers[1:]:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
