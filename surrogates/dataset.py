@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from hpo.errors import UserError
+from hpo.io import atomic_write_text
 from surrogates.manufacturing import (
     DEFAULT_COEFFICIENTS,
     PROCESS_BOUNDS,
@@ -273,6 +274,4 @@ def _check_or_write_sidecar(path: Path, metadata: dict) -> None:
                 "use another --out or delete the file to start over"
             )
         return
-    tmp = sidecar.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metadata, indent=2) + "\n")
-    os.replace(tmp, sidecar)  # atomic: never a half-written sidecar
+    atomic_write_text(sidecar, json.dumps(metadata, indent=2) + "\n")  # never a half-written sidecar

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hpo.errors import UserError
+from hpo.io import atomic_write_text
 from surrogates.dataset import SHIPPED_DATASET, ok_rows
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
 from surrogates.p2d import OBJECTIVE_COLUMNS
@@ -144,9 +145,7 @@ class SurrogateSelection:
             "data_fingerprint": self.data_fingerprint, "best": self.best,
             "kernel_thetas": self.kernel_thetas,
         }
-        tmp = Path(str(path) + ".tmp")
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SurrogateSelection:

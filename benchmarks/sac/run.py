@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from hpo.io import atomic_write_text
 
 DEFAULT_OPTIMIZERS = ("sac-hmr", "sac", "random", "tpe")
 RESULTS = Path(__file__).parent / "results" / "runs"
@@ -184,9 +185,7 @@ def main(argv=None) -> int:
                         continue
                     record = run_one(PROBLEMS[problem], optimizer, seed, args.trials, options)
                     record["label"], record["options"] = label, options
-                    tmp = path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(record))
-                    os.replace(tmp, path)  # a run file is complete or absent
+                    atomic_write_text(path, json.dumps(record))  # a run file is complete or absent
                     print(
                         f"{problem} {label} seed {seed}: best {record['best_curve'][-1]} "
                         f"in {record['seconds']:.1f} s",

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from hpo.errors import UserError
-from hpo.io import atomic_write_text
+from hpo.io import atomic_write, atomic_write_text
 
 DEFAULT_STEPS = 30_000
 DEFAULT_NET_ARCH = (64, 64)
@@ -166,7 +166,7 @@ def pretrain(
     progress_keeper.close()
     progress_keeper.record(final=True)
     agent_path = out / "agent.zip"
-    agent.save(agent_path)
+    atomic_write(agent_path, agent.save)
     curve_path = _write_curve(out, progress_keeper.curve)
     return PretrainResult(agent_path, curve_path, steps, time.perf_counter() - started, done)
 
@@ -326,9 +326,7 @@ class _Progress:
             )
 
     def save_checkpoint(self) -> None:
-        tmp = self.checkpoint / "agent.zip.tmp.zip"
-        self.agent.save(tmp)
-        tmp.replace(self.checkpoint / "agent.zip")
+        atomic_write(self.checkpoint / "agent.zip", self.agent.save)
         _save_buffer(self.agent.replay_buffer, self.checkpoint / "buffer.npz")
         state = {"step": self.step, "settings": self.settings, "curve": self.curve}
         atomic_write_text(self.checkpoint / "state.json", json.dumps(state) + "\n")
@@ -355,9 +353,7 @@ _BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "do
 def _save_buffer(buffer, path: Path) -> None:
     size = buffer.buffer_size if buffer.full else buffer.pos
     arrays = {name: getattr(buffer, name)[:size] for name in _BUFFER_FIELDS}
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, pos=np.array(buffer.pos), full=np.array(buffer.full), **arrays)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: np.savez(tmp, pos=np.array(buffer.pos), full=np.array(buffer.full), **arrays))
 
 
 def _load_buffer(buffer, path: Path) -> None:
@@ -403,7 +399,5 @@ def _plot_curve(path: Path, curve: list[dict]) -> None:
     right.set_ylabel(f"validation log10 regret ({VALIDATION_TRIALS} trials)")
     right.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
-    tmp.replace(path)

@@ -1,0 +1,53 @@
+"""hpo.io.atomic_write: whole files or none, with the permissions a plain open gives."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from hpo.io import atomic_write, atomic_write_text
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def test_a_new_file_gets_the_umask_permissions_not_owner_only(tmp_path, umask_027):
+    path = atomic_write_text(tmp_path / "sub" / "runs.csv", "a,b\n")
+    assert path.read_text() == "a,b\n"
+    assert mode(path) == 0o640  # 0o666 & ~0o027; a temporary file alone would give 0o600
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path, umask_027):
+    path = tmp_path / "report.md"
+    path.write_text("old")
+    for wanted in (0o600, 0o644):
+        os.chmod(path, wanted)
+        atomic_write_text(path, "new")
+        assert path.read_text() == "new" and mode(path) == wanted
+
+
+def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "curve.png"
+    path.write_text("old")
+    seen = []
+
+    def broken(tmp):
+        seen.append(tmp.name)
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, broken)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["curve.png"]
+    assert seen[0].endswith(".png")  # writers that pick a format by the suffix still can
