@@ -1,6 +1,7 @@
 """How much could any agent gain by steering the pre-trained tuner's search? (issue 8)
 
 ``python -m benchmarks.pretrained.leverage [--tasks 32] [--seeds 4] [--workers 2] [--out DIR]``
+``python -m benchmarks.pretrained.leverage --from-runs benchmarks/results/leverage/runs.csv``
 
 The shipped agent validates no better than uniformly random actions. This script asks whether
 a better-trained agent could do better, on tasks of the *training* distribution
@@ -21,7 +22,9 @@ It prints, at 25 and 50 trials, the mean normalized regret ``(best - min) / (med
 value - min)`` (the held-out report's ranking metric up to a per-task scale, which ranks
 ignore), the mean ``log10`` of it floored at 1e-6 (the pre-training reward's scale), and the
 mean per-task rank of the six entries (ranks of the per-task mean over the scored seeds, as in
-the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``.
+the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``;
+``--from-runs`` prints the tables of such a file without running anything (the shipped one
+is the docs' table).
 """
 
 from __future__ import annotations
@@ -171,7 +174,14 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=4, help="runs per task and entry (even, at least 2)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="folder for runs.csv")
+    parser.add_argument("--from-runs", type=Path, default=None, help="a runs.csv to summarize instead of running")
     args = parser.parse_args(argv)
+    if args.from_runs is not None:
+        if not args.from_runs.is_file():
+            parser.error(f"--from-runs: no file {str(args.from_runs)!r}")
+        runs = pd.read_csv(args.from_runs)
+        print_tables(runs, runs["task"].nunique(), runs["seed"].nunique())
+        return
     if args.tasks < 1:
         parser.error(f"--tasks must be at least 1, got {args.tasks}")
     if args.seeds < 2 or args.seeds % 2:
@@ -189,7 +199,11 @@ def main(argv=None) -> None:
 
         args.out.mkdir(parents=True, exist_ok=True)
         atomic_write(args.out / "runs.csv", lambda path: runs.to_csv(path, index=False))
-    print(f"{args.tasks} training-distribution tasks (seed {TASK_SEED}), {args.seeds} runs each; "
+    print_tables(runs, args.tasks, args.seeds)
+
+
+def print_tables(runs: pd.DataFrame, tasks: int, seeds: int) -> None:
+    print(f"{tasks} training-distribution tasks (seed {TASK_SEED}), {seeds} runs each; "
           f"constants chosen on half of the runs, scored on the other half")
     for budget in BUDGETS:
         summary = summarize(runs, budget)
