@@ -22,9 +22,10 @@ It prints, at 25 and 50 trials, the mean normalized regret ``(best - min) / (med
 value - min)`` (the held-out report's ranking metric up to a per-task scale, which ranks
 ignore), the mean ``log10`` of it floored at 1e-6 (the pre-training reward's scale), and the
 mean per-task rank of the six entries (ranks of the per-task mean over the scored seeds, as in
-the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``;
-``--from-runs`` prints the tables of such a file without running anything (the shipped one
-is the docs' table).
+the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``,
+saved every 100 runs: the same command resumes an interrupted run. A run that raises is
+recorded with its error and its task left out of the tables. ``--from-runs`` prints the
+tables of such a file without running anything (the shipped one is the docs' table).
 """
 
 from __future__ import annotations
@@ -67,18 +68,23 @@ def run_one(job: tuple[str, int, int]) -> dict:
     from hpo.agents.pretrain import best_values
 
     task, lower, center = _tasks()[index]
+    row = {"entry": entry, "task": index, "seed": seed, "dim": task.dim, "error": ""}
     budget = max(BUDGETS)
-    if entry in ("gp", "tpe"):
-        best = _optuna_best_values(entry, task, budget, seed=1000 * index + seed)
-    else:
-        import torch
+    try:
+        if entry in ("gp", "tpe"):
+            best = _optuna_best_values(entry, task, budget, seed=1000 * index + seed)
+        else:
+            import torch
 
-        torch.manual_seed(1000 * index + seed)  # the agent samples its actions with torch
-        policy = _policy(entry)
-        best = best_values(policy, task, budget, np.random.default_rng([TASK_SEED, index, seed]))
-    row = {"entry": entry, "task": index, "seed": seed, "dim": task.dim}
+            torch.manual_seed(1000 * index + seed)  # the agent samples its actions with torch
+            best = best_values(_policy(entry), task, budget, np.random.default_rng([TASK_SEED, index, seed]))
+    except Exception as err:  # recorded, not fatal: the other runs still count
+        row["error"] = f"{type(err).__name__}: {err}"
     for b in BUDGETS:
-        row[f"regret_{b}"] = max((best[b - 1] - lower) / (center - lower), 0.0) if center > lower else 0.0
+        if row["error"]:
+            row[f"regret_{b}"] = np.nan
+        else:
+            row[f"regret_{b}"] = max((best[b - 1] - lower) / (center - lower), 0.0) if center > lower else 0.0
     return row
 
 
@@ -150,6 +156,7 @@ def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
             "gp": scored["gp"],
             "tpe": scored["tpe"],
         }, index=scored.index)
+        table = table.dropna()  # a task with a failed run in the scored half is left out
         table.attrs["best constant"] = best_constant
         tables.append(table)
     rows = []
@@ -186,20 +193,47 @@ def main(argv=None) -> None:
         parser.error(f"--tasks must be at least 1, got {args.tasks}")
     if args.seeds < 2 or args.seeds % 2:
         parser.error(f"--seeds must be even and at least 2 (half choose, half score), got {args.seeds}")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    runs = run_all(args.tasks, args.seeds, args.workers, args.out)
+    failed = int((runs["error"].fillna("") != "").sum())
+    if failed:
+        print(f"{failed} runs failed (their 'error' column in runs.csv says why); their tasks are left out")
+    print_tables(runs, args.tasks, args.seeds)
+
+
+SAVE_EVERY = 100  # runs between saves of runs.csv
+
+
+def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFrame:
+    """Every entry on every task and seed; with ``out``, runs already in ``out/runs.csv`` are
+    kept and skipped (task ``i`` is the same task whatever ``--tasks`` is), and the file is
+    rewritten every ``SAVE_EVERY`` runs, so an interrupted run resumes where it stopped."""
     from tqdm import tqdm
 
-    entries = ["gp", "tpe", "uniform", "agent"] + [constant_name(a) for a in GRID]
-    # the slow Optuna GP runs first, so the pool is not left waiting on them at the end
-    jobs = [(e, t, s) for e in entries for t in range(args.tasks) for s in range(args.seeds)]
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(args.tasks,)) as pool:
-        rows = list(tqdm(pool.map(run_one, jobs, chunksize=1), total=len(jobs), desc="runs"))
-    runs = pd.DataFrame(rows)
-    if args.out is not None:
-        from hpo.io import atomic_write
+    from hpo.io import atomic_write
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.out / "runs.csv", lambda path: runs.to_csv(path, index=False))
-    print_tables(runs, args.tasks, args.seeds)
+    entries = ["gp", "tpe", "uniform", "agent"] + [constant_name(a) for a in GRID]
+    path = None if out is None else out / "runs.csv"
+    rows = pd.read_csv(path, keep_default_na=False, na_values=[""]).to_dict("records") if path and path.is_file() else []
+    done = {(r["entry"], r["task"], r["seed"]) for r in rows}
+    # the slow Optuna GP runs first, so the pool is not left waiting on them at the end
+    jobs = [(e, t, s) for e in entries for t in range(tasks) for s in range(seeds) if (e, t, s) not in done]
+    if done:
+        print(f"resuming: {len(done)} runs already in {path}, {len(jobs)} to go")
+
+    def save():
+        atomic_write(path, lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(tasks,)) as pool:
+        for count, row in enumerate(tqdm(pool.map(run_one, jobs, chunksize=1), total=len(jobs), desc="runs"), 1):
+            rows.append(row)
+            if path is not None and count % SAVE_EVERY == 0:
+                save()
+    if path is not None:
+        save()
+    runs = pd.DataFrame(rows)
+    return runs[(runs["task"] < tasks) & (runs["seed"] < seeds)]
 
 
 def print_tables(runs: pd.DataFrame, tasks: int, seeds: int) -> None:
