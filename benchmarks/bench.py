@@ -1,4 +1,4 @@
-"""``run_benchmark``: the Python call behind ``hpo bench`` (jobs, run, report in one)."""
+"""``run_benchmark``: the Python call behind ``hpo bench`` (jobs, run, pack, report in one)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, write_report
-from benchmarks.runner import RunSummary, run_jobs
+from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, machine_info, write_report
+from benchmarks.runner import RunSummary, pack_records, run_jobs
 from benchmarks.suites import make_jobs
 from hpo.errors import UserError
 from hpo.io import atomic_write_text
@@ -29,10 +29,14 @@ def run_benchmark(
     progress: bool = True,
     focus: str = DEFAULT_FOCUS,
     command: str | None = None,
+    pack: bool = True,
+    raw_csv: bool = False,
 ) -> tuple[RunSummary, Path]:
     """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``, see
-    ``benchmarks.suites.make_jobs``) into ``out``, skipping runs finished earlier, then write
-    ``out/report.md``. Returns what ran and the report's path.
+    ``benchmarks.suites.make_jobs``) into ``out``, skipping runs finished earlier, pack the
+    run files into ``out/runs.jsonl.xz`` (unless ``pack`` is false), then write
+    ``out/report.md`` (``raw_csv``: also trials.csv and curves.csv). Returns what ran and the
+    report's path.
 
     ``workers``: local processes (default: CPU count; 0 = this process). ``dask``: a
     scheduler address or a ``distributed.Client`` (then ``workers`` is ignored).
@@ -51,7 +55,11 @@ def run_benchmark(
         "optimizers": sorted({j.optimizer for j in jobs}),
         "seeds": sorted({j.seed for j in jobs}),
         "jobs": len(jobs),
+        "focus": focus,  # so that 'hpo bench report DIR' rebuilds the same report
+        "machine": machine_info(),  # the report shows it; a rebuild elsewhere must not change it
     }
     atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
     summary = run_jobs(jobs, out, workers=workers, dask=dask, progress=progress)
-    return summary, write_report(out, focus=focus)
+    if pack:
+        pack_records(out)
+    return summary, write_report(out, focus=focus, raw_csv=raw_csv)

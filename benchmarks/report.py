@@ -1,19 +1,22 @@
-"""The benchmark report: ``DIR/report.md`` with tables and PNG figures, plus raw CSVs.
+"""The benchmark report: ``DIR/report.md`` with tables and PNG figures, plus summary CSVs.
 
-``write_report(DIR)`` reads every run record under ``DIR/runs`` (see ``benchmarks.runner``)
-and writes, each atomically:
+``write_report(DIR)`` reads every run record of ``DIR`` (the archive ``DIR/runs.jsonl.xz``
+and the run files ``DIR/runs/``, see ``benchmarks.runner``) and writes, each atomically:
 
 * ``report.md``: runs, normalized regret per group and budget with AUC, ranks with the
-  Friedman test and pairwise Wilcoxon/Holm tests, the focus optimizer (``sac-hmr`` by
-  default) against every other optimizer at every budget, hypervolumes, held-out test
+  Friedman test and pairwise Wilcoxon/Holm tests, the focus optimizer (that of
+  ``bench.json``, else ``sac-hmr``) against every other optimizer at every budget, hypervolumes, held-out test
   scores, suggestion overhead, failed and skipped runs;
 * ``figures/curves-GROUP.png`` (median normalized regret against the fraction of the
   budget, per optimizer), ``figures/ranks.png``, ``figures/overhead.png``;
-* ``trials.csv`` (one row per trial: the raw results), ``curves.csv``, ``runs.csv``, ``budgets.csv``,
-  ``normalization.csv``, ``ranks.csv`` and ``pairwise.csv``.
+* ``runs.csv``, ``budgets.csv``, ``normalization.csv``, ``ranks.csv`` and ``pairwise.csv``;
+  with ``raw_csv=True`` (``--raw-csv``) also ``trials.csv`` (one row per trial) and
+  ``curves.csv`` (one row per trial and run): tens of MB for a large suite, and derivable
+  from the records at any time, so not written by default.
 
-The report depends only on the run files, so ``hpo bench report DIR`` rebuilds it at any
-time, also while a benchmark is still running.
+The report depends only on the run records and ``DIR/bench.json`` (the command line and the
+machine of the benchmark), so ``hpo bench report DIR`` rebuilds it at any time, also while a
+benchmark is still running, and gives the same bytes from the archive as from the run files.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import metrics
-from benchmarks.runner import RUNS_DIR, read_records
+from benchmarks.runner import ARCHIVE, RUNS_DIR, read_records
 from hpo.errors import UserError
 from hpo.io import atomic_write, atomic_write_text
 
@@ -58,7 +61,9 @@ class ReportData:
 def compute(out: str | Path) -> ReportData:
     records = read_records(out)
     if not records:
-        raise UserError(f"{str(out)!r} holds no benchmark runs (expected {RUNS_DIR}/PROBLEM/OPTIMIZER/seedS.json)")
+        raise UserError(
+            f"{str(out)!r} holds no benchmark runs (expected {ARCHIVE} or {RUNS_DIR}/PROBLEM/OPTIMIZER/seedS.json)"
+        )
     curves = metrics.compute_curves(records)
     budgets = metrics.at_budgets(curves.curves)
     return ReportData(
@@ -74,17 +79,21 @@ def compute(out: str | Path) -> ReportData:
     )
 
 
-def write_report(out: str | Path, focus: str = DEFAULT_FOCUS) -> Path:
-    """Compute everything from ``out/runs`` and write the report, figures and CSVs."""
+def write_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = False) -> Path:
+    """Compute everything from the run records of ``out`` and write the report, figures and
+    summary CSVs; ``raw_csv`` also writes the large ``trials.csv`` and ``curves.csv``.
+    ``focus``: default, the benchmark's own (``bench.json``), else ``sac-hmr``."""
     out = Path(out)
     if not out.is_dir():
         raise UserError(f"{str(out)!r} is not a folder")
     data = compute(out)
     config = _read_config(out)
+    focus = focus or config.get("focus") or DEFAULT_FOCUS
 
-    _write_csv(out / "trials.csv", data.trials)
+    if raw_csv:
+        _write_csv(out / "trials.csv", data.trials)
+        _write_csv(out / "curves.csv", data.curves.curves)
     _write_csv(out / "runs.csv", data.runs)
-    _write_csv(out / "curves.csv", data.curves.curves)
     _write_csv(out / "budgets.csv", data.budgets.merge(data.auc, on=metrics.RUN_KEYS, how="left"))
     _write_csv(out / "normalization.csv", data.curves.normalization)
     _write_csv(out / "ranks.csv", _ranks_long(data.tests))
@@ -95,8 +104,17 @@ def write_report(out: str | Path, focus: str = DEFAULT_FOCUS) -> Path:
     plot_ranks(data.tests, figures / "ranks.png")
     plot_overhead(data.overhead, figures / "overhead.png")
 
-    text = render(data, config, focus, [p.relative_to(out).as_posix() for p in curve_files])
+    text = render(data, config, focus, [p.relative_to(out).as_posix() for p in curve_files], raw_csv=raw_csv)
     return atomic_write_text(out / "report.md", text)
+
+
+def machine_info() -> dict:
+    """This machine and the versions that matter, for ``bench.json`` (the report shows the
+    machine that ran the benchmark, not the one that rebuilds the report)."""
+    return {
+        "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "optuna": _version("optuna"), "hpo": _version("hpo"),
+    }
 
 
 def _read_config(out: Path) -> dict:
@@ -133,12 +151,15 @@ def _budget_label(fraction: float) -> str:
     return f"{fraction:.0%}"
 
 
-def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str]) -> str:
+def render(
+    data: ReportData, config: dict, focus: str, curve_files: Sequence[str], *, raw_csv: bool = False
+) -> str:
     runs = data.runs
     ok = runs[runs["status"] == "ok"]
     lines = ["# Benchmark report", ""]
     if config.get("command"):
         lines += [f"Produced by: `{config['command']}`", ""]
+    machine = config.get("machine") or machine_info()  # older bench.json: no machine recorded
     lines += [
         (
             f"{len(runs)} runs: {len(ok)} finished, {int((runs['status'] == 'failed').sum())} failed, "
@@ -148,8 +169,8 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
         ),
         "",
         (
-            f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"optuna {_version('optuna')}, hpo {_version('hpo')}. Metrics are defined in "
+            f"Machine: {machine['machine']}, {machine['cpus']} CPUs, Python {machine['python']}, "
+            f"optuna {machine['optuna']}, hpo {machine['hpo']}. Metrics are defined in "
             "docs/benchmarks.md: normalized regret is 0 at the best known value and 1 at the mean "
             "final result of random search on the same problem (lower is better)."
         ),
@@ -163,17 +184,26 @@ def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str
     lines += _test_score_section(data)
     lines += _overhead_section(data)
     lines += _problems_runs_section(data)
-    lines += [
-        "## Raw results",
-        "",
-        (
-            "`trials.csv` (one row per trial), `curves.csv` (best so far, regret and normalized regret "
-            "per run and trial), `runs.csv` (one row per run), `budgets.csv` (normalized regret per run "
-            "and budget, with AUC), `normalization.csv`, `ranks.csv`, `pairwise.csv`."
-        ),
-        "",
-    ]
+    lines += ["## Raw results", "", _raw_results_text(raw_csv), ""]
     return "\n".join(lines)
+
+
+def _raw_results_text(raw_csv: bool) -> str:
+    summaries = (
+        "`runs.csv` (one row per run), `budgets.csv` (normalized regret per run and budget, with AUC), "
+        "`normalization.csv`, `ranks.csv`, `pairwise.csv`"
+    )
+    if raw_csv:
+        return (
+            "`trials.csv` (one row per trial), `curves.csv` (best so far, regret and normalized regret "
+            f"per run and trial), {summaries}."
+        )
+    return (
+        f"{summaries}. Every trial of every run is in the run records: `{ARCHIVE}` (one JSON record "
+        f"per line; `xzcat {ARCHIVE}`) and `{RUNS_DIR}/` for runs not packed yet. "
+        "`hpo bench report DIR --raw-csv` also writes `trials.csv` (one row per trial) and `curves.csv` "
+        "(best so far, regret and normalized regret per run and trial) from them."
+    )
 
 
 def _version(package: str) -> str:

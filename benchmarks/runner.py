@@ -7,13 +7,22 @@ for a failure of the problem, the optimizer or the objective (the record says
 local process pool (default), runs them in this process (``workers=0``), or submits them
 to a Dask cluster (``dask=ADDRESS`` or a ``distributed.Client``), and writes each record
 atomically to ``OUT/runs/PROBLEM/OPTIMIZER/seedS.json`` as soon as it arrives. A rerun
-skips jobs whose file holds a finished (``ok``) run with the same number of trials, so an
-interrupted benchmark resumes where it stopped; failed and skipped runs are tried again.
+skips jobs with a finished (``ok``) run with the same number of trials, in a run file or in
+the archive (below), so an interrupted benchmark resumes where it stopped; failed and
+skipped runs are tried again.
 
 Trials run through ``hpo.trials.work`` (the failure handling of ``hpo.tune``). Each trial
 is timed from the end of the previous one (pop, sampling, objective, tell) and the
 objective is timed inside it; the difference is the optimizer's share (the sampler's work,
 plus Optuna's in-memory bookkeeping).
+
+Archive: ``pack_records(OUT)`` (``hpo bench pack OUT``, and ``hpo bench`` at the end of a
+benchmark) moves the run files into one compressed file, ``OUT/runs.jsonl.xz``: one record
+per line, exactly as in its run file, in the order of the run files' paths, compressed with
+the standard library's ``lzma``. ``read_records`` reads the archive and the run files
+together (a run file replaces the archived record of the same job, so a rerun of a failed
+job wins), and a rerun skips jobs finished in either, so packing does not break resuming.
+Read the archive by hand with ``xzcat OUT/runs.jsonl.xz``.
 
 Determinism: the sampler's seed is derived from the run's seed and the problem name
 (``benchmarks.problems.sampler_seed``) and every objective is deterministic, so a job
@@ -23,7 +32,9 @@ gives the same trials wherever it runs; only the timings differ.
 from __future__ import annotations
 
 import json
+import lzma
 import math
+import os
 import time
 import traceback
 from collections.abc import Sequence
@@ -33,9 +44,10 @@ from typing import Any
 
 from hpo.cluster import completed
 from hpo.errors import UserError
-from hpo.io import atomic_write_text
+from hpo.io import atomic_write, atomic_write_text
 
 RUNS_DIR = "runs"
+ARCHIVE = "runs.jsonl.xz"
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,10 @@ class RunSummary:
 
 def is_finished(job: Job, out: str | Path) -> bool:
     """Whether ``out`` holds a finished run of ``job`` (status ok, same number of trials)."""
-    record = read_record(job.path(out))
+    return _finished(job, _records_by_job(out).get(_job_key(job)))
+
+
+def _finished(job: Job, record: dict | None) -> bool:
     return record is not None and record.get("status") == "ok" and record.get("n_trials") == job.n_trials
 
 
@@ -77,13 +92,92 @@ def read_record(path: Path) -> dict | None:
 
 
 def read_records(out: str | Path) -> list[dict]:
-    """Every run record under ``out`` (finished, failed and skipped), in a stable order."""
-    records = []
-    for path in sorted((Path(out) / RUNS_DIR).glob("*/*/seed*.json")):
+    """Every run record under ``out`` (finished, failed and skipped), from the archive and
+    the run files, in a stable order: that of the run files' paths."""
+    by_job = _records_by_job(out)
+    return [by_job[key] for key in sorted(by_job, key=_path_order)]
+
+
+def _records_by_job(out: str | Path) -> dict[tuple, dict]:
+    """Records keyed by job identity; a run file replaces the archived record of its job."""
+    records = {_record_key(r): r for r in read_archive(out)}
+    for path in _run_files(out):
         record = read_record(path)
         if record is not None:
-            records.append(record)
+            records[_record_key(record)] = record
     return records
+
+
+def _run_files(out: str | Path) -> list[Path]:
+    return sorted((Path(out) / RUNS_DIR).glob("*/*/seed*.json"))
+
+
+def _job_key(job: Job) -> tuple:
+    return (job.problem, job.optimizer, job.seed)
+
+
+def _record_key(record: dict) -> tuple:
+    return (record["problem"], record["optimizer"], record["seed"])
+
+
+def _path_order(key: tuple) -> tuple:
+    # The order reports have always read records in (sorted run file paths: "seed10.json"
+    # before "seed2.json"); float sums in the report depend on it, so it must not change.
+    problem, optimizer, seed = key
+    return (problem, optimizer, f"seed{seed}.json")
+
+
+def read_archive(out: str | Path) -> list[dict]:
+    """The records in ``out/runs.jsonl.xz`` (none if it does not exist)."""
+    path = Path(out) / ARCHIVE
+    try:
+        with lzma.open(path, "rt", encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+    except FileNotFoundError:
+        return []
+    except (OSError, EOFError, lzma.LZMAError, ValueError) as err:
+        # Not "pending": these runs would silently be run again, or vanish from the report.
+        raise UserError(
+            f"{str(path)!r}: not a readable run archive ({err}); restore it from git or remove it"
+        ) from None
+
+
+def pack_records(out: str | Path) -> tuple[int, Path]:
+    """Write every record under ``out`` (archive and run files) into ``out/runs.jsonl.xz``,
+    then delete the run files it now holds. Returns the number of records and the path.
+
+    The archive is written atomically before any run file is deleted, and a run file that
+    changed meanwhile (a benchmark still writing into ``out``) is kept, so nothing is lost.
+    The same records always give the same bytes (xz stores no timestamp).
+    """
+    out = Path(out)
+    records = read_records(out)
+    if not records:
+        raise UserError(
+            f"{str(out)!r} holds no benchmark runs to pack (expected {RUNS_DIR}/PROBLEM/OPTIMIZER/seedS.json)"
+        )
+    text = "".join(_line(record) for record in records)
+    path = atomic_write(out / ARCHIVE, lambda tmp: tmp.write_bytes(lzma.compress(text.encode("utf-8"))))
+    packed = {_record_key(record): record for record in records}
+    for run_file in _run_files(out):
+        record = read_record(run_file)
+        if record is not None and packed.get(_record_key(record)) == record:
+            run_file.unlink()
+    _remove_empty_dirs(out / RUNS_DIR)
+    return len(records), path
+
+
+def _line(record: dict) -> str:
+    # The run files' own format, so that a packed record reads back as the same dict.
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for folder, _, _ in os.walk(root, topdown=False):
+        try:
+            Path(folder).rmdir()
+        except OSError:  # not empty (a run file kept, or a temporary file being written)
+            pass
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -185,7 +279,7 @@ def _json_ready(value):
 
 def write_record(out: str | Path, job: Job, record: dict) -> Path:
     # Compact: the standard suite writes thousands of these.
-    return atomic_write_text(job.path(out), json.dumps(record, separators=(",", ":")) + "\n")
+    return atomic_write_text(job.path(out), _line(record))
 
 
 def run_jobs(
@@ -208,8 +302,9 @@ def run_jobs(
         raise UserError(f"workers must be >= 0, got {workers}")
     summary = RunSummary()
     pending = []
+    done = _records_by_job(out)  # read once: the archive can hold thousands of runs
     for job in jobs:
-        if is_finished(job, out):
+        if _finished(job, done.get(_job_key(job))):
             summary.skipped_finished += 1
         else:
             pending.append(job)

@@ -1,7 +1,9 @@
-"""``hpo bench`` end to end: the smoke suite's report, resuming, failures, Dask = local pool."""
+"""``hpo bench`` end to end: the smoke suite's report, resuming, failures, the run archive,
+Dask = local pool."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,18 +13,18 @@ from optuna.distributions import FloatDistribution
 
 from benchmarks import problems as problems_module
 from benchmarks.problems import Problem, ProblemUnavailable
-from benchmarks.runner import Job, read_records, run_jobs
+from benchmarks.report import write_report
+from benchmarks.runner import ARCHIVE, RUNS_DIR, Job, pack_records, read_records, run_jobs
 from benchmarks.suites import make_jobs
 from hpo import cli
+from hpo.errors import UserError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMOKE_PROBLEMS = ("bbob-f01-d2", "bbob-f08-d2", "nb201-cifar10", "zdt1")
 
 
 def bench(monkeypatch, *argv: str) -> int:
-    """``hpo bench ...`` through the real entry point (registering the command module if
-    the dispatcher does not list it yet)."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", list(dict.fromkeys([*cli.COMMAND_MODULES, "bench"])))
+    """``hpo bench ...`` through the real entry point."""
     return cli.main(["bench", *argv])
 
 
@@ -45,8 +47,11 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     """Acceptance 1: the smoke suite runs through the CLI and its report holds the tables,
     figures and numbers that the raw results imply."""
     out = tmp_path / "smoke"
-    assert bench(monkeypatch, "--suite", "smoke", "--out", str(out), "--workers", "2", "--no-progress") == 0
+    argv = ("--suite", "smoke", "--out", str(out), "--workers", "2", "--no-progress", "--raw-csv")
+    assert bench(monkeypatch, *argv) == 0
     text = (out / "report.md").read_text()
+    # The run files were packed into the archive at the end.
+    assert (out / ARCHIVE).is_file() and not (out / RUNS_DIR).exists()
     assert f"Produced by: `hpo bench --suite smoke --out {out} --workers 2`" in text
 
     for heading in ("## Problems", "## Normalized regret", "## Ranks and statistical tests",
@@ -108,9 +113,9 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     assert list(per_group.columns) == ["bbob (2)", "tabular (1)"]
     assert float(per_group.loc["random", "tabular (1)"]) + float(per_group.loc["tpe", "tabular (1)"]) == 3.0
 
-    # The report can be rebuilt from the raw results alone, identically.
+    # The report can be rebuilt from the archive alone, identically.
     (out / "report.md").unlink()
-    assert bench(monkeypatch, "report", str(out)) == 0
+    assert bench(monkeypatch, "report", str(out), "--raw-csv") == 0
     assert (out / "report.md").read_text() == text
 
 
@@ -202,12 +207,98 @@ def test_failures_are_recorded_and_do_not_stop_other_runs(tmp_path, monkeypatch)
     again = run_jobs(jobs, tmp_path, workers=0, progress=False)
     assert (again.skipped_finished, again.failed, again.skipped) == (2, 1, 1)
 
-    from benchmarks.report import write_report
-
     text = write_report(tmp_path).read_text()
     failed_table = markdown_section_table(text, "## Failed and skipped runs")
     assert set(failed_table["problem"]) == {"test-broken", "test-unavailable"}
     assert set(failed_table["status"]) == {"failed", "skipped"}
+
+
+# -- the run archive -------------------------------------------------------------------------
+
+def _quadratic_jobs(monkeypatch, objective) -> list[Job]:
+    _register(monkeypatch, "test-quadratic", lambda seed: _quadratic("test-quadratic", objective))
+    # 11 seeds: "seed10" sorts before "seed2" in the run files' order, which must be kept.
+    return make_jobs("smoke", problems=["test-quadratic"], optimizers=["random", "tpe"], seeds=11, n_trials=4)
+
+
+def test_packed_records_read_back_and_report_identically(tmp_path, monkeypatch):
+    jobs = _quadratic_jobs(monkeypatch, _Interrupt(None))
+    run_jobs(jobs, tmp_path, workers=0, progress=False)
+    from_files = read_records(tmp_path)
+    assert len(from_files) == len(jobs)
+    report = write_report(tmp_path).read_text()
+    figures = {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()}
+    assert not (tmp_path / "trials.csv").exists() and not (tmp_path / "curves.csv").exists()
+
+    assert pack_records(tmp_path) == (len(jobs), tmp_path / ARCHIVE)
+    assert not (tmp_path / RUNS_DIR).exists()  # run files and their folders removed
+    assert read_records(tmp_path) == from_files  # same records, same order
+    packed = (tmp_path / ARCHIVE).read_bytes()
+    (tmp_path / "report.md").unlink()
+    assert write_report(tmp_path).read_text() == report
+    assert {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()} == figures
+
+    # Packing again (nothing new) gives the same bytes: the archive can be committed.
+    pack_records(tmp_path)
+    assert (tmp_path / ARCHIVE).read_bytes() == packed
+
+    # --raw-csv writes the per-trial tables from the archive.
+    write_report(tmp_path, raw_csv=True)
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == len(jobs) * 4
+    assert len(pd.read_csv(tmp_path / "curves.csv")) == len(jobs) * 4
+
+
+def test_resumed_run_skips_archived_jobs_and_run_files_win(tmp_path, monkeypatch):
+    objective = _Interrupt(None)
+    jobs = _quadratic_jobs(monkeypatch, objective)
+    run_jobs(jobs[:3], tmp_path, workers=0, progress=False)
+    pack_records(tmp_path)
+    calls = objective.calls
+    summary = run_jobs(jobs, tmp_path, workers=0, progress=False)
+    assert (summary.skipped_finished, summary.ok) == (3, len(jobs) - 3)
+    assert objective.calls - calls == (len(jobs) - 3) * 4  # the archived jobs did not run again
+
+    # A run file replaces the archived record of its job: here a failed rerun of jobs[0],
+    # which a rerun then tries again, and the next pack keeps only the new record.
+    failed = {**read_records(tmp_path)[0], "status": "failed", "error": "lost"}
+    failed_job = next(j for j in jobs if (j.problem, j.optimizer, j.seed) == (
+        failed["problem"], failed["optimizer"], failed["seed"]))
+    failed_job.path(tmp_path).parent.mkdir(parents=True, exist_ok=True)
+    failed_job.path(tmp_path).write_text(json.dumps(failed))
+    pack_records(tmp_path)
+    assert read_records(tmp_path)[0]["status"] == "failed"
+    again = run_jobs(jobs, tmp_path, workers=0, progress=False)
+    assert (again.skipped_finished, again.ok) == (len(jobs) - 1, 1)
+    pack_records(tmp_path)
+    records = read_records(tmp_path)
+    assert len(records) == len(jobs) and {r["status"] for r in records} == {"ok"}
+    assert not (tmp_path / RUNS_DIR).exists()
+
+
+def test_report_takes_machine_and_focus_from_bench_json(tmp_path, monkeypatch):
+    """A report rebuilt elsewhere shows the machine that ran the benchmark, and its focus."""
+    run_jobs(_quadratic_jobs(monkeypatch, _Interrupt(None))[:4], tmp_path, workers=0, progress=False)
+    machine = {"machine": "m68k", "cpus": 3, "python": "3.0.1", "optuna": "0.1", "hpo": "9"}
+    (tmp_path / "bench.json").write_text(json.dumps({"command": "hpo bench x", "focus": "tpe", "machine": machine}))
+    text = write_report(tmp_path).read_text()
+    assert "Machine: m68k, 3 CPUs, Python 3.0.1, optuna 0.1, hpo 9." in text
+    assert "## tpe against each optimizer" in text
+    assert "## random against each optimizer" in write_report(tmp_path, focus="random").read_text()
+
+
+def test_unreadable_archive_is_an_error_not_pending_runs(tmp_path):
+    (tmp_path / ARCHIVE).write_bytes(b"not xz")
+    with pytest.raises(UserError, match="not a readable run archive"):
+        read_records(tmp_path)
+
+
+def test_pack_command(tmp_path, monkeypatch, capsys):
+    run_jobs(_quadratic_jobs(monkeypatch, _Interrupt(None))[:2], tmp_path, workers=0, progress=False)
+    assert bench(monkeypatch, "pack", str(tmp_path)) == 0
+    assert f"packed 2 runs into {tmp_path / ARCHIVE}" in capsys.readouterr().out
+    assert bench(monkeypatch, "pack", str(tmp_path / "nope")) == 2
+    assert "is not a folder" in capsys.readouterr().err
 
 
 # -- Dask ------------------------------------------------------------------------------------
@@ -248,6 +339,7 @@ def test_dask_local_cluster_gives_the_same_results_as_the_local_pool(tmp_path):
         (["--optimizers", "nope", "--out", "X"], "optimizer 'nope' is unknown; allowed: random"),
         (["--suite", "smoke"], "--out: required"),
         (["report"], "report: give the results folder"),
+        (["pack"], "pack: give the results folder"),
     ],
 )
 def test_bad_input_is_a_one_line_error_listing_the_allowed_values(monkeypatch, capsys, tmp_path, argv, message):

@@ -1,5 +1,6 @@
 """``hpo bench``: run a benchmark suite into a folder and report; ``hpo bench report DIR``
-rebuilds the report from the raw results; ``hpo bench --list`` shows what can be chosen."""
+rebuilds the report from the run records; ``hpo bench pack DIR`` moves the run files into the
+compressed archive DIR/runs.jsonl.xz; ``hpo bench --list`` shows what can be chosen."""
 
 from __future__ import annotations
 
@@ -16,16 +17,17 @@ def register(subparsers) -> None:
         description=(
             "Run every chosen optimizer on every chosen problem for several seeds (one job "
             "each, in a local process pool or on a Dask cluster), write each finished run to "
-            "OUT/runs/, then OUT/report.md with figures and CSVs. A rerun skips finished runs. "
-            "'hpo bench report DIR' rebuilds the report from DIR/runs."
+            "OUT/runs/, pack those files into OUT/runs.jsonl.xz, then write OUT/report.md with "
+            "figures and CSVs. A rerun skips finished runs (packed or not). 'hpo bench report DIR' "
+            "rebuilds the report from the run records; 'hpo bench pack DIR' packs DIR/runs/."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "action", nargs="?", choices=["run", "report"], default="run",
-        help="'run' a suite (the default) or rebuild the 'report' of DIR",
+        "action", nargs="?", choices=["run", "report", "pack"], default="run",
+        help="'run' a suite (the default), rebuild the 'report' of DIR, or 'pack' DIR's run files",
     )
-    parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report'")
+    parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report' and 'pack'")
     parser.add_argument("--suite", default="smoke", help="suite name (see --list)")
     parser.add_argument("--out", metavar="DIR", help="results folder (required to run)")
     parser.add_argument(
@@ -43,7 +45,18 @@ def register(subparsers) -> None:
         help="local worker processes [default: CPU count]; 0 runs the jobs in this process",
     )
     parser.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler (tcp://host:8786)")
-    parser.add_argument("--focus", default="sac-hmr", help="optimizer compared against every other one in the report")
+    parser.add_argument(
+        "--focus", metavar="NAME",
+        help="optimizer compared against every other one in the report [default: sac-hmr; for "
+        "'report', the benchmark's own, from DIR/bench.json]",
+    )
+    parser.add_argument(
+        "--raw-csv", action="store_true",
+        help="also write trials.csv and curves.csv (one row per trial; large, and derivable from the runs)",
+    )
+    parser.add_argument(
+        "--no-pack", action="store_true", help="keep the run files in OUT/runs/ instead of packing them",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--list", action="store_true", help="list suites, problem groups and optimizers, then exit")
     parser.set_defaults(func=run)
@@ -52,14 +65,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.list:
         return _list()
-    if args.action == "report":
-        from benchmarks.report import write_report
-
+    if args.action in ("report", "pack"):
         if not args.dir:
-            raise UserError("report: give the results folder, e.g. 'hpo bench report results/bench'")
-        path = write_report(args.dir, focus=args.focus)
-        print(f"wrote {path}")
-        return 0
+            raise UserError(
+                f"{args.action}: give the results folder, e.g. 'hpo bench {args.action} results/bench'"
+            )
+        return _report(args) if args.action == "report" else _pack(args)
     if args.dir:
         raise UserError(f"unexpected argument {args.dir!r}; to run a suite give --out DIR")
     if not args.out:
@@ -68,20 +79,41 @@ def run(args) -> int:
     import optuna
 
     from benchmarks.bench import run_benchmark
+    from benchmarks.report import DEFAULT_FOCUS
 
     if not args.verbose:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     summary, report = run_benchmark(
         args.suite, args.out,
         problems=args.problems, optimizers=args.optimizers, seeds=args.seeds, n_trials=args.n_trials,
-        workers=args.workers, dask=args.dask, progress=not args.no_progress, focus=args.focus,
-        command=_command_line(args),
+        workers=args.workers, dask=args.dask, progress=not args.no_progress, focus=args.focus or DEFAULT_FOCUS,
+        command=_command_line(args), pack=not args.no_pack, raw_csv=args.raw_csv,
     )
     print(
         f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
         f"skipped), {summary.skipped_finished} already finished; wrote {report}"
     )
     return 1 if summary.failed else 0
+
+
+def _report(args) -> int:
+    from benchmarks.report import write_report
+
+    path = write_report(args.dir, focus=args.focus, raw_csv=args.raw_csv)
+    print(f"wrote {path}")
+    return 0
+
+
+def _pack(args) -> int:
+    from pathlib import Path
+
+    from benchmarks.runner import pack_records
+
+    if not Path(args.dir).is_dir():
+        raise UserError(f"pack: {args.dir!r} is not a folder")
+    count, path = pack_records(args.dir)
+    print(f"packed {count} runs into {path}")
+    return 0
 
 
 def _command_line(args) -> str:
@@ -93,7 +125,7 @@ def _command_line(args) -> str:
         if value:
             words += [option, *value]
     for option, value in (("--seeds", args.seeds), ("--n-trials", args.n_trials),
-                          ("--workers", args.workers), ("--dask", args.dask)):
+                          ("--workers", args.workers), ("--dask", args.dask), ("--focus", args.focus)):
         if value is not None:
             words += [option, str(value)]
     return shlex.join(words)
