@@ -25,6 +25,18 @@ Families (``group``), each built on demand by name with ``make_problem(name, see
     ``ProblemUnavailable`` (the run is recorded as skipped with the reason).
 ``multi-objective``
     pymoo's ZDT1-3 (10 variables) and DTLZ1-2 (2 objectives), with their known fronts.
+``synthetic``
+    Textbook test functions, minimized, with known optima: Branin (2-D), Rosenbrock (4-D
+    on [-5, 10]^4), Hartmann-6 and Ackley (10-D on [-32.768, 32.768]^10). Unlike BBOB they
+    are not rotated or shifted, so the seed does not change them.
+``sklearn-small``
+    Two scikit-learn tasks cheap enough for long grids (about 0.1 s per evaluation against
+    0.6 s for ``svc-digits``), 3-fold CV accuracy, maximized: an RBF SVC on breast cancer
+    (``svc-breast-cancer``) and a decision tree on digits (``tree-digits``, int, log-int,
+    float and categorical parameters). No known optimum, no test score.
+
+The ``synthetic`` and ``sklearn-small`` problems are those of the SAC-HMR ablation
+(suite ``sac-ablation``, docs/sac-hmr.md).
 
 Multi-objective problems are scored by hypervolume (minimization form, ``reference_point``);
 ``optimal_hypervolume`` is the hypervolume of the known front where there is one.
@@ -33,6 +45,7 @@ Multi-objective problems are scored by hypervolume (minimization form, ``referen
 from __future__ import annotations
 
 import fnmatch
+import math
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +64,7 @@ from hpo.errors import UserError
 
 BBOB_FUNCTIONS = tuple(range(1, 25))
 BBOB_DIMENSIONS = (2, 5, 10)
-GROUPS = ("bbob", "sklearn", "mlp", "tabular", "electrode", "multi-objective")
+GROUPS = ("bbob", "sklearn", "mlp", "tabular", "electrode", "multi-objective", "synthetic", "sklearn-small")
 
 
 class ProblemUnavailable(RuntimeError):
@@ -422,3 +435,144 @@ def _multi_objective(name: str, seed: int) -> Problem:
 
 for _name in _PYMOO:
     _register(_name, "multi-objective", lambda seed, n=_name: _multi_objective(n, seed), n_objectives=2)
+
+
+# -- synthetic functions and cheap scikit-learn tasks (the SAC-HMR ablation) -------------------
+
+def _branin(p):
+    x1, x2 = p["x1"], p["x2"]
+    b, c, r, s, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 6.0, 10.0, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
+
+
+_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+_H6_A = np.array(
+    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
+
+
+def _hartmann6(p):
+    x = np.array([p[f"x{i}"] for i in range(6)])
+    return float(-np.sum(_H6_ALPHA * np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1))))
+
+
+def _rosenbrock(p):
+    x = np.array([p[f"x{i}"] for i in range(len(p))])
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+
+
+def _ackley(p):
+    x = np.array([p[f"x{i}"] for i in range(len(p))])
+    d = x.size
+    return float(
+        -20 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / d)) - np.exp(np.sum(np.cos(2 * np.pi * x)) / d) + 20 + math.e
+    )
+
+
+def _box(dimension: int, low: float, high: float) -> dict[str, BaseDistribution]:
+    return {f"x{i}": FloatDistribution(low, high) for i in range(dimension)}
+
+
+# name: (description, space, objective, optimum)
+_SYNTHETIC = {
+    "branin-2d": (
+        "Branin on [-5, 10] x [0, 15]",
+        {"x1": FloatDistribution(-5.0, 10.0), "x2": FloatDistribution(0.0, 15.0)},
+        _branin, 0.397887,
+    ),
+    "rosenbrock-4d": ("Rosenbrock in 4-D on [-5, 10]^4", _box(4, -5.0, 10.0), _rosenbrock, 0.0),
+    "hartmann-6d": ("Hartmann-6 on [0, 1]^6", _box(6, 0.0, 1.0), _hartmann6, -3.32237),
+    "ackley-10d": ("Ackley in 10-D on [-32.768, 32.768]^10", _box(10, -32.768, 32.768), _ackley, 0.0),
+}
+
+
+def _synthetic(name: str, seed: int) -> Problem:
+    description, space, objective, optimum = _SYNTHETIC[name]
+    return Problem(
+        name=name,
+        group="synthetic",
+        description=description,
+        space=dict(space),
+        directions=("minimize",),
+        objective=objective,
+        optimum=optimum,
+    )
+
+
+for _name in _SYNTHETIC:
+    _register(_name, "synthetic", lambda seed, n=_name: _synthetic(n, seed))
+
+
+@cache
+def _small_data(name: str):
+    from sklearn import datasets
+
+    loader = {"breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}[name]
+    return loader(return_X_y=True)
+
+
+def _cv_accuracy(model, dataset: str) -> float:
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y = _small_data(dataset)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    return float(np.mean(cross_val_score(model, X, y, cv=folds)))
+
+
+def _svc_breast_cancer(p):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return _cv_accuracy(make_pipeline(StandardScaler(), SVC(C=p["C"], gamma=p["gamma"])), "breast_cancer")
+
+
+def _tree_digits(p):
+    from sklearn.tree import DecisionTreeClassifier
+
+    return _cv_accuracy(DecisionTreeClassifier(random_state=0, **p), "digits")
+
+
+# name: (description, space, objective)
+_SKLEARN_SMALL = {
+    "svc-breast-cancer": (
+        "RBF SVC (standardized inputs) on breast cancer, 3-fold CV accuracy",
+        {"C": FloatDistribution(1e-2, 1e3, log=True), "gamma": FloatDistribution(1e-5, 1.0, log=True)},
+        _svc_breast_cancer,
+    ),
+    "tree-digits": (
+        "decision tree on digits, 3-fold CV accuracy",
+        {
+            "max_depth": IntDistribution(1, 30),
+            "min_samples_split": IntDistribution(2, 40),
+            "min_samples_leaf": IntDistribution(1, 30, log=True),
+            "max_features": FloatDistribution(0.1, 1.0),
+            "criterion": CategoricalDistribution(["gini", "entropy"]),
+        },
+        _tree_digits,
+    ),
+}
+
+
+def _sklearn_small(name: str, seed: int) -> Problem:
+    description, space, objective = _SKLEARN_SMALL[name]
+    return Problem(
+        name=name,
+        group="sklearn-small",
+        description=description,
+        space=dict(space),
+        directions=("maximize",),
+        objective=objective,
+    )
+
+
+for _name in _SKLEARN_SMALL:
+    _register(_name, "sklearn-small", lambda seed, n=_name: _sklearn_small(n, seed))

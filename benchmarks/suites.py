@@ -15,6 +15,10 @@
     and 10 dimensions with instances 1-10, a scikit-learn task, three tabular benchmarks,
     the electrode surrogate), the pre-trained agent, its three ablations and the baselines
     random, TPE, CMA-ES, GP and online SAC-HMR; 10 seeds, 100 trials.
+``sac-ablation``
+    The SAC-HMR ablation of docs/sac-hmr.md: SAC-HMR against plain SAC (the same agent
+    without HMR), random search and TPE on four synthetic functions and two cheap
+    scikit-learn tasks; 10 seeds, 100 trials (about an hour of one core).
 
 Any subset: ``make_jobs(suite, problems=[...], optimizers=[...], seeds=N, n_trials=N)``
 (names, shell patterns or group names for problems). Random search always runs too: it is
@@ -103,6 +107,18 @@ SUITES: dict[str, Suite] = {
                 "random", "tpe", "cmaes", "gp", "sac-hmr", "sac-hmr-pretrained", "sac-pretrained",
                 "sac-hmr-pretrained-frozen", "sac-hmr-scratch",
             ),
+            seeds=10,
+            n_trials={},
+            default_trials=100,
+        ),
+        Suite(
+            name="sac-ablation",
+            description=(
+                "SAC-HMR vs SAC (no HMR), random, TPE on 4 synthetic functions and 2 cheap "
+                "scikit-learn tasks; 10 seeds, 100 trials"
+            ),
+            problems=("synthetic", "sklearn-small"),
+            optimizers=("sac-hmr", "sac", "random", "tpe"),
             seeds=10,
             n_trials={},
             default_trials=100,

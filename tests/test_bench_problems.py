@@ -124,6 +124,55 @@ def test_electrode_problems_build_or_say_why_not():
     assert 0.0 <= balanced <= 1.0 + 1e-6
 
 
+@pytest.mark.parametrize(
+    "name, point, value",
+    [
+        ("branin-2d", {"x1": math.pi, "x2": 2.275}, 0.397887),
+        ("branin-2d", {"x1": -math.pi, "x2": 12.275}, 0.397887),
+        ("rosenbrock-4d", {f"x{i}": 1.0 for i in range(4)}, 0.0),
+        ("rosenbrock-4d", {f"x{i}": 0.0 for i in range(4)}, 3.0),
+        ("hartmann-6d", dict(zip([f"x{i}" for i in range(6)],
+                                 [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573], strict=True)), -3.32237),
+        ("ackley-10d", {f"x{i}": 0.0 for i in range(10)}, 0.0),
+    ],
+)
+def test_synthetic_functions_take_their_known_values(name, point, value):
+    problem = make_problem(name, seed=3)  # the seed does not change them
+    assert problem.group == "synthetic" and problem.directions == ("minimize",)
+    assert set(problem.space) == set(point)
+    assert problem.objective(point) == pytest.approx(value, abs=1e-5)
+    assert problem.optimum <= value + 1e-5  # no point beats the optimum
+    known_optima = {"branin-2d": 0.397887, "rosenbrock-4d": 0.0, "hartmann-6d": -3.32237, "ackley-10d": 0.0}
+    assert problem.optimum == known_optima[name]
+
+
+def test_small_sklearn_tasks_score_deterministically():
+    assert problem_names("sklearn-small") == ["svc-breast-cancer", "tree-digits"]
+    points = {
+        "svc-breast-cancer": {"C": 10.0, "gamma": 0.01},
+        "tree-digits": {"max_depth": 10, "min_samples_split": 2, "min_samples_leaf": 1,
+                        "max_features": 0.5, "criterion": "gini"},
+    }
+    for name, params in points.items():
+        problem = make_problem(name)
+        assert set(problem.space) == set(params) and problem.directions == ("maximize",)
+        accuracy = problem.objective(params)
+        assert 0.7 < accuracy <= 1.0 and problem.objective(params) == accuracy
+
+
+def test_sac_ablation_suite_is_the_full_grid():
+    jobs = make_jobs("sac-ablation")
+    assert {job.problem for job in jobs} == {
+        "branin-2d", "rosenbrock-4d", "hartmann-6d", "ackley-10d", "svc-breast-cancer", "tree-digits",
+    }
+    assert {job.optimizer for job in jobs} == {"sac-hmr", "sac", "random", "tpe"}
+    assert {job.seed for job in jobs} == set(range(10))
+    assert {job.n_trials for job in jobs} == {100}
+    assert len(jobs) == 6 * 4 * 10
+    # the ablation's problems stay out of the standard suite
+    assert not {job.problem for job in make_jobs("standard")} & {job.problem for job in jobs}
+
+
 def test_sampler_seed_is_stable_across_processes():
     code = "from benchmarks.problems import sampler_seed; print(sampler_seed(3, 'zdt1'))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
