@@ -22,6 +22,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from hpo.digits_mlp import build_mlp
 from hpo.tasks import TASKS, Task
 
 _SPLIT_SEED = 0
@@ -115,7 +116,7 @@ SKLEARN_TASKS: dict[str, Task] = {
 
 
 class MLPTask:
-    """A fully connected ReLU network on digits, trained with AdamW on 60% of the data,
+    """The digits MLP (``hpo.digits_mlp.build_mlp``), trained with AdamW on 60% of the data,
     scored by accuracy on a 15% validation split; the test score uses the last 25%.
 
     The network's initialization and the minibatch order are seeded with a fixed seed, so
@@ -158,12 +159,7 @@ class MLPTask:
         X_train, _, _, y_train, _, _ = self._splits
         # fork_rng: seeding must not disturb the caller's global torch RNG.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_SPLIT_SEED)
-            layers, width_in = [], X_train.shape[1]
-            for _ in range(int(params["depth"])):
-                layers += [torch.nn.Linear(width_in, int(params["width"])), torch.nn.ReLU()]
-                width_in = int(params["width"])
-            model = torch.nn.Sequential(*layers, torch.nn.Linear(width_in, 10))
+            model = build_mlp(int(params["width"]), int(params["depth"]), seed=_SPLIT_SEED)
             optimizer = torch.optim.AdamW(
                 model.parameters(), lr=params["learning_rate"], weight_decay=params["weight_decay"]
             )

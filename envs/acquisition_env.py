@@ -1,10 +1,10 @@
-"""``PretrainEnv``: one tuning run of a freshly sampled synthetic task per episode.
+"""``AcquisitionEnv``: one tuning run of a freshly sampled synthetic task per episode.
 
 Each ``reset`` draws a task from ``envs.task_distribution.TaskDistribution`` and a budget
 uniformly in ``[min_trials, max_trials]`` (the observation's budget feature is relative to
-it), makes ``envs.acquisition.N_STARTUP`` uniformly random trials, and the agent steers the
-rest through the MDP of ``envs.acquisition.AcquisitionHistory``, exactly as the Optuna
-sampler (``hpo.agents.pretrained``) does on a user's study. The reward's reference is the
+it), makes ``hpo._gp.acquisition.N_STARTUP`` uniformly random trials, and the agent steers the
+rest through the MDP of ``hpo._gp.acquisition.AcquisitionHistory``, exactly as the Optuna
+sampler (``hpo.samplers.pretrained``) does on a user's study. The reward's reference is the
 task's own: ``lower`` its minimum without noise (``SyntheticTask.minimum``) and ``center``
 the median of ``_REFERENCE_POINTS`` random values, so an episode's return is the orders of
 magnitude of normalized regret removed after the random start.
@@ -20,14 +20,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory, log_regret
+from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory, log_regret
 from envs.task_distribution import SyntheticTask, TaskDistribution
 from hpo.errors import UserError
 
 _REFERENCE_POINTS = 64
 
 
-class PretrainEnv(gym.Env):
+class AcquisitionEnv(gym.Env):
     """Synthetic tuning episodes (see the module docstring)."""
 
     metadata = {"render_modes": []}

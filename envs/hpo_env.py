@@ -50,13 +50,14 @@ import gymnasium as gym
 import numpy as np
 
 from hpo.errors import UserError
+from hpo.validation import check_choice, check_int, check_real
 from hpo.space import SpaceEncoder
 
 REWARDS = ("improvement", "score", "neg_log_regret")
 ACTION_MODES = ("absolute", "relative")
 DIRECTIONS = ("minimize", "maximize")
 
-# Defaults chosen with benchmarks/sac (docs/sac-hmr.md has the numbers).
+# Defaults chosen with the sac-ablation benchmark suite (docs/sac-hmr.md has the numbers).
 DEFAULT_ACTION_MODE = "relative"
 DEFAULT_STEP_SCALE = 0.25
 DEFAULT_WINDOW = 4
@@ -65,27 +66,6 @@ DEFAULT_FAILURE_PENALTY = 1.0
 _Z_CLIP = 5.0
 _Z_SQUASH = 3.0
 _REGRET_FLOOR = 1e-12
-
-
-def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise UserError(f"{name} is {value!r}; allowed: {', '.join(allowed)}")
-    return value
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_positive_float(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise UserError(f"{name} must be a finite number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise UserError(f"{name} must be {bound}, got {value!r}")
-    return float(value)
 
 
 def observation_size(dim: int, window: int = DEFAULT_WINDOW) -> int:
@@ -116,14 +96,14 @@ class TuningHistory:
         reward_scale: float | None = None,
         reward_center: float | None = None,
     ):
-        self.dim = _check_positive_int("dim", dim)
-        self.horizon = _check_positive_int("horizon", horizon)
-        self.direction = _check_choice("direction", direction, DIRECTIONS)
-        self.reward_kind = _check_choice("reward", reward, REWARDS)
-        self.action_mode = _check_choice("action_mode", action_mode, ACTION_MODES)
-        self.step_scale = _check_positive_float("step_scale", step_scale)
-        self.window = _check_positive_int("window", window, minimum=0)
-        self.failure_penalty = _check_positive_float("failure_penalty", failure_penalty, allow_zero=True)
+        self.dim = check_int("dim", dim, 1)
+        self.horizon = check_int("horizon", horizon, 1)
+        self.direction = check_choice("direction", direction, DIRECTIONS)
+        self.reward_kind = check_choice("reward", reward, REWARDS)
+        self.action_mode = check_choice("action_mode", action_mode, ACTION_MODES)
+        self.step_scale = check_real("step_scale", step_scale, 0, exclusive_minimum=True)
+        self.window = check_int("window", window, 0)
+        self.failure_penalty = check_real("failure_penalty", failure_penalty, 0)
         if reward == "neg_log_regret":
             if optimum is None:
                 raise UserError("reward 'neg_log_regret' needs optimum= (the known best value)")
@@ -134,7 +114,7 @@ class TuningHistory:
         # A known scale of the objective (pre-training knows its tasks): the "improvement"
         # reward is then divided by it instead of the spread of the trials so far, which an
         # agent can shrink by proposing near-duplicates and so inflate its own rewards.
-        self.reward_scale = None if reward_scale is None else _check_positive_float("reward_scale", reward_scale)
+        self.reward_scale = None if reward_scale is None else check_real("reward_scale", reward_scale, 0, exclusive_minimum=True)
         self.reward_center = None if reward_center is None else _check_finite("reward_center", reward_center)
         self.reset()
 
@@ -326,7 +306,7 @@ class HPOEnv(gym.Env):
             raise UserError(f"objective must be callable, got {type(objective).__name__}")
         self.objective = objective
         self.encoder = SpaceEncoder(space)
-        self.n_trials = _check_positive_int("n_trials", n_trials)
+        self.n_trials = check_int("n_trials", n_trials, 1)
         self.history = TuningHistory(
             self.encoder.dim,
             horizon=self.n_trials,

@@ -27,23 +27,25 @@ __all__ = [
     "tune",
 ]
 
-# The reinforcement-learning parts import torch and stable-baselines3 (seconds), so they are
+# The package root is the public facade, above every layer of docs/architecture.md. The
+# reinforcement-learning parts import torch and stable-baselines3 (seconds), so they are
 # loaded on first use only.
-_LAZY_EXPORTS = {
-    "SACHMR": ("hpo.agents", "SACHMR"),
-    "load_agent": ("hpo.agents", "load_agent"),
-    "SACHMRSampler": ("hpo.sampler", "SACHMRSampler"),
-    "HPOEnv": ("envs", "HPOEnv"),
-}
+_LAZY_EXPORTS = ("SACHMR", "load_agent", "SACHMRSampler", "PretrainedSampler", "HPOEnv")
 __all__ += list(_LAZY_EXPORTS)
 
 
 def __getattr__(name):
-    if name in _LAZY_EXPORTS:
-        import importlib
-
-        module_name, attribute = _LAZY_EXPORTS[name]
-        value = getattr(importlib.import_module(module_name), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'hpo' has no attribute {name!r}")
+    if name == "SACHMR":
+        from hpo.agents.sac_hmr import SACHMR as value
+    elif name == "load_agent":
+        from hpo.agents.persistence import load_agent as value
+    elif name == "SACHMRSampler":
+        from hpo.samplers.sac_hmr import SACHMRSampler as value
+    elif name == "PretrainedSampler":
+        from hpo.samplers.pretrained import PretrainedSampler as value
+    elif name == "HPOEnv":
+        from envs.hpo_env import HPOEnv as value
+    else:
+        raise AttributeError(f"module 'hpo' has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -1,6 +1,9 @@
-"""A small torch MLP classification task on sklearn's digits, for tuning the learning rate.
+"""The digits MLP: a fully connected ReLU network on scikit-learn's digits (64 inputs, 10
+classes), built once here (``build_mlp``) for every task that trains one: the benchmarks'
+``mlp-digits`` tuning task (AdamW, cross-entropy) and ``DigitsMLPTask`` below, the default
+model of ``hpo dynamics lr-range`` and of the learning-rate experiments.
 
-Standard PyTorch parametrisation and initialisation (``nn.Linear``), ReLU, trained by
+``DigitsMLPTask``: standard PyTorch parametrisation and initialisation (``nn.Linear``), ReLU, trained by
 mini-batch SGD on ``MSELoss`` to one-hot targets (torch's mean convention, ``loss="mse"`` in
 :mod:`hpo.dynamics`). A trial takes about a second on one core. The objective is the
 validation error; a diverged run scores 1.0, so the optimizer learns from it instead of losing
@@ -17,7 +20,20 @@ from torch import nn
 
 from hpo.errors import UserError
 
+N_FEATURES = 64  # 8 x 8 pixels
 N_CLASSES = 10
+
+
+def build_mlp(hidden: int, depth: int, seed: int) -> nn.Module:
+    """``depth`` hidden ReLU layers of width ``hidden``, PyTorch's default initialization
+    drawn after ``torch.manual_seed(seed)`` (``nn.Linear`` draws from the global generator)."""
+    torch.manual_seed(seed)
+    layers, width_in = [], N_FEATURES
+    for _ in range(depth):
+        layers += [nn.Linear(width_in, hidden), nn.ReLU()]
+        width_in = hidden
+    layers.append(nn.Linear(width_in, N_CLASSES))
+    return nn.Sequential(*layers)
 
 
 @dataclass
@@ -52,13 +68,7 @@ class DigitsMLPTask:
         }
 
     def build_model(self, seed: int = 0) -> nn.Module:
-        torch.manual_seed(seed)  # nn.Linear draws its default init from the global generator
-        layers, width_in = [], 64
-        for _ in range(self.depth):
-            layers += [nn.Linear(width_in, self.hidden), nn.ReLU()]
-            width_in = self.hidden
-        layers.append(nn.Linear(width_in, N_CLASSES))
-        return nn.Sequential(*layers)
+        return build_mlp(self.hidden, self.depth, seed)
 
     def probe_batch(self, size: int = 128, seed: int = 0) -> torch.Tensor:
         """``size`` training inputs, for measuring the NTK sharpness at initialisation."""

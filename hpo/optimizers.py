@@ -1,8 +1,10 @@
 """The optimizer registry: one name, one configured Optuna sampler.
 
 ``hpo.tune(..., optimizer=NAME)``, ``hpo tune --optimizer NAME`` and the benchmarks all
-resolve names here. An entry is a factory ``(seed, n_objectives, n_trials) -> BaseSampler``
-(``n_trials``: the run's total budget where known, else ``None``) plus a
+resolve names here. An entry is a factory ``(seed, n_objectives, n_trials, **options) ->
+BaseSampler`` (``n_trials``: the run's total budget where known, else ``None``), given as a
+callable or, for samplers of a higher layer (ours, in ``hpo.samplers``), as the import path
+``MODULE:FUNCTION`` so that this core module never imports them, plus a
 one-line description, whether it handles several objectives, and the exact Optuna
 configuration it stands for (Optuna 5 changed several defaults, so "TPE" alone is
 ambiguous). Later parts of the toolkit add their optimizers with ``register``.
@@ -11,12 +13,13 @@ ambiguous). Later parts of the toolkit add their optimizers with ``register``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import optuna
 
 from hpo.errors import UserError
+from hpo.loading import load_callable
 
 SamplerFactory = Callable[[int | None, int, int | None], optuna.samplers.BaseSampler]
 
@@ -26,9 +29,14 @@ class OptimizerSpec:
     name: str
     description: str
     configuration: str
-    factory: SamplerFactory
+    factory: SamplerFactory | str
     single_objective: bool = True
     multi_objective: bool = False
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    def build(self, seed: int | None, n_objectives: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+        factory = load_callable(self.factory, "optimizer factory") if isinstance(self.factory, str) else self.factory
+        return factory(seed, n_objectives, n_trials, **self.options)
 
 
 _REGISTRY: dict[str, OptimizerSpec] = {}
@@ -74,7 +82,7 @@ def make_sampler(
             f"optimizer {name!r} handles a single objective; for {n_objectives} objectives "
             f"use one of: {', '.join(multi)}"
         )
-    return spec.factory(seed, n_objectives, n_trials)
+    return spec.build(seed, n_objectives, n_trials)
 
 
 def _quiet(cls, **kwargs):
@@ -156,68 +164,54 @@ register(OptimizerSpec(
 ))
 
 
-# SAC and SAC-HMR (issue 3): the agent drives an Optuna sampler that rebuilds its replay
-# buffer from the study. torch/SB3 are imported only when such a sampler is built, so that
-# ``import hpo`` stays fast. Defaults (start-up trials, updates per trial, network, gamma,
-# action mode) come from benchmarks/sac; docs/sac-hmr.md has the table.
-def _sac_sampler(seed, n_obj, n_trials, *, hmr):
-    from hpo.sampler import DEFAULT_HORIZON, SACHMRSampler
-
-    return SACHMRSampler(seed=seed, hmr=hmr, horizon=n_trials or DEFAULT_HORIZON)
-
-
+# Our agent-driven samplers (hpo.samplers) import torch and SB3; they are named by import
+# path, built on first use, so that ``import hpo`` stays fast. Their defaults are in
+# docs/sac-hmr.md and docs/pretrained.md.
 register(OptimizerSpec(
     name="sac",
     description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
     configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
-    factory=lambda seed, n_obj, n_trials: _sac_sampler(seed, n_obj, n_trials, hmr=False),
+    factory="hpo.samplers.sac_hmr:from_registry",
+    options={"hmr": False},
 ))
 register(OptimizerSpec(
     name="sac-hmr",
     description="soft actor-critic with hierarchical mixture regularization proposing trials",
     configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
-    factory=lambda seed, n_obj, n_trials: _sac_sampler(seed, n_obj, n_trials, hmr=True),
+    factory="hpo.samplers.sac_hmr:from_registry",
+    options={"hmr": True},
 ))
-
-
-# The pre-trained agents (issue 8, hpo.agents.pretrained): a shipped policy steers a
-# Gaussian-process search in any space and keeps fine-tuning on the study. The last three
-# names are the ablations of docs/pretrained.md, registered so that hpo bench can run them.
-def _pretrained(agent, *, fine_tune=True):
-    def factory(seed, n_obj, n_trials):
-        from hpo.agents.pretrained import PretrainedSampler
-
-        from hpo.sampler import DEFAULT_HORIZON
-
-        return PretrainedSampler(agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune)
-
-    return factory
-
-
+# The pre-trained agents: a shipped policy steers a Gaussian-process search in any space and
+# keeps fine-tuning on the study. The last three names are the ablations of
+# docs/pretrained.md, registered so that hpo bench can run them.
 register(OptimizerSpec(
     name="sac-hmr-pretrained",
     description=(
         "SAC-HMR agent pre-trained on synthetic tasks (shipped) steering a Gaussian-process "
         "search, fine-tuned online (docs/pretrained.md)"
     ),
-    configuration="hpo.agents.pretrained.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
-    factory=_pretrained("sac-hmr-pretrained"),
+    configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
+    factory="hpo.samplers.pretrained:from_registry",
+    options={"agent": "sac-hmr-pretrained"},
 ))
 register(OptimizerSpec(
     name="sac-pretrained",
     description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
-    configuration="hpo.agents.pretrained.PretrainedSampler('sac-pretrained', seed=seed)",
-    factory=_pretrained("sac-pretrained"),
+    configuration="hpo.samplers.PretrainedSampler('sac-pretrained', seed=seed)",
+    factory="hpo.samplers.pretrained:from_registry",
+    options={"agent": "sac-pretrained"},
 ))
 register(OptimizerSpec(
     name="sac-hmr-pretrained-frozen",
     description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
-    configuration="hpo.agents.pretrained.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
-    factory=_pretrained("sac-hmr-pretrained", fine_tune=False),
+    configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
+    factory="hpo.samplers.pretrained:from_registry",
+    options={"agent": "sac-hmr-pretrained", "fine_tune": False},
 ))
 register(OptimizerSpec(
     name="sac-hmr-scratch",
     description="ablation: the pre-trained agent's sampler and network with fresh weights",
-    configuration="hpo.agents.pretrained.PretrainedSampler(None, seed=seed)",
-    factory=_pretrained(None),
+    configuration="hpo.samplers.PretrainedSampler(None, seed=seed)",
+    factory="hpo.samplers.pretrained:from_registry",
+    options={"agent": None},
 ))

@@ -10,13 +10,9 @@ until it is empty. The sampler's state comes from the storage, never from the pr
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import socket
-import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +20,7 @@ import optuna
 from optuna.distributions import distribution_to_json, json_to_distribution
 
 from hpo.errors import UserError
+from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
 from hpo.storage import open_storage, redact_url
 from hpo.trials import Objective, work
@@ -119,26 +116,4 @@ def run_worker(
 
 def load_objective(reference: str):
     """Import ``MODULE:FUNCTION`` (MODULE dotted and importable, or a path to a .py file)."""
-    module_name, sep, function_name = (reference or "").rpartition(":")
-    if not sep or not module_name or not function_name:
-        raise UserError(f"--objective {reference!r}: expected MODULE:FUNCTION, e.g. mypkg.train:objective")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name)
-            if not path.is_file():
-                raise UserError(f"--objective {reference!r}: file {module_name!r} not found")
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-        else:
-            if "" not in sys.path:
-                sys.path.insert(0, "")  # like 'python -m': the current folder is importable
-            module = importlib.import_module(module_name)
-    except UserError:
-        raise
-    except ImportError as err:
-        raise UserError(f"--objective {reference!r}: cannot import {module_name!r} ({err})") from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise UserError(f"--objective {reference!r}: {module_name!r} has no function {function_name!r}")
-    return function
+    return load_callable(reference, "--objective")

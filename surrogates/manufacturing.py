@@ -2,7 +2,7 @@
 
 Replaces the CGMD/DEM simulation chain of Duquesnoy et al. (ESM 56 (2023) 50) with closed
 forms fitted to the NMC111 experiments of Liu et al. (ESM 54 (2023) 156, SI Table S3); see
-``docs/electrode.md`` and ``shared/notes/electrode-physics.md`` section 2.
+``docs/electrode.md``, with their sources.
 
 Process parameters (the design variables of the paper):
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmarks.dynamics import EXPERIMENTS
-from benchmarks.dynamics.digits_mlp import DigitsMLPTask
+from hpo.digits_mlp import DigitsMLPTask
 from hpo.cli import main
 from hpo.dynamics import suggest_lr_range
 

@@ -112,8 +112,8 @@ def test_relative_ntk_change_is_zero_for_identical_models_and_positive_after_a_s
         (lambda m, x: dyn.empirical_ntk("not a model", x), "model must be a torch.nn.Module"),
         (lambda m, x: dyn.empirical_ntk(m, x.numpy()), "inputs must be a torch.Tensor"),
         (lambda m, x: dyn.empirical_ntk(m, x, output_index=5), "output_index must be an integer"),
-        (lambda m, x: dyn.ntk_top_eigenvalue(m, x, method="lanczos"), "method must be one of"),
-        (lambda m, x: dyn.critical_learning_rate(m, x, loss="cross_entropy"), "loss must be one of"),
+        (lambda m, x: dyn.ntk_top_eigenvalue(m, x, method="lanczos"), "method is 'lanczos'; allowed"),
+        (lambda m, x: dyn.critical_learning_rate(m, x, loss="cross_entropy"), "loss is 'cross_entropy'; allowed"),
     ],
 )
 def test_bad_input_names_the_parameter(call, fragment):

@@ -201,7 +201,7 @@ def test_neg_log_regret_reward():
         ({"action_mode": "delta"}, "action_mode is 'delta'; allowed: absolute, relative"),
         ({"direction": "up"}, "direction is 'up'; allowed: minimize, maximize"),
         ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
-        ({"step_scale": -1.0}, "step_scale must be > 0, got -1.0"),
+        ({"step_scale": -1.0}, "step_scale must be a finite number > 0, got -1.0"),
         ({"reward": "neg_log_regret"}, "needs optimum="),
         ({"window": 1.5}, "window must be an integer >= 0, got 1.5"),
     ],

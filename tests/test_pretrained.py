@@ -16,7 +16,7 @@ from scipy.optimize import approx_fprime
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import hpo
-from envs.acquisition import (
+from hpo._gp.acquisition import (
     ACTION_SIZE,
     BETA_RANGE,
     N_STARTUP,
@@ -26,15 +26,17 @@ from envs.acquisition import (
     action_to_acquisition,
     log_regret,
 )
-from envs.gp import GaussianProcess, power_scores
-from envs.pretrain_env import PretrainEnv
+from hpo._gp.gp import GaussianProcess, power_scores
+from envs.acquisition_env import AcquisitionEnv
 from envs.task_distribution import (
     HELDOUT_BBOB_FUNCTIONS,
     HELDOUT_BBOB_INSTANCES,
     TaskDistribution,
 )
-from hpo.agents.pretrain import params_sha, pretrain, read_curve
-from hpo.agents.pretrained import AGENTS, SYSTEM_ATTR, PretrainedSampler, load_pretrained, weights_path
+from hpo.agents.pretraining import params_sha, pretrain, read_curve
+from hpo.agents.shipped import AGENTS, load_pretrained, weights_path
+from hpo.samplers._base import Replay
+from hpo.samplers.pretrained import SYSTEM_ATTR, PretrainedSampler
 from hpo.cli import main
 from hpo.errors import UserError
 
@@ -284,7 +286,7 @@ def test_task_minimum_is_below_every_value_of_the_task():
 
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")  # no render modes to test
 def test_pretrain_env_passes_gymnasium_and_sb3_checkers():
-    env = PretrainEnv(min_trials=6, max_trials=9)
+    env = AcquisitionEnv(min_trials=6, max_trials=9)
     check_env(env)
     sb3_check_env(env)
     obs, info = env.reset(seed=0)
@@ -303,7 +305,7 @@ def test_pretrain_env_passes_gymnasium_and_sb3_checkers():
 
 def test_pretrain_env_refuses_budgets_shorter_than_the_random_start():
     with pytest.raises(UserError, match="min_trials"):
-        PretrainEnv(min_trials=N_STARTUP, max_trials=10)
+        AcquisitionEnv(min_trials=N_STARTUP, max_trials=10)
 
 
 def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path):
@@ -431,7 +433,7 @@ def test_incremental_history_equals_a_full_replay():
     study.optimize(lambda t: t.suggest_float("x", -2, 2) ** 2 + t.suggest_int("n", 1, 5), n_trials=15)
     incremental = dict(sampler._cache["rewards"])
     history = sampler._cache["history"]
-    sampler._restart_history()
+    sampler._cache["replay"] = Replay()  # forget what was replayed: the next call replays every trial
     trials = [t for t in study.trials if t.number in incremental]
     numbers = [t.number for t in trials]
     records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
@@ -453,7 +455,7 @@ def test_wrong_agent_shapes_are_a_clear_error():
 
 # ---- leverage benchmark (benchmarks/pretrained/leverage.py) --------------------------------
 def test_best_values_never_increase_and_agree_with_run_policy():
-    from hpo.agents.pretrain import best_values, make_validation_tasks, run_policy
+    from hpo.agents.pretraining import best_values, make_validation_tasks, run_policy
 
     task, lower, center = make_validation_tasks(3, 1)[0]
     best = best_values("uniform", task, 12, np.random.default_rng(0))

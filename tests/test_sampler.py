@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 
 import hpo
 from hpo.errors import UserError
-from hpo.sampler import SACHMRSampler
+from hpo.samplers.sac_hmr import SACHMRSampler
 
 torch.set_num_threads(1)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -204,7 +204,7 @@ WORKER = textwrap.dedent(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
-    from hpo.sampler import SACHMRSampler
+    from hpo.samplers.sac_hmr import SACHMRSampler
 
     storage, seed = sys.argv[1], int(sys.argv[2])
     X, y = load_breast_cancer(return_X_y=True)

@@ -1,7 +1,7 @@
 """Tuning with the NTK-informed learning-rate range vs the default wide range.
 
 The same optimizer (TPE via ``hpo.tune``), the same budget and the same seeds tune the learning
-rate of the digits MLP (:mod:`benchmarks.dynamics.digits_mlp`) over two search ranges: a wide
+rate of the digits MLP (:mod:`hpo.digits_mlp`) over two search ranges: a wide
 log range ``[1e-4, 10]`` and ``[0.3/s, 8/s]`` from :func:`hpo.dynamics.suggest_lr_range`
 (``s`` = NTK sharpness of the MSE loss on a 128-sample probe batch at initialisation).
 Reported: best validation error after 3, 6 and all trials, and the test error of the chosen lr.
@@ -19,7 +19,7 @@ from benchmarks.dynamics._common import (
     single_thread,
     write_csv,
 )
-from benchmarks.dynamics.digits_mlp import DigitsMLPTask
+from hpo.digits_mlp import DigitsMLPTask
 from hpo.dynamics import suggest_lr_range
 
 WIDE_RANGE = (1e-4, 10.0)

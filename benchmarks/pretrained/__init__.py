@@ -1,2 +1,2 @@
-"""Measurements of the pre-trained tuner (issue 8); the held-out comparison itself is the
+"""Measurements of the pre-trained tuner; the held-out comparison itself is the
 ``heldout`` suite of ``hpo bench``."""

@@ -1,6 +1,6 @@
-"""Ranks of the pre-trained tuner against the baselines alone (issue 8's acceptance table).
+"""Ranks of the pre-trained tuner and its ablations against the five baselines alone.
 
-``python -m benchmarks.pretrained.acceptance [--results benchmarks/results/heldout]``
+``python -m benchmarks.pretrained.baseline_ranks [--results benchmarks/results/heldout]``
 
 The held-out report ranks all 9 optimizers of the ``heldout`` suite together, so the three
 ablations (which share the pre-trained tuner's search) take rank places from the baselines

@@ -1,11 +1,11 @@
-"""How much could any agent gain by steering the pre-trained tuner's search? (issue 8)
+"""How much could any agent gain by steering the pre-trained tuner's search?
 
 ``python -m benchmarks.pretrained.leverage [--tasks 32] [--seeds 4] [--workers 2] [--out DIR]``
 ``python -m benchmarks.pretrained.leverage --from-runs benchmarks/results/leverage/runs.csv``
 
 The shipped agent validates no better than uniformly random actions. This script asks whether
 a better-trained agent could do better, on tasks of the *training* distribution
-(``hpo.agents.pretrain.make_validation_tasks``, another seed; never held-out problems): each
+(``hpo.agents.pretraining.make_validation_tasks``, another seed; never held-out problems): each
 task is run ``--seeds`` times by
 
 * ``uniform``: uniformly random actions (the search the agent starts from);
@@ -65,7 +65,7 @@ def constant_name(action) -> str:
 def run_one(job: tuple[str, int, int]) -> dict:
     """One run: ``(entry, task index, seed)`` -> best values at the budgets."""
     entry, index, seed = job
-    from hpo.agents.pretrain import best_values
+    from hpo.agents.pretraining import best_values
 
     task, lower, center = _tasks()[index]
     row = {"entry": entry, "task": index, "seed": seed, "dim": task.dim, "error": ""}
@@ -91,7 +91,7 @@ def run_one(job: tuple[str, int, int]) -> dict:
 def _tasks():
     global _TASKS
     if _TASKS is None:
-        from hpo.agents.pretrain import make_validation_tasks
+        from hpo.agents.pretraining import make_validation_tasks
 
         _TASKS = make_validation_tasks(TASK_SEED, _TASK_COUNT)
     return _TASKS
@@ -112,7 +112,7 @@ def _policy(entry: str):
         return "uniform"
     if entry == "agent":
         if _AGENT is None:
-            from hpo.agents.pretrained import load_pretrained
+            from hpo.samplers.pretrained import load_pretrained
 
             _AGENT = load_pretrained("sac-hmr-pretrained")
         return _AGENT

@@ -4,11 +4,11 @@ Learned optimizers that beat hand-designed ones at small budgets (MetaBO, Volpp 
 do not learn to place points from raw coordinates: they learn the *acquisition* on top of a
 surrogate's features, which makes them independent of the dimension and leaves the
 modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-training
-(``envs.pretrain_env``) and the Optuna sampler (``hpo.agents.pretrained``):
+(``envs.acquisition_env``) and the Optuna sampler (``hpo.samplers.pretrained``):
 
 * **State**: the trials so far (encoded points of ``[-1, 1]^d``, values to *minimize*;
-  failed trials count as the worst value seen) and a ``envs.gp.GaussianProcess`` on the
-  power-transformed values (``envs.gp.power_scores``), refitted (warm-started) on a schedule
+  failed trials count as the worst value seen) and a ``hpo._gp.gp.GaussianProcess`` on the
+  power-transformed values (``hpo._gp.gp.power_scores``), refitted (warm-started) on a schedule
   and conditioned on every trial.
 * **Observation** (``OBSERVATION_SIZE`` numbers, none of them depending on ``d`` except one
   feature ``log d``): budget used, dimension, stagnation, how the last trial ranked, the
@@ -43,7 +43,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.gp import GaussianProcess, power_scores
+from hpo._gp.gp import GaussianProcess, power_scores
 
 N_STARTUP = 3
 N_CANDIDATES = 512  # at most: CANDIDATES_PER_COORDINATE per coordinate below that

@@ -1,8 +1,8 @@
 """``pretrain``: train a SAC-HMR tuning agent on the synthetic task distribution.
 
-The agent meets a new synthetic problem every episode (``envs.pretrain_env.PretrainEnv``:
+The agent meets a new synthetic problem every episode (``envs.acquisition_env.AcquisitionEnv``:
 GP-prior samples and training BBOB functions/instances in 1 to 20 dimensions, random
-budgets) and learns to steer a Gaussian-process search (``envs.acquisition``): its
+budgets) and learns to steer a Gaussian-process search (``hpo._gp.acquisition``): its
 observation and action do not depend on the number of parameters, so the result serves
 any search space. Everything below is plain SB3 ``learn`` plus:
 
@@ -12,7 +12,7 @@ any search space. Everything below is plain SB3 ``learn`` plus:
   one: the RNG streams restart at the checkpoint);
 * **validation** every ``eval_every`` steps on ``VALIDATION_TASKS`` tasks drawn from the
   training distribution with a separate seed (never from the held-out benchmarks): the mean
-  ``log10`` normalized regret (``envs.acquisition.log_regret``) of the best value after
+  ``log10`` normalized regret (``hpo._gp.acquisition.log_regret``) of the best value after
   ``VALIDATION_TRIALS`` trials, for the agent (sampling its actions, as the sampler does),
   for uniformly random actions (the search the agent starts from, without learning) and
   for random search; the RNGs of training are left untouched;
@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import math
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from hpo.errors import UserError
+from hpo.validation import check_int, check_real
 from hpo.io import atomic_write, atomic_write_text
 
 DEFAULT_STEPS = 30_000
@@ -101,7 +101,7 @@ def pretrain(
     import torch
     from stable_baselines3.common.monitor import Monitor
 
-    from envs.pretrain_env import PretrainEnv
+    from envs.acquisition_env import AcquisitionEnv
     from hpo.agents import SACHMR, load_agent
 
     for name, value, minimum in (
@@ -109,14 +109,10 @@ def pretrain(
         ("learning_starts", learning_starts, 0), ("checkpoint_every", checkpoint_every, 1),
         ("validation_tasks", validation_tasks, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        check_int(name, value, minimum)
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma < 1:
         raise UserError(f"gamma must be a number in [0, 1), got {gamma!r}")
-    if isinstance(target_entropy, bool) or not isinstance(target_entropy, (int, float)) or not math.isfinite(
-        target_entropy
-    ):
-        raise UserError(f"target_entropy must be a finite number (nats), got {target_entropy!r}")
+    check_real("target_entropy", target_entropy)
     eval_every = checkpoint_every if eval_every is None else eval_every
     out = Path(out)
     checkpoint = out / "checkpoint"
@@ -131,7 +127,7 @@ def pretrain(
     )
     torch.set_num_threads(1)  # the shipped weights were made with one thread; more change them
 
-    env = Monitor(PretrainEnv())
+    env = Monitor(AcquisitionEnv())
     state = _read_state(checkpoint)
     if state is not None:
         if state["settings"] != settings:
@@ -175,7 +171,7 @@ def pretrain(
 
 def make_validation_tasks(seed: int, count: int = VALIDATION_TASKS) -> list[tuple[object, float, float]]:
     """``count`` noise-free training-distribution tasks with their ``lower`` and ``center``
-    references (``envs.pretrain_env``), drawn with a seed of their own."""
+    references (``envs.acquisition_env``), drawn with a seed of their own."""
     from envs.task_distribution import TaskDistribution
 
     rng = np.random.default_rng(seed + _VALIDATION_SEED_OFFSET)
@@ -192,7 +188,7 @@ def best_values(policy, task, budget: int, rng: np.random.Generator) -> list[flo
     """The best value after each trial of a ``budget``-trial run on ``task``. ``policy``:
     an agent (its actions sampled), ``"uniform"`` (uniformly random actions) or ``None``
     (random search)."""
-    from envs.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory
+    from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory
 
     history = AcquisitionHistory(task.dim, budget, snap=task.discretize, categorical=task.categorical)
     best = []
@@ -213,7 +209,7 @@ def best_values(policy, task, budget: int, rng: np.random.Generator) -> list[flo
 
 def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float, center: float) -> float:
     """``log10`` normalized regret after a ``budget``-trial run on ``task`` (``best_values``)."""
-    from envs.acquisition import log_regret
+    from hpo._gp.acquisition import log_regret
 
     return log_regret(best_values(policy, task, budget, rng)[-1], lower, center)
 

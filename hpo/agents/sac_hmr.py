@@ -1,5 +1,6 @@
 """SAC with hierarchical mixture regularization (HMR), as reconstructed in
-``notes/sac-hmr.md`` section 6 (the paper's method section could not be obtained).
+``docs/sac-hmr.md`` (the paper's method section could not be obtained; its ledger says
+which parts are the paper's and which are this project's interpretation).
 
 HMR is mixup inside the SAC update: at each gradient step (with probability ``hmr_prob``)
 each sample i of the minibatch is mixed with a partner ``perm(i)`` with its own

@@ -8,13 +8,14 @@ does is a documented Python call first; the modules here only parse and print.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from hpo.cli import bench, dynamics, electrode, optimizers, pretrain, tasks, tune, worker
 from hpo.errors import UserError
+from hpo.threads import limit_threads
 
 # Order is the order shown by ``hpo --help``.
-COMMAND_MODULES = ["tune", "worker", "tasks", "optimizers", "pretrain", "bench", "electrode", "dynamics"]
+COMMANDS = (tune, worker, tasks, optimizers, pretrain, bench, electrode, dynamics)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,14 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="show full tracebacks and Optuna's per-trial log"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"hpo.cli.{name}").register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hpo.threads import limit_threads
-
     limit_threads()
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -10,12 +10,10 @@ Torch and the experiments are imported inside the handlers so that ``hpo --help`
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 import time
 
 from hpo.errors import UserError
+from hpo.loading import load_callable
 
 LOSS_CHOICES = ("mse", "half_mse", "sse", "half_sse")
 
@@ -53,7 +51,7 @@ def register(subparsers) -> None:
         metavar="MODULE:FUNCTION",
         help="import MODULE (installed, or a .py file in the working directory) and call "
         "FUNCTION() -> (torch model, probe inputs tensor); "
-        "default: the built-in digits MLP benchmark task (benchmarks.dynamics.digits_mlp)",
+        "default: the built-in digits MLP benchmark task (hpo.digits_mlp)",
     )
     lr_range.add_argument("--hidden", type=int, default=128, help="digits MLP: hidden width (default 128)")
     lr_range.add_argument("--depth", type=int, default=2, help="digits MLP: hidden layers (default 2)")
@@ -115,19 +113,7 @@ def _run(args) -> int:
 
 
 def _load_factory(spec: str):
-    module_name, _, function_name = spec.partition(":")
-    if not module_name or not function_name:
-        raise UserError(f"--model must look like MODULE:FUNCTION, got {spec!r}")
-    # the ``hpo`` console script does not put the working directory on sys.path; `python -m` does
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise UserError(f"--model: cannot import module {module_name!r}: {err}") from err
-    factory = getattr(module, function_name, None)
-    if not callable(factory):
-        raise UserError(f"--model: {module_name!r} has no callable {function_name!r}")
+    factory = load_callable(spec, "--model")
     built = factory()
     if not (isinstance(built, tuple) and len(built) == 2):
         raise UserError(f"--model: {spec}() must return (model, probe_inputs), got {type(built).__name__}")
@@ -141,7 +127,7 @@ def _lr_range(args) -> int:
         model, probe = _load_factory(args.model)
         source = args.model
     else:
-        from benchmarks.dynamics.digits_mlp import DigitsMLPTask
+        from hpo.digits_mlp import DigitsMLPTask
 
         task = DigitsMLPTask(hidden=args.hidden, depth=args.depth)
         model, probe = task.build_model(args.seed), task.probe_batch(args.probe_size, seed=args.seed)

@@ -1,4 +1,4 @@
-"""``hpo pretrain``: pre-train a SAC-HMR tuning agent on synthetic tasks (``hpo.agents.pretrain``)."""
+"""``hpo pretrain``: pre-train a SAC-HMR tuning agent on synthetic tasks (``hpo.agents.pretraining``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hpo.cli.args import non_negative_int, positive_int
 
 
 def register(subparsers) -> None:
-    from hpo.agents import pretrain as defaults
+    from hpo.agents import pretraining as defaults
 
     parser = subparsers.add_parser(
         "pretrain",
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from hpo.agents.pretrain import pretrain
+    from hpo.agents.pretraining import pretrain
 
     result = pretrain(
         args.out, steps=args.steps, seed=args.seed, hmr=not args.no_hmr, batch_size=args.batch_size,

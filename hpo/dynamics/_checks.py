@@ -6,11 +6,11 @@ command line can print it as one line.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from hpo import validation
 from hpo.errors import UserError
+from hpo.validation import check_int, check_real
 
 
 def check_module(model, name: str = "model") -> torch.nn.Module:
@@ -38,20 +38,13 @@ def check_inputs(inputs, name: str = "inputs", min_rows: int = 1) -> torch.Tenso
 
 
 def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
-    kind = "integer" if integer else "number"
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
-        raise UserError(f"{name} must be a finite {kind}, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise UserError(f"{name} must be {bound}, got {value!r}")
-    return value
+    if integer:
+        return check_int(name, value, 0 if allow_zero else 1)
+    return check_real(name, value, 0, exclusive_minimum=not allow_zero)
 
 
 def check_choice(value, name: str, allowed) -> str:
-    if value not in allowed:
-        raise UserError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
+    return validation.check_choice(name, value, allowed)
 
 
 def check_square_matrix(matrix, name: str = "gram") -> torch.Tensor:

@@ -1,31 +1,23 @@
-"""The shipped pre-trained agents and the Optuna sampler that runs them.
+"""``PretrainedSampler``: a pre-trained agent steering a Gaussian-process search, as an
+Optuna sampler.
 
-``hpo/agents/weights/`` holds two agents made by ``hpo pretrain`` (``hpo.agents.pretrain``)
-and their training curves:
-
-* ``sac-hmr-pretrained.zip``: SAC-HMR, ``hpo pretrain --out DIR --seed 0``;
-* ``sac-pretrained.zip``: the same with ``--no-hmr`` (the HMR ablation: ``hmr_prob=0``,
-  which is SB3's SAC update).
-
-Both steer the Gaussian-process search of ``envs.acquisition``, whose observation and
+The shipped agents (``hpo.agents.shipped``) steer the Gaussian-process search of ``hpo._gp.acquisition``, whose observation and
 action do not depend on the search space, so they serve any number of parameters of any
 type. ``PretrainedSampler`` runs one on an Optuna study and keeps training it there
 (``gradient_steps`` updates of a ``batch_size`` minibatch per ``train_every`` new
-transitions; ``fine_tune=False`` freezes it). Loading never unpickles (``hpo.load_agent``).
+transitions; ``fine_tune=False`` freezes it). Loading never unpickles (``hpo.agents.persistence.load_agent``).
 
 How a study becomes transitions: at each proposal the sampler stores the observation and
 action in the trial's system attributes (``SYSTEM_ATTR``). The GP-based observation of an
 old trial cannot be recomputed cheaply, so it is kept rather than replayed; the values,
 hence the rewards, come from the study. Trials without that record (start-up trials,
 other samplers, other workers' proposals not yet seen) inform the model but make no
-transition. The first ``envs.acquisition.N_STARTUP`` finished trials are the independent
+transition. The first ``hpo._gp.acquisition.N_STARTUP`` finished trials are the independent
 sampler's (random search by default), as in pre-training.
 """
 
 from __future__ import annotations
 
-import numbers
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,60 +26,28 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
+from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory
+from hpo.agents.shipped import fresh_agent, load_pretrained
 from hpo.errors import UserError
-from hpo.sampler import DEFAULT_HORIZON, AgentSampler, finished_points, silent_logger
+from hpo.validation import check_int
+from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-AGENTS = {
-    "sac-hmr-pretrained": "SAC-HMR pre-trained on synthetic tasks (hpo pretrain --seed 0)",
-    "sac-pretrained": "plain SAC pre-trained the same way (hpo pretrain --seed 0 --no-hmr)",
-}
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TRAIN_EVERY = 8  # one update per 8 trials keeps the cost per trial near TPE's (docs)
-_BUFFER_SIZE = 10_000  # the study's transitions only; the saved agent asks for its training size
 _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
-
-
-def weights_path(name: str) -> Path:
-    if name not in AGENTS:
-        raise UserError(f"pre-trained agent {name!r} is unknown; allowed: {', '.join(AGENTS)}")
-    return WEIGHTS_DIR / f"{name}.zip"
-
-
-def load_pretrained(name: str = "sac-hmr-pretrained"):
-    """A fresh copy of a shipped agent (``SACHMR``), on the CPU."""
-    from hpo.agents.persistence import load_agent
-
-    path = weights_path(name)
-    if not path.is_file():
-        raise UserError(f"the weights of {name!r} are missing from the installation ({path})")
-    return load_agent(path, device="cpu", buffer_size=_BUFFER_SIZE)
-
-
-def fresh_agent(seed: int | None = None, *, hmr: bool = True):
-    """An untrained agent with the shipped agents' settings (the from-scratch ablation)."""
-    from envs.pretrain_env import PretrainEnv
-    from hpo.agents import SACHMR
-    from hpo.agents.pretrain import DEFAULT_GAMMA, DEFAULT_NET_ARCH, DEFAULT_TARGET_ENTROPY
-
-    return SACHMR(
-        "MlpPolicy", PretrainEnv(), policy_kwargs=dict(net_arch=list(DEFAULT_NET_ARCH)), gamma=DEFAULT_GAMMA,
-        buffer_size=_BUFFER_SIZE, learning_starts=0, device="cpu", seed=seed, hmr_prob=1.0 if hmr else 0.0,
-        target_entropy=DEFAULT_TARGET_ENTROPY,
-    )
 
 
 class PretrainedSampler(AgentSampler):
     """An Optuna sampler in which a pre-trained agent steers a Gaussian-process search (see
-    the module docstring and ``envs.acquisition``).
+    the module docstring and ``hpo._gp.acquisition``).
 
     Parameters
     ----------
     agent:
-        A shipped agent's name (``AGENTS``), a ``SAC``/``SACHMR`` object with the spaces of
-        ``envs.pretrain_env.PretrainEnv``, or ``None`` for fresh weights (the from-scratch
+        A shipped agent's name (``hpo.agents.shipped.AGENTS``), a ``SAC``/``SACHMR`` object with the spaces of
+        ``envs.acquisition_env.AcquisitionEnv``, or ``None`` for fresh weights (the from-scratch
         ablation).
     seed:
         Seeds the independent sampler, the candidates and the agent's updates and noise.
@@ -99,7 +59,7 @@ class PretrainedSampler(AgentSampler):
     deterministic:
         Act with the policy's mean action instead of sampling one. The pre-trained policy
         is a broad distribution over acquisition settings, validated by sampling from it
-        (``hpo.agents.pretrain``), so the default samples.
+        (``hpo.agents.pretraining``), so the default samples.
     horizon:
         Trials that count as the whole budget in the observation (the study's ``n_trials``
         where known; ``hpo.tune`` passes it).
@@ -120,15 +80,12 @@ class PretrainedSampler(AgentSampler):
         horizon: int = DEFAULT_HORIZON,
         independent_sampler: BaseSampler | None = None,
     ):
-        from envs.acquisition import ACTION_SIZE, OBSERVATION_SIZE
-
         super().__init__(seed, independent_sampler)
         for name, value, minimum in (
             ("gradient_steps", gradient_steps, 0), ("batch_size", batch_size, 1),
             ("train_every", train_every, 1), ("horizon", horizon, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-                raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
+            check_int(name, value, minimum)
         if isinstance(agent, str):
             agent = load_pretrained(agent)
         elif agent is None:
@@ -151,8 +108,6 @@ class PretrainedSampler(AgentSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        from envs.acquisition import N_STARTUP
-
         encoder = self._relative_encoder(study, search_space)
         if encoder is None:
             return {}
@@ -181,34 +136,30 @@ class PretrainedSampler(AgentSampler):
         """What is kept between calls for one search space and direction."""
         key = (tuple((name, repr(dist)) for name, dist in encoder.space.items()), sign)
         if self._cache is None or self._cache["key"] != key:
-            self._cache = dict(key=key, encoded={}, encoder=encoder, sign=sign, added=set())
-            self._restart_history()
+            self._cache = dict(key=key, encoded={}, encoder=encoder, sign=sign, added=set(), replay=Replay())
         return self._cache
 
     def _restart_history(self) -> None:
-        from envs.acquisition import AcquisitionHistory
-
         encoder = self._cache["encoder"]
         self._cache.update(
-            numbers=[], rewards={},
+            rewards={},
             history=AcquisitionHistory(encoder.dim, self.horizon, snap=encoder.snap, categorical=encoder.categorical),
         )
 
     def _history(self, numbers, points, values, records):
-        """The ``AcquisitionHistory`` of the finished trials and each one's reward. Finished
-        trials never change, so while the ones seen at the last call are still the first
-        ones only the new ones are recorded (the model stays warm-started); a trial that
-        finished out of order (another worker) makes a full replay."""
+        """The ``AcquisitionHistory`` of the finished trials and each one's reward; only the
+        trials not recorded yet are added (``Replay``), so the model stays warm-started."""
         cache = self._cache
-        if numbers[: len(cache["numbers"])] != cache["numbers"]:
+        start = cache["replay"].pending(None, numbers)
+        if start == 0:
             self._restart_history()
-        history, sign, done = cache["history"], cache["sign"], len(cache["numbers"])
-        for number, point, value in zip(numbers[done:], points[done:], values[done:]):
+        history, sign = cache["history"], cache["sign"]
+        for number, point, value in zip(numbers[start:], points[start:], values[start:]):
             action = records.get(number, {}).get("action")
             cache["rewards"][number] = history.record(
                 point, None if value is None else sign * value, None if action is None else np.array(action)
             )
-            cache["numbers"].append(number)
+        cache["replay"].done(numbers)
         return history, cache["rewards"]
 
     def _add_transitions(self, records, rewards, observation) -> None:
@@ -236,3 +187,10 @@ class PretrainedSampler(AgentSampler):
             due = min(len(added) // self.train_every - before // self.train_every, _MAX_UPDATES_PER_CALL)
             if due > 0:
                 self.agent.train(gradient_steps=self.gradient_steps * due, batch_size=self.batch_size)
+
+
+def from_registry(
+    seed: int | None, n_objectives: int, n_trials: int | None, *, agent: Any, fine_tune: bool = True
+) -> PretrainedSampler:
+    """The registry's ``sac-hmr-pretrained`` and its ablations (``hpo.optimizers``)."""
+    return PretrainedSampler(agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune)

@@ -30,133 +30,36 @@ continuing episode (no terminal state); the budget feature of the observation is
 
 from __future__ import annotations
 
-import math
 import numbers
-import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
+from envs import hpo_env
+from envs.hpo_env import HPOEnv, TuningHistory
+from hpo.agents import sac_hmr
+from hpo.agents.sac_hmr import SACHMR
 from hpo.errors import UserError
+from hpo.validation import check_int, check_real
+from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
 
-# Defaults chosen with benchmarks/sac (docs/sac-hmr.md has the numbers).
+# Defaults chosen with the sac-ablation benchmark suite (docs/sac-hmr.md has the numbers).
 DEFAULT_N_STARTUP_TRIALS = 10
 DEFAULT_GRADIENT_STEPS = 5
 DEFAULT_NET_ARCH = (64, 64)
 DEFAULT_GAMMA = 0.9
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_HORIZON = 100
 _MAX_TRIALS_TRAINED_PER_CALL = 10
 _BUFFER_SIZE = 10_000
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
 def _never_called(params: dict[str, Any]) -> float:
     raise RuntimeError("the sampler's environment only describes spaces; Optuna evaluates trials")
-
-
-class AgentSampler(BaseSampler):
-    """What every sampler driven by an SB3 agent shares: pickling without its lock, an
-    independent sampler for start-up trials and parameters outside the relative search
-    space, and private RNGs. SB3 draws from the global torch and NumPy RNGs, so the agent
-    runs on private copies of them, seeded from the sampler's ``_rng`` (``with
-    self._private_global_rngs():``), and the caller's global states are given back.
-    Subclasses call ``super().__init__(seed, independent_sampler)`` first.
-    """
-
-    def __init__(self, seed: int | None, independent_sampler: BaseSampler | None):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise UserError(
-                f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"
-            )
-        self._rng = np.random.RandomState(seed)
-        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
-        self._lock = threading.RLock()
-        self._fresh_agent_rng_states()
-
-    # ---- pickling (process pools, Dask): everything but the lock travels ------------------
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
-
-    def reseed_rng(self) -> None:
-        with self._lock:
-            self._rng.seed()
-            self._independent_sampler.reseed_rng()
-            self._fresh_agent_rng_states()
-
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        """The parameters every completed trial set, with one distribution (Optuna's
-        ``IntersectionSearchSpace``, updated incrementally), minus single-valued ones (they
-        carry no choice, as in Optuna's samplers); empty for multi-objective studies."""
-        if len(study.directions) > 1:
-            return {}
-        if getattr(self, "_search_space", None) is None:
-            self._search_space = optuna.search_space.IntersectionSearchSpace(include_pruned=False)
-        space = self._search_space.calculate(study)
-        return {name: dist for name, dist in space.items() if not dist.single()}
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self._independent_sampler.before_trial(study, trial)
-
-    def after_trial(self, study, trial, state, values) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
-    def _fresh_agent_rng_states(self) -> None:
-        import torch
-
-        seeds = self._rng.randint(0, 2**31 - 1, size=2)
-        self._torch_state = torch.Generator().manual_seed(int(seeds[0])).get_state()
-        self._numpy_state = np.random.RandomState(int(seeds[1])).get_state()
-
-    @staticmethod
-    def _relative_encoder(study: Study, search_space: dict[str, BaseDistribution]):
-        """The encoder of the relative search space, or ``None`` where the agent proposes
-        nothing (an empty space, or several objectives: the independent sampler runs)."""
-        from hpo.space import SpaceEncoder
-
-        if not search_space or len(study.directions) > 1:
-            return None
-        return SpaceEncoder(search_space)
-
-    @contextmanager
-    def _private_global_rngs(self):
-        """Run SB3 (which draws from the global torch and NumPy RNGs) on this sampler's own
-        RNG states, and give the caller's global states back afterwards."""
-        import torch
-
-        saved_torch, saved_numpy = torch.get_rng_state(), np.random.get_state()
-        torch.set_rng_state(self._torch_state)
-        np.random.set_state(self._numpy_state)
-        try:
-            yield
-        finally:
-            self._torch_state, self._numpy_state = torch.get_rng_state(), np.random.get_state()
-            torch.set_rng_state(saved_torch)
-            np.random.set_state(saved_numpy)
 
 
 class SACHMRSampler(AgentSampler):
@@ -217,9 +120,6 @@ class SACHMRSampler(AgentSampler):
         independent_sampler: BaseSampler | None = None,
         agent: Any = None,
     ):
-        from envs import hpo_env
-        from hpo.agents import sac_hmr
-
         super().__init__(seed, independent_sampler)
         for name, value, minimum in (
             ("n_startup_trials", n_startup_trials, 1),
@@ -228,18 +128,14 @@ class SACHMRSampler(AgentSampler):
             ("train_every", train_every, 1),
             ("horizon", horizon, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-                raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
+            check_int(name, value, minimum)
         if isinstance(net_arch, (str, bytes)) or not isinstance(net_arch, Sequence) or not net_arch or any(
             isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in net_arch
         ):
             raise UserError(f"net_arch must be a non-empty list of positive layer widths, got {net_arch!r}")
         if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 <= gamma < 1:
             raise UserError(f"gamma must be a number in [0, 1), got {gamma!r}")
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not (
-            math.isfinite(learning_rate) and learning_rate > 0
-        ):
-            raise UserError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+        check_real("learning_rate", learning_rate, 0, exclusive_minimum=True)
         self.hmr = bool(hmr)
         self.n_startup_trials = int(n_startup_trials)
         self.gradient_steps = int(gradient_steps)
@@ -275,7 +171,8 @@ class SACHMRSampler(AgentSampler):
         self._agent_given = agent is not None
         self._agent_space_key: tuple | None = None
         self._trained_transitions = 0
-        self._replayed: dict[str, Any] | None = None
+        self._replayed = Replay()
+        self._history: TuningHistory | None = None
 
     # ---- Optuna's sampler interface --------------------------------------------------
     def sample_relative(
@@ -302,9 +199,7 @@ class SACHMRSampler(AgentSampler):
         return encoder.decode(point)
 
     # ---- internals -----------------------------------------------------------------
-    def _new_history(self, dim: int, maximize: bool):
-        from envs.hpo_env import TuningHistory
-
+    def _new_history(self, dim: int, maximize: bool) -> TuningHistory:
         return TuningHistory(
             dim, horizon=self.horizon, direction="maximize" if maximize else "minimize", **self._mdp_kwargs
         )
@@ -318,8 +213,6 @@ class SACHMRSampler(AgentSampler):
                 "the search space changed during the study; a given agent= only serves the space "
                 "it was trained for"
             )
-        from envs.hpo_env import HPOEnv
-
         # The agent needs an environment only for its spaces.
         env = HPOEnv(
             _never_called,
@@ -338,8 +231,6 @@ class SACHMRSampler(AgentSampler):
 
     def _build_agent(self, env):
         from stable_baselines3 import SAC
-
-        from hpo.agents import SACHMR
 
         algorithm, extra = (SACHMR, dict(self._hmr_kwargs)) if self.hmr else (SAC, {})
         agent = algorithm(
@@ -372,24 +263,14 @@ class SACHMRSampler(AgentSampler):
 
     def _replay(self, agent, dim, maximize, numbers, points, values):
         """The MDP state after the finished trials, with every transition in the agent's
-        replay buffer. Finished trials never change, so when the trials replayed at the last
-        call are still the first ones (the usual case) only the new ones are added; a trial
-        that finished out of order (another worker) makes a full replay, as does a new
-        direction or agent. Both give the same buffer."""
-        cached = self._replayed
-        if (
-            cached is not None
-            and cached["agent"] is agent
-            and cached["maximize"] == maximize
-            and numbers[: len(cached["numbers"])] == cached["numbers"]
-        ):
-            history, start = cached["history"], len(cached["numbers"])
-        else:
-            history, start = self._new_history(dim, maximize), 0
+        replay buffer (only the trials not replayed yet are added, see ``Replay``)."""
+        start = self._replayed.pending((agent, maximize), numbers)
+        if start == 0:
+            self._history = self._new_history(dim, maximize)
             agent.replay_buffer.reset()
-        self._add_transitions(agent.replay_buffer, history, points[start:], values[start:])
-        self._replayed = dict(agent=agent, maximize=maximize, numbers=list(numbers), history=history)
-        return history, len(points)
+        self._add_transitions(agent.replay_buffer, self._history, points[start:], values[start:])
+        self._replayed.done(numbers)
+        return self._history, len(points)
 
     @staticmethod
     def _add_transitions(buffer, history, points, values) -> None:
@@ -409,34 +290,8 @@ class SACHMRSampler(AgentSampler):
             observation = next_observation
 
 
-def silent_logger():
-    from stable_baselines3.common.logger import Logger
-
-    return Logger(folder=None, output_formats=[])
 
 
-def finished_points(
-    study: Study, encoder, encoded: dict[int, np.ndarray] | None = None
-) -> tuple[list[FrozenTrial], list[np.ndarray], list[float | None]]:
-    """The finished trials that set every parameter of the space, in trial-number order,
-    with their encoded configurations and values (``None``: failed or pruned).
-    ``encoded``: a cache of encodings by trial number, filled as it goes (finished trials
-    never change; give a fresh one when the space changes)."""
-    kept, points, values = [], [], []
-    trials = study.get_trials(deepcopy=False, states=_FINISHED)
-    for trial in sorted(trials, key=lambda t: t.number):
-        point = None if encoded is None else encoded.get(trial.number)
-        if point is None:
-            params = trial.params
-            if any(name not in params for name in encoder.names):
-                continue
-            try:
-                point = encoder.encode(params)
-            except ValueError:  # a value outside the current (changed) range: not comparable
-                continue
-            if encoded is not None:
-                encoded[trial.number] = point
-        kept.append(trial)
-        points.append(point)
-        values.append(trial.value if trial.state == TrialState.COMPLETE else None)
-    return kept, points, values
+def from_registry(seed: int | None, n_objectives: int, n_trials: int | None, *, hmr: bool) -> SACHMRSampler:
+    """The registry's ``sac`` and ``sac-hmr`` (``hpo.optimizers``)."""
+    return SACHMRSampler(seed=seed, hmr=hmr, horizon=n_trials or DEFAULT_HORIZON)
