@@ -39,6 +39,7 @@ RUN_KEYS = ["problem", "group", "optimizer", "seed"]
 
 # -- flat tables -----------------------------------------------------------------------------
 
+
 def runs_frame(records: Sequence[dict]) -> pd.DataFrame:
     """One row per run record: identity, status, error, trial counts, test score, times."""
     rows = []
@@ -49,23 +50,25 @@ def runs_frame(records: Sequence[dict]) -> pd.DataFrame:
         best_value = None
         if single and values:
             best_value = min(values) if record["directions"][0] == "minimize" else max(values)
-        rows.append({
-            "problem": record["problem"],
-            "group": record.get("group"),
-            "optimizer": record["optimizer"],
-            "seed": record["seed"],
-            "instance": record.get("instance"),
-            "n_trials": record["n_trials"],
-            "status": record["status"],
-            "error": (record.get("error") or "").splitlines()[0] if record.get("error") else None,
-            "n_complete": sum(t["state"] == "COMPLETE" for t in trials),
-            "n_failed": sum(t["state"] == "FAIL" for t in trials),
-            "best_value": best_value,
-            "test_score": record.get("test_score"),
-            "seconds": record.get("seconds"),
-            "objective_seconds": sum(t["objective_seconds"] for t in trials),
-            "optimizer_seconds": sum(t["optimizer_seconds"] for t in trials),
-        })
+        rows.append(
+            {
+                "problem": record["problem"],
+                "group": record.get("group"),
+                "optimizer": record["optimizer"],
+                "seed": record["seed"],
+                "instance": record.get("instance"),
+                "n_trials": record["n_trials"],
+                "status": record["status"],
+                "error": (record.get("error") or "").splitlines()[0] if record.get("error") else None,
+                "n_complete": sum(t["state"] == "COMPLETE" for t in trials),
+                "n_failed": sum(t["state"] == "FAIL" for t in trials),
+                "best_value": best_value,
+                "test_score": record.get("test_score"),
+                "seconds": record.get("seconds"),
+                "objective_seconds": sum(t["objective_seconds"] for t in trials),
+                "optimizer_seconds": sum(t["optimizer_seconds"] for t in trials),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -94,6 +97,7 @@ def _ok(records: Sequence[dict]) -> list[dict]:
 
 
 # -- scores and regret -----------------------------------------------------------------------
+
 
 def _losses(record: dict) -> np.ndarray:
     """(n_trials, n_objectives) losses (minimization form); NaN for trials that failed."""
@@ -174,18 +178,22 @@ def compute_curves(records: Sequence[dict]) -> Curves:
     for record in ok:
         curve = scores[_key(record)]
         regret = curve - best_known[_target_key(record)]
-        frame = pd.DataFrame({
-            "trial": np.arange(1, len(curve) + 1),
-            "score": curve,
-            "best_so_far": _in_problem_terms(record, curve),
-            "regret": np.maximum(regret, 0.0),
-        })
+        frame = pd.DataFrame(
+            {
+                "trial": np.arange(1, len(curve) + 1),
+                "score": curve,
+                "best_so_far": _in_problem_terms(record, curve),
+                "regret": np.maximum(regret, 0.0),
+            }
+        )
         for key in RUN_KEYS:
             frame[key] = record[key] if key != "group" else record.get("group")
         frame["n_trials"] = record["n_trials"]
         frames.append(frame)
-    curves = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=RUN_KEYS + ["trial", "score", "best_so_far", "regret", "n_trials"]
+    curves = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=RUN_KEYS + ["trial", "score", "best_so_far", "regret", "n_trials"])
     )
 
     normalization_rows = []
@@ -198,11 +206,13 @@ def compute_curves(records: Sequence[dict]) -> Curves:
         elif not scale > 0:
             note = "random search reached the best known value: not normalized"
             scale = math.nan
-        normalization_rows.append({
-            "problem": problem,
-            "random_final_regret": scale,
-            "note": note,
-        })
+        normalization_rows.append(
+            {
+                "problem": problem,
+                "random_final_regret": scale,
+                "note": note,
+            }
+        )
     normalization = pd.DataFrame(normalization_rows, columns=["problem", "random_final_regret", "note"])
     scale = curves["problem"].map(normalization.set_index("problem")["random_final_regret"])
     curves["normalized_regret"] = curves["regret"] / scale
@@ -232,6 +242,7 @@ def _target_key(record: dict) -> tuple:
 
 # -- budgets, AUC ----------------------------------------------------------------------------
 
+
 def budget_trials(n_trials: int, fraction: float) -> int:
     return max(1, math.ceil(fraction * n_trials - 1e-9))
 
@@ -243,8 +254,13 @@ def at_budgets(curves: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.D
         run = run.set_index("trial")
         n_trials = int(run["n_trials"].iloc[0])
         for fraction in budgets:
-            rows.append(dict(zip(RUN_KEYS, key), budget=fraction,
-                             normalized_regret=float(run.loc[budget_trials(n_trials, fraction), "normalized_regret"])))
+            rows.append(
+                dict(
+                    zip(RUN_KEYS, key),
+                    budget=fraction,
+                    normalized_regret=float(run.loc[budget_trials(n_trials, fraction), "normalized_regret"]),
+                )
+            )
     return pd.DataFrame(rows, columns=RUN_KEYS + ["budget", "normalized_regret"])
 
 
@@ -260,6 +276,7 @@ def auc(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- ranks and tests -------------------------------------------------------------------------
+
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment of p-values (NaN entries stay NaN)."""
@@ -320,16 +337,18 @@ def rank_tests(budget_frame: pd.DataFrame) -> list[RankTest]:
             statistic = p_value = math.nan
             if blocks.shape[1] >= 3 and blocks.shape[0] >= 2:
                 statistic, p_value = stats.friedmanchisquare(*[blocks[c].to_numpy() for c in blocks.columns])
-            results.append(RankTest(
-                label=label,
-                budget=float(fraction),
-                problems=list(blocks.index),
-                mean_ranks=ranks.mean().sort_values(),
-                block_scores=blocks,
-                friedman_statistic=float(statistic),
-                friedman_p=float(p_value),
-                pairwise=_pairwise_wilcoxon(blocks),
-            ))
+            results.append(
+                RankTest(
+                    label=label,
+                    budget=float(fraction),
+                    problems=list(blocks.index),
+                    mean_ranks=ranks.mean().sort_values(),
+                    block_scores=blocks,
+                    friedman_statistic=float(statistic),
+                    friedman_p=float(p_value),
+                    pairwise=_pairwise_wilcoxon(blocks),
+                )
+            )
     return results
 
 
@@ -339,7 +358,7 @@ def _pairwise_wilcoxon(blocks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     names = list(blocks.columns)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             difference = blocks[a].to_numpy() - blocks[b].to_numpy()
             statistic = p_value = math.nan
             if np.any(difference != 0):
@@ -348,21 +367,25 @@ def _pairwise_wilcoxon(blocks: pd.DataFrame) -> pd.DataFrame:
                 statistic, p_value = float(result.statistic), float(result.pvalue)
             elif len(difference):
                 p_value = 1.0  # identical on every problem
-            rows.append({
-                "a": a, "b": b,
-                "wins_a": int(np.sum(difference < 0)),
-                "ties": int(np.sum(difference == 0)),
-                "wins_b": int(np.sum(difference > 0)),
-                "median_difference": float(np.median(difference)),
-                "statistic": statistic,
-                "p": p_value,
-            })
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "wins_a": int(np.sum(difference < 0)),
+                    "ties": int(np.sum(difference == 0)),
+                    "wins_b": int(np.sum(difference > 0)),
+                    "median_difference": float(np.median(difference)),
+                    "statistic": statistic,
+                    "p": p_value,
+                }
+            )
     frame = pd.DataFrame(rows, columns=["a", "b", "wins_a", "ties", "wins_b", "median_difference", "statistic", "p"])
     frame["p_holm"] = holm(frame["p"].to_numpy()) if len(frame) else []
     return frame
 
 
 # -- overhead, test scores, hypervolume ------------------------------------------------------
+
 
 def overhead(trials: pd.DataFrame) -> pd.DataFrame:
     """Per optimizer and problem group: mean seconds per trial in the optimizer and in the
@@ -380,9 +403,13 @@ def final_hypervolumes(records: Sequence[dict]) -> pd.DataFrame:
     rows = []
     for record in _ok(records):
         if len(record["directions"]) > 1:
-            rows.append({
-                "problem": record["problem"], "optimizer": record["optimizer"], "seed": record["seed"],
-                "hypervolume": hypervolume(_losses(record), record["reference_point"]),
-                "optimal_hypervolume": record.get("optimal_hypervolume"),
-            })
+            rows.append(
+                {
+                    "problem": record["problem"],
+                    "optimizer": record["optimizer"],
+                    "seed": record["seed"],
+                    "hypervolume": hypervolume(_losses(record), record["reference_point"]),
+                    "optimal_hypervolume": record.get("optimal_hypervolume"),
+                }
+            )
     return pd.DataFrame(rows, columns=["problem", "optimizer", "seed", "hypervolume", "optimal_hypervolume"])

@@ -145,9 +145,7 @@ class MLPTask:
 
         X, y = _digits()
         X = (X / 16.0).astype(np.float32)  # pixel intensities are 0..16
-        X_rest, X_test, y_rest, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=_SPLIT_SEED, stratify=y
-        )
+        X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.25, random_state=_SPLIT_SEED, stratify=y)
         X_train, X_val, y_train, y_val = train_test_split(
             X_rest, y_rest, test_size=0.2, random_state=_SPLIT_SEED, stratify=y_rest
         )

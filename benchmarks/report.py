@@ -112,8 +112,11 @@ def machine_info() -> dict:
     """This machine and the versions that matter, for ``bench.json`` (the report shows the
     machine that ran the benchmark, not the one that rebuilds the report)."""
     return {
-        "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
-        "optuna": _version("optuna"), "hpo": _version("hpo"),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "optuna": _version("optuna"),
+        "hpo": _version("hpo"),
     }
 
 
@@ -130,8 +133,10 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 # -- Markdown ------------------------------------------------------------------------------
 
+
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A GitHub Markdown table; floats with ``digits`` significant digits, NaN as '-'."""
+
     def cell(value) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
@@ -151,9 +156,7 @@ def _budget_label(fraction: float) -> str:
     return f"{fraction:.0%}"
 
 
-def render(
-    data: ReportData, config: dict, focus: str, curve_files: Sequence[str], *, raw_csv: bool = False
-) -> str:
+def render(data: ReportData, config: dict, focus: str, curve_files: Sequence[str], *, raw_csv: bool = False) -> str:
     runs = data.runs
     ok = runs[runs["status"] == "ok"]
     lines = ["# Benchmark report", ""]
@@ -222,17 +225,19 @@ def _problems_section(data: ReportData) -> list[str]:
     for problem, group in runs.groupby("problem", sort=False):
         record = next(r for r in data.records if r["problem"] == problem)
         note = normalization["note"].get(problem, "") if problem in normalization.index else ""
-        rows.append({
-            "problem": problem,
-            "group": record.get("group") or "-",
-            "objectives": len(record.get("directions") or []) or "-",
-            "trials": int(group["n_trials"].max()),
-            "known optimum": _optimum_label(record),
-            "runs ok/failed/skipped": "/".join(
-                str(int((group["status"] == s).sum())) for s in ("ok", "failed", "skipped")
-            ),
-            "note": note or "",
-        })
+        rows.append(
+            {
+                "problem": problem,
+                "group": record.get("group") or "-",
+                "objectives": len(record.get("directions") or []) or "-",
+                "trials": int(group["n_trials"].max()),
+                "known optimum": _optimum_label(record),
+                "runs ok/failed/skipped": "/".join(
+                    str(int((group["status"] == s).sum())) for s in ("ok", "failed", "skipped")
+                ),
+                "note": note or "",
+            }
+        )
     return ["## Problems", "", markdown_table(pd.DataFrame(rows)), ""]
 
 
@@ -260,7 +265,9 @@ def _regret_section(data: ReportData, curve_files: Sequence[str]) -> list[str]:
         per_problem = rows.groupby(["optimizer", "problem", "budget"])["normalized_regret"].mean()
         summary = per_problem.groupby(["optimizer", "budget"]).mean().unstack("budget")
         summary.columns = [_budget_label(c) for c in summary.columns]
-        group_auc = auc[auc["group"] == group].groupby(["optimizer", "problem"])["auc"].mean().groupby("optimizer").mean()
+        group_auc = (
+            auc[auc["group"] == group].groupby(["optimizer", "problem"])["auc"].mean().groupby("optimizer").mean()
+        )
         summary["AUC"] = group_auc
         summary["problems"] = rows.groupby("optimizer")["problem"].nunique()
         summary = summary.sort_values(summary.columns[len(metrics.BUDGETS) - 1]).reset_index()
@@ -287,25 +294,42 @@ def _ranks_section(data: ReportData) -> list[str]:
         tests = [t for t in data.tests if t.label == label]
         ranks = pd.DataFrame({_budget_label(t.budget): t.mean_ranks for t in tests})
         ranks = ranks.sort_values(ranks.columns[-1]).rename_axis("optimizer").reset_index()
-        friedman = pd.DataFrame([{
-            "budget": _budget_label(t.budget),
-            "problems": len(t.problems),
-            "Friedman chi2": t.friedman_statistic,
-            "p": t.friedman_p,
-        } for t in tests])
+        friedman = pd.DataFrame(
+            [
+                {
+                    "budget": _budget_label(t.budget),
+                    "problems": len(t.problems),
+                    "Friedman chi2": t.friedman_statistic,
+                    "p": t.friedman_p,
+                }
+                for t in tests
+            ]
+        )
         final = tests[-1]
         pairwise = final.pairwise.copy()
-        pairwise.insert(2, "wins/ties/losses of a", [
-            f"{w}/{t}/{l}" for w, t, l in zip(pairwise["wins_a"], pairwise["ties"], pairwise["wins_b"])
-        ])
+        pairwise.insert(
+            2,
+            "wins/ties/losses of a",
+            [
+                f"{wins}/{ties}/{losses}"
+                for wins, ties, losses in zip(pairwise["wins_a"], pairwise["ties"], pairwise["wins_b"])
+            ],
+        )
         pairwise = pairwise.drop(columns=["wins_a", "ties", "wins_b"])
         pairwise = pairwise.rename(columns={"median_difference": "median(a - b)", "statistic": "W"})
         lines += [
-            f"### {label}", "",
-            "Mean rank:", "", markdown_table(ranks), "",
-            markdown_table(friedman), "",
-            f"Pairwise at {_budget_label(final.budget)} of the budget (all budgets in pairwise.csv):", "",
-            markdown_table(pairwise), "",
+            f"### {label}",
+            "",
+            "Mean rank:",
+            "",
+            markdown_table(ranks),
+            "",
+            markdown_table(friedman),
+            "",
+            f"Pairwise at {_budget_label(final.budget)} of the budget (all budgets in pairwise.csv):",
+            "",
+            markdown_table(pairwise),
+            "",
         ]
         lines += _ranks_per_group(final, data.budgets)
     if not data.tests:
@@ -326,8 +350,10 @@ def _ranks_per_group(test: metrics.RankTest, budgets: pd.DataFrame) -> list[str]
     per_group.columns = [f"{g} ({int((groups == g).sum())})" for g in per_group.columns]
     per_group = per_group.loc[test.mean_ranks.index].rename_axis("optimizer").reset_index()
     return [
-        f"Mean rank per group (number of problems) at {_budget_label(test.budget)} of the budget:", "",
-        markdown_table(per_group), "",
+        f"Mean rank per group (number of problems) at {_budget_label(test.budget)} of the budget:",
+        "",
+        markdown_table(per_group),
+        "",
     ]
 
 
@@ -348,18 +374,20 @@ def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataF
                 verdict = f"{focus} better" if wins > losses else f"{focus} worse"
             else:
                 verdict = "no significant difference"
-            rows.append({
-                "set": test.label,
-                "budget": _budget_label(test.budget),
-                "versus": other,
-                f"rank {focus}": test.mean_ranks[focus],
-                "rank other": test.mean_ranks[other],
-                "wins/ties/losses": f"{wins}/{pair.ties}/{losses}",
-                "median difference": difference,
-                "W": pair.statistic,
-                "p_holm": pair.p_holm,
-                "verdict": verdict,
-            })
+            rows.append(
+                {
+                    "set": test.label,
+                    "budget": _budget_label(test.budget),
+                    "versus": other,
+                    f"rank {focus}": test.mean_ranks[focus],
+                    "rank other": test.mean_ranks[other],
+                    "wins/ties/losses": f"{wins}/{pair.ties}/{losses}",
+                    "median difference": difference,
+                    "W": pair.statistic,
+                    "p_holm": pair.p_holm,
+                    "verdict": verdict,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -387,8 +415,7 @@ def _focus_section(data: ReportData, focus: str) -> list[str]:
             clauses = [f"{words} {', '.join(names)}" for words, names in verdicts.items() if len(names)]
             rank = at_budget[f"rank {focus}"].iloc[0]
             lines.append(
-                f"- {budget} of the budget: mean rank {rank:.2f} of {len(at_budget) + 1}; "
-                + "; ".join(clauses) + "."
+                f"- {budget} of the budget: mean rank {rank:.2f} of {len(at_budget) + 1}; " + "; ".join(clauses) + "."
             )
         lines += ["", markdown_table(rows.drop(columns=["set"])), ""]
     return lines
@@ -398,10 +425,16 @@ def _hypervolume_section(data: ReportData) -> list[str]:
     table = data.hypervolumes
     if table.empty:
         return []
-    summary = table.groupby(["problem", "optimizer"]).agg(
-        mean=("hypervolume", "mean"), sd=("hypervolume", "std"), runs=("seed", "count"),
-        known_front=("optimal_hypervolume", "first"),
-    ).reset_index()
+    summary = (
+        table.groupby(["problem", "optimizer"])
+        .agg(
+            mean=("hypervolume", "mean"),
+            sd=("hypervolume", "std"),
+            runs=("seed", "count"),
+            known_front=("optimal_hypervolume", "first"),
+        )
+        .reset_index()
+    )
     summary = summary.rename(columns={"mean": "hypervolume (mean)", "sd": "sd", "known_front": "known front"})
     return [
         "## Hypervolume (multi-objective problems)",
@@ -420,13 +453,23 @@ def _test_score_section(data: ReportData) -> list[str]:
     runs = data.runs[data.runs["test_score"].notna()]
     if runs.empty:
         return []
-    summary = runs.groupby(["problem", "optimizer"]).agg(
-        best_cv=("best_value", "mean"), test=("test_score", "mean"), test_sd=("test_score", "std"),
-        runs=("seed", "count"),
-    ).reset_index()
-    summary = summary.rename(columns={
-        "best_cv": "incumbent score (CV / validation)", "test": "held-out test score", "test_sd": "sd",
-    })
+    summary = (
+        runs.groupby(["problem", "optimizer"])
+        .agg(
+            best_cv=("best_value", "mean"),
+            test=("test_score", "mean"),
+            test_sd=("test_score", "std"),
+            runs=("seed", "count"),
+        )
+        .reset_index()
+    )
+    summary = summary.rename(
+        columns={
+            "best_cv": "incumbent score (CV / validation)",
+            "test": "held-out test score",
+            "test_sd": "sd",
+        }
+    )
     return [
         "## Held-out test scores (ML tasks)",
         "",
@@ -441,10 +484,13 @@ def _test_score_section(data: ReportData) -> list[str]:
 
 
 def _overhead_section(data: ReportData) -> list[str]:
-    table = data.overhead.rename(columns={
-        "optimizer_seconds": "optimizer s/trial", "objective_seconds": "objective s/trial",
-        "optimizer_share": "optimizer share",
-    })
+    table = data.overhead.rename(
+        columns={
+            "optimizer_seconds": "optimizer s/trial",
+            "objective_seconds": "objective s/trial",
+            "optimizer_share": "optimizer share",
+        }
+    )
     return [
         "## Suggestion overhead",
         "",
@@ -472,11 +518,17 @@ def _ranks_long(tests: Sequence[metrics.RankTest]) -> pd.DataFrame:
     rows = []
     for test in tests:
         for optimizer, rank in test.mean_ranks.items():
-            rows.append({
-                "set": test.label, "budget": test.budget, "optimizer": optimizer, "mean_rank": rank,
-                "problems": len(test.problems), "friedman_statistic": test.friedman_statistic,
-                "friedman_p": test.friedman_p,
-            })
+            rows.append(
+                {
+                    "set": test.label,
+                    "budget": test.budget,
+                    "optimizer": optimizer,
+                    "mean_rank": rank,
+                    "problems": len(test.problems),
+                    "friedman_statistic": test.friedman_statistic,
+                    "friedman_p": test.friedman_p,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -486,6 +538,7 @@ def _pairwise_long(tests: Sequence[metrics.RankTest]) -> pd.DataFrame:
 
 
 # -- figures -------------------------------------------------------------------------------
+
 
 def _pyplot():
     import matplotlib
@@ -552,8 +605,13 @@ def plot_ranks(tests: Sequence[metrics.RankTest], path: Path) -> Path:
         chosen = [t for t in tests if t.label == label]
         optimizers = sorted({o for t in chosen for o in t.mean_ranks.index})
         for optimizer in optimizers:
-            ax.plot([t.budget for t in chosen], [t.mean_ranks.get(optimizer, np.nan) for t in chosen],
-                    marker="o", label=optimizer, color=colors[optimizer])
+            ax.plot(
+                [t.budget for t in chosen],
+                [t.mean_ranks.get(optimizer, np.nan) for t in chosen],
+                marker="o",
+                label=optimizer,
+                color=colors[optimizer],
+            )
         ax.set_xscale("log")
         ax.set_xticks(list(metrics.BUDGETS), [_budget_label(b) for b in metrics.BUDGETS])
         ax.invert_yaxis()

@@ -227,15 +227,17 @@ def run_job(job: Job) -> dict[str, Any]:
             nonlocal last_mark
             now = time.perf_counter()
             in_objective = objective_seconds.pop() if objective_seconds else 0.0
-            trials.append({
-                "number": frozen.number,
-                "state": frozen.state.name,
-                "values": list(frozen.values) if frozen.values is not None else None,
-                "params": frozen.params,
-                "objective_seconds": in_objective,
-                "optimizer_seconds": max(now - last_mark - in_objective, 0.0),
-                "error": frozen.user_attrs.get("error"),
-            })
+            trials.append(
+                {
+                    "number": frozen.number,
+                    "state": frozen.state.name,
+                    "values": list(frozen.values) if frozen.values is not None else None,
+                    "params": frozen.params,
+                    "objective_seconds": in_objective,
+                    "optimizer_seconds": max(now - last_mark - in_objective, 0.0),
+                    "error": frozen.user_attrs.get("error"),
+                }
+            )
             last_mark = now
 
         add_budget(study, job.n_trials)
@@ -308,9 +310,7 @@ def run_jobs(
             summary.skipped_finished += 1
         else:
             pending.append(job)
-    with tqdm(
-        total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench"
-    ) as bar:
+    with tqdm(total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench") as bar:
         for job, record in completed(run_job, pending, workers=workers, dask=dask):
             write_record(out, job, record)
             status = record["status"]

@@ -67,9 +67,13 @@ STANDARD_TRIALS = {
 
 # Never seen by the pre-trained agent: its BBOB functions and instances are disjoint from
 # envs.task_distribution's training split (instance = seed + 1 <= 10), the rest are real tasks.
-HELDOUT_PROBLEMS = tuple(
-    f"bbob-f{function:02d}-d{dim}" for dim in (2, 10) for function in HELDOUT_BBOB_FUNCTIONS
-) + ("kernel-ridge-diabetes", "fcnet-protein", "nb201-cifar10", "hpobench-kc1", "electrode-balanced")
+HELDOUT_PROBLEMS = tuple(f"bbob-f{function:02d}-d{dim}" for dim in (2, 10) for function in HELDOUT_BBOB_FUNCTIONS) + (
+    "kernel-ridge-diabetes",
+    "fcnet-protein",
+    "nb201-cifar10",
+    "hpobench-kc1",
+    "electrode-balanced",
+)
 
 SUITES: dict[str, Suite] = {
     suite.name: suite
@@ -90,7 +94,13 @@ SUITES: dict[str, Suite] = {
                 "ZDT1-3/DTLZ1-2; every registry optimizer; 5 seeds"
             ),
             problems=(
-                "bbob-*-d2", "bbob-*-d5", "sklearn", "mlp", "tabular", "electrode", "multi-objective",
+                "bbob-*-d2",
+                "bbob-*-d5",
+                "sklearn",
+                "mlp",
+                "tabular",
+                "electrode",
+                "multi-objective",
             ),
             optimizers=None,
             seeds=5,
@@ -104,8 +114,15 @@ SUITES: dict[str, Suite] = {
             ),
             problems=HELDOUT_PROBLEMS,
             optimizers=(
-                "random", "tpe", "cmaes", "gp", "sac-hmr", "sac-hmr-pretrained", "sac-pretrained",
-                "sac-hmr-pretrained-frozen", "sac-hmr-scratch",
+                "random",
+                "tpe",
+                "cmaes",
+                "gp",
+                "sac-hmr",
+                "sac-hmr-pretrained",
+                "sac-pretrained",
+                "sac-hmr-pretrained-frozen",
+                "sac-hmr-scratch",
             ),
             seeds=10,
             n_trials={},

@@ -20,8 +20,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory, log_regret
 from envs.task_distribution import SyntheticTask, TaskDistribution
+from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory, log_regret
 from hpo.errors import UserError
 
 _REFERENCE_POINTS = 64
@@ -54,8 +54,12 @@ class AcquisitionEnv(gym.Env):
         self.budget = int(rng.integers(self.min_trials, self.max_trials + 1))
         reference = [self.task(x) for x in rng.uniform(-1, 1, size=(_REFERENCE_POINTS, self.task.dim))]
         self.history = AcquisitionHistory(
-            self.task.dim, self.budget, lower=self.task.minimum(rng), center=float(np.median(reference)),
-            snap=self.task.discretize, categorical=self.task.categorical,
+            self.task.dim,
+            self.budget,
+            lower=self.task.minimum(rng),
+            center=float(np.median(reference)),
+            snap=self.task.discretize,
+            categorical=self.task.categorical,
         )
         for point in self.task.discretize(rng.uniform(-1.0, 1.0, size=(N_STARTUP, self.task.dim))):
             self.history.record(point, self.task(point))

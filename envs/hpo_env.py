@@ -50,8 +50,8 @@ import gymnasium as gym
 import numpy as np
 
 from hpo.errors import UserError
-from hpo.validation import check_choice, check_int, check_real
 from hpo.space import SpaceEncoder
+from hpo.validation import check_choice, check_int, check_real
 
 REWARDS = ("improvement", "score", "neg_log_regret")
 ACTION_MODES = ("absolute", "relative")
@@ -114,7 +114,9 @@ class TuningHistory:
         # A known scale of the objective (pre-training knows its tasks): the "improvement"
         # reward is then divided by it instead of the spread of the trials so far, which an
         # agent can shrink by proposing near-duplicates and so inflate its own rewards.
-        self.reward_scale = None if reward_scale is None else check_real("reward_scale", reward_scale, 0, exclusive_minimum=True)
+        self.reward_scale = (
+            None if reward_scale is None else check_real("reward_scale", reward_scale, 0, exclusive_minimum=True)
+        )
         self.reward_center = None if reward_center is None else _check_finite("reward_center", reward_center)
         self.reset()
 

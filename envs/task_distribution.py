@@ -167,7 +167,15 @@ class TaskDistribution:
         if family == "bbob" and not log_transform:
             noise = 0.0  # its scale spans decades: a fixed noise level means nothing there
         return SyntheticTask(
-            dim=dim, family=family, description=description, base=base, levels=levels,
-            categorical=categorical, shuffles=shuffles,
-            log_transform=log_transform, noise=noise, rng=rng, floor=floor,
+            dim=dim,
+            family=family,
+            description=description,
+            base=base,
+            levels=levels,
+            categorical=categorical,
+            shuffles=shuffles,
+            log_transform=log_transform,
+            noise=noise,
+            rng=rng,
+            floor=floor,
         )

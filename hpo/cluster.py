@@ -49,9 +49,7 @@ def completed(
 def _on_pool(fn, tasks, workers: int):
     # spawn, not fork: a forked child inherits torch's and BLAS's thread pools in whatever
     # state the parent left them, which can deadlock.
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")
-    )
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = {pool.submit(fn, task): task for task in tasks}
         for future in as_completed(futures):

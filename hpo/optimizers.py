@@ -58,9 +58,7 @@ def get_optimizer(name: str) -> OptimizerSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UserError(
-            f"optimizer {name!r} is unknown; allowed: {', '.join(_REGISTRY)}"
-        ) from None
+        raise UserError(f"optimizer {name!r} is unknown; allowed: {', '.join(_REGISTRY)}") from None
 
 
 def make_sampler(
@@ -73,8 +71,7 @@ def make_sampler(
     if n_objectives == 1 and not spec.single_objective:
         single = [n for n, s in _REGISTRY.items() if s.single_objective]
         raise UserError(
-            f"optimizer {name!r} is multi-objective only; for one objective use one of: "
-            f"{', '.join(single)}"
+            f"optimizer {name!r} is multi-objective only; for one objective use one of: {', '.join(single)}"
         )
     if n_objectives > 1 and not spec.multi_objective:
         multi = [n for n, s in _REGISTRY.items() if s.multi_objective]
@@ -95,123 +92,143 @@ def _quiet(cls, **kwargs):
 
 # Startup trials: Optuna's default of 10 random trials before the model-based samplers
 # take over is kept, so results compare with published Optuna baselines.
-register(OptimizerSpec(
-    name="random",
-    description="uniform random search",
-    configuration="optuna.samplers.RandomSampler(seed=seed)",
-    factory=lambda seed, n_obj, n_trials: optuna.samplers.RandomSampler(seed=seed),
-    multi_objective=True,
-))
-register(OptimizerSpec(
-    name="qmc",
-    description="scrambled Sobol quasi-random search",
-    configuration="optuna.samplers.QMCSampler(qmc_type='sobol', scramble=True, seed=seed)",
-    factory=lambda seed, n_obj, n_trials: _quiet(
-        optuna.samplers.QMCSampler,
-        qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False,
-    ),
-    multi_objective=True,
-))
-register(OptimizerSpec(
-    name="tpe",
-    description="tree-structured Parzen estimator, multivariate (Optuna 5 default)",
-    configuration=(
-        "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, "
-        "n_startup_trials=10)"
-    ),
-    factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, constant_liar=True
-    ),
-))
-register(OptimizerSpec(
-    name="cmaes",
-    description="CMA-ES evolution strategy (categoricals sampled independently)",
-    configuration=(
-        "optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=1, "
-        "warn_independent_sampling=False)"
-    ),
-    factory=lambda seed, n_obj, n_trials: optuna.samplers.CmaEsSampler(
-        seed=seed, warn_independent_sampling=False
-    ),
-))
-register(OptimizerSpec(
-    name="gp",
-    description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
-    configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
-    factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(
-        seed=seed, warn_independent_sampling=False
-    ),
-    multi_objective=True,
-))
-register(OptimizerSpec(
-    name="nsga2",
-    description="NSGA-II genetic algorithm for several objectives",
-    configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
-    factory=lambda seed, n_obj, n_trials: optuna.samplers.NSGAIISampler(seed=seed),
-    single_objective=False,
-    multi_objective=True,
-))
-register(OptimizerSpec(
-    name="motpe",
-    description="multi-objective TPE (independent per parameter, Optuna 5's MO default)",
-    configuration=(
-        "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, "
-        "n_startup_trials=10)"
-    ),
-    factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
-    single_objective=False,
-    multi_objective=True,
-))
+register(
+    OptimizerSpec(
+        name="random",
+        description="uniform random search",
+        configuration="optuna.samplers.RandomSampler(seed=seed)",
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.RandomSampler(seed=seed),
+        multi_objective=True,
+    )
+)
+register(
+    OptimizerSpec(
+        name="qmc",
+        description="scrambled Sobol quasi-random search",
+        configuration="optuna.samplers.QMCSampler(qmc_type='sobol', scramble=True, seed=seed)",
+        factory=lambda seed, n_obj, n_trials: _quiet(
+            optuna.samplers.QMCSampler,
+            qmc_type="sobol",
+            scramble=True,
+            seed=seed,
+            warn_independent_sampling=False,
+        ),
+        multi_objective=True,
+    )
+)
+register(
+    OptimizerSpec(
+        name="tpe",
+        description="tree-structured Parzen estimator, multivariate (Optuna 5 default)",
+        configuration=(
+            "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10)"
+        ),
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, constant_liar=True
+        ),
+    )
+)
+register(
+    OptimizerSpec(
+        name="cmaes",
+        description="CMA-ES evolution strategy (categoricals sampled independently)",
+        configuration=("optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=1, warn_independent_sampling=False)"),
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
+    )
+)
+register(
+    OptimizerSpec(
+        name="gp",
+        description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
+        configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False),
+        multi_objective=True,
+    )
+)
+register(
+    OptimizerSpec(
+        name="nsga2",
+        description="NSGA-II genetic algorithm for several objectives",
+        configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.NSGAIISampler(seed=seed),
+        single_objective=False,
+        multi_objective=True,
+    )
+)
+register(
+    OptimizerSpec(
+        name="motpe",
+        description="multi-objective TPE (independent per parameter, Optuna 5's MO default)",
+        configuration=(
+            "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, n_startup_trials=10)"
+        ),
+        factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
+        single_objective=False,
+        multi_objective=True,
+    )
+)
 
 
 # Our agent-driven samplers (hpo.samplers) import torch and SB3; they are named by import
 # path, built on first use, so that ``import hpo`` stays fast. Their defaults are in
 # docs/sac-hmr.md and docs/pretrained.md.
-register(OptimizerSpec(
-    name="sac",
-    description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
-    configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
-    factory="hpo.samplers.sac_hmr:from_registry",
-    options={"hmr": False},
-))
-register(OptimizerSpec(
-    name="sac-hmr",
-    description="soft actor-critic with hierarchical mixture regularization proposing trials",
-    configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
-    factory="hpo.samplers.sac_hmr:from_registry",
-    options={"hmr": True},
-))
+register(
+    OptimizerSpec(
+        name="sac",
+        description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
+        configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
+        factory="hpo.samplers.sac_hmr:from_registry",
+        options={"hmr": False},
+    )
+)
+register(
+    OptimizerSpec(
+        name="sac-hmr",
+        description="soft actor-critic with hierarchical mixture regularization proposing trials",
+        configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
+        factory="hpo.samplers.sac_hmr:from_registry",
+        options={"hmr": True},
+    )
+)
 # The pre-trained agents: a shipped policy steers a Gaussian-process search in any space and
 # keeps fine-tuning on the study. The last three names are the ablations of
 # docs/pretrained.md, registered so that hpo bench can run them.
-register(OptimizerSpec(
-    name="sac-hmr-pretrained",
-    description=(
-        "SAC-HMR agent pre-trained on synthetic tasks (shipped) steering a Gaussian-process "
-        "search, fine-tuned online (docs/pretrained.md)"
-    ),
-    configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
-    factory="hpo.samplers.pretrained:from_registry",
-    options={"agent": "sac-hmr-pretrained"},
-))
-register(OptimizerSpec(
-    name="sac-pretrained",
-    description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
-    configuration="hpo.samplers.PretrainedSampler('sac-pretrained', seed=seed)",
-    factory="hpo.samplers.pretrained:from_registry",
-    options={"agent": "sac-pretrained"},
-))
-register(OptimizerSpec(
-    name="sac-hmr-pretrained-frozen",
-    description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
-    configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
-    factory="hpo.samplers.pretrained:from_registry",
-    options={"agent": "sac-hmr-pretrained", "fine_tune": False},
-))
-register(OptimizerSpec(
-    name="sac-hmr-scratch",
-    description="ablation: the pre-trained agent's sampler and network with fresh weights",
-    configuration="hpo.samplers.PretrainedSampler(None, seed=seed)",
-    factory="hpo.samplers.pretrained:from_registry",
-    options={"agent": None},
-))
+register(
+    OptimizerSpec(
+        name="sac-hmr-pretrained",
+        description=(
+            "SAC-HMR agent pre-trained on synthetic tasks (shipped) steering a Gaussian-process "
+            "search, fine-tuned online (docs/pretrained.md)"
+        ),
+        configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": "sac-hmr-pretrained"},
+    )
+)
+register(
+    OptimizerSpec(
+        name="sac-pretrained",
+        description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
+        configuration="hpo.samplers.PretrainedSampler('sac-pretrained', seed=seed)",
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": "sac-pretrained"},
+    )
+)
+register(
+    OptimizerSpec(
+        name="sac-hmr-pretrained-frozen",
+        description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
+        configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": "sac-hmr-pretrained", "fine_tune": False},
+    )
+)
+register(
+    OptimizerSpec(
+        name="sac-hmr-scratch",
+        description="ablation: the pre-trained agent's sampler and network with fresh weights",
+        configuration="hpo.samplers.PretrainedSampler(None, seed=seed)",
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": None},
+    )
+)

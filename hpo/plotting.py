@@ -30,8 +30,12 @@ def plot_study(study: optuna.Study, path: str | Path, title: str | None = None) 
         ax.step(done["number"], done["best_so_far"], where="post", color="C3", label="best so far")
         if not failed.empty:
             ax.scatter(
-                failed["number"], [done["value"].min() if not done.empty else 0] * len(failed),
-                marker="x", color="k", s=18, label=f"failed ({len(failed)})",
+                failed["number"],
+                [done["value"].min() if not done.empty else 0] * len(failed),
+                marker="x",
+                color="k",
+                s=18,
+                label=f"failed ({len(failed)})",
             )
         ax.set_xlabel("trial")
         ax.set_ylabel(f"objective ({study.direction.name.lower()})")
@@ -41,8 +45,14 @@ def plot_study(study: optuna.Study, path: str | Path, title: str | None = None) 
         best = {t.number for t in study.best_trials}
         ax.scatter([t.values[0] for t in done], [t.values[1] for t in done], s=12, alpha=0.4, label="trials")
         front = sorted((t for t in done if t.number in best), key=lambda t: t.values[0])
-        ax.plot([t.values[0] for t in front], [t.values[1] for t in front], "o-", color="C3", ms=4,
-                label=f"Pareto front ({len(front)})")
+        ax.plot(
+            [t.values[0] for t in front],
+            [t.values[1] for t in front],
+            "o-",
+            color="C3",
+            ms=4,
+            label=f"Pareto front ({len(front)})",
+        )
         names = [d.name.lower() for d in study.directions]
         ax.set_xlabel(f"objective 0 ({names[0]})")
         ax.set_ylabel(f"objective 1 ({names[1]})")

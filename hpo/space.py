@@ -68,10 +68,7 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
         )
     kind = spec.get("type")
     if kind not in _SPEC_TYPES:
-        raise UserError(
-            f"search space parameter {name!r}: 'type' is {kind!r}; allowed: "
-            f"{', '.join(_SPEC_TYPES)}"
-        )
+        raise UserError(f"search space parameter {name!r}: 'type' is {kind!r}; allowed: {', '.join(_SPEC_TYPES)}")
     kwargs = {key: value for key, value in spec.items() if key != "type"}
     if kind == "categorical":
         allowed = {"choices"}
@@ -86,10 +83,7 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
     if kind == "categorical":
         choices = kwargs.get("choices")
         if not isinstance(choices, (list, tuple)):
-            raise UserError(
-                f"search space parameter {name!r}: 'choices' must be a non-empty list, "
-                f"got {choices!r}"
-            )
+            raise UserError(f"search space parameter {name!r}: 'choices' must be a non-empty list, got {choices!r}")
         kwargs["choices"] = tuple(choices)
     else:
         for key in ("low", "high"):
@@ -103,8 +97,7 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
                 value = kwargs.get(key)
                 if value is not None and float(value) != int(value):
                     raise UserError(
-                        f"search space parameter {name!r}: {key!r} must be an integer for "
-                        f"type 'int', got {value!r}"
+                        f"search space parameter {name!r}: {key!r} must be an integer for type 'int', got {value!r}"
                     )
                 if value is not None:
                     kwargs[key] = int(value)
@@ -154,8 +147,7 @@ def _check_distribution(name: str, dist: BaseDistribution) -> None:
     if isinstance(dist, (FloatDistribution, IntDistribution)):
         if not (math.isfinite(dist.low) and math.isfinite(dist.high)):
             raise UserError(
-                f"search space parameter {name!r}: bounds must be finite, got "
-                f"low={dist.low}, high={dist.high}"
+                f"search space parameter {name!r}: bounds must be finite, got low={dist.low}, high={dist.high}"
             )
     elif not isinstance(dist, CategoricalDistribution):
         raise UserError(
@@ -189,8 +181,7 @@ def load_space(path: str | Path) -> Space:
             data = json.loads(text)
         else:
             raise UserError(
-                f"search space file {str(path)!r}: unknown extension {path.suffix!r}; "
-                "allowed: .json, .yaml, .yml"
+                f"search space file {str(path)!r}: unknown extension {path.suffix!r}; allowed: .json, .yaml, .yml"
             )
     except UserError:
         raise

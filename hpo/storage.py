@@ -40,9 +40,7 @@ def open_storage(
         raise UserError(f"storage must be a URL string or an Optuna storage, got {type(storage).__name__}")
     try:
         if "://" in storage and not storage.startswith(("redis", "grpc")):
-            callback = (
-                optuna.storages.RetryFailedTrialCallback(max_retry=max_retry) if max_retry else None
-            )
+            callback = optuna.storages.RetryFailedTrialCallback(max_retry=max_retry) if max_retry else None
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(

@@ -106,10 +106,7 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             name="hgb-breast-cancer",
-            description=(
-                "HistGradientBoosting on scikit-learn's breast_cancer (569 x 30, binary), "
-                "3-fold CV accuracy"
-            ),
+            description=("HistGradientBoosting on scikit-learn's breast_cancer (569 x 30, binary), 3-fold CV accuracy"),
             space={
                 "learning_rate": FloatDistribution(1e-3, 1.0, log=True),
                 "max_iter": IntDistribution(20, 300, step=10),

@@ -140,7 +140,7 @@ def run_trial(
         with _deferred_interrupt() as interrupted:
             frozen = study.tell(trial, state=TrialState.PRUNED)
         if interrupted:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt from None
         return frozen
     except Exception as err:  # the objective's own failure (or the sampler's): record, go on
         reason = f"{type(err).__name__}: {err}"
@@ -174,8 +174,7 @@ def _deferred_interrupt():
     received. Outside the main thread (signals cannot be handled there) and where SIGINT
     is ignored, a no-op."""
     received: list[int] = []
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield received
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))

@@ -24,6 +24,7 @@ from hpo.optimizers import make_sampler
 from hpo.space import as_space
 from hpo.storage import open_storage
 from hpo.trials import FINISHED, Objective, add_budget, work
+
 _DIRECTIONS = ("minimize", "maximize")
 
 
@@ -134,9 +135,7 @@ def tune(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
 
-    if timeout_per_trial is not None and not (
-        isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0
-    ):
+    if timeout_per_trial is not None and not (isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0):
         raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")
 
     study = prepare_study(storage, study_name, directions, optimizer, seed, int(n_trials))
@@ -160,9 +159,7 @@ def tune(
     return TuneResult(study)
 
 
-def prepare_study(
-    storage, study_name, directions, optimizer, seed: int | None, n_trials: int
-) -> optuna.Study:
+def prepare_study(storage, study_name, directions, optimizer, seed: int | None, n_trials: int) -> optuna.Study:
     """Create or load the study, set its sampler and its budget of ``n_trials`` trials.
 
     Only the process that prepares a study adds to its budget; workers that join it
@@ -182,9 +179,7 @@ def open_study(storage, study_name, directions) -> optuna.Study:
     """Create or load a study; a storage URL gets heartbeats (see ``hpo.storage``)."""
     storage = open_storage(storage)
     try:
-        return optuna.create_study(
-            storage=storage, study_name=study_name, directions=directions, load_if_exists=True
-        )
+        return optuna.create_study(storage=storage, study_name=study_name, directions=directions, load_if_exists=True)
     except ValueError as err:  # e.g. an existing study with other directions
         raise UserError(f"study {study_name!r}: {err}") from None
 

@@ -56,7 +56,10 @@ def save_spec(study: optuna.Study, spec: StudySpec) -> None:
 
 def spec_for(optimizer: str, seed, *, task=None, objective=None, space=None, timeout_per_trial=None) -> StudySpec:
     return StudySpec(
-        optimizer=optimizer, seed=seed, task=task, objective=objective,
+        optimizer=optimizer,
+        seed=seed,
+        task=task,
+        objective=objective,
         space={name: distribution_to_json(d) for name, d in (space or {}).items()} if not task else {},
         timeout_per_trial=timeout_per_trial,
     )
@@ -106,11 +109,14 @@ def run_worker(
     spec = load_spec(study)
     objective, space = spec.resolve()
     study.sampler = make_sampler(
-        spec.optimizer, worker_seed(spec.seed) if seed is None else seed, len(study.directions),
+        spec.optimizer,
+        worker_seed(spec.seed) if seed is None else seed,
+        len(study.directions),
         n_trials=len(study.get_trials(deepcopy=False)),  # the budget: every trial, queued or done
     )
-    ran = work(study, objective, space, max_trials=max_trials,
-               timeout_per_trial=spec.timeout_per_trial, on_trial=on_trial)
+    ran = work(
+        study, objective, space, max_trials=max_trials, timeout_per_trial=spec.timeout_per_trial, on_trial=on_trial
+    )
     return study, ran
 
 

@@ -47,9 +47,7 @@ from surrogates.p2d import P2DResult, P2DSettings, StackCoefficients
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_DATASET = DATA_DIR / "electrode_designs.csv"
 
-PROPERTY_COLUMNS = tuple(f.name for f in dataclasses.fields(ElectrodeProperties)) + (
-    "bruggeman_exponent",
-)
+PROPERTY_COLUMNS = tuple(f.name for f in dataclasses.fields(ElectrodeProperties)) + ("bruggeman_exponent",)
 RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(P2DResult))
 COLUMNS = ("design_id",) + PROCESS_NAMES + RESULT_COLUMNS + PROPERTY_COLUMNS
 

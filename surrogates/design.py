@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
+from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "power": "power_wh_per_kg"}
@@ -49,22 +49,31 @@ class InverseDesignResult:
 
     def as_dict(self) -> dict:
         return {
-            "maximize": self.maximize, "constraint": f"{self.constrained} >= {self.floor}",
-            "process": self.process, "predicted": self.predicted, "simulated": self.simulated,
-            "status": self.status, "feasible_predicted": self.feasible_predicted,
-            "feasible": self.feasible, "attempts": self.attempts, "surrogate_floor": self.surrogate_floor,
+            "maximize": self.maximize,
+            "constraint": f"{self.constrained} >= {self.floor}",
+            "process": self.process,
+            "predicted": self.predicted,
+            "simulated": self.simulated,
+            "status": self.status,
+            "feasible_predicted": self.feasible_predicted,
+            "feasible": self.feasible,
+            "attempts": self.attempts,
+            "surrogate_floor": self.surrogate_floor,
         }
 
     def summary(self) -> str:
         goal = OBJECTIVE_BY_NAME[self.maximize]
         bound = OBJECTIVE_BY_NAME[self.constrained]
         if not self.feasible_predicted:
-            return (f"no design reaches {bound} >= {self.floor:g} on the surrogate "
-                    f"(best found {self.predicted[bound]:.1f}); lower the floor")
+            return (
+                f"no design reaches {bound} >= {self.floor:g} on the surrogate "
+                f"(best found {self.predicted[bound]:.1f}); lower the floor"
+            )
         lines = [
             f"maximize {goal} subject to {bound} >= {self.floor:g}",
             "process: " + ", ".join(f"{k} {v:.4f}" for k, v in self.process.items()),
-            "predicted: " + ", ".join(f"{k} {v:.2f}" for k, v in self.predicted.items())
+            "predicted: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in self.predicted.items())
             + f" (surrogate floor {self.surrogate_floor:.2f}, search {self.attempts})",
         ]
         if self.simulated is not None:

@@ -84,9 +84,7 @@ class ManufacturingCoefficients:
         known = {field.name for field in dataclasses.fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise UserError(
-                f"unknown manufacturing coefficient(s) {unknown}; known: {sorted(known)}"
-            )
+            raise UserError(f"unknown manufacturing coefficient(s) {unknown}; known: {sorted(known)}")
         return dataclasses.replace(self, **{k: float(v) for k, v in overrides.items()})
 
 
@@ -116,22 +114,24 @@ def check_process_value(name: str, value: float) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise UserError(
-            f"{name} ({PROCESS_DESCRIPTIONS[name]}) must be a number in [{low}, {high}], "
-            f"got {value!r}"
+            f"{name} ({PROCESS_DESCRIPTIONS[name]}) must be a number in [{low}, {high}], got {value!r}"
         ) from None
     # A tiny tolerance so that bounds written with rounding (0.4000000001) still pass.
     if not math.isfinite(number) or not (low - 1e-12 <= number <= high + 1e-12):
-        raise UserError(
-            f"{name} ({PROCESS_DESCRIPTIONS[name]}) = {value} is outside the allowed range "
-            f"[{low}, {high}]"
-        )
+        raise UserError(f"{name} ({PROCESS_DESCRIPTIONS[name]}) = {value} is outside the allowed range [{low}, {high}]")
     return number
 
 
 #: Units of the :class:`ElectrodeProperties` fields (SI; fractions are dimensionless).
 PROPERTY_UNITS = {
-    "dry_thickness": "m", "thickness": "m", "loading": "kg/m2", "solid_density": "kg/m3",
-    "coating_density": "kg/m3", "conductivity": "S/m", "active_surface": "m2/m3", "particle_radius": "m",
+    "dry_thickness": "m",
+    "thickness": "m",
+    "loading": "kg/m2",
+    "solid_density": "kg/m3",
+    "coating_density": "kg/m3",
+    "conductivity": "S/m",
+    "active_surface": "m2/m3",
+    "particle_radius": "m",
 }
 
 

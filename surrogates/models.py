@@ -28,6 +28,7 @@ from surrogates.dataset import SHIPPED_DATASET, ok_rows
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
 from surrogates.p2d import OBJECTIVE_COLUMNS
 
+
 def selection_cache_path(dataset_path: str | os.PathLike) -> Path:
     """Where the selection of a dataset is cached: beside it, ``<name>.selection.json``."""
     path = Path(dataset_path)
@@ -65,7 +66,9 @@ def make_regressor(name: str, seed: int = 0, kernel_theta: list[float] | None = 
         else:
             model = GaussianProcessRegressor(
                 kernel.clone_with_theta(np.asarray(kernel_theta, float)),
-                normalize_y=True, optimizer=None, random_state=seed,
+                normalize_y=True,
+                optimizer=None,
+                random_state=seed,
             )
     elif name == "kernel_ridge":
         # Inner grid search: kernel ridge has no evidence maximization to set its scales.
@@ -75,13 +78,17 @@ def make_regressor(name: str, seed: int = 0, kernel_theta: list[float] | None = 
             cv=KFold(3, shuffle=True, random_state=seed),
         )
     elif name == "gradient_boosting":
-        model = HistGradientBoostingRegressor(
-            max_iter=600, learning_rate=0.05, max_leaf_nodes=15, random_state=seed
-        )
+        model = HistGradientBoostingRegressor(max_iter=600, learning_rate=0.05, max_leaf_nodes=15, random_state=seed)
     elif name == "mlp":
         model = MLPRegressor(
-            hidden_layer_sizes=(64, 64), activation="tanh", alpha=1e-5, learning_rate_init=3e-3,
-            max_iter=3000, tol=1e-7, n_iter_no_change=50, random_state=seed,
+            hidden_layer_sizes=(64, 64),
+            activation="tanh",
+            alpha=1e-5,
+            learning_rate_init=3e-3,
+            max_iter=3000,
+            tol=1e-7,
+            n_iter_no_change=50,
+            random_state=seed,
         )
     else:
         raise UserError(f"unknown surrogate {name!r}; choose from {', '.join(CANDIDATES)}")
@@ -141,8 +148,11 @@ class SurrogateSelection:
 
     def save(self, path: str | os.PathLike) -> None:
         payload = {
-            "scores": self.scores, "folds": self.folds, "seed": self.seed,
-            "data_fingerprint": self.data_fingerprint, "best": self.best,
+            "scores": self.scores,
+            "folds": self.folds,
+            "seed": self.seed,
+            "data_fingerprint": self.data_fingerprint,
+            "best": self.best,
             "kernel_thetas": self.kernel_thetas,
         }
         atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
@@ -173,26 +183,29 @@ def select_surrogates(
     for objective_index, objective, name in tqdm(pairs, desc="cross-validation", disable=not progress):
         with _quiet_convergence():
             result = cross_validate(
-                make_regressor(name, seed), x, y[:, objective_index], cv=split,
+                make_regressor(name, seed),
+                x,
+                y[:, objective_index],
+                cv=split,
                 scoring=("r2", "neg_root_mean_squared_error"),
             )
-        scores.append({
-            "model": name,
-            "objective": objective,
-            "r2_mean": float(np.mean(result["test_r2"])),
-            "r2_std": float(np.std(result["test_r2"])),
-            "rmse_mean": float(-np.mean(result["test_neg_root_mean_squared_error"])),
-            "fit_seconds": float(np.mean(result["fit_time"])),
-        })
+        scores.append(
+            {
+                "model": name,
+                "objective": objective,
+                "r2_mean": float(np.mean(result["test_r2"])),
+                "r2_std": float(np.std(result["test_r2"])),
+                "rmse_mean": float(-np.mean(result["test_neg_root_mean_squared_error"])),
+                "fit_seconds": float(np.mean(result["fit_time"])),
+            }
+        )
     selection = SurrogateSelection(scores, folds, seed, fingerprint(frame))
     # Refit the winners on all data once, and keep the GP hyperparameters for fast refits.
     selection.kernel_thetas = Surrogate(frame, selection.best, seed).kernel_thetas()
     return selection
 
 
-def find_cached_selection(
-    frame: pd.DataFrame, cache: str | os.PathLike | None = None
-) -> SurrogateSelection | None:
+def find_cached_selection(frame: pd.DataFrame, cache: str | os.PathLike | None = None) -> SurrogateSelection | None:
     """The cached selection (``cache``, then the shipped one) made on this very data, if any."""
     candidates = [Path(cache)] if cache is not None else []
     for path in candidates + [SHIPPED_SELECTION]:

@@ -183,9 +183,7 @@ class P2DModel:
         if rebuild_mesh not in ("regular", "symbolic"):
             raise ValueError(f"rebuild_mesh must be 'regular' or 'symbolic', got {rebuild_mesh!r}")
         self.rebuild_mesh = rebuild_mesh
-        self._model = pybamm.lithium_ion.DFN(
-            {"working electrode": "positive", "calculate discharge energy": "true"}
-        )
+        self._model = pybamm.lithium_ion.DFN({"working electrode": "positive", "calculate discharge energy": "true"})
         base = pybamm.ParameterValues(settings.parameter_set)
         self._electrode_area = base["Electrode height [m]"] * base["Electrode width [m]"]
         self._max_concentration = base["Maximum concentration in positive electrode [mol.m-3]"]
@@ -312,9 +310,7 @@ class P2DModel:
             )
             # The power rate refers to what the design actually delivers (a practical C-rate).
             power_rate = self.settings.power_c_rate
-            high_capacity, high_energy = self._discharge(
-                simulation, inputs, power_rate * low_capacity, power_rate
-            )
+            high_capacity, high_energy = self._discharge(simulation, inputs, power_rate * low_capacity, power_rate)
         except _SolveIncomplete as err:
             return P2DResult(status="solver_failure", reason=str(err))
         except self._pybamm.SolverError as err:

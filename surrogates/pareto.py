@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from hpo.errors import UserError
+from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.manufacturing import (
     PROCESS_BOUNDS,
     PROCESS_NAMES,
     ProcessParameters,
     manufacture,
 )
-from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 ALGORITHMS = ("nsga2", "smsemoa", "moead")
@@ -38,7 +38,12 @@ OBJECTIVE_LABELS = {
     "power_wh_per_kg": "power: specific energy at 3C [Wh/kg stack]",
 }
 FRONT_PROPERTY_COLUMNS = (
-    "porosity", "thickness", "loading", "tortuosity", "conductivity", "exposed_area_fraction",
+    "porosity",
+    "thickness",
+    "loading",
+    "tortuosity",
+    "conductivity",
+    "exposed_area_fraction",
 )
 
 Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, 2) maximized
@@ -114,13 +119,18 @@ def run_pymoo(objectives: Objectives, algorithm: str, evaluations: int, seed: in
 
     log = EvaluationLog()
     result = minimize(
-        make_problem(objectives, log), make_algorithm(algorithm, population),
-        ("n_eval", evaluations), seed=seed, verbose=False,
+        make_problem(objectives, log),
+        make_algorithm(algorithm, population),
+        ("n_eval", evaluations),
+        seed=seed,
+        verbose=False,
     )
     return result, log
 
 
-def run_optuna(objectives: Objectives, sampler: str, evaluations: int, seed: int = 0, population: int = 50) -> EvaluationLog:
+def run_optuna(
+    objectives: Objectives, sampler: str, evaluations: int, seed: int = 0, population: int = 50
+) -> EvaluationLog:
     """Optimize the same problem with an Optuna multi-objective sampler (one point per trial)."""
     import optuna
 
@@ -185,7 +195,8 @@ def nondominated(maximized: np.ndarray) -> np.ndarray:
 class P2DObjectives:
     """Vectorized objectives from the P2D model (a failed design scores 0 Wh/kg, counted)."""
 
-    def __init__(self, config: SimulationConfig = SimulationConfig()) -> None:
+    def __init__(self, config: SimulationConfig | None = None) -> None:
+        config = SimulationConfig() if config is None else config
         self.config = config
         self.model = P2DModel(config.p2d, config.stack)
         self.failures = 0
@@ -223,8 +234,12 @@ def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationC
     simulated, results = P2DObjectives(config).simulate(chosen[list(PROCESS_NAMES)].to_numpy())
     rows = []
     for (index, point), values, (_, result) in zip(chosen.iterrows(), simulated, results):
-        row = {"front_index": index, **{n: point[n] for n in PROCESS_NAMES}, "status": result.status,
-               "reason": result.reason}
+        row = {
+            "front_index": index,
+            **{n: point[n] for n in PROCESS_NAMES},
+            "status": result.status,
+            "reason": result.reason,
+        }
         for column, value in zip(OBJECTIVE_COLUMNS, values):
             predicted = point[f"predicted_{column}"]
             row[f"predicted_{column}"] = predicted
@@ -360,15 +375,35 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     energy, power = OBJECTIVE_COLUMNS
     good = frame[frame["status"] == "ok"]
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
-    points = ax.scatter(good[energy], good[power], c=good["am"], s=8, cmap="viridis", alpha=0.6,
-                        label=f"dataset ({len(good)} P2D designs)")
+    points = ax.scatter(
+        good[energy],
+        good[power],
+        c=good["am"],
+        s=8,
+        cmap="viridis",
+        alpha=0.6,
+        label=f"dataset ({len(good)} P2D designs)",
+    )
     fig.colorbar(points, ax=ax, label="AM mass fraction")
-    ax.plot(front[f"predicted_{energy}"], front[f"predicted_{power}"], "-", color="crimson", lw=2,
-            label="surrogate front (predicted)")
+    ax.plot(
+        front[f"predicted_{energy}"],
+        front[f"predicted_{power}"],
+        "-",
+        color="crimson",
+        lw=2,
+        label="surrogate front (predicted)",
+    )
     if len(validation):
         ok = validation[validation["status"] == "ok"]
-        ax.scatter(ok[f"simulated_{energy}"], ok[f"simulated_{power}"], marker="x", color="black", s=40,
-                   zorder=3, label="front re-simulated with P2D")
+        ax.scatter(
+            ok[f"simulated_{energy}"],
+            ok[f"simulated_{power}"],
+            marker="x",
+            color="black",
+            s=40,
+            zorder=3,
+            label="front re-simulated with P2D",
+        )
     ax.set_xlabel(OBJECTIVE_LABELS[energy])
     ax.set_ylabel(OBJECTIVE_LABELS[power])
     ax.set_title(title)

@@ -52,8 +52,9 @@ def postgres_url():
     port = _free_port()
 
     def pg(*args: str) -> None:
-        subprocess.run(run_as + [str(bin_dir / args[0]), *args[1:]], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            run_as + [str(bin_dir / args[0]), *args[1:]], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     pg("initdb", "-D", str(data / "db"), "-A", "trust", "-U", "postgres", "--no-sync")
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"

@@ -1,9 +1,12 @@
 """The layers of docs/architecture.md hold: the import contract in pyproject.toml is kept
-(function-local imports included), and every module of the four packages sits in a layer."""
+(function-local imports included), every module of the four packages sits in a layer, and
+ruff's lint and format checks pass with the settings in pyproject.toml."""
 
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -44,3 +47,10 @@ def test_every_module_sits_in_a_layer(package):
         if name not in ABOVE_EVERY_LAYER and not any(name == layer or name.startswith(f"{layer}.") for layer in layers)
     ]
     assert outside == []
+
+
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
+def test_ruff_is_clean(command):
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), *command], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

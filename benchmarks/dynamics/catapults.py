@@ -147,7 +147,8 @@ def gd_lr_bumps(
     seeds=(0, 1, 2),
     n_test: int = 1000,
 ) -> list[dict]:
-    """(C) Full-batch GD; k times, every ``bump_every`` steps, eta = bump_factor / lam_t (k = 0: 60 steps at 1.5/lam)."""
+    """(C) Full-batch GD; k times, every ``bump_every`` steps, eta = bump_factor / lam_t
+    (k = 0: 60 steps at 1.5/lam)."""
     rows = []
     for seed in seeds:
         inputs, targets = product_task(n, d, seed=seed)
@@ -170,9 +171,7 @@ def gd_lr_bumps(
                     losses = train(
                         model, inputs, targets, lr=bump_factor / lam_t, steps=bump_every, loss="half_mse"
                     ).losses
-                    segments.append(
-                        losses if not segments else losses[1:]
-                    )  # each segment starts where the last ended
+                    segments.append(losses if not segments else losses[1:])  # each segment starts where the last ended
                 curve = np.concatenate(segments)
             rows.append(
                 {
@@ -193,10 +192,7 @@ def _mean_by(rows, key):
     return [
         (
             v,
-            {
-                m: float(np.mean([r[m] for r in rows if r[key] == v]))
-                for m in ("spikes", "agop_alignment", "test_mse")
-            },
+            {m: float(np.mean([r[m] for r in rows if r[key] == v])) for m in ("spikes", "agop_alignment", "test_mse")},
         )
         for v in values
     ]
@@ -210,8 +206,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     rows = [{"part": "A_top_eigenspace", **r} for r in eigen_rows]
     keys = list(rows[0])
     rows += [
-        {"part": f"{'B' if r['experiment'] == 'sgd' else 'C'}_{r['experiment']}", **r}
-        for r in sgd_rows + bump_rows
+        {"part": f"{'B' if r['experiment'] == 'sgd' else 'C'}_{r['experiment']}", **r} for r in sgd_rows + bump_rows
     ]
     keys += [k for k in rows[-1] if k not in keys]
     write_csv(out_dir / "catapults.csv", [{k: r.get(k, "") for k in keys} for r in rows])
@@ -221,9 +216,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     steps = [r["step"] for r in eigen_rows]
     axes[0].semilogy(steps, [r["loss"] for r in eigen_rows], label="training loss")
     share = axes[0].twinx()
-    share.plot(
-        steps, [r["share_top1"] for r in eigen_rows], "C1", label="residual share, top-1 eigvec of K_t"
-    )
+    share.plot(steps, [r["share_top1"] for r in eigen_rows], "C1", label="residual share, top-1 eigvec of K_t")
     share.set_ylim(0, 1.05)
     axes[0].set_title(f"(A) GD at 3/lam: share at peak {peak['share_top1']:.3f}", fontsize=9)
     axes[0].set_xlabel("GD step")
@@ -234,9 +227,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
         ("agop_alignment", axes[2], "AGOP alignment with f*"),
         ("test_mse", axes[3], "test MSE"),
     ):
-        ax.plot(
-            [m["spikes"] for _, m in sgd_means], [m[metric] for _, m in sgd_means], "o-", label="SGD, batch b"
-        )
+        ax.plot([m["spikes"] for _, m in sgd_means], [m[metric] for _, m in sgd_means], "o-", label="SGD, batch b")
         for b, m in sgd_means:
             ax.annotate(f"b={b}", (m["spikes"], m[metric]), fontsize=6)
         ax.plot(
@@ -253,12 +244,10 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
         ax.legend(fontsize=6)
     axes[1].axis("off")
     table = [["b", "spikes", "align", "test MSE"]] + [
-        [str(b), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"]
-        for b, m in sgd_means
+        [str(b), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"] for b, m in sgd_means
     ]
     table += [["k", "spikes", "align", "test MSE"]] + [
-        [str(k), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"]
-        for k, m in bump_means
+        [str(k), f"{m['spikes']:.1f}", f"{m['agop_alignment']:.3f}", f"{m['test_mse']:.3f}"] for k, m in bump_means
     ]
     axes[1].table(cellText=table, loc="center", fontsize=7)
     axes[1].set_title("(B) SGD batch b / (C) GD bumps k", fontsize=9)

@@ -99,8 +99,7 @@ def ntk_change_vs_width(
             stop_below=1e-3 * initial_loss,
         )
         change = float(
-            torch.linalg.norm(empirical_ntk(model, inputs) - initial_kernel)
-            / torch.linalg.norm(initial_kernel)
+            torch.linalg.norm(empirical_ntk(model, inputs) - initial_kernel) / torch.linalg.norm(initial_kernel)
         )
         rows.append(
             {

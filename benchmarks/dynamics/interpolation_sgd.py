@@ -55,8 +55,7 @@ def aiming_ratio(
     n = inputs.shape[0]
     loss = float(residual0 @ residual0) / (2 * n)
     inner = sum(
-        float(((jacobian0[k].reshape(n, -1).T @ residual0) / n) @ (start[k] - params[k]).reshape(-1))
-        for k in start
+        float(((jacobian0[k].reshape(n, -1).T @ residual0) / n) @ (start[k] - params[k]).reshape(-1)) for k in start
     )
     return inner / loss
 
@@ -150,12 +149,8 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     axes[0].legend(fontsize=7)
     for name in ("GD, eta=1/lam", "SGD b=1, eta=1/beta"):
         sel = [r for r in rows if r["run"] == name]
-        axes[1].plot(
-            [r["width"] for r in sel], [r["min_aiming_ratio"] for r in sel], "o-", label=f"{name}: min"
-        )
-        axes[1].plot(
-            [r["width"] for r in sel], [r["max_aiming_ratio"] for r in sel], "^--", label=f"{name}: max"
-        )
+        axes[1].plot([r["width"] for r in sel], [r["min_aiming_ratio"] for r in sel], "o-", label=f"{name}: min")
+        axes[1].plot([r["width"] for r in sel], [r["max_aiming_ratio"] for r in sel], "^--", label=f"{name}: max")
     axes[1].axhline(2, color="grey", ls=":", label="linear least squares (2)")
     axes[1].set_xscale("log")
     axes[1].set_xticks(WIDTHS, [str(w) for w in WIDTHS])
@@ -165,6 +160,4 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     axes[1].set_title("aiming ratio along the path", fontsize=10)
     axes[1].legend(fontsize=6)
     save_figure(fig, out_dir / "interpolation-sgd.png")
-    return {
-        f"{r['run']}@m={r['width']}": (r["iterations"], r["sample_gradients"], r["converged"]) for r in rows
-    }
+    return {f"{r['run']}@m={r['width']}": (r["iterations"], r["sample_gradients"], r["converged"]) for r in rows}

@@ -110,9 +110,7 @@ def label_noise_run(
             "test_error": _error(model, data["x_test"], data["y_test"]),
             "val_error": _error(model, data["x_val"], data["y_val"]),
             "clean_fit": float((predicted[~noisy] == data["y_train"][~noisy]).double().mean()),
-            "noisy_fit": float((predicted[noisy] == data["y_train"][noisy]).double().mean())
-            if has_noise
-            else math.nan,
+            "noisy_fit": float((predicted[noisy] == data["y_train"][noisy]).double().mean()) if has_noise else math.nan,
             "cos_train_val": gradient_cosine(model, (data["x_train"], targets), (data["x_val"], val_targets)),
         }
         if has_noise:
@@ -173,15 +171,11 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     )
     axes[0].axvline(summary["argmin_step"], color="k", ls=":", lw=0.8, label="oracle minimum")
     if summary["cosine_stop_step"] is not None:
-        axes[0].axvline(
-            summary["cosine_stop_step"], color="C3", ls="--", lw=1, label="cos(g_train, g_val) <= 0"
-        )
+        axes[0].axvline(summary["cosine_stop_step"], color="C3", ls="--", lw=1, label="cos(g_train, g_val) <= 0")
     axes[0].set_ylim(0, 0.6)
     axes[0].set_title("U-curve under label noise", fontsize=10)
     axes[1].plot(steps, [r["clean_fit"] for r in noisy_rows], label="clean subset fitted")
-    axes[1].plot(
-        steps, [r["noisy_fit"] for r in noisy_rows], label="noisy subset fitted (to its wrong label)"
-    )
+    axes[1].plot(steps, [r["noisy_fit"] for r in noisy_rows], label="noisy subset fitted (to its wrong label)")
     axes[1].set_title("what the network fits", fontsize=10)
     axes[2].plot(steps, [r["cos_total_clean"] for r in noisy_rows], label="cos(g, g_clean)")
     axes[2].plot(steps, [r["cos_noisy_clean"] for r in noisy_rows], label="cos(g_noisy, g_clean)")

@@ -79,9 +79,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     rows, curves = phase_runs(seed=seed)
     write_csv(out_dir / "lr-phases.csv", rows)
     fig, axes = new_figure(4, width_per_panel=3.6)
-    colors = dict(
-        zip(C_VALUES, __import__("matplotlib").colormaps["viridis"](np.linspace(0, 1, len(C_VALUES))))
-    )
+    colors = dict(zip(C_VALUES, __import__("matplotlib").colormaps["viridis"](np.linspace(0, 1, len(C_VALUES)))))
     for ax, kind in zip(axes, MODEL_KINDS):
         for c in C_VALUES:
             losses = curves[(kind, c)]

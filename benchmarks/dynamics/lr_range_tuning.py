@@ -76,9 +76,7 @@ def markdown_table(rows: list[dict], n_trials: int) -> str:
     for name in dict.fromkeys(r["range"] for r in rows):
         sel = [r for r in rows if r["range"] == name]
         cells = [f"{np.mean([r[c] for r in sel]):.3f} ± {np.std([r[c] for r in sel]):.3f}" for c in columns]
-        lines.append(
-            f"| {name} | " + " | ".join(cells) + f" | {np.median([r['best_lr'] for r in sel]):.3g} |"
-        )
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.median([r['best_lr'] for r in sel]):.3g} |")
     return "\n".join(lines)
 
 
@@ -98,9 +96,7 @@ def run(out_dir: Path, *, seed: int = 0, n_trials: int = 25, n_seeds: int = 5) -
         stacked = np.vstack(runs)
         trials = np.arange(1, stacked.shape[1] + 1)
         axes[0].plot(trials, stacked.mean(axis=0), "o-", label=f"{name}: mean")
-        axes[0].fill_between(
-            trials, stacked.min(axis=0), stacked.max(axis=0), alpha=0.2, label=f"{name}: min-max"
-        )
+        axes[0].fill_between(trials, stacked.min(axis=0), stacked.max(axis=0), alpha=0.2, label=f"{name}: min-max")
     axes[0].set_xlabel("trial")
     axes[0].set_ylabel("best validation error so far")
     axes[0].set_yscale("log")

@@ -63,8 +63,7 @@ def analytic_conditioning(inputs: torch.Tensor, depths=ANALYTIC_DEPTHS) -> list[
     rows = [_kernel_row("input_gram", "none", 0, input_gram(inputs))]
     for activation in ACTIVATION_GAINS:
         rows += [
-            _kernel_row("analytic", activation, L, analytic_ntk(inputs, depth=L, activation=activation))
-            for L in depths
+            _kernel_row("analytic", activation, L, analytic_ntk(inputs, depth=L, activation=activation)) for L in depths
         ]
     return rows
 
@@ -91,9 +90,7 @@ def gd_iterations(
     seed: int = 0,
 ):
     """GD at eta = 1/lam on random +-1 labels: iterations to reach ``target`` times the initial loss."""
-    labels = (
-        torch.randint(0, 2, (inputs.shape[0],), generator=torch.Generator().manual_seed(seed + 7)) * 2.0 - 1
-    )
+    labels = torch.randint(0, 2, (inputs.shape[0],), generator=torch.Generator().manual_seed(seed + 7)) * 2.0 - 1
     labels = labels.to(inputs.dtype)
     rows, curves = [], {}
     for activation, depth in configurations:

@@ -41,9 +41,7 @@ def hessian_with_and_without_dominant_unit(
         {
             "dominant_unit": dominant,
             "width": m,
-            "hessian_norm": mean_hessian_norm(
-                network(m, dominant=dominant, d=d, seed=seed, dtype=dtype), inputs
-            ),
+            "hessian_norm": mean_hessian_norm(network(m, dominant=dominant, d=d, seed=seed, dtype=dtype), inputs),
         }
         for dominant in (False, True)
         for m in widths

@@ -80,16 +80,22 @@ def main() -> None:
         rows.append(measure(design[: args.designs], False, workers, args.points, args.repeats))
         rows.append(measure(design[: args.rebuild_designs], True, workers, args.points, args.repeats))
     print(f"load average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}")
-    print(f"{'mode':20s} {'workers':>7s} {'designs':>7s} {'ok':>4s} {'wall s':>7s} {'CPU s':>7s} "
-          f"{'designs/s':>9s} {'designs/CPU-s':>13s}")
+    print(
+        f"{'mode':20s} {'workers':>7s} {'designs':>7s} {'ok':>4s} {'wall s':>7s} {'CPU s':>7s} "
+        f"{'designs/s':>9s} {'designs/CPU-s':>13s}"
+    )
     for row in rows:
-        print(f"{row['mode']:20s} {row['workers']:7d} {row['designs']:7d} {row['ok']:4d} {row['wall_seconds']:7.2f} "
-              f"{row['cpu_seconds']:7.2f} {row['designs_per_second']:9.2f} {row['designs_per_cpu_second']:13.2f}")
+        print(
+            f"{row['mode']:20s} {row['workers']:7d} {row['designs']:7d} {row['ok']:4d} {row['wall_seconds']:7.2f} "
+            f"{row['cpu_seconds']:7.2f} {row['designs_per_second']:9.2f} {row['designs_per_cpu_second']:13.2f}"
+        )
     for workers in args.workers:
         once = next(r for r in rows if r["workers"] == workers and r["mode"] == "build once")
         again = next(r for r in rows if r["workers"] == workers and r["mode"] != "build once")
-        print(f"{workers} worker(s): build-once is {once['designs_per_second'] / again['designs_per_second']:.1f}x "
-              f"faster in wall time, {once['designs_per_cpu_second'] / again['designs_per_cpu_second']:.1f}x in CPU time")
+        print(
+            f"{workers} worker(s): build-once is {once['designs_per_second'] / again['designs_per_second']:.1f}x "
+            f"faster in wall time, {once['designs_per_cpu_second'] / again['designs_per_cpu_second']:.1f}x in CPU time"
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)

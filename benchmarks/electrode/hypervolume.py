@@ -93,8 +93,9 @@ def surrogate_benchmark(args) -> None:
             log = run_optimizer(name, surrogate.predict, args.budget, seed, args.population)
             seconds = time.perf_counter() - started
             for mark, hv in zip(marks, scale.curve(log, marks)):
-                rows.append({"optimizer": name, "seed": seed, "evaluations": mark, "hypervolume": hv,
-                             "seconds": seconds})
+                rows.append(
+                    {"optimizer": name, "seed": seed, "evaluations": mark, "hypervolume": hv, "seconds": seconds}
+                )
             print(f"{name:15s} seed {seed}: HV {rows[-1]['hypervolume']:.4f} in {seconds:.1f} s", flush=True)
     table = pd.DataFrame(rows)
     out = Path(args.out)
@@ -105,14 +106,18 @@ def surrogate_benchmark(args) -> None:
     print(markdown_table(summary[list(OPTIMIZERS)]))
     times = table.groupby("optimizer", sort=False)["seconds"].mean()
     print("\nmean wall time per run [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
-    plot_curves(table, out / "hypervolume_surrogate.png",
-                f"Surrogate problem, {args.seeds} seeds (band: min-max)", "surrogate evaluations")
+    plot_curves(
+        table,
+        out / "hypervolume_surrogate.png",
+        f"Surrogate problem, {args.seeds} seeds (band: min-max)",
+        "surrogate evaluations",
+    )
 
 
 def p2d_benchmark(args) -> None:
     from surrogates.dataset import SHIPPED_DATASET, read_dataset
-    from surrogates.pareto import HypervolumeScale, P2DObjectives, nondominated, run_pymoo
     from surrogates.models import Surrogate
+    from surrogates.pareto import HypervolumeScale, P2DObjectives, nondominated, run_pymoo
 
     frame = read_dataset(SHIPPED_DATASET)
     scale = HypervolumeScale.from_dataset(frame)
@@ -140,28 +145,54 @@ def p2d_benchmark(args) -> None:
         direct[seed] = (time.perf_counter() - started, objectives.failures)
         for mark, hv in zip(marks, scale.curve(log, marks)):
             rows.append({"optimizer": "pymoo NSGA-II on P2D", "seed": seed, "evaluations": mark, "hypervolume": hv})
-        print(f"NSGA-II on P2D seed {seed}: HV {rows[-1]['hypervolume']:.4f} after {args.p2d_budget} "
-              f"P2D calls in {direct[seed][0]:.0f} s ({direct[seed][1]} failed)", flush=True)
+        print(
+            f"NSGA-II on P2D seed {seed}: HV {rows[-1]['hypervolume']:.4f} after {args.p2d_budget} "
+            f"P2D calls in {direct[seed][0]:.0f} s ({direct[seed][1]} failed)",
+            flush=True,
+        )
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "hypervolume_p2d.csv", index=False)
     n_data = len(frame)
-    summary = pd.DataFrame([
-        {"route": "Sobol dataset alone", "P2D calls": n_data, "hypervolume (P2D values)": scale.hypervolume(dataset_values)},
-        {"route": f"surrogate front re-simulated ({len(x_front)} points)", "P2D calls": n_data + len(x_front),
-         "hypervolume (P2D values)": hv_surrogate_route},
-    ] + [
-        {"route": f"NSGA-II on P2D, seed {seed} ({seconds:.0f} s)", "P2D calls": args.p2d_budget,
-         "hypervolume (P2D values)": float(table[(table.seed == seed)].hypervolume.iloc[-1])}
-        for seed, (seconds, _) in direct.items()
-    ])
+    summary = pd.DataFrame(
+        [
+            {
+                "route": "Sobol dataset alone",
+                "P2D calls": n_data,
+                "hypervolume (P2D values)": scale.hypervolume(dataset_values),
+            },
+            {
+                "route": f"surrogate front re-simulated ({len(x_front)} points)",
+                "P2D calls": n_data + len(x_front),
+                "hypervolume (P2D values)": hv_surrogate_route,
+            },
+        ]
+        + [
+            {
+                "route": f"NSGA-II on P2D, seed {seed} ({seconds:.0f} s)",
+                "P2D calls": args.p2d_budget,
+                "hypervolume (P2D values)": float(table[(table.seed == seed)].hypervolume.iloc[-1]),
+            }
+            for seed, (seconds, _) in direct.items()
+        ]
+    )
     print()
     print(markdown_table(summary, index=False))
-    print(f"\nsurrogate route after the dataset: {surrogate_seconds:.1f} s (fit, NSGA-II, {len(x_front)} P2D re-simulations)")
-    plot_curves(table, out / "hypervolume_p2d.png", "P2D hypervolume vs P2D calls", "P2D simulations",
-                markers={"Sobol dataset": (n_data, scale.hypervolume(dataset_values)),
-                         "surrogate front re-simulated": (n_data + len(x_front), hv_surrogate_route)})
+    print(
+        f"\nsurrogate route after the dataset: {surrogate_seconds:.1f} s "
+        f"(fit, NSGA-II, {len(x_front)} P2D re-simulations)"
+    )
+    plot_curves(
+        table,
+        out / "hypervolume_p2d.png",
+        "P2D hypervolume vs P2D calls",
+        "P2D simulations",
+        markers={
+            "Sobol dataset": (n_data, scale.hypervolume(dataset_values)),
+            "surrogate front re-simulated": (n_data + len(x_front), hv_surrogate_route),
+        },
+    )
 
 
 def main() -> None:

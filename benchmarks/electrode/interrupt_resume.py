@@ -19,8 +19,20 @@ import pandas as pd
 
 def dataset_command(out: Path, n: int, points: int) -> list[str]:
     launcher = "import sys; from hpo.cli import main; sys.exit(main(sys.argv[1:]))"
-    return [sys.executable, "-c", launcher, "electrode", "dataset", "--n", str(n), "--out", str(out),
-            "--points", str(points), "--no-progress"]
+    return [
+        sys.executable,
+        "-c",
+        launcher,
+        "electrode",
+        "dataset",
+        "--n",
+        str(n),
+        "--out",
+        str(out),
+        "--points",
+        str(points),
+        "--no-progress",
+    ]
 
 
 def lines(path: Path) -> int:
@@ -53,8 +65,12 @@ def main() -> None:
         final = pd.read_csv(resumed)
         print(f"resumed: {len(final)} rows, {final['design_id'].nunique()} unique design ids")
         ignore = ["solve_seconds"]  # wall-clock, differs run to run
-        same = pd.read_csv(reference).sort_values("design_id").drop(columns=ignore).reset_index(drop=True).equals(
-            final.sort_values("design_id").drop(columns=ignore).reset_index(drop=True)
+        same = (
+            pd.read_csv(reference)
+            .sort_values("design_id")
+            .drop(columns=ignore)
+            .reset_index(drop=True)
+            .equals(final.sort_values("design_id").drop(columns=ignore).reset_index(drop=True))
         )
         print(f"identical to the uninterrupted run: {same}")
 

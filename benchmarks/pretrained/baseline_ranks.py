@@ -37,9 +37,10 @@ def main(argv=None) -> None:
         print(f"{'optimizer':20s} " + " ".join(f"{f'{b:.0%}':>7s}" for b in BUDGETS))
         for optimizer in (entry, *BASELINES):
             print(f"{optimizer:20s} " + " ".join(f"{test.mean_ranks[optimizer]:7.2f}" for test in tests))
-        print(f"{'Friedman chi2 (p)':20s} " + " ".join(
-            f"{test.friedman_statistic:.1f} ({test.friedman_p:.2g})" for test in tests
-        ))
+        print(
+            f"{'Friedman chi2 (p)':20s} "
+            + " ".join(f"{test.friedman_statistic:.1f} ({test.friedman_p:.2g})" for test in tests)
+        )
         for row in focus_comparisons(tests, entry).to_dict("records"):
             print(
                 f"  {row['budget']} vs {row['versus']}: {row['wins/ties/losses']}, "

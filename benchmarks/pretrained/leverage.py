@@ -148,28 +148,34 @@ def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
         scored = runs[runs["seed"].isin(score)].pivot_table(index="task", columns="entry", values=column)
         best_constant = chosen[constants].mean().idxmin()
         oracle = chosen[constants].idxmin(axis=1)
-        table = pd.DataFrame({
-            "uniform": scored["uniform"],
-            "best constant": scored[best_constant],
-            "oracle": [scored.loc[task, oracle[task]] for task in scored.index],
-            "agent": scored["agent"],
-            "gp": scored["gp"],
-            "tpe": scored["tpe"],
-        }, index=scored.index)
+        table = pd.DataFrame(
+            {
+                "uniform": scored["uniform"],
+                "best constant": scored[best_constant],
+                "oracle": [scored.loc[task, oracle[task]] for task in scored.index],
+                "agent": scored["agent"],
+                "gp": scored["gp"],
+                "tpe": scored["tpe"],
+            },
+            index=scored.index,
+        )
         table = table.dropna()  # a task with a failed run in the scored half is left out
         table.attrs["best constant"] = best_constant
         tables.append(table)
     rows = []
     for name in tables[0].columns:
         regrets = np.concatenate([t[name].to_numpy() for t in tables])
-        ranks = np.concatenate([np.apply_along_axis(rankdata, 1, t.to_numpy())[:, list(t.columns).index(name)]
-                                for t in tables])
-        rows.append({
-            "entry": name,
-            "mean regret": regrets.mean(),
-            "mean log10 regret": np.log10(np.maximum(regrets, REGRET_FLOOR)).mean(),
-            "mean rank": ranks.mean(),
-        })
+        ranks = np.concatenate(
+            [np.apply_along_axis(rankdata, 1, t.to_numpy())[:, list(t.columns).index(name)] for t in tables]
+        )
+        rows.append(
+            {
+                "entry": name,
+                "mean regret": regrets.mean(),
+                "mean log10 regret": np.log10(np.maximum(regrets, REGRET_FLOOR)).mean(),
+                "mean rank": ranks.mean(),
+            }
+        )
     summary = pd.DataFrame(rows).set_index("entry")
     summary.attrs["best constants"] = [t.attrs["best constant"] for t in tables]
     return summary
@@ -215,7 +221,9 @@ def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFr
 
     entries = ["gp", "tpe", "uniform", "agent"] + [constant_name(a) for a in GRID]
     path = None if out is None else out / "runs.csv"
-    rows = pd.read_csv(path, keep_default_na=False, na_values=[""]).to_dict("records") if path and path.is_file() else []
+    rows = (
+        pd.read_csv(path, keep_default_na=False, na_values=[""]).to_dict("records") if path and path.is_file() else []
+    )
     done = {(r["entry"], r["task"], r["seed"]) for r in rows}
     # the slow Optuna GP runs first, so the pool is not left waiting on them at the end
     jobs = [(e, t, s) for e in entries for t in range(tasks) for s in range(seeds) if (e, t, s) not in done]
@@ -237,8 +245,10 @@ def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFr
 
 
 def print_tables(runs: pd.DataFrame, tasks: int, seeds: int) -> None:
-    print(f"{tasks} training-distribution tasks (seed {TASK_SEED}), {seeds} runs each; "
-          f"constants chosen on half of the runs, scored on the other half")
+    print(
+        f"{tasks} training-distribution tasks (seed {TASK_SEED}), {seeds} runs each; "
+        f"constants chosen on half of the runs, scored on the other half"
+    )
     for budget in BUDGETS:
         summary = summarize(runs, budget)
         print(f"\n{budget} trials (best constant: {' / '.join(summary.attrs['best constants'])})")

@@ -29,8 +29,13 @@ def spaces():
     for i in range(20):
         kind = i % 4
         mixed[f"p{i}"] = (
-            FloatDistribution(-1, 1) if kind == 0 else FloatDistribution(1e-4, 1, log=True) if kind == 1
-            else IntDistribution(1, 64) if kind == 2 else CategoricalDistribution(["a", "b", "c"])
+            FloatDistribution(-1, 1)
+            if kind == 0
+            else FloatDistribution(1e-4, 1, log=True)
+            if kind == 1
+            else IntDistribution(1, 64)
+            if kind == 2
+            else CategoricalDistribution(["a", "b", "c"])
         )
 
     def mixed_objective(params):
@@ -77,7 +82,7 @@ def main(argv=None) -> None:
         for repeat in range(args.repeats):
             for optimizer in args.optimizers:
                 seconds = time_suggestions(optimizer, space, objective, args.trials, seed=repeat)
-                means[optimizer].append(np.mean(seconds[-args.last:]))
+                means[optimizer].append(np.mean(seconds[-args.last :]))
         ms = {optimizer: 1e3 * float(np.mean(values)) for optimizer, values in means.items()}
         cells = []
         for optimizer in args.optimizers:

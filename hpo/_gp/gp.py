@@ -65,9 +65,7 @@ def power_scores(values: np.ndarray) -> np.ndarray:
     z = (y - y.mean()) / spread
     transformed = _yeo_johnson(z, _POWER_GRID)
     variances = np.maximum(transformed.var(axis=1), 1e-300)
-    log_likelihood = -0.5 * len(z) * np.log(variances) + (_POWER_GRID - 1.0) * np.sum(
-        np.sign(z) * np.log1p(np.abs(z))
-    )
+    log_likelihood = -0.5 * len(z) * np.log(variances) + (_POWER_GRID - 1.0) * np.sum(np.sign(z) * np.log1p(np.abs(z)))
     best = transformed[int(np.argmax(log_likelihood))]
     return (best - best.mean()) / max(best.std(), 1e-12)
 
@@ -163,7 +161,7 @@ class GaussianProcess:
         return nll + 0.5 * float(z @ z), grad + z / stds
 
     # ---- fit and predict -------------------------------------------------------------
-    def fit(self, points: np.ndarray, targets: np.ndarray, *, max_iterations: int = 50) -> "GaussianProcess":
+    def fit(self, points: np.ndarray, targets: np.ndarray, *, max_iterations: int = 50) -> GaussianProcess:
         x = np.asarray(points, dtype=np.float64).reshape(-1, self.dim)
         y = np.asarray(targets, dtype=np.float64)
         self.mean = float(y.mean())
@@ -175,7 +173,12 @@ class GaussianProcess:
             bounds = [_LOG_LENGTH_BOUNDS] * self.dim + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
             start = np.clip(self.theta, [b[0] for b in bounds], [b[1] for b in bounds])
             result = minimize(
-                self._objective, start, args=(x, y, diffs), jac=True, method="L-BFGS-B", bounds=bounds,
+                self._objective,
+                start,
+                args=(x, y, diffs),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
                 options=dict(maxiter=max_iterations),
             )
             if np.all(np.isfinite(result.x)):

@@ -86,11 +86,15 @@ def _safe_replacements(data: dict[str, Any], env: Any, path: Path) -> dict[str, 
             replacements[key] = None
         elif key == "train_freq":
             replacements[key] = _DEFAULT_TRAIN_FREQ
-        elif key == "policy_class" and _is_class_from(item, "stable_baselines3.sac.policies", "Policy class (with both actor and critic) for SAC"):
+        elif key == "policy_class" and _is_class_from(
+            item, "stable_baselines3.sac.policies", "Policy class (with both actor and critic) for SAC"
+        ):
             # CnnPolicy/MultiInputPolicy share the module and docstring; a wrong guess fails
             # loudly below, when the saved weights do not match the rebuilt policy exactly.
             replacements[key] = SACPolicy
-        elif key == "replay_buffer_class" and _is_class_from(item, "stable_baselines3.common.buffers", "Replay buffer used in off-policy"):
+        elif key == "replay_buffer_class" and _is_class_from(
+            item, "stable_baselines3.common.buffers", "Replay buffer used in off-policy"
+        ):
             replacements[key] = ReplayBuffer
         elif key in ("observation_space", "action_space"):
             space = _space_from(env, key) if env is not None else _box_from_json(item)

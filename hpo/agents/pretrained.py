@@ -4,4 +4,12 @@
 from hpo.agents.shipped import AGENTS, WEIGHTS_DIR, fresh_agent, load_pretrained, weights_path
 from hpo.samplers.pretrained import SYSTEM_ATTR, PretrainedSampler
 
-__all__ = ["AGENTS", "SYSTEM_ATTR", "WEIGHTS_DIR", "PretrainedSampler", "fresh_agent", "load_pretrained", "weights_path"]
+__all__ = [
+    "AGENTS",
+    "SYSTEM_ATTR",
+    "WEIGHTS_DIR",
+    "PretrainedSampler",
+    "fresh_agent",
+    "load_pretrained",
+    "weights_path",
+]

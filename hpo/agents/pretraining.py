@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from hpo.errors import UserError
-from hpo.validation import check_int, check_real
 from hpo.io import atomic_write, atomic_write_text
+from hpo.validation import check_int, check_real
 
 DEFAULT_STEPS = 30_000
 DEFAULT_NET_ARCH = (64, 64)
@@ -61,7 +61,13 @@ VALIDATION_TASKS = 24
 VALIDATION_TRIALS = 40
 _VALIDATION_SEED_OFFSET = 1_000_003
 CURVE_COLUMNS = (
-    "step", "episodes", "mean_return", "validation_agent", "validation_uniform", "validation_random", "seconds",
+    "step",
+    "episodes",
+    "mean_return",
+    "validation_agent",
+    "validation_uniform",
+    "validation_random",
+    "seconds",
     "params_sha",
 )
 
@@ -105,8 +111,11 @@ def pretrain(
     from hpo.agents import SACHMR, load_agent
 
     for name, value, minimum in (
-        ("steps", steps, 1), ("seed", seed, 0), ("batch_size", batch_size, 1),
-        ("learning_starts", learning_starts, 0), ("checkpoint_every", checkpoint_every, 1),
+        ("steps", steps, 1),
+        ("seed", seed, 0),
+        ("batch_size", batch_size, 1),
+        ("learning_starts", learning_starts, 0),
+        ("checkpoint_every", checkpoint_every, 1),
         ("validation_tasks", validation_tasks, 1),
     ):
         check_int(name, value, minimum)
@@ -121,8 +130,14 @@ def pretrain(
     except OSError as err:
         raise UserError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     settings = dict(
-        seed=seed, hmr=hmr, net_arch=list(net_arch), batch_size=batch_size, gamma=gamma,
-        learning_rate=learning_rate, learning_starts=learning_starts, validation_tasks=validation_tasks,
+        seed=seed,
+        hmr=hmr,
+        net_arch=list(net_arch),
+        batch_size=batch_size,
+        gamma=gamma,
+        learning_rate=learning_rate,
+        learning_starts=learning_starts,
+        validation_tasks=validation_tasks,
         target_entropy=target_entropy,
     )
     torch.set_num_threads(1)  # the shipped weights were made with one thread; more change them
@@ -141,22 +156,40 @@ def pretrain(
     else:
         # hmr_prob=0 is SB3's SAC update (tests/test_sac_hmr.py): one class for both.
         agent = SACHMR(
-            "MlpPolicy", env, policy_kwargs=dict(net_arch=[int(n) for n in net_arch]),
-            buffer_size=max(steps, 1), batch_size=batch_size, gamma=gamma,
-            learning_rate=learning_rate, learning_starts=learning_starts, seed=seed,
-            device="cpu", hmr_prob=1.0 if hmr else 0.0, target_entropy=float(target_entropy),
+            "MlpPolicy",
+            env,
+            policy_kwargs=dict(net_arch=[int(n) for n in net_arch]),
+            buffer_size=max(steps, 1),
+            batch_size=batch_size,
+            gamma=gamma,
+            learning_rate=learning_rate,
+            learning_starts=learning_starts,
+            seed=seed,
+            device="cpu",
+            hmr_prob=1.0 if hmr else 0.0,
+            target_entropy=float(target_entropy),
         )
         done, curve = 0, []
     validation = make_validation_tasks(seed, validation_tasks)
     progress_keeper = _Progress(
-        agent=agent, total=steps, start=done, curve=curve, out=out, checkpoint=checkpoint,
-        settings=settings, checkpoint_every=checkpoint_every, eval_every=eval_every,
-        validation=validation, progress=progress,
+        agent=agent,
+        total=steps,
+        start=done,
+        curve=curve,
+        out=out,
+        checkpoint=checkpoint,
+        settings=settings,
+        checkpoint_every=checkpoint_every,
+        eval_every=eval_every,
+        validation=validation,
+        progress=progress,
     )
     started = time.perf_counter()
     if steps > done:
         agent.learn(
-            steps - done, callback=_as_sb3_callback(progress_keeper), reset_num_timesteps=(done == 0),
+            steps - done,
+            callback=_as_sb3_callback(progress_keeper),
+            reset_num_timesteps=(done == 0),
             log_interval=None,
         )
     progress_keeper.close()
@@ -168,6 +201,7 @@ def pretrain(
 
 
 # ---- validation -------------------------------------------------------------------------
+
 
 def make_validation_tasks(seed: int, count: int = VALIDATION_TASKS) -> list[tuple[object, float, float]]:
     """``count`` noise-free training-distribution tasks with their ``lower`` and ``center``
@@ -247,7 +281,8 @@ def params_sha(agent) -> str:
 
 # ---- progress, checkpoints, curve --------------------------------------------------------
 
-def _as_sb3_callback(progress: "_Progress"):
+
+def _as_sb3_callback(progress: _Progress):
     from stable_baselines3.common.callbacks import BaseCallback  # SB3 only when training
 
     class Callback(BaseCallback):
@@ -260,8 +295,21 @@ def _as_sb3_callback(progress: "_Progress"):
 class _Progress:
     """Counts episodes, shows the bar, validates, checkpoints and keeps the curve."""
 
-    def __init__(self, *, agent, total, start, curve, out, checkpoint, settings, checkpoint_every,
-                 eval_every, validation, progress):
+    def __init__(
+        self,
+        *,
+        agent,
+        total,
+        start,
+        curve,
+        out,
+        checkpoint,
+        settings,
+        checkpoint_every,
+        eval_every,
+        validation,
+        progress,
+    ):
         self.agent, self.total, self.start = agent, total, start
         self.curve = list(curve)
         self.out, self.checkpoint, self.settings = out, checkpoint, settings
@@ -305,16 +353,18 @@ class _Progress:
         self.seconds += now - self._mark
         self._mark = now
         recent = self.returns[-100:]
-        self.curve.append({
-            "step": self.step,
-            "episodes": self.episodes,
-            "mean_return": float(np.mean(recent)) if recent else float("nan"),
-            "validation_agent": round(scores["agent"], 4),
-            "validation_uniform": round(scores["uniform"], 4),
-            "validation_random": round(scores["random"], 4),
-            "seconds": round(self.seconds, 1),
-            "params_sha": params_sha(self.agent),
-        })
+        self.curve.append(
+            {
+                "step": self.step,
+                "episodes": self.episodes,
+                "mean_return": float(np.mean(recent)) if recent else float("nan"),
+                "validation_agent": round(scores["agent"], 4),
+                "validation_uniform": round(scores["uniform"], 4),
+                "validation_random": round(scores["random"], 4),
+                "seconds": round(self.seconds, 1),
+                "params_sha": params_sha(self.agent),
+            }
+        )
         if self.bar is not None:
             self.bar.set_postfix(
                 episodes=self.episodes,

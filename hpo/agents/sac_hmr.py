@@ -117,8 +117,10 @@ class SACHMR(SAC):
         hmr_prob: float = 1.0,
         **kwargs,
     ):
-        if isinstance(hmr_alpha, bool) or not isinstance(hmr_alpha, numbers.Real) or not (
-            math.isfinite(hmr_alpha) and hmr_alpha > 0
+        if (
+            isinstance(hmr_alpha, bool)
+            or not isinstance(hmr_alpha, numbers.Real)
+            or not (math.isfinite(hmr_alpha) and hmr_alpha > 0)
         ):
             raise UserError(f"hmr_alpha must be a finite number > 0, got {hmr_alpha!r}")
         if isinstance(hmr_prob, bool) or not isinstance(hmr_prob, numbers.Real) or not 0 <= hmr_prob <= 1:
@@ -236,9 +238,7 @@ class SACHMR(SAC):
                 mix_lambdas.append(plan.lam.mean().item())
                 with th.no_grad():  # logged only: how far the mixed loss is from SB3's
                     plain = self.critic(replay_data.observations, replay_data.actions)
-                    unmixed_critic_losses.append(
-                        (0.5 * sum(F.mse_loss(q, target_q_values) for q in plain)).item()
-                    )
+                    unmixed_critic_losses.append((0.5 * sum(F.mse_loss(q, target_q_values) for q in plain)).item())
 
             self.critic.optimizer.zero_grad()
             critic_loss.backward()

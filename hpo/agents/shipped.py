@@ -43,7 +43,14 @@ def load_pretrained(name: str = "sac-hmr-pretrained") -> SACHMR:
 def fresh_agent(seed: int | None = None, *, hmr: bool = True) -> SACHMR:
     """An untrained agent with the shipped agents' settings (the from-scratch ablation)."""
     return SACHMR(
-        "MlpPolicy", AcquisitionEnv(), policy_kwargs=dict(net_arch=list(DEFAULT_NET_ARCH)), gamma=DEFAULT_GAMMA,
-        buffer_size=BUFFER_SIZE, learning_starts=0, device="cpu", seed=seed, hmr_prob=1.0 if hmr else 0.0,
+        "MlpPolicy",
+        AcquisitionEnv(),
+        policy_kwargs=dict(net_arch=list(DEFAULT_NET_ARCH)),
+        gamma=DEFAULT_GAMMA,
+        buffer_size=BUFFER_SIZE,
+        learning_starts=0,
+        device="cpu",
+        seed=seed,
+        hmr_prob=1.0 if hmr else 0.0,
         target_entropy=DEFAULT_TARGET_ENTROPY,
     )

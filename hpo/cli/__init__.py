@@ -30,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hpo",
         description="Hyperparameter and multi-objective optimization toolkit.",
     )
-    parser.add_argument(
-        "--verbose", action="store_true", help="show full tracebacks and Optuna's per-trial log"
-    )
+    parser.add_argument("--verbose", action="store_true", help="show full tracebacks and Optuna's per-trial log")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)

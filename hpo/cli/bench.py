@@ -24,38 +24,51 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "action", nargs="?", choices=["run", "report", "pack"], default="run",
+        "action",
+        nargs="?",
+        choices=["run", "report", "pack"],
+        default="run",
         help="'run' a suite (the default), rebuild the 'report' of DIR, or 'pack' DIR's run files",
     )
     parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report' and 'pack'")
     parser.add_argument("--suite", default="smoke", help="suite name (see --list)")
     parser.add_argument("--out", metavar="DIR", help="results folder (required to run)")
     parser.add_argument(
-        "--problems", nargs="+", metavar="NAME",
+        "--problems",
+        nargs="+",
+        metavar="NAME",
         help="problems instead of the suite's: names, shell patterns ('bbob-*-d2') or groups",
     )
     parser.add_argument(
-        "--optimizers", nargs="+", metavar="NAME",
+        "--optimizers",
+        nargs="+",
+        metavar="NAME",
         help="registry optimizers instead of the suite's (random search always runs: it is the baseline)",
     )
     parser.add_argument("--seeds", type=positive_int, default=None, help="seeds 0..N-1 [default: the suite's]")
     parser.add_argument("--n-trials", type=positive_int, default=None, help="trials per run [default: the suite's]")
     parser.add_argument(
-        "--workers", type=non_negative_int, default=None,
+        "--workers",
+        type=non_negative_int,
+        default=None,
         help="local worker processes [default: CPU count]; 0 runs the jobs in this process",
     )
     parser.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler (tcp://host:8786)")
     parser.add_argument(
-        "--focus", metavar="NAME",
+        "--focus",
+        metavar="NAME",
         help="optimizer compared against every other one in the report [default: sac-hmr; for "
         "'report', the benchmark's own, from DIR/bench.json]",
     )
     parser.add_argument(
-        "--raw-csv", action="store_true",
+        "--raw-csv",
+        action="store_true",
         help="also write trials.csv and curves.csv (one row per trial; large, and derivable from the runs)",
     )
     parser.add_argument(
-        "--no-pack", action="store_true", help="keep the run files in OUT/runs/ instead of packing them",
+        "--no-pack",
+        action="store_true",
+        help="keep the run files in OUT/runs/ instead of packing them",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--list", action="store_true", help="list suites, problem groups and optimizers, then exit")
@@ -67,9 +80,7 @@ def run(args) -> int:
         return _list()
     if args.action in ("report", "pack"):
         if not args.dir:
-            raise UserError(
-                f"{args.action}: give the results folder, e.g. 'hpo bench {args.action} results/bench'"
-            )
+            raise UserError(f"{args.action}: give the results folder, e.g. 'hpo bench {args.action} results/bench'")
         return _report(args) if args.action == "report" else _pack(args)
     if args.dir:
         raise UserError(f"unexpected argument {args.dir!r}; to run a suite give --out DIR")
@@ -84,10 +95,19 @@ def run(args) -> int:
     if not args.verbose:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     summary, report = run_benchmark(
-        args.suite, args.out,
-        problems=args.problems, optimizers=args.optimizers, seeds=args.seeds, n_trials=args.n_trials,
-        workers=args.workers, dask=args.dask, progress=not args.no_progress, focus=args.focus or DEFAULT_FOCUS,
-        command=_command_line(args), pack=not args.no_pack, raw_csv=args.raw_csv,
+        args.suite,
+        args.out,
+        problems=args.problems,
+        optimizers=args.optimizers,
+        seeds=args.seeds,
+        n_trials=args.n_trials,
+        workers=args.workers,
+        dask=args.dask,
+        progress=not args.no_progress,
+        focus=args.focus or DEFAULT_FOCUS,
+        command=_command_line(args),
+        pack=not args.no_pack,
+        raw_csv=args.raw_csv,
     )
     print(
         f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
@@ -124,8 +144,13 @@ def _command_line(args) -> str:
     for option, value in (("--problems", args.problems), ("--optimizers", args.optimizers)):
         if value:
             words += [option, *value]
-    for option, value in (("--seeds", args.seeds), ("--n-trials", args.n_trials),
-                          ("--workers", args.workers), ("--dask", args.dask), ("--focus", args.focus)):
+    for option, value in (
+        ("--seeds", args.seeds),
+        ("--n-trials", args.n_trials),
+        ("--workers", args.workers),
+        ("--dask", args.dask),
+        ("--focus", args.focus),
+    ):
         if value is not None:
             words += [option, str(value)]
     return shlex.join(words)

@@ -32,9 +32,7 @@ def register(subparsers) -> None:
 
     run = commands.add_parser("run", help="run one experiment (or all); writes NAME.png and NAME.csv")
     run.add_argument("name", help="experiment name from 'hpo dynamics list', or 'all'")
-    run.add_argument(
-        "--out", required=True, help="directory for the figures and CSV files (created if missing)"
-    )
+    run.add_argument("--out", required=True, help="directory for the figures and CSV files (created if missing)")
     run.add_argument("--seed", type=int, default=0, help="base random seed of the experiment (default 0)")
     run.set_defaults(func=_run)
 
@@ -68,18 +66,14 @@ def register(subparsers) -> None:
         help="loss convention: mse = torch MSELoss (mean, no 1/2), half_mse = mean/2, "
         "sse = sum, half_sse = sum/2 (default mse)",
     )
-    lr_range.add_argument(
-        "--low-factor", type=float, default=0.3, help="range low end in units of 1/s (default 0.3)"
-    )
+    lr_range.add_argument("--low-factor", type=float, default=0.3, help="range low end in units of 1/s (default 0.3)")
     lr_range.add_argument(
         "--high-factor",
         type=float,
         default=8.0,
         help="range high end in units of 1/s (default 8; 4 is the shallow-net catapult limit)",
     )
-    lr_range.add_argument(
-        "--seed", type=int, default=0, help="seed of the model init and the probe batch (default 0)"
-    )
+    lr_range.add_argument("--seed", type=int, default=0, help="seed of the model init and the probe batch (default 0)")
     lr_range.set_defaults(func=_lr_range)
 
 
@@ -104,9 +98,7 @@ def _run(args) -> int:
     for name in names:
         started = time.perf_counter()
         summary = run_experiment(name, args.out, seed=args.seed)
-        print(
-            f"{name}: {time.perf_counter() - started:.0f} s -> {args.out}/{name}.png, {args.out}/{name}.csv"
-        )
+        print(f"{name}: {time.perf_counter() - started:.0f} s -> {args.out}/{name}.png, {args.out}/{name}.csv")
         for key, value in summary.items():
             print(f"  {key}: {value}")
     return 0
@@ -132,13 +124,12 @@ def _lr_range(args) -> int:
         task = DigitsMLPTask(hidden=args.hidden, depth=args.depth)
         model, probe = task.build_model(args.seed), task.probe_batch(args.probe_size, seed=args.seed)
         source = f"digits MLP (64-{'-'.join([str(args.hidden)] * args.depth)}-10, MSELoss, probe {args.probe_size})"
-    found = suggest_lr_range(
-        model, probe, args.loss, low_factor=args.low_factor, high_factor=args.high_factor
-    )
+    found = suggest_lr_range(model, probe, args.loss, low_factor=args.low_factor, high_factor=args.high_factor)
     print(f"model: {source}")
     print(f"loss convention: {args.loss}; NTK sharpness s = {found.sharpness:.6g}")
     print(
-        f"critical learning rate 2/s = {found.critical:.6g} (catapult window up to about 4/s = {4 / found.sharpness:.6g})"
+        f"critical learning rate 2/s = {found.critical:.6g} "
+        f"(catapult window up to about 4/s = {4 / found.sharpness:.6g})"
     )
     print(f"suggested log-uniform lr range: [{found.low:.6g}, {found.high:.6g}]")
     return 0

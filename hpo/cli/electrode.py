@@ -37,28 +37,33 @@ def register(subparsers) -> None:
     _add_coefficient_option(simulate)
     simulate.set_defaults(func=_simulate)
 
-    dataset = commands.add_parser(
-        "dataset", help="simulate a scrambled Sobol design into a CSV (resumable)"
-    )
+    dataset = commands.add_parser("dataset", help="simulate a scrambled Sobol design into a CSV (resumable)")
     dataset.add_argument("--n", default="1024", help="number of designs (default 1024; powers of 2 balance Sobol best)")
     dataset.add_argument("--seed", default="0", help="Sobol scrambling seed (default 0)")
-    dataset.add_argument("--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)")
+    dataset.add_argument(
+        "--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)"
+    )
     dataset.add_argument("--workers", default="1", help="worker processes (default 1)")
-    dataset.add_argument("--dask", default=None, metavar="ADDRESS",
-                         help="run the simulations on this Dask scheduler (tcp://host:8786) instead")
+    dataset.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run the simulations on this Dask scheduler (tcp://host:8786) instead",
+    )
     _add_points_option(dataset)
     _add_coefficient_option(dataset)
     dataset.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     dataset.set_defaults(func=_dataset)
 
-    fit = commands.add_parser(
-        "fit", help="compare surrogate regressors by k-fold CV and select the best per objective"
-    )
+    fit = commands.add_parser("fit", help="compare surrogate regressors by k-fold CV and select the best per objective")
     _add_data_option(fit)
     fit.add_argument("--folds", default="5", help="number of cross-validation folds (default 5)")
     fit.add_argument("--seed", default="0", help="seed of the fold split and the models (default 0)")
-    fit.add_argument("--out", help="write the comparison, selection and GP hyperparameters as JSON here "
-                     "(default with --data: DATA.selection.json beside it, the cache pareto/design read)")
+    fit.add_argument(
+        "--out",
+        help="write the comparison, selection and GP hyperparameters as JSON here "
+        "(default with --data: DATA.selection.json beside it, the cache pareto/design read)",
+    )
     fit.set_defaults(func=_fit)
 
     pareto = commands.add_parser(
@@ -68,7 +73,11 @@ def register(subparsers) -> None:
     pareto.add_argument("--out", required=True, help="output directory")
     pareto.add_argument("--algorithm", default="nsga2", help="pymoo algorithm: nsga2 (default), smsemoa or moead")
     pareto.add_argument("--evaluations", default="4000", help="surrogate evaluations budget (default 4000)")
-    pareto.add_argument("--validate", default="12", help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)")
+    pareto.add_argument(
+        "--validate",
+        default="12",
+        help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)",
+    )
     pareto.add_argument("--seed", default="0", help="seed of the optimizer and the surrogate (default 0)")
     _add_points_option(pareto, from_dataset=True)
     pareto.set_defaults(func=_pareto)
@@ -93,22 +102,27 @@ def _add_process_options(parser: argparse.ArgumentParser, required: bool) -> Non
 
     for name in ("am", "sc", "cd"):
         low, high = PROCESS_BOUNDS[name]
-        parser.add_argument(
-            f"--{name}", required=required, help=f"{PROCESS_DESCRIPTIONS[name]}, {low}-{high}"
-        )
+        parser.add_argument(f"--{name}", required=required, help=f"{PROCESS_DESCRIPTIONS[name]}, {low}-{high}")
 
 
 def _add_points_option(parser: argparse.ArgumentParser, from_dataset: bool = False) -> None:
     if from_dataset:
-        parser.add_argument("--points", help="P2D mesh points per domain for the re-simulations "
-                            "(default: the dataset's, from its JSON sidecar)")
+        parser.add_argument(
+            "--points",
+            help="P2D mesh points per domain for the re-simulations (default: the dataset's, from its JSON sidecar)",
+        )
     else:
-        parser.add_argument("--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)")
+        parser.add_argument(
+            "--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)"
+        )
 
 
 def _add_coefficient_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--coefficient", action="append", default=[], metavar="NAME=VALUE",
+        "--coefficient",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="override a manufacturing-model coefficient (repeatable), e.g. "
         "dry_porosity_sc_slope=0.2; names: see surrogates.manufacturing.ManufacturingCoefficients",
     )
@@ -194,9 +208,11 @@ def _load(args, needs_surrogate: bool = False):
 
         cache = selection_cache_path(args.data) if args.data else None
         if find_cached_selection(frame, cache) is None:
-            print(f"no surrogate selection cached for this dataset ({cache}): running the "
-                  "cross-validation first (minutes; 'hpo electrode fit --data ...' caches it)",
-                  file=sys.stderr)
+            print(
+                f"no surrogate selection cached for this dataset ({cache}): running the "
+                "cross-validation first (minutes; 'hpo electrode fit --data ...' caches it)",
+                file=sys.stderr,
+            )
     return frame
 
 
@@ -240,9 +256,7 @@ def _dataset(args) -> int:
         f"--workers {workers} --points {config.p2d.points_per_domain}"
         + "".join(f" --coefficient {shlex.quote(item)}" for item in args.coefficient)
     )
-    frame = generate_dataset(
-        args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress
-    )
+    frame = generate_dataset(args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress)
     good = len(ok_rows(frame))
     print(f"{args.out}: {len(frame)} designs, {good} ok, {len(frame) - good} failed (kept with their reason)")
     return 0
@@ -306,8 +320,13 @@ def _design(args) -> int:
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     result = inverse_design(
-        frame, maximize=maximize, floor=floor, seed=seed, verify=not args.no_verify,
-        config=config, dataset_path=args.data,
+        frame,
+        maximize=maximize,
+        floor=floor,
+        seed=seed,
+        verify=not args.no_verify,
+        config=config,
+        dataset_path=args.data,
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=_json_number))

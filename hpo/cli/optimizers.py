@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "optimizers", help="list the optimizers and the configuration each name stands for",
+        "optimizers",
+        help="list the optimizers and the configuration each name stands for",
         description="List the names accepted by --optimizer and hpo.tune(optimizer=...).",
     )
     parser.set_defaults(func=run)

@@ -32,23 +32,33 @@ def register(subparsers) -> None:
         "--batch-size", type=positive_int, default=defaults.DEFAULT_BATCH_SIZE, help="SAC minibatch size"
     )
     parser.add_argument(
-        "--learning-starts", type=non_negative_int, default=defaults.DEFAULT_LEARNING_STARTS,
+        "--learning-starts",
+        type=non_negative_int,
+        default=defaults.DEFAULT_LEARNING_STARTS,
         help="random-action steps before the first update",
     )
     parser.add_argument(
-        "--gamma", type=float, default=defaults.DEFAULT_GAMMA,
+        "--gamma",
+        type=float,
+        default=defaults.DEFAULT_GAMMA,
         help="SAC's discount (0: each action is judged by the improvement of its own trial alone)",
     )
     parser.add_argument(
-        "--target-entropy", type=float, default=defaults.DEFAULT_TARGET_ENTROPY,
+        "--target-entropy",
+        type=float,
+        default=defaults.DEFAULT_TARGET_ENTROPY,
         help="policy entropy (nats, 3 action entries) SAC's temperature is tuned towards; SB3's default is -3",
     )
     parser.add_argument(
-        "--checkpoint-every", type=positive_int, default=defaults.DEFAULT_CHECKPOINT_EVERY,
+        "--checkpoint-every",
+        type=positive_int,
+        default=defaults.DEFAULT_CHECKPOINT_EVERY,
         help="steps between checkpoints (and validation points of the curve)",
     )
     parser.add_argument(
-        "--validation-tasks", type=positive_int, default=defaults.VALIDATION_TASKS,
+        "--validation-tasks",
+        type=positive_int,
+        default=defaults.VALIDATION_TASKS,
         help="training-distribution tasks (own seed) the curve validates on at each checkpoint",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -59,10 +69,17 @@ def run(args) -> int:
     from hpo.agents.pretraining import pretrain
 
     result = pretrain(
-        args.out, steps=args.steps, seed=args.seed, hmr=not args.no_hmr, batch_size=args.batch_size,
-        learning_starts=args.learning_starts, validation_tasks=args.validation_tasks,
-        target_entropy=args.target_entropy, gamma=args.gamma,
-        checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+        args.out,
+        steps=args.steps,
+        seed=args.seed,
+        hmr=not args.no_hmr,
+        batch_size=args.batch_size,
+        learning_starts=args.learning_starts,
+        validation_tasks=args.validation_tasks,
+        target_entropy=args.target_entropy,
+        gamma=args.gamma,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress,
     )
     resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""
     print(

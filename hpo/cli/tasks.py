@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "tasks", help="list the built-in tuning tasks",
+        "tasks",
+        help="list the built-in tuning tasks",
         description="List the built-in tasks that 'hpo tune TASK' accepts, with their search spaces.",
     )
     parser.set_defaults(func=run)

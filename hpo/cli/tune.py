@@ -18,8 +18,8 @@ def register(subparsers) -> None:
         description=(
             "Run (or resume) an Optuna study. Give a built-in TASK (see 'hpo tasks'), or your "
             "own objective with --objective and --space. Prints the best result and writes "
-            "OUT/history.csv and OUT/convergence.png (OUT/pareto.png with several objectives). A rerun with the same study name and "
-            "storage resumes up to --n-trials."
+            "OUT/history.csv and OUT/convergence.png (OUT/pareto.png with several objectives). "
+            "A rerun with the same study name and storage resumes up to --n-trials."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -32,31 +32,42 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--space", metavar="FILE", help="search-space file (.json, .yaml) for --objective")
     parser.add_argument(
-        "--direction", choices=["minimize", "maximize"], default=None,
+        "--direction",
+        choices=["minimize", "maximize"],
+        default=None,
         help="direction for --objective (a built-in task has its own) [default: minimize]",
     )
     parser.add_argument(
-        "--directions", nargs="+", choices=["minimize", "maximize"], default=None,
+        "--directions",
+        nargs="+",
+        choices=["minimize", "maximize"],
+        default=None,
         help="several directions: multi-objective tuning of --objective",
     )
     parser.add_argument("--optimizer", default="tpe", help="optimizer name (see 'hpo optimizers')")
     parser.add_argument("--n-trials", type=positive_int, default=50, help="total trials in the study")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed of the optimizer")
     parser.add_argument(
-        "--storage", default=DEFAULT_STORAGE,
+        "--storage",
+        default=DEFAULT_STORAGE,
         help="Optuna storage URL (SQLite file, PostgreSQL, ...); open it with optuna-dashboard",
     )
     parser.add_argument(
-        "--study-name", default=None,
+        "--study-name",
+        default=None,
         help="study name [default: TASK-OPTIMIZER-seedSEED]; an existing study is resumed",
     )
     parser.add_argument("--out", default=None, help="output folder [default: results/STUDY_NAME]")
     parser.add_argument(
-        "--timeout-per-trial", type=positive_float, default=None, metavar="SECONDS",
+        "--timeout-per-trial",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
         help="stop an objective after this many seconds and fail its trial",
     )
     parser.add_argument(
-        "--create-only", action="store_true",
+        "--create-only",
+        action="store_true",
         help="create the study and its budget of --n-trials, run nothing here: start "
         "'hpo worker --storage URL --study NAME' processes to run it",
     )
@@ -89,8 +100,13 @@ def run(args) -> int:
         if not args.space:
             raise UserError("--space: required with --objective")
         load_objective(args.objective)  # fail early on a bad reference
-        spec = spec_for(args.optimizer, args.seed, objective=args.objective,
-                        space=hpo.load_space(args.space), timeout_per_trial=args.timeout_per_trial)
+        spec = spec_for(
+            args.optimizer,
+            args.seed,
+            objective=args.objective,
+            space=hpo.load_space(args.space),
+            timeout_per_trial=args.timeout_per_trial,
+        )
         directions = args.directions or [args.direction or "minimize"]
         label = args.objective.rsplit(":", 1)[-1]
     else:
@@ -101,7 +117,7 @@ def run(args) -> int:
     out = Path(args.out or Path("results") / study_name)
     _make_dir(out, "--out")
     if args.storage.startswith("sqlite:///") and not args.storage.startswith("sqlite:////"):
-        _make_dir(Path(args.storage[len("sqlite:///"):]).parent, "--storage")
+        _make_dir(Path(args.storage[len("sqlite:///") :]).parent, "--storage")
 
     hpo.get_optimizer(args.optimizer)  # fail on a bad name before touching the storage
     # The study is created (schema, budget, spec) by this one process before any worker
@@ -113,9 +129,15 @@ def run(args) -> int:
         print(f"  hpo worker --storage {redact_url(args.storage)} --study {study_name}")
         return 0
     result = hpo.tune(
-        objective, space,
-        optimizer=args.optimizer, n_trials=args.n_trials, directions=directions, seed=args.seed,
-        storage=study._storage, study_name=study_name, show_progress_bar=not args.no_progress,
+        objective,
+        space,
+        optimizer=args.optimizer,
+        n_trials=args.n_trials,
+        directions=directions,
+        seed=args.seed,
+        storage=study._storage,
+        study_name=study_name,
+        show_progress_bar=not args.no_progress,
         timeout_per_trial=args.timeout_per_trial,
     )
     history = result.history

@@ -22,11 +22,15 @@ def register(subparsers) -> None:
     parser.add_argument("--storage", required=True, help="the study's Optuna storage URL")
     parser.add_argument("--study", required=True, help="the study's name")
     parser.add_argument(
-        "--n-trials", type=positive_int, default=None,
+        "--n-trials",
+        type=positive_int,
+        default=None,
         help="run at most this many trials in this worker [default: until the budget is spent]",
     )
     parser.add_argument(
-        "--seed", type=non_negative_int, default=None,
+        "--seed",
+        type=non_negative_int,
+        default=None,
         help="this worker's sampler seed [default: derived from the study's seed, host and pid]",
     )
     parser.set_defaults(func=run)

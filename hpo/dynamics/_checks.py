@@ -27,8 +27,7 @@ def check_inputs(inputs, name: str = "inputs", min_rows: int = 1) -> torch.Tenso
         raise UserError(f"{name} must be a torch.Tensor of shape (n, ...), got {type(inputs).__name__}")
     if inputs.ndim < 1 or inputs.shape[0] < min_rows:
         raise UserError(
-            f"{name} must hold at least {min_rows} sample(s) along dimension 0, got shape "
-            f"{tuple(inputs.shape)}"
+            f"{name} must hold at least {min_rows} sample(s) along dimension 0, got shape {tuple(inputs.shape)}"
         )
     if not inputs.is_floating_point():
         raise UserError(f"{name} must be a floating tensor, got dtype {inputs.dtype}")

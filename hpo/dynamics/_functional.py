@@ -71,7 +71,5 @@ def dict_scale(a: dict[str, torch.Tensor], factor) -> dict[str, torch.Tensor]:
 def random_like(params: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
     """A random direction in parameter space, unit norm, reproducible from ``seed``."""
     generator = torch.Generator().manual_seed(seed)
-    direction = {
-        k: torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for k, p in params.items()
-    }
+    direction = {k: torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for k, p in params.items()}
     return dict_scale(direction, 1.0 / dict_norm(direction))

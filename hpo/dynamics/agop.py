@@ -21,16 +21,12 @@ def input_gradients(predictor: Callable[[torch.Tensor], torch.Tensor], inputs: t
     """``grad_x f(x_i)`` for every row of ``inputs`` (shape ``(n, d)``): a scalar-output predictor."""
     inputs = check_inputs(inputs)
     if not callable(predictor):
-        raise UserError(
-            f"predictor must be a callable (a torch module or a function), got {type(predictor).__name__}"
-        )
+        raise UserError(f"predictor must be a callable (a torch module or a function), got {type(predictor).__name__}")
 
     def scalar(x):
         out = predictor(x.unsqueeze(0))
         if out.numel() != 1:
-            raise UserError(
-                f"predictor must return one value per sample, got shape {tuple(out.shape)} for one sample"
-            )
+            raise UserError(f"predictor must return one value per sample, got shape {tuple(out.shape)} for one sample")
         return out.reshape(())
 
     return vmap(grad(scalar))(inputs).detach()
@@ -47,9 +43,7 @@ def agop_alignment(agop_matrix, reference) -> float:
     first = check_square_matrix(agop_matrix, "agop_matrix").to(torch.float64)
     second = check_square_matrix(reference, "reference").to(torch.float64)
     if first.shape != second.shape:
-        raise UserError(
-            f"agop_matrix shape {tuple(first.shape)} differs from reference shape {tuple(second.shape)}"
-        )
+        raise UserError(f"agop_matrix shape {tuple(first.shape)} differs from reference shape {tuple(second.shape)}")
     norms = torch.linalg.norm(first) * torch.linalg.norm(second)
     if norms == 0:
         raise UserError("an AGOP is zero; the alignment is undefined")

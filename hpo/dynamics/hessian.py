@@ -29,25 +29,19 @@ def _scalar_output(model, x, output_index):
     check_module(model)
     x = check_inputs(x, "x")
     if x.shape[0] != 1:
-        raise UserError(
-            f"x must be a single input of shape (1, ...), got {x.shape[0]} samples; call once per sample"
-        )
+        raise UserError(f"x must be a single input of shape (1, ...), got {x.shape[0]} samples; call once per sample")
     f = output_function(model, output_index)
 
     def scalar(params):
         out = f(params, x)
         if out.numel() != 1:
-            raise UserError(
-                f"the model has {out.numel()} outputs; pass output_index to pick one for the Hessian"
-            )
+            raise UserError(f"the model has {out.numel()} outputs; pass output_index to pick one for the Hessian")
         return out.reshape(())
 
     return scalar
 
 
-def output_gradient_norm(
-    model: torch.nn.Module, x: torch.Tensor, *, output_index: int | None = None
-) -> float:
+def output_gradient_norm(model: torch.nn.Module, x: torch.Tensor, *, output_index: int | None = None) -> float:
     """``||d f(x) / dw||`` over all trainable parameters, for one input ``x`` of shape ``(1, ...)``."""
     scalar = _scalar_output(model, x, output_index)
     return float(dict_norm(grad(scalar)(trainable_parameters(model))))

@@ -36,9 +36,7 @@ def _flat_gradient(model, per_sample_loss, inputs, targets, weights) -> torch.Te
             f"per_sample_loss must return one loss per sample, shape ({inputs.shape[0]},); got {tuple(losses.shape)}"
         )
     grads = torch.autograd.grad((losses * weights).sum(), params, allow_unused=True)
-    return torch.cat(
-        [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)]
-    )
+    return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)])
 
 
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -52,6 +52,4 @@ def suggest_lr_range(
     if low_factor >= high_factor:
         raise UserError(f"low_factor ({low_factor}) must be below high_factor ({high_factor})")
     sharpness = ntk_sharpness(model, inputs, loss, output_index=output_index, method=method)
-    return LearningRateRange(
-        low_factor / sharpness, high_factor / sharpness, 2.0 / sharpness, sharpness, loss
-    )
+    return LearningRateRange(low_factor / sharpness, high_factor / sharpness, 2.0 / sharpness, sharpness, loss)

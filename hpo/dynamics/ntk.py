@@ -177,12 +177,8 @@ def relative_ntk_change(
 def relative_frobenius_error(estimate, reference) -> float:
     """``||estimate - reference||_F / ||reference||_F`` for two matrices (tensors or arrays)."""
     estimate = torch.as_tensor(np.asarray(estimate) if not isinstance(estimate, torch.Tensor) else estimate)
-    reference = torch.as_tensor(
-        np.asarray(reference) if not isinstance(reference, torch.Tensor) else reference
-    )
+    reference = torch.as_tensor(np.asarray(reference) if not isinstance(reference, torch.Tensor) else reference)
     if estimate.shape != reference.shape:
-        raise UserError(
-            f"estimate shape {tuple(estimate.shape)} differs from reference shape {tuple(reference.shape)}"
-        )
+        raise UserError(f"estimate shape {tuple(estimate.shape)} differs from reference shape {tuple(reference.shape)}")
     difference = estimate.to(torch.float64) - reference.to(torch.float64)
     return float(torch.linalg.norm(difference) / torch.linalg.norm(reference.to(torch.float64)))

@@ -72,9 +72,7 @@ class TwoLayerReLUTaylor(nn.Module):
     def __init__(self, model: NTKMLP, order: int = 2):
         super().__init__()
         if not supports_closed_form(model):
-            raise ValueError(
-                "model must be a one-hidden-layer ReLU NTKMLP without output activation or masks"
-            )
+            raise ValueError("model must be a one-hidden-layer ReLU NTKMLP without output activation or masks")
         check_choice(order, "order", (1, 2))
         self.order, self.gain = order, model.gain
         first, last = model.hidden[0], model.output

@@ -77,9 +77,7 @@ def train(
 
     for step in range(steps + 1):
         # full batch: the loss that is recorded is the one differentiated, so one forward pass serves both
-        objective = (
-            squared_loss(model(inputs), targets, loss) if batch_size is None and step < steps else None
-        )
+        objective = squared_loss(model(inputs), targets, loss) if batch_size is None and step < steps else None
         value = float(objective.detach()) if objective is not None else full_loss()
         losses.append(value)
         if not np.isfinite(value) or value > stop_factor * losses[0]:

@@ -1,11 +1,12 @@
 """``PretrainedSampler``: a pre-trained agent steering a Gaussian-process search, as an
 Optuna sampler.
 
-The shipped agents (``hpo.agents.shipped``) steer the Gaussian-process search of ``hpo._gp.acquisition``, whose observation and
-action do not depend on the search space, so they serve any number of parameters of any
-type. ``PretrainedSampler`` runs one on an Optuna study and keeps training it there
-(``gradient_steps`` updates of a ``batch_size`` minibatch per ``train_every`` new
-transitions; ``fine_tune=False`` freezes it). Loading never unpickles (``hpo.agents.persistence.load_agent``).
+The shipped agents (``hpo.agents.shipped``) steer the Gaussian-process search of
+``hpo._gp.acquisition``, whose observation and action do not depend on the search space, so
+they serve any number of parameters of any type. ``PretrainedSampler`` runs one on an Optuna
+study and keeps training it there (``gradient_steps`` updates of a ``batch_size`` minibatch
+per ``train_every`` new transitions; ``fine_tune=False`` freezes it). Loading never unpickles
+(``hpo.agents.persistence.load_agent``).
 
 How a study becomes transitions: at each proposal the sampler stores the observation and
 action in the trial's system attributes (``SYSTEM_ATTR``). The GP-based observation of an
@@ -29,8 +30,8 @@ from optuna.trial import FrozenTrial
 from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory
 from hpo.agents.shipped import fresh_agent, load_pretrained
 from hpo.errors import UserError
-from hpo.validation import check_int
 from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
+from hpo.validation import check_int
 
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
@@ -82,8 +83,10 @@ class PretrainedSampler(AgentSampler):
     ):
         super().__init__(seed, independent_sampler)
         for name, value, minimum in (
-            ("gradient_steps", gradient_steps, 0), ("batch_size", batch_size, 1),
-            ("train_every", train_every, 1), ("horizon", horizon, 1),
+            ("gradient_steps", gradient_steps, 0),
+            ("batch_size", batch_size, 1),
+            ("train_every", train_every, 1),
+            ("horizon", horizon, 1),
         ):
             check_int(name, value, minimum)
         if isinstance(agent, str):
@@ -126,7 +129,8 @@ class PretrainedSampler(AgentSampler):
             action, _ = self.agent.predict(observation, deterministic=self.deterministic)
             point = history.propose(action, np.random.default_rng(self._rng.randint(0, 2**31 - 1)))
         study._storage.set_trial_system_attr(
-            trial._trial_id, SYSTEM_ATTR,
+            trial._trial_id,
+            SYSTEM_ATTR,
             {"observation": [float(v) for v in observation], "action": [float(v) for v in action]},
         )
         return encoder.decode(point)

@@ -45,8 +45,8 @@ from envs.hpo_env import HPOEnv, TuningHistory
 from hpo.agents import sac_hmr
 from hpo.agents.sac_hmr import SACHMR
 from hpo.errors import UserError
-from hpo.validation import check_int, check_real
 from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
+from hpo.validation import check_int, check_real
 
 # Defaults chosen with the sac-ablation benchmark suite (docs/sac-hmr.md has the numbers).
 DEFAULT_N_STARTUP_TRIALS = 10
@@ -129,8 +129,11 @@ class SACHMRSampler(AgentSampler):
             ("horizon", horizon, 1),
         ):
             check_int(name, value, minimum)
-        if isinstance(net_arch, (str, bytes)) or not isinstance(net_arch, Sequence) or not net_arch or any(
-            isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in net_arch
+        if (
+            isinstance(net_arch, (str, bytes))
+            or not isinstance(net_arch, Sequence)
+            or not net_arch
+            or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in net_arch)
         ):
             raise UserError(f"net_arch must be a non-empty list of positive layer widths, got {net_arch!r}")
         if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 <= gamma < 1:
@@ -210,8 +213,7 @@ class SACHMRSampler(AgentSampler):
             return self._agent
         if self._agent_given and self._agent_space_key is not None:
             raise UserError(
-                "the search space changed during the study; a given agent= only serves the space "
-                "it was trained for"
+                "the search space changed during the study; a given agent= only serves the space it was trained for"
             )
         # The agent needs an environment only for its spaces.
         env = HPOEnv(
@@ -288,8 +290,6 @@ class SACHMRSampler(AgentSampler):
                 [{}],
             )
             observation = next_observation
-
-
 
 
 def from_registry(seed: int | None, n_objectives: int, n_trials: int | None, *, hmr: bool) -> SACHMRSampler:

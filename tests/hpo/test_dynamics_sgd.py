@@ -22,9 +22,7 @@ def test_the_catapult_lives_in_the_top_eigenvector_of_the_current_kernel():
 
 
 def test_smaller_batches_catapult_more_and_align_the_agop_better():
-    rows = sgd_batch_sweep(
-        (64, 4), n=128, d=20, width=256, epochs=20, final_gd_steps=800, seeds=(0,), n_test=300
-    )
+    rows = sgd_batch_sweep((64, 4), n=128, d=20, width=256, epochs=20, final_gd_steps=800, seeds=(0,), n_test=300)
     large, small = rows
     assert small["spikes"] > large["spikes"] + 10
     assert small["agop_alignment"] > large["agop_alignment"] + 0.005

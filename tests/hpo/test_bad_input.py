@@ -20,10 +20,15 @@ spec_like = st.dictionaries(
         {},
         optional={
             "type": st.sampled_from(["float", "int", "categorical", "normal", 3, None]),
-            "low": json_values, "high": json_values, "step": json_values,
-            "log": json_values, "choices": json_values, "extra": json_values,
+            "low": json_values,
+            "high": json_values,
+            "step": json_values,
+            "log": json_values,
+            "choices": json_values,
+            "extra": json_values,
         },
-    ) | json_values,
+    )
+    | json_values,
     max_size=4,
 )
 
@@ -42,11 +47,24 @@ def test_random_space_files_load_or_raise_user_error(tmp_path, data):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(option=st.sampled_from(["--n-trials", "--seed", "--timeout-per-trial"]),
-       value=st.text(min_size=1, max_size=6).filter(lambda v: not v.startswith("-") or v[1:2].isdigit()))
+@given(
+    option=st.sampled_from(["--n-trials", "--seed", "--timeout-per-trial"]),
+    value=st.text(min_size=1, max_size=6).filter(lambda v: not v.startswith("-") or v[1:2].isdigit()),
+)
 def test_random_cli_numbers_give_clean_errors(tmp_path, capsys, option, value):
-    args = ["tune", "sphere-4d", option, value, "--no-progress", "--n-trials", "2",
-            "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", str(tmp_path / "out")]
+    args = [
+        "tune",
+        "sphere-4d",
+        option,
+        value,
+        "--no-progress",
+        "--n-trials",
+        "2",
+        "--storage",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     if option == "--n-trials":
         try:
             assume(int(value) <= 5)  # a valid large budget would just run long
@@ -71,8 +89,11 @@ def test_unknown_task_names(name, capsys):
 
 
 @settings(max_examples=200, deadline=None)
-@given(am=st.one_of(st.floats(allow_nan=True), st.text(max_size=4), st.none()),
-       sc=st.floats(0.3, 0.8), cd=st.floats(-0.1, 0.5))
+@given(
+    am=st.one_of(st.floats(allow_nan=True), st.text(max_size=4), st.none()),
+    sc=st.floats(0.3, 0.8),
+    cd=st.floats(-0.1, 0.5),
+)
 def test_random_process_parameters_are_valid_or_named_errors(am, sc, cd):
     from surrogates.manufacturing import PROCESS_BOUNDS, ProcessParameters
 

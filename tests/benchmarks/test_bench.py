@@ -44,7 +44,7 @@ def markdown_section_table(text: str, heading: str) -> pd.DataFrame:
 
 
 def test_smoke_suite_report(tmp_path, monkeypatch):
-    """Acceptance 1: the smoke suite runs through the CLI and its report holds the tables,
+    """The smoke suite runs through the CLI and its report holds the tables,
     figures and numbers that the raw results imply."""
     out = tmp_path / "smoke"
     argv = ("--suite", "smoke", "--out", str(out), "--workers", "2", "--no-progress", "--raw-csv")
@@ -54,9 +54,14 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     assert (out / ARCHIVE).is_file() and not (out / RUNS_DIR).exists()
     assert f"Produced by: `hpo bench --suite smoke --out {out} --workers 2`" in text
 
-    for heading in ("## Problems", "## Normalized regret", "## Ranks and statistical tests",
-                    "## Hypervolume (multi-objective problems)", "## Suggestion overhead",
-                    "## Failed and skipped runs"):
+    for heading in (
+        "## Problems",
+        "## Normalized regret",
+        "## Ranks and statistical tests",
+        "## Hypervolume (multi-objective problems)",
+        "## Suggestion overhead",
+        "## Failed and skipped runs",
+    ):
         assert heading in text
     problems_table = markdown_section_table(text, "## Problems")
     assert list(problems_table["problem"]) == list(SMOKE_PROBLEMS)
@@ -80,7 +85,9 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     optimum = {(r["problem"], r["seed"]): r["optimum"] for r in read_records(out)}
     finals = (
         trials[trials["problem"].str.startswith("bbob")]
-        .groupby(["problem", "optimizer", "seed"])["value_0"].min().reset_index()
+        .groupby(["problem", "optimizer", "seed"])["value_0"]
+        .min()
+        .reset_index()
     )
     finals["regret"] = finals["value_0"] - [optimum[(p, s)] for p, s in zip(finals["problem"], finals["seed"])]
     scale = finals[finals["optimizer"] == "random"].groupby("problem")["regret"].mean()
@@ -121,6 +128,7 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
 
 # -- resuming and failures -------------------------------------------------------------------
 
+
 class _Interrupt:
     """An objective that raises KeyboardInterrupt (as Ctrl-C does) at its ``at``-th call."""
 
@@ -140,14 +148,18 @@ def _register(monkeypatch, name: str, build) -> None:
 
 def _quadratic(name: str, objective) -> Problem:
     return Problem(
-        name=name, group="test", description="test quadratic",
+        name=name,
+        group="test",
+        description="test quadratic",
         space={"x": FloatDistribution(-1, 1), "y": FloatDistribution(-1, 1)},
-        directions=("minimize",), objective=objective, optimum=0.0,
+        directions=("minimize",),
+        objective=objective,
+        optimum=0.0,
     )
 
 
 def test_interrupted_run_resumes_without_rerunning_finished_jobs(tmp_path, monkeypatch):
-    """Acceptance 2: Ctrl-C in the middle of the 3rd job; the rerun runs only what is missing."""
+    """Ctrl-C in the middle of the 3rd job; the rerun runs only what is missing."""
     interrupt = _Interrupt(at=2 * 5 + 3)  # 5 trials per job: the 3rd job's 3rd trial
     _register(monkeypatch, "test-quadratic", lambda seed: _quadratic("test-quadratic", interrupt))
     jobs = make_jobs("smoke", problems=["test-quadratic"], optimizers=["random", "tpe"], seeds=2, n_trials=5)
@@ -215,6 +227,7 @@ def test_failures_are_recorded_and_do_not_stop_other_runs(tmp_path, monkeypatch)
 
 # -- the run archive -------------------------------------------------------------------------
 
+
 def _quadratic_jobs(monkeypatch, objective) -> list[Job]:
     _register(monkeypatch, "test-quadratic", lambda seed: _quadratic("test-quadratic", objective))
     # 11 seeds: "seed10" sorts before "seed2" in the run files' order, which must be kept.
@@ -262,8 +275,9 @@ def test_resumed_run_skips_archived_jobs_and_run_files_win(tmp_path, monkeypatch
     # A run file replaces the archived record of its job: here a failed rerun of jobs[0],
     # which a rerun then tries again, and the next pack keeps only the new record.
     failed = {**read_records(tmp_path)[0], "status": "failed", "error": "lost"}
-    failed_job = next(j for j in jobs if (j.problem, j.optimizer, j.seed) == (
-        failed["problem"], failed["optimizer"], failed["seed"]))
+    failed_job = next(
+        j for j in jobs if (j.problem, j.optimizer, j.seed) == (failed["problem"], failed["optimizer"], failed["seed"])
+    )
     failed_job.path(tmp_path).parent.mkdir(parents=True, exist_ok=True)
     failed_job.path(tmp_path).write_text(json.dumps(failed))
     pack_records(tmp_path)
@@ -303,6 +317,7 @@ def test_pack_command(tmp_path, monkeypatch, capsys):
 
 # -- Dask ------------------------------------------------------------------------------------
 
+
 def _trajectories(out: Path) -> dict:
     return {
         (r["problem"], r["optimizer"], r["seed"]): [(t["state"], t["values"], t["params"]) for t in r["trials"]]
@@ -311,14 +326,15 @@ def _trajectories(out: Path) -> dict:
 
 
 def test_dask_local_cluster_gives_the_same_results_as_the_local_pool(tmp_path):
-    """Acceptance 4: the smoke suite on a real scheduler with worker processes gives the same
+    """The smoke suite on a real scheduler with worker processes gives the same
     trials as the local process pool for the same seeds."""
     distributed = pytest.importorskip("distributed")
     jobs = make_jobs("smoke")
     run_jobs(jobs, tmp_path / "pool", workers=2, progress=False)
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert len(client.scheduler_info()["workers"]) == 2
         # By address (run_jobs opens its own client), then resumed with a client object.
         first = run_jobs(jobs[:6], tmp_path / "dask", dask=cluster.scheduler_address, progress=False)
@@ -330,6 +346,7 @@ def test_dask_local_cluster_gives_the_same_results_as_the_local_pool(tmp_path):
 
 
 # -- validation ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "argv, message",

@@ -96,8 +96,7 @@ def test_multi_objective_returns_the_pareto_front():
         return params["x"], (1 - params["x"]) ** 2 + params["y"]
 
     for optimizer in ("nsga2", "motpe", "random"):
-        result = hpo.tune(two, space, optimizer=optimizer, n_trials=30,
-                          directions=["minimize", "minimize"], seed=0)
+        result = hpo.tune(two, space, optimizer=optimizer, n_trials=30, directions=["minimize", "minimize"], seed=0)
         front = result.best_trials
         assert result.multi_objective and front
         for a in front:  # no front member dominates another
@@ -138,8 +137,7 @@ def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path):
         return sphere(params)
 
     with pytest.raises(KeyboardInterrupt):
-        hpo.tune(interrupted_at_seventh, SPHERE_SPACE, n_trials=20, seed=0,
-                 storage=storage, study_name="resume")
+        hpo.tune(interrupted_at_seventh, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume")
     stored = optuna.load_study(study_name="resume", storage=storage).get_trials()
     assert [t.state.name for t in stored] == ["COMPLETE"] * 6 + ["FAIL"] + ["WAITING"] * 13
     kept = stored[:7]
@@ -171,8 +169,7 @@ def test_per_trial_timeout_fails_the_trial_and_the_run_goes_on():
             time.sleep(5)
         return sphere(params)
 
-    result = hpo.tune(sometimes_slow, SPHERE_SPACE, optimizer="random", n_trials=12, seed=0,
-                      timeout_per_trial=0.2)
+    result = hpo.tune(sometimes_slow, SPHERE_SPACE, optimizer="random", n_trials=12, seed=0, timeout_per_trial=0.2)
     history = result.history
     slow = history["params_x0"] > 0.5
     assert slow.any() and (~slow).any()

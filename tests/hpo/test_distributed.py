@@ -20,14 +20,23 @@ def hpo_env(**extra):
 def create_study(storage, name, *args, cwd=None, env=None):
     result = subprocess.run(
         HPO + ["tune", *args, "--storage", storage, "--study-name", name, "--create-only"],
-        capture_output=True, text=True, cwd=cwd, env=env or hpo_env())
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or hpo_env(),
+    )
     assert result.returncode == 0, result.stderr
 
 
 def start_worker(storage, name, cwd=None, env=None):
-    return subprocess.Popen(HPO + ["worker", "--storage", storage, "--study", name],
-                            cwd=cwd, env=env or hpo_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        HPO + ["worker", "--storage", storage, "--study", name],
+        cwd=cwd,
+        env=env or hpo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["tpe", "sac-hmr"])
@@ -55,7 +64,8 @@ def test_four_workers_run_exactly_the_budget(postgres_url, optimizer):
 def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
     # While the file "hold" exists, objectives wait (and say so): the victim is killed
     # inside a trial for sure, not between two (a fixed sleep lost that race on a busy CI)
-    (tmp_path / "slow_objective.py").write_text(textwrap.dedent("""
+    (tmp_path / "slow_objective.py").write_text(
+        textwrap.dedent("""
         import os, time
         from pathlib import Path
         def objective(p):
@@ -64,12 +74,23 @@ def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
                 Path(f"held-{os.getpid()}").touch()
                 time.sleep(0.05)
             return (p["x"] - 0.5) ** 2
-    """))
+    """)
+    )
     (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
     env = hpo_env(HPO_HEARTBEAT_INTERVAL="1", HPO_GRACE_PERIOD="3")
     name = "killed-worker"
-    create_study(postgres_url, name, "--objective", "slow_objective:objective", "--space",
-                 "space.yaml", "--n-trials", "40", cwd=tmp_path, env=env)
+    create_study(
+        postgres_url,
+        name,
+        "--objective",
+        "slow_objective:objective",
+        "--space",
+        "space.yaml",
+        "--n-trials",
+        "40",
+        cwd=tmp_path,
+        env=env,
+    )
     workers = [start_worker(postgres_url, name, cwd=tmp_path, env=env) for _ in range(3)]
     victim = workers[0]
     study = optuna.load_study(study_name=name, storage=postgres_url)
@@ -116,8 +137,9 @@ def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
     storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
     study = prepare_study(storage, "s", directions, optimizer, 0, 24)
     first = work(study, objective, hpo.as_space(space), max_trials=12)
-    rejoined = optuna.load_study(study_name="s", storage=storage,
-                                 sampler=hpo.make_sampler(optimizer, 1, len(directions)))
+    rejoined = optuna.load_study(
+        study_name="s", storage=storage, sampler=hpo.make_sampler(optimizer, 1, len(directions))
+    )
     second = work(rejoined, objective, hpo.as_space(space))
     trials = rejoined.get_trials()
     assert (first, second) == (12, 12)

@@ -1,4 +1,4 @@
-"""SACHMR: SB3's SAC with hierarchical mixture regularization (issue 3, acceptance 2)."""
+"""SACHMR: SB3's SAC with hierarchical mixture regularization."""
 
 from __future__ import annotations
 
@@ -29,9 +29,7 @@ def make_env():
 
 
 def make_agent(algorithm=SACHMR, seed=0, **kwargs):
-    return algorithm(
-        "MlpPolicy", make_env(), learning_starts=10, batch_size=16, policy_kwargs=NET, seed=seed, **kwargs
-    )
+    return algorithm("MlpPolicy", make_env(), learning_starts=10, batch_size=16, policy_kwargs=NET, seed=seed, **kwargs)
 
 
 def parameters(agent):

@@ -1,9 +1,9 @@
 """The first 20 configurations that ``tpe``, ``sac-hmr`` and ``sac-hmr-pretrained`` suggest on
-a fixed seeded task are pinned in ``tests/data/pinned_suggestions.json``: moving or
+a fixed seeded task are pinned in ``tests/hpo/data/pinned_suggestions.json``: moving or
 reorganizing code must not change what an optimizer proposes.
 
 Regenerate the file (only after a deliberate change of behaviour) with
-``python tests/test_pinned_suggestions.py``.
+``python tests/hpo/test_pinned_suggestions.py``.
 """
 
 from __future__ import annotations

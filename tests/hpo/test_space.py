@@ -37,8 +37,14 @@ def distributions(draw):
     if kind == "int_log":
         low = draw(st.integers(1, 100))
         return IntDistribution(low, low + draw(st.integers(0, 10_000)), log=True)
-    choices = draw(st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.booleans()),
-                            min_size=1, max_size=6, unique_by=lambda c: (type(c), c)))
+    choices = draw(
+        st.lists(
+            st.one_of(st.integers(), st.text(max_size=3), st.none(), st.booleans()),
+            min_size=1,
+            max_size=6,
+            unique_by=lambda c: (type(c), c),
+        )
+    )
     return CategoricalDistribution(choices)
 
 
@@ -106,7 +112,8 @@ def test_snap_equals_encoding_the_decoded_configuration(space, seed):
     # Continuous coordinates are only clipped: their round trip adds float rounding alone,
     # which in a range like [1, 1 + 2e-16] is the whole box.
     continuous = [
-        j for j, dist in enumerate(space.values())
+        j
+        for j, dist in enumerate(space.values())
         if isinstance(dist, FloatDistribution) and dist.step is None and dist.high > dist.low
     ]
     expected[:, continuous] = np.clip(points[:, continuous], -1.0, 1.0)
@@ -115,11 +122,13 @@ def test_snap_equals_encoding_the_decoded_configuration(space, seed):
 
 
 def test_encoding_of_each_type():
-    encoder = SpaceEncoder({
-        "lr": FloatDistribution(1e-4, 1e-0, log=True),
-        "depth": IntDistribution(1, 9),
-        "kind": CategoricalDistribution(["a", "b", "c", "d"]),
-    })
+    encoder = SpaceEncoder(
+        {
+            "lr": FloatDistribution(1e-4, 1e-0, log=True),
+            "depth": IntDistribution(1, 9),
+            "kind": CategoricalDistribution(["a", "b", "c", "d"]),
+        }
+    )
     np.testing.assert_allclose(encoder.encode({"lr": 1e-2, "depth": 5, "kind": "b"}), [0.0, 0.0, -0.25])
     assert encoder.decode([1.0, -1.0, 1.0]) == {"lr": 1.0, "depth": 1, "kind": "d"}
 
@@ -152,17 +161,22 @@ def test_bad_spaces_name_the_parameter(spec, message):
 
 
 def test_load_space_json_and_yaml(tmp_path):
-    spec = {"C": {"type": "float", "low": 0.001, "high": 1000.0, "log": True},
-            "kernel": {"type": "categorical", "choices": ["rbf", "poly"]},
-            "degree": {"type": "int", "low": 2, "high": 5}}
+    spec = {
+        "C": {"type": "float", "low": 0.001, "high": 1000.0, "log": True},
+        "kernel": {"type": "categorical", "choices": ["rbf", "poly"]},
+        "degree": {"type": "int", "low": 2, "high": 5},
+    }
     (tmp_path / "s.json").write_text(json.dumps(spec))
     (tmp_path / "s.yaml").write_text(
         "C: {type: float, low: 1.0e-3, high: 1.0e3, log: true}\n"
         "kernel: {type: categorical, choices: [rbf, poly]}\n"
-        "degree: {type: int, low: 2, high: 5}\n")
-    expected = {"C": FloatDistribution(1e-3, 1e3, log=True),
-                "kernel": CategoricalDistribution(["rbf", "poly"]),
-                "degree": IntDistribution(2, 5)}
+        "degree: {type: int, low: 2, high: 5}\n"
+    )
+    expected = {
+        "C": FloatDistribution(1e-3, 1e3, log=True),
+        "kernel": CategoricalDistribution(["rbf", "poly"]),
+        "degree": IntDistribution(2, 5),
+    }
     assert load_space(tmp_path / "s.json") == expected
     assert load_space(tmp_path / "s.yaml") == expected
     (tmp_path / "bad.json").write_text("{not json")
@@ -173,12 +187,14 @@ def test_load_space_json_and_yaml(tmp_path):
 
 
 def test_encoder_flags_categorical_coordinates():
-    encoder = SpaceEncoder({
-        "lr": FloatDistribution(1e-4, 1.0, log=True),
-        "act": CategoricalDistribution(["relu", "tanh"]),
-        "layers": IntDistribution(1, 4),
-        "opt": CategoricalDistribution(["adam", "sgd", "rmsprop"]),
-    })
+    encoder = SpaceEncoder(
+        {
+            "lr": FloatDistribution(1e-4, 1.0, log=True),
+            "act": CategoricalDistribution(["relu", "tanh"]),
+            "layers": IntDistribution(1, 4),
+            "opt": CategoricalDistribution(["adam", "sgd", "rmsprop"]),
+        }
+    )
     assert encoder.categorical.tolist() == [False, True, False, True]
 
 

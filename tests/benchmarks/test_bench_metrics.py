@@ -14,12 +14,28 @@ def record(problem, optimizer, seed, values, *, direction="minimize", optimum=No
     """A run record as ``benchmarks.runner.run_job`` writes it (single objective)."""
     states = states or ["COMPLETE"] * len(values)
     return {
-        "problem": problem, "group": "g", "optimizer": optimizer, "seed": seed,
-        "n_trials": len(values), "status": "ok", "error": None, "directions": [direction],
-        "instance": None, "optimum": optimum, "reference_point": None, "optimal_hypervolume": None,
+        "problem": problem,
+        "group": "g",
+        "optimizer": optimizer,
+        "seed": seed,
+        "n_trials": len(values),
+        "status": "ok",
+        "error": None,
+        "directions": [direction],
+        "instance": None,
+        "optimum": optimum,
+        "reference_point": None,
+        "optimal_hypervolume": None,
         "trials": [
-            {"number": i, "state": s, "values": [v] if s == "COMPLETE" else None, "params": {},
-             "objective_seconds": 0.5, "optimizer_seconds": 0.1, "error": None}
+            {
+                "number": i,
+                "state": s,
+                "values": [v] if s == "COMPLETE" else None,
+                "params": {},
+                "objective_seconds": 0.5,
+                "optimizer_seconds": 0.1,
+                "error": None,
+            }
             for i, (v, s) in enumerate(zip(values, states))
         ],
     }
@@ -31,8 +47,9 @@ def test_normalized_regret_is_zero_at_the_optimum_and_one_at_random_search():
         record("p", "random", 0, [9.0, 5.0, 2.0, 3.0], optimum=0.0),
         record("p", "random", 1, [8.0, 4.0, 6.0, 7.0], optimum=0.0),
         # the other optimizer fails its first and last trials and reaches regret 1.5
-        record("p", "other", 0, [np.nan, 6.0, 1.5, np.nan], optimum=0.0,
-               states=["FAIL", "COMPLETE", "COMPLETE", "FAIL"]),
+        record(
+            "p", "other", 0, [np.nan, 6.0, 1.5, np.nan], optimum=0.0, states=["FAIL", "COMPLETE", "COMPLETE", "FAIL"]
+        ),
     ]
     curves = metrics.compute_curves(records)
     assert curves.normalization.set_index("problem").loc["p", "random_final_regret"] == pytest.approx(3.0)
@@ -81,17 +98,36 @@ def test_hypervolume_counts_only_points_inside_the_reference_box():
 def test_multi_objective_regret_is_the_hypervolume_gap_to_the_known_front():
     def mo_record(optimizer, points):
         return {
-            "problem": "mo", "group": "g", "optimizer": optimizer, "seed": 0, "n_trials": len(points),
-            "status": "ok", "directions": ["minimize", "minimize"], "instance": None, "optimum": None,
-            "reference_point": [1.0, 1.0], "optimal_hypervolume": 1.0,
-            "trials": [{"number": i, "state": "COMPLETE", "values": list(p), "params": {},
-                        "objective_seconds": 0.0, "optimizer_seconds": 0.0} for i, p in enumerate(points)],
+            "problem": "mo",
+            "group": "g",
+            "optimizer": optimizer,
+            "seed": 0,
+            "n_trials": len(points),
+            "status": "ok",
+            "directions": ["minimize", "minimize"],
+            "instance": None,
+            "optimum": None,
+            "reference_point": [1.0, 1.0],
+            "optimal_hypervolume": 1.0,
+            "trials": [
+                {
+                    "number": i,
+                    "state": "COMPLETE",
+                    "values": list(p),
+                    "params": {},
+                    "objective_seconds": 0.0,
+                    "optimizer_seconds": 0.0,
+                }
+                for i, p in enumerate(points)
+            ],
         }
 
-    curves = metrics.compute_curves([
-        mo_record("random", [(0.5, 0.5), (0.9, 0.9)]),  # hypervolume 0.25 throughout
-        mo_record("nsga2", [(2.0, 2.0), (0.5, 0.0)]),  # outside the box, then 0.5
-    ]).curves.set_index(["optimizer", "trial"])
+    curves = metrics.compute_curves(
+        [
+            mo_record("random", [(0.5, 0.5), (0.9, 0.9)]),  # hypervolume 0.25 throughout
+            mo_record("nsga2", [(2.0, 2.0), (0.5, 0.0)]),  # outside the box, then 0.5
+        ]
+    ).curves.set_index(["optimizer", "trial"])
     assert curves.loc[("random", 2), "regret"] == pytest.approx(0.75)
     assert curves.loc[("random", 2), "best_so_far"] == pytest.approx(0.25)  # the hypervolume
     assert curves.loc[("nsga2", 1), "regret"] == pytest.approx(1.0)
@@ -109,17 +145,27 @@ def _budget_frame(scores: dict[str, list[float]], budget=1.0) -> pd.DataFrame:
     rows = []
     for optimizer, values in scores.items():
         for i, value in enumerate(values):
-            rows.append({"problem": f"p{i}", "group": "g", "optimizer": optimizer, "seed": 0,
-                         "budget": budget, "normalized_regret": value})
+            rows.append(
+                {
+                    "problem": f"p{i}",
+                    "group": "g",
+                    "optimizer": optimizer,
+                    "seed": 0,
+                    "budget": budget,
+                    "normalized_regret": value,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_ranks_friedman_and_pairwise_wilcoxon_with_holm():
-    frame = _budget_frame({
-        "best": [0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.2, 0.1],
-        "middle": [0.5, 0.6, 0.4, 0.5, 0.7, 0.5, 0.6, 0.4],
-        "worst": [1.0, 1.1, 0.9, 1.2, 1.0, 0.8, 1.3, 1.0],
-    })
+    frame = _budget_frame(
+        {
+            "best": [0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.2, 0.1],
+            "middle": [0.5, 0.6, 0.4, 0.5, 0.7, 0.5, 0.6, 0.4],
+            "worst": [1.0, 1.1, 0.9, 1.2, 1.0, 0.8, 1.3, 1.0],
+        }
+    )
     (test,) = metrics.rank_tests(frame)
     assert test.mean_ranks.to_dict() == {"best": 1.0, "middle": 2.0, "worst": 3.0}
     assert test.friedman_statistic == pytest.approx(16.0)  # 12/(n k (k+1)) sum R^2 - 3 n (k+1)

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from benchmarks.dynamics import EXPERIMENTS
-from hpo.digits_mlp import DigitsMLPTask
 from hpo.cli import main
+from hpo.digits_mlp import DigitsMLPTask
 from hpo.dynamics import suggest_lr_range
 
 
@@ -31,9 +31,9 @@ def test_run_rejects_an_unknown_experiment_by_name(capsys, tmp_path):
 def test_lr_range_on_the_digits_mlp_prints_a_range_around_the_critical_rate(capsys):
     assert main(["dynamics", "lr-range", "--probe-size", "64"]) == 0
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if l.startswith("suggested log-uniform lr range"))
+    line = next(row for row in out.splitlines() if row.startswith("suggested log-uniform lr range"))
     low, high = (float(v) for v in line.split("[")[1].rstrip("]").split(","))
-    critical = float(next(l for l in out.splitlines() if l.startswith("critical")).split("=")[1].split()[0])
+    critical = float(next(row for row in out.splitlines() if row.startswith("critical")).split("=")[1].split()[0])
     assert 0 < low < critical < high
 
 
@@ -48,9 +48,7 @@ def test_lr_range_accepts_a_user_factory(capsys, monkeypatch):
     assert "user_models_for_test:build" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")]
-)
+@pytest.mark.parametrize("spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")])
 def test_lr_range_bad_model_spec(capsys, spec, fragment):
     assert main(["dynamics", "lr-range", "--model", spec]) == 2
     assert fragment in capsys.readouterr().err

@@ -57,9 +57,7 @@ def test_interrupted_run_resumes_to_the_same_dataset(tmp_path):
         handle.write("5,0.9,0.5")
     resumed = generate_dataset(path, 6, seed=1, config=SMALL, progress=False)
     assert len(pd.read_csv(path)) == 6  # no duplicates on disk
-    pd.testing.assert_frame_equal(
-        resumed.drop(columns=TIMING_COLUMNS), reference.drop(columns=TIMING_COLUMNS)
-    )
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING_COLUMNS), reference.drop(columns=TIMING_COLUMNS))
     # Running again finds nothing to do.
     again = generate_dataset(path, 6, seed=1, config=SMALL, map_fn=InterruptAfter(0), progress=False)
     assert len(again) == 6

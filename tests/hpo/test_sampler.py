@@ -1,5 +1,4 @@
-"""SACHMRSampler: Optuna's generic sampler cases, seeding, storage and failures
-(issue 3, acceptance 3 and 5)."""
+"""SACHMRSampler: Optuna's generic sampler cases, seeding, storage and failures."""
 
 from __future__ import annotations
 
@@ -229,7 +228,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     optuna.create_study(study_name="shared", storage=storage, direction="maximize")
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
     workers = [
         subprocess.Popen([sys.executable, str(script), storage, str(seed)], env=env, stderr=subprocess.PIPE, text=True)
         for seed in (0, 1)  # a distinct seed per worker process
@@ -245,9 +244,8 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
 
 
 def test_fine_tunes_a_given_agent_and_checks_its_spaces():
-    from hpo.agents import SACHMR
-
     import envs
+    from hpo.agents import SACHMR
 
     env = envs.HPOEnv(quadratic, SPACE, n_trials=10)
     agent = SACHMR("MlpPolicy", env, policy_kwargs=dict(net_arch=[8, 8]), learning_starts=5, batch_size=8, seed=0)

@@ -1,4 +1,4 @@
-"""The pre-trained tuner (issue 8): the Gaussian process, the acquisition MDP, the task
+"""The pre-trained tuner: the Gaussian process, the acquisition MDP, the task
 distribution, ``hpo pretrain`` (determinism, checkpoints, resume), the sampler and the
 shipped agents."""
 
@@ -16,6 +16,12 @@ from scipy.optimize import approx_fprime
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import hpo
+from envs.acquisition_env import AcquisitionEnv
+from envs.task_distribution import (
+    HELDOUT_BBOB_FUNCTIONS,
+    HELDOUT_BBOB_INSTANCES,
+    TaskDistribution,
+)
 from hpo._gp.acquisition import (
     ACTION_SIZE,
     BETA_RANGE,
@@ -27,21 +33,20 @@ from hpo._gp.acquisition import (
     log_regret,
 )
 from hpo._gp.gp import GaussianProcess, power_scores
-from envs.acquisition_env import AcquisitionEnv
-from envs.task_distribution import (
-    HELDOUT_BBOB_FUNCTIONS,
-    HELDOUT_BBOB_INSTANCES,
-    TaskDistribution,
-)
 from hpo.agents.pretraining import params_sha, pretrain, read_curve
 from hpo.agents.shipped import AGENTS, load_pretrained, weights_path
-from hpo.samplers._base import Replay
-from hpo.samplers.pretrained import SYSTEM_ATTR, PretrainedSampler
 from hpo.cli import main
 from hpo.errors import UserError
+from hpo.samplers._base import Replay
+from hpo.samplers.pretrained import SYSTEM_ATTR, PretrainedSampler
 
 TINY = dict(
-    steps=240, learning_starts=60, checkpoint_every=80, batch_size=16, net_arch=(16, 16), validation_tasks=2,
+    steps=240,
+    learning_starts=60,
+    checkpoint_every=80,
+    batch_size=16,
+    net_arch=(16, 16),
+    validation_tasks=2,
     progress=False,
 )
 
@@ -60,6 +65,7 @@ def mixed_space(dim: int) -> dict:
 
 
 # ---- Gaussian process ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dim, categorical", [(1, False), (4, False), (12, False), (4, True)])
 def test_gp_objective_gradient_matches_finite_differences(dim, categorical):
@@ -126,6 +132,7 @@ def test_power_scores_keep_the_order_ignore_scale_and_pull_in_tails():
 
 # ---- the acquisition MDP -------------------------------------------------------------------
 
+
 def test_actions_map_onto_the_documented_ranges():
     low, high, middle = (action_to_acquisition(np.full(ACTION_SIZE, a)) for a in (-1.0, 1.0, 0.0))
     assert np.allclose(low, (BETA_RANGE[0], RADIUS_RANGE[0], 0.0))
@@ -155,10 +162,7 @@ def test_improvement_features_count_recent_records_with_failures():
         history.record(np.array([i / 10]), value)
     observation = history.observation()
     recent = range(len(values) - 5, len(values))
-    records = [
-        i for i in recent
-        if values[i] is not None and all(v is None or values[i] < v for v in values[:i])
-    ]
+    records = [i for i in recent if values[i] is not None and all(v is None or values[i] < v for v in values[:i])]
     assert records == [4, 7]
     assert observation[3] == 1.0  # the last trial is a record
     assert np.isclose(observation[5], len(records) / 5)
@@ -335,9 +339,7 @@ def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path):
         pretrain(tmp_path / "d", seed=5, **TINY)
 
 
-@pytest.mark.parametrize(
-    "option, value", [("--steps", "0"), ("--gamma", "1.5"), ("--target-entropy", "nan")]
-)
+@pytest.mark.parametrize("option, value", [("--steps", "0"), ("--gamma", "1.5"), ("--target-entropy", "nan")])
 def test_pretrain_command_line_errors_name_the_option(capsys, tmp_path, option, value):
     try:  # argparse exits; a value it lets through is refused by pretrain() with exit status 2
         code = main(["pretrain", "--out", str(tmp_path), option, value, "--no-progress"])
@@ -460,7 +462,9 @@ def test_best_values_never_increase_and_agree_with_run_policy():
     task, lower, center = make_validation_tasks(3, 1)[0]
     best = best_values("uniform", task, 12, np.random.default_rng(0))
     assert len(best) == 12 and all(b <= a for a, b in zip(best, best[1:]))
-    assert run_policy("uniform", task, 12, np.random.default_rng(0), lower, center) == log_regret(best[-1], lower, center)
+    assert run_policy("uniform", task, 12, np.random.default_rng(0), lower, center) == log_regret(
+        best[-1], lower, center
+    )
 
 
 def test_leverage_oracle_is_scored_on_runs_it_did_not_choose_with():

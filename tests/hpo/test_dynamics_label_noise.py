@@ -1,4 +1,4 @@
-"""Clean-priority learning under label noise (acceptance 5 at a smaller size) and the gradient split."""
+"""Clean-priority learning under label noise (the paper's claim at a smaller size) and the gradient split."""
 
 import numpy as np
 import pytest

@@ -44,8 +44,19 @@ def test_standard_suite_covers_the_issue():
     jobs = make_jobs("standard")
     problems = {job.problem for job in jobs}
     assert {f"bbob-f{f:02d}-d{d}" for f in BBOB_FUNCTIONS for d in (2, 5)} <= problems
-    assert {"svc-digits", "hgb-breast-cancer", "rf-wine", "kernel-ridge-diabetes", "mlp-digits",
-            "electrode-biobjective", "zdt1", "zdt2", "zdt3", "dtlz1", "dtlz2"} <= problems
+    assert {
+        "svc-digits",
+        "hgb-breast-cancer",
+        "rf-wine",
+        "kernel-ridge-diabetes",
+        "mlp-digits",
+        "electrode-biobjective",
+        "zdt1",
+        "zdt2",
+        "zdt3",
+        "dtlz1",
+        "dtlz2",
+    } <= problems
     assert {job.seed for job in jobs} == set(range(5))
     single = {job.optimizer for job in jobs if job.problem == "bbob-f01-d2"}
     assert {"random", "qmc", "tpe", "cmaes", "gp", "sac", "sac-hmr"} <= single
@@ -131,8 +142,13 @@ def test_electrode_problems_build_or_say_why_not():
         ("branin-2d", {"x1": -math.pi, "x2": 12.275}, 0.397887),
         ("rosenbrock-4d", {f"x{i}": 1.0 for i in range(4)}, 0.0),
         ("rosenbrock-4d", {f"x{i}": 0.0 for i in range(4)}, 3.0),
-        ("hartmann-6d", dict(zip([f"x{i}" for i in range(6)],
-                                 [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573], strict=True)), -3.32237),
+        (
+            "hartmann-6d",
+            dict(
+                zip([f"x{i}" for i in range(6)], [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573], strict=True)
+            ),
+            -3.32237,
+        ),
         ("ackley-10d", {f"x{i}": 0.0 for i in range(10)}, 0.0),
     ],
 )
@@ -150,8 +166,13 @@ def test_small_sklearn_tasks_score_deterministically():
     assert problem_names("sklearn-small") == ["svc-breast-cancer", "tree-digits"]
     points = {
         "svc-breast-cancer": {"C": 10.0, "gamma": 0.01},
-        "tree-digits": {"max_depth": 10, "min_samples_split": 2, "min_samples_leaf": 1,
-                        "max_features": 0.5, "criterion": "gini"},
+        "tree-digits": {
+            "max_depth": 10,
+            "min_samples_split": 2,
+            "min_samples_leaf": 1,
+            "max_features": 0.5,
+            "criterion": "gini",
+        },
     }
     for name, params in points.items():
         problem = make_problem(name)
@@ -163,7 +184,12 @@ def test_small_sklearn_tasks_score_deterministically():
 def test_sac_ablation_suite_is_the_full_grid():
     jobs = make_jobs("sac-ablation")
     assert {job.problem for job in jobs} == {
-        "branin-2d", "rosenbrock-4d", "hartmann-6d", "ackley-10d", "svc-breast-cancer", "tree-digits",
+        "branin-2d",
+        "rosenbrock-4d",
+        "hartmann-6d",
+        "ackley-10d",
+        "svc-breast-cancer",
+        "tree-digits",
     }
     assert {job.optimizer for job in jobs} == {"sac-hmr", "sac", "random", "tpe"}
     assert {job.seed for job in jobs} == set(range(10))

@@ -1,4 +1,4 @@
-"""Empirical NTK, its spectrum and the analytic infinite-width kernels (acceptance 1 and 4)."""
+"""Empirical NTK, its spectrum and the analytic infinite-width kernels."""
 
 import itertools
 import math
@@ -17,7 +17,7 @@ def _one_thread():
 
 
 def test_two_layer_empirical_ntk_matches_analytic_at_width_4096():
-    """Acceptance 1: relative Frobenius error < 0.06 at m=4096, and error * sqrt(m) in [1, 4]."""
+    """Relative Frobenius error < 0.06 at m=4096, and error * sqrt(m) in [1, 4]."""
     inputs = dyn.sphere_inputs(64, 10, seed=0)
     width = 4096
     empirical = dyn.empirical_ntk(dyn.two_layer_relu(10, width, seed=1), inputs)
@@ -32,9 +32,7 @@ def test_empirical_ntk_error_shrinks_like_inverse_sqrt_width():
     errors = [
         np.mean(
             [
-                dyn.relative_frobenius_error(
-                    dyn.empirical_ntk(dyn.two_layer_relu(10, m, seed=s), inputs), analytic
-                )
+                dyn.relative_frobenius_error(dyn.empirical_ntk(dyn.two_layer_relu(10, m, seed=s), inputs), analytic)
                 for s in range(3)
             ]
         )
@@ -80,7 +78,7 @@ def test_ntk_of_vector_output_flattens_and_selects():
 
 
 def test_relu_conditions_better_than_linear_and_deeper_is_better():
-    """Acceptance 4: analytic kappa_ReLU(L=1) < kappa_linear / 2, decreasing with depth; linear = input Gram."""
+    """Analytic kappa_ReLU(L=1) < kappa_linear / 2, decreasing with depth; linear = input Gram."""
     generator = torch.Generator().manual_seed(0)
     centre = torch.randn(64, generator=generator, dtype=torch.float64)
     cluster = centre + 0.5 * torch.randn(32, 64, generator=generator, dtype=torch.float64)

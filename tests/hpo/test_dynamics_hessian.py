@@ -1,4 +1,4 @@
-"""Output Hessian, linearity and its failure modes (acceptance 3; experiments f, g, h at small size)."""
+"""Output Hessian, linearity and its failure modes (experiments f, g, h at small size)."""
 
 import math
 
@@ -35,9 +35,7 @@ def test_hvp_power_iteration_matches_dense_hessian_of_a_small_model():
     flat = torch.cat([params[k].detach().reshape(-1) for k in names])
     dense = torch.autograd.functional.hessian(f, flat)
     expected = float(torch.linalg.eigvalsh(dense).abs().max())
-    assert dyn.hessian_spectral_norm(model, x, iterations=500, tolerance=1e-12) == pytest.approx(
-        expected, rel=1e-4
-    )
+    assert dyn.hessian_spectral_norm(model, x, iterations=500, tolerance=1e-12) == pytest.approx(expected, rel=1e-4)
 
 
 def test_two_layer_relu_hessian_is_the_cross_term_norm():
@@ -50,7 +48,7 @@ def test_two_layer_relu_hessian_is_the_cross_term_norm():
 
 
 def test_hessian_norm_decays_with_width_only_with_a_linear_output_layer():
-    """Acceptance 3 at small widths: slope in [-0.65, -0.3] (linear output), > -0.15 (softplus output)."""
+    """At small widths: slope in [-0.65, -0.3] (linear output), > -0.15 (softplus output)."""
     rows = hessian_vs_width((64, 256, 1024), activations=("tanh",), n_inputs=2)
     slope = {
         out: loglog_slope(
@@ -103,10 +101,7 @@ def test_agop_of_a_linear_predictor_and_alignment():
     matrix = dyn.agop(lambda x: x @ direction, inputs)
     assert torch.allclose(matrix, torch.outer(direction, direction))
     assert dyn.agop_alignment(matrix, 3 * matrix) == pytest.approx(1.0)
-    assert (
-        dyn.agop_alignment(torch.diag(torch.tensor([1.0, 0, 0])), torch.diag(torch.tensor([0, 1.0, 0])))
-        == 0.0
-    )
+    assert dyn.agop_alignment(torch.diag(torch.tensor([1.0, 0, 0])), torch.diag(torch.tensor([0, 1.0, 0]))) == 0.0
 
 
 def test_quadratic_and_linearised_closed_forms_match_generic_taylor_models():

@@ -23,10 +23,14 @@ from surrogates.manufacturing import (
 # Liu et al., ESM 54 (2023), SI Table S3 as reproduced in the electrode-physics note:
 # (AM wt%, SC wt%, CD %, thickness um, porosity %, tau (EIS), sigma S/m)
 CALIBRATION_TABLE = [
-    (85, 46, 0, 121.6, 59.5, 1.94, 0.029), (85, 46, 10, 108.8, 55.8, 2.37, 0.093),
-    (85, 46, 20, 98.5, 50.9, 2.66, 0.478), (90, 55, 0, 91.7, 53.0, 1.78, 0.0024),
-    (90, 55, 10, 82.3, 49.8, 1.78, 0.043), (90, 55, 20, 72.1, 42.1, 2.77, 0.14),
-    (95, 67, 0, 77.8, 51.5, 1.57, 7.4e-4), (95, 67, 10, 68.2, 45.0, 1.75, 1.5e-3),
+    (85, 46, 0, 121.6, 59.5, 1.94, 0.029),
+    (85, 46, 10, 108.8, 55.8, 2.37, 0.093),
+    (85, 46, 20, 98.5, 50.9, 2.66, 0.478),
+    (90, 55, 0, 91.7, 53.0, 1.78, 0.0024),
+    (90, 55, 10, 82.3, 49.8, 1.78, 0.043),
+    (90, 55, 20, 72.1, 42.1, 2.77, 0.14),
+    (95, 67, 0, 77.8, 51.5, 1.57, 7.4e-4),
+    (95, 67, 10, 68.2, 45.0, 1.75, 1.5e-3),
     (95, 67, 20, 61.7, 40.3, 2.47, 1.6e-3),
 ]
 
@@ -39,9 +43,7 @@ def _table_cbd_fractions():
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    am=st.floats(*PROCESS_BOUNDS["am"]), sc=st.floats(*PROCESS_BOUNDS["sc"]), cd=st.floats(*PROCESS_BOUNDS["cd"])
-)
+@given(am=st.floats(*PROCESS_BOUNDS["am"]), sc=st.floats(*PROCESS_BOUNDS["sc"]), cd=st.floats(*PROCESS_BOUNDS["cd"]))
 def test_calendered_porosity_conserves_solid_volume(am, sc, cd):
     props = manufacture(ProcessParameters(am, sc, cd))
     geometric = 1 - (1 - props.dry_porosity) / (1 - cd)
@@ -94,8 +96,17 @@ def test_trends_follow_the_physics():
 
 
 @pytest.mark.parametrize(
-    "name, value", [("am", 0.85), ("am", 0.97), ("sc", 0.39), ("sc", 0.72), ("cd", -0.01), ("cd", 0.41),
-                    ("am", float("nan")), ("cd", "abc")]
+    "name, value",
+    [
+        ("am", 0.85),
+        ("am", 0.97),
+        ("sc", 0.39),
+        ("sc", 0.72),
+        ("cd", -0.01),
+        ("cd", 0.41),
+        ("am", float("nan")),
+        ("cd", "abc"),
+    ],
 )
 def test_out_of_range_or_malformed_names_parameter_and_range(name, value):
     with pytest.raises(UserError) as error:
@@ -111,7 +122,9 @@ def test_process_parameters_validate_on_construction():
 
 def test_coefficients_are_overridable_and_checked():
     base = manufacture(ProcessParameters(0.9, 0.65, 0.1))
-    changed = manufacture(ProcessParameters(0.9, 0.65, 0.1), DEFAULT_COEFFICIENTS.with_overrides(dry_porosity_sc_slope=0.2))
+    changed = manufacture(
+        ProcessParameters(0.9, 0.65, 0.1), DEFAULT_COEFFICIENTS.with_overrides(dry_porosity_sc_slope=0.2)
+    )
     assert changed.dry_porosity > base.dry_porosity
     with pytest.raises(UserError, match="unknown manufacturing coefficient"):
         DEFAULT_COEFFICIENTS.with_overrides(no_such_coefficient=1.0)

@@ -1,4 +1,4 @@
-"""HPOEnv: the tuning MDP (issue 3, acceptance 1 and the MDP's documented behaviour)."""
+"""HPOEnv: the tuning MDP (the checkers of gymnasium and SB3, and the MDP's documented behaviour)."""
 
 from __future__ import annotations
 
@@ -187,8 +187,14 @@ def test_nan_objective_is_a_failure():
 
 
 def test_neg_log_regret_reward():
-    env = HPOEnv(lambda p: p["x"] ** 2 + 1.0, {"x": FloatDistribution(-1, 1)}, n_trials=2,
-                 reward="neg_log_regret", optimum=1.0, action_mode="absolute")
+    env = HPOEnv(
+        lambda p: p["x"] ** 2 + 1.0,
+        {"x": FloatDistribution(-1, 1)},
+        n_trials=2,
+        reward="neg_log_regret",
+        optimum=1.0,
+        action_mode="absolute",
+    )
     env.reset(seed=0)
     _, reward, _, _, _ = env.step(np.array([0.1]))
     assert reward == pytest.approx(-math.log10(0.01))

@@ -1,4 +1,4 @@
-"""Critical learning rate, loss conventions, catapult detection and the lr phases (acceptance 2)."""
+"""Critical learning rate, loss conventions, catapult detection and the lr phases."""
 
 import numpy as np
 import pytest
@@ -49,7 +49,7 @@ def test_linearised_gd_is_stable_just_below_and_unstable_just_above_the_critical
 
 
 def test_learning_rate_phases_of_network_quadratic_model_and_linearisation():
-    """Acceptance 2 (m=1024, seed 0, float64), eta = c / lam."""
+    """The phases of gradient descent at m=1024 (seed 0, float64), eta = c / lam."""
     rows, curves = phase_runs((1.5, 3.0, 5.0), width=1024, seed=0)
     by = {(r["model"], r["c"]): r for r in rows}
     for kind in ("network", "quadratic", "linearized"):

@@ -35,7 +35,10 @@ def run_cli(argv, capsys):
         (["design", "--min-energy", "abc"], "--min-energy"),
         (["design", "--min-energy", "300", "--points", "1"], "--points"),
         (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap"], "--coefficient"),
-        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap=big"], "--coefficient wet_gap"),
+        (
+            ["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap=big"],
+            "--coefficient wet_gap",
+        ),
         (["dataset", "--out", "x.csv", "--coefficient", "no_such=1"], "no_such"),
     ],
 )
@@ -58,7 +61,9 @@ def test_malformed_dataset_file_gives_one_line_error(content, capsys, tmp_path):
 
 
 def test_simulate_json_prints_one_object(capsys):
-    code, out, _ = run_cli(["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "8"], capsys)
+    code, out, _ = run_cli(
+        ["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "8"], capsys
+    )
     assert code == 0
     record = json.loads(out)
     assert record["p2d"]["status"] == "ok"

@@ -17,8 +17,10 @@ def square(x):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -31,10 +33,10 @@ def test_completed_runs_every_task_once_everywhere(dask_client):
 
 
 def test_electrode_dataset_on_dask_equals_the_local_pool(tmp_path, dask_client):
-    local = generate_dataset(tmp_path / "local.csv", 32, seed=3, config=CONFIG,
-                             map_fn=cluster_map(2), progress=False)
-    on_dask = generate_dataset(tmp_path / "dask.csv", 32, seed=3, config=CONFIG,
-                               map_fn=cluster_map(dask=dask_client), progress=False)
+    local = generate_dataset(tmp_path / "local.csv", 32, seed=3, config=CONFIG, map_fn=cluster_map(2), progress=False)
+    on_dask = generate_dataset(
+        tmp_path / "dask.csv", 32, seed=3, config=CONFIG, map_fn=cluster_map(dask=dask_client), progress=False
+    )
     assert len(local) == 32 and local["design_id"].is_unique
     assert (local["status"] == "ok").sum() >= 28
 
