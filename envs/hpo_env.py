@@ -42,7 +42,6 @@ sampler (``hpo.SACHMRSampler``) replays a study's trials through exactly the sam
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -107,9 +106,9 @@ class TuningHistory:
         if reward == "neg_log_regret":
             if optimum is None:
                 raise UserError("reward 'neg_log_regret' needs optimum= (the known best value)")
-            optimum = _check_finite("optimum", optimum)
+            optimum = check_real("optimum", optimum)
         elif optimum is not None:
-            optimum = _check_finite("optimum", optimum)
+            optimum = check_real("optimum", optimum)
         self.optimum = optimum
         # A known scale of the objective (pre-training knows its tasks): the "improvement"
         # reward is then divided by it instead of the spread of the trials so far, which an
@@ -117,7 +116,7 @@ class TuningHistory:
         self.reward_scale = (
             None if reward_scale is None else check_real("reward_scale", reward_scale, 0, exclusive_minimum=True)
         )
-        self.reward_center = None if reward_center is None else _check_finite("reward_center", reward_center)
+        self.reward_center = None if reward_center is None else check_real("reward_center", reward_center)
         self.reset()
 
     def reset(self) -> None:
@@ -249,12 +248,6 @@ class TuningHistory:
             obs[start + d] = self._squashed(self.scores[index], center, scale)
             obs[start + d + 1] = 1.0
         return obs
-
-
-def _check_finite(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise UserError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
 
 
 class HPOEnv(gym.Env):

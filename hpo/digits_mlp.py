@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hpo.errors import UserError
+from hpo.validation import check_int
 
 N_FEATURES = 64  # 8 x 8 pixels
 N_CLASSES = 10
@@ -53,8 +53,7 @@ class DigitsMLPTask:
 
         for name in ("hidden", "depth", "batch_size", "epochs"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UserError(f"{name} must be a positive integer, got {value!r}")
+            check_int(name, value, 1)
         digits = load_digits()
         order = np.random.default_rng(self.split_seed).permutation(len(digits.target))
         parts = {"train": order[:1000], "val": order[1000:1397], "test": order[1397:]}
@@ -73,8 +72,7 @@ class DigitsMLPTask:
     def probe_batch(self, size: int = 128, seed: int = 0) -> torch.Tensor:
         """``size`` training inputs, for measuring the NTK sharpness at initialisation."""
         inputs = self.data["train"][0]
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= len(inputs):
-            raise UserError(f"probe size must be an integer in [1, {len(inputs)}], got {size!r}")
+        check_int("probe size", size, 1, len(inputs))
         return inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[:size]]
 
     def train_and_evaluate(self, lr: float, *, seed: int = 0, split: str = "val") -> float:

@@ -24,6 +24,7 @@ from hpo.optimizers import make_sampler
 from hpo.space import as_space
 from hpo.storage import open_storage
 from hpo.trials import FINISHED, Objective, add_budget, work
+from hpo.validation import check_int, check_seed
 
 _DIRECTIONS = ("minimize", "maximize")
 
@@ -122,8 +123,7 @@ def tune(
     space = as_space(space)
     if not callable(objective):
         raise UserError(f"objective must be callable, got {type(objective).__name__}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
-        raise UserError(f"n_trials must be a positive integer, got {n_trials!r}")
+    check_int("n_trials", n_trials, 1)
     if directions is None:
         directions = [direction]
     directions = list(directions)
@@ -132,8 +132,7 @@ def tune(
     for value in directions:
         if value not in _DIRECTIONS:
             raise UserError(f"direction {value!r} is not allowed; allowed: {', '.join(_DIRECTIONS)}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+    check_seed(seed)
 
     if timeout_per_trial is not None and not (isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0):
         raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")

@@ -119,8 +119,7 @@ def pretrain(
         ("validation_tasks", validation_tasks, 1),
     ):
         check_int(name, value, minimum)
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma < 1:
-        raise UserError(f"gamma must be a number in [0, 1), got {gamma!r}")
+    check_real("gamma", gamma, 0, 1, exclusive_maximum=True)
     check_real("target_entropy", target_entropy)
     eval_every = checkpoint_every if eval_every is None else eval_every
     out = Path(out)

@@ -23,7 +23,6 @@ operation (``tests/test_sac_hmr.py`` compares all parameters after the same seed
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from hpo.errors import UserError
+from hpo.validation import check_real
 
 DEFAULT_HMR_ALPHA = 0.2  # MixReg's default
 DEFAULT_CRITIC_LEVELS = (0, 1, 2)
@@ -117,18 +117,10 @@ class SACHMR(SAC):
         hmr_prob: float = 1.0,
         **kwargs,
     ):
-        if (
-            isinstance(hmr_alpha, bool)
-            or not isinstance(hmr_alpha, numbers.Real)
-            or not (math.isfinite(hmr_alpha) and hmr_alpha > 0)
-        ):
-            raise UserError(f"hmr_alpha must be a finite number > 0, got {hmr_alpha!r}")
-        if isinstance(hmr_prob, bool) or not isinstance(hmr_prob, numbers.Real) or not 0 <= hmr_prob <= 1:
-            raise UserError(f"hmr_prob must be a number in [0, 1], got {hmr_prob!r}")
-        self.hmr_alpha = float(hmr_alpha)
+        self.hmr_alpha = check_real("hmr_alpha", hmr_alpha, 0, exclusive_minimum=True)
+        self.hmr_prob = check_real("hmr_prob", hmr_prob, 0, 1)
         self.hmr_critic_levels = _check_levels("hmr_critic_levels", hmr_critic_levels)
         self.hmr_actor_levels = _check_levels("hmr_actor_levels", hmr_actor_levels)
-        self.hmr_prob = float(hmr_prob)
         super().__init__(policy, env, *args, **kwargs)
         if self.hmr_actor_levels and self.use_sde:
             raise UserError("hmr_actor_levels must be () with use_sde=True (gSDE has no log_std head to mix)")

@@ -4,7 +4,6 @@ trials (``Replay``) and SB3's silent logger."""
 
 from __future__ import annotations
 
-import numbers
 import threading
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UserError
 from hpo.space import SpaceEncoder
+from hpo.validation import check_seed
 
 DEFAULT_HORIZON = 100
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -33,8 +33,7 @@ class AgentSampler(BaseSampler):
     """
 
     def __init__(self, seed: int | None, independent_sampler: BaseSampler | None):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise UserError(f"seed must be a non-negative integer or None, got {seed!r}")
+        check_seed(seed)
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise UserError(
                 f"independent_sampler must be an optuna BaseSampler, got {type(independent_sampler).__name__}"

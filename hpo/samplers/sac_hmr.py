@@ -136,8 +136,7 @@ class SACHMRSampler(AgentSampler):
             or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in net_arch)
         ):
             raise UserError(f"net_arch must be a non-empty list of positive layer widths, got {net_arch!r}")
-        if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 <= gamma < 1:
-            raise UserError(f"gamma must be a number in [0, 1), got {gamma!r}")
+        check_real("gamma", gamma, 0, 1, exclusive_maximum=True)
         check_real("learning_rate", learning_rate, 0, exclusive_minimum=True)
         self.hmr = bool(hmr)
         self.n_startup_trials = int(n_startup_trials)

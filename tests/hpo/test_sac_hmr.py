@@ -134,7 +134,7 @@ def test_mixing_weights_keep_each_sample_dominant():
     "kwargs, message",
     [
         ({"hmr_alpha": 0.0}, "hmr_alpha must be a finite number > 0, got 0.0"),
-        ({"hmr_prob": 1.5}, "hmr_prob must be a number in [0, 1], got 1.5"),
+        ({"hmr_prob": 1.5}, "hmr_prob must be a finite number in [0, 1], got 1.5"),
         ({"hmr_critic_levels": (0, -1)}, "hmr_critic_levels must hold non-negative integers, got -1"),
         ({"hmr_actor_levels": "0"}, "hmr_actor_levels must be a sequence of non-negative integers"),
         ({"hmr_critic_levels": (1, 1)}, "hmr_critic_levels has repeated levels"),

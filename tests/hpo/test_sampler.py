@@ -268,7 +268,7 @@ def test_fine_tunes_a_given_agent_and_checks_its_spaces():
     "kwargs, message",
     [
         ({"n_startup_trials": 0}, "n_startup_trials must be an integer >= 1, got 0"),
-        ({"gamma": 1.0}, "gamma must be a number in [0, 1), got 1.0"),
+        ({"gamma": 1.0}, "gamma must be a finite number in [0, 1), got 1.0"),
         ({"net_arch": []}, "net_arch must be a non-empty list of positive layer widths, got []"),
         ({"action_mode": "jump"}, "action_mode is 'jump'; allowed: absolute, relative"),
         ({"hmr_critic_levels": (-1,)}, "hmr_critic_levels must hold non-negative integers, got -1"),

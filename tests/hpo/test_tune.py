@@ -108,7 +108,7 @@ def test_multi_objective_returns_the_pareto_front():
     "kwargs, message",
     [
         ({"optimizer": "bogus"}, "optimizer 'bogus' is unknown; allowed: random"),
-        ({"n_trials": 0}, "n_trials must be a positive integer"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
         ({"direction": "up"}, "direction 'up' is not allowed"),
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"optimizer": "nsga2"}, "'nsga2' is multi-objective only"),
