@@ -75,12 +75,8 @@ class RunSummary:
         return self.ok + self.failed + self.skipped
 
 
-def is_finished(job: Job, out: str | Path) -> bool:
-    """Whether ``out`` holds a finished run of ``job`` (status ok, same number of trials)."""
-    return _finished(job, _records_by_job(out).get(_job_key(job)))
-
-
 def _finished(job: Job, record: dict | None) -> bool:
+    """Whether ``record`` is a finished run of ``job`` (status ok, same number of trials)."""
     return record is not None and record.get("status") == "ok" and record.get("n_trials") == job.n_trials
 
 

@@ -19,8 +19,8 @@ def load_callable(reference: str, what: str = "reference") -> Callable[..., Any]
     """The function named by ``MODULE:FUNCTION``: MODULE is a dotted module name, importable as
     with ``python -m`` (the working directory comes first on ``sys.path``), or a path to a
     ``.py`` file. ``what`` names the option in error messages (e.g. ``"--objective"``)."""
-    module_name, sep, name = (reference or "").rpartition(":")
-    if not isinstance(reference, str) or not sep or not module_name or not name:
+    module_name, sep, name = reference.rpartition(":") if isinstance(reference, str) else ("", "", "")
+    if not sep or not module_name or not name:
         raise UserError(f"{what} {reference!r}: expected MODULE:FUNCTION, e.g. mypkg.train:objective")
     try:
         module = _import(module_name, reference, what)
