@@ -121,7 +121,7 @@ def run_trial(
     never raise (the trial is FAIL); ``KeyboardInterrupt`` fails the trial and propagates."""
     sampled = False
     try:
-        with get_heartbeat_thread(trial._trial_id, study._storage):
+        with _heartbeat(trial._trial_id, study._storage):
             if interrupted:
                 raise KeyboardInterrupt
             with _deferred_interrupt() as interrupted:
@@ -166,6 +166,27 @@ def _tell_failure(study, trial, reason: str) -> optuna.trial.FrozenTrial:
     if interrupted:
         raise KeyboardInterrupt
     return frozen
+
+
+@contextlib.contextmanager
+def _heartbeat(trial_id: int, storage):
+    """Optuna's heartbeat thread for the block, always stopped. Its own context manager
+    starts a non-daemon thread in ``__enter__``: a Ctrl-C landing between the start and the
+    ``with`` body skips ``__exit__``, and the thread then keeps the interpreter from exiting.
+    Here starting and stopping cannot be interrupted, and an interrupt received meanwhile is
+    raised inside the block."""
+    thread = get_heartbeat_thread(trial_id, storage)
+    with _deferred_interrupt() as interrupted:
+        thread.start()
+    try:
+        if interrupted:
+            raise KeyboardInterrupt
+        yield
+    finally:
+        with _deferred_interrupt() as late:
+            thread.join()
+        if late:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
