@@ -3,7 +3,8 @@
 One job per module, imported on demand (pybamm and scikit-learn are heavy):
 
 - :mod:`surrogates.manufacturing`: process parameters (AM, SC, CD) -> microstructure;
-- :mod:`surrogates.p2d`: PyBaMM DFN half cell built once, stack-level energy and power;
+- :mod:`surrogates.calibration`: the relations' fit to Table S3, its bootstrap, the calibrated domain;
+- :mod:`surrogates.p2d`: PyBaMM DFN NMC111 / graphite full cell built once, stack-level energy and power;
 - :mod:`surrogates.dataset`: scrambled Sobol design, parallel, resumable CSV;
 - :mod:`surrogates.models`: four scikit-learn regressors compared by k-fold CV;
 - :mod:`surrogates.pareto`: pymoo problem/algorithms, Optuna baselines, hypervolume, P2D validation;

@@ -49,7 +49,8 @@ SHIPPED_DATASET = DATA_DIR / "electrode_designs.csv"
 
 PROPERTY_COLUMNS = tuple(f.name for f in dataclasses.fields(ElectrodeProperties)) + ("bruggeman_exponent",)
 RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(P2DResult))
-COLUMNS = ("design_id",) + PROCESS_NAMES + RESULT_COLUMNS + PROPERTY_COLUMNS
+DOMAIN_COLUMNS = ("extrapolated", "domain_violation")
+COLUMNS = ("design_id",) + PROCESS_NAMES + DOMAIN_COLUMNS + RESULT_COLUMNS + PROPERTY_COLUMNS
 
 MapFunction = Callable[[Callable, Iterable], Iterator]
 
@@ -125,6 +126,7 @@ def simulate_design(task: tuple[int, float, float, float, SimulationConfig]) -> 
     row: dict = {"design_id": int(design_id), "am": am, "sc": sc, "cd": cd}
     props = manufacture(ProcessParameters(am, sc, cd), config.manufacturing)
     row.update(props.as_dict())
+    row.update(domain_columns((am, sc, cd), props))
     try:
         result = _model_for(config).simulate(props)
     except Exception as err:  # noqa: BLE001 - one odd design must not end a long run
@@ -133,6 +135,14 @@ def simulate_design(task: tuple[int, float, float, float, SimulationConfig]) -> 
         result = P2DResult(status="error", reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
     row.update(result.as_dict())
     return row
+
+
+def domain_columns(process: tuple[float, float, float], props: ElectrodeProperties) -> dict:
+    """``extrapolated`` (outside the calibration data) and the signed distance to their domain."""
+    from surrogates.calibration import INSIDE_TOLERANCE, CalibratedDomain
+
+    violation = CalibratedDomain().violation(process, props)
+    return {"extrapolated": bool(violation > INSIDE_TOLERANCE), "domain_violation": violation}
 
 
 def cluster_map(workers: int = 1, dask=None) -> MapFunction:

@@ -1,19 +1,25 @@
 """Inverse design: the process parameters that maximize one objective with a floor on the other.
 
 "Best power with an energy of at least X Wh/kg" (or the converse) is solved on the surrogate
-as a constrained single-objective pymoo problem (GA, feasibility-first constraint handling),
-then verified with one P2D simulation of the optimum, because the surrogate's error can put a
-point that is feasible on the surrogate just below the floor in the physics.
+as a constrained single-objective pymoo problem (GA, feasibility-first constraint handling).
+The floor imposed on the surrogate is raised by a relative ``margin`` (default 1 %), because
+the optimum sits on the constraint and both the surrogate and the mesh err by a fraction of a
+percent. The optimum is then verified with P2D on the dataset's mesh and on a finer one; it
+is feasible only when both meet the floor. With ``domain="calibrated"`` (the default) the
+search also stays inside the calibration data of the manufacturing relations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from hpo.errors import UserError
+from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
@@ -32,6 +38,11 @@ class InverseDesignResult:
     status: str = "not verified"
     attempts: int = 1
     surrogate_floor: float = math.nan  # the floor imposed on the surrogate (floor + margin)
+    extrapolated: bool = False  # outside the calibration data of the manufacturing relations
+    domain: str = "calibrated"  # where the search was allowed to go
+    fine_mesh_points: int = 0
+    simulated_fine: dict[str, float] | None = None  # the same design on the finer mesh
+    fine_status: str = "not verified"
 
     @property
     def constrained(self) -> str:
@@ -39,22 +50,30 @@ class InverseDesignResult:
 
     @property
     def feasible(self) -> bool:
-        """Feasible on the surrogate and, when verified, in the P2D simulation too."""
+        """Feasible on the surrogate and, when verified, in P2D on both meshes too."""
         if not self.feasible_predicted:
             return False
         if self.simulated is None:
             return True
-        value = self.simulated[OBJECTIVE_BY_NAME[self.constrained]]
-        return self.status == "ok" and value >= self.floor
+        bound = OBJECTIVE_BY_NAME[self.constrained]
+        verified = [(self.status, self.simulated)]
+        if self.simulated_fine is not None:
+            verified.append((self.fine_status, self.simulated_fine))
+        return all(status == "ok" and values[bound] >= self.floor for status, values in verified)
 
     def as_dict(self) -> dict:
         return {
             "maximize": self.maximize,
             "constraint": f"{self.constrained} >= {self.floor}",
             "process": self.process,
+            "extrapolated": self.extrapolated,
+            "domain": self.domain,
             "predicted": self.predicted,
             "simulated": self.simulated,
             "status": self.status,
+            "simulated_fine_mesh": self.simulated_fine,
+            "fine_mesh_points": self.fine_mesh_points,
+            "fine_mesh_status": self.fine_status,
             "feasible_predicted": self.feasible_predicted,
             "feasible": self.feasible,
             "attempts": self.attempts,
@@ -65,19 +84,31 @@ class InverseDesignResult:
         goal = OBJECTIVE_BY_NAME[self.maximize]
         bound = OBJECTIVE_BY_NAME[self.constrained]
         if not self.feasible_predicted:
+            where = "inside the calibration data " if self.domain == "calibrated" else ""
             return (
-                f"no design reaches {bound} >= {self.floor:g} on the surrogate "
-                f"(best found {self.predicted[bound]:.1f}); lower the floor"
+                f"no design {where}reaches {bound} >= {self.surrogate_floor:.2f} on the surrogate "
+                f"(floor {self.floor:g} plus the margin; best found {self.predicted[bound]:.1f}"
+                + (", outside the calibration data" if self.extrapolated and where else "")
+                + "); lower the floor"
+                + (" or use --domain full" if where else "")
             )
         lines = [
             f"maximize {goal} subject to {bound} >= {self.floor:g}",
-            "process: " + ", ".join(f"{k} {v:.4f}" for k, v in self.process.items()),
+            "process: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in self.process.items())
+            + (" (outside the calibration data)" if self.extrapolated else " (inside the calibration data)"),
             "predicted: "
             + ", ".join(f"{k} {v:.2f}" for k, v in self.predicted.items())
             + f" (surrogate floor {self.surrogate_floor:.2f}, search {self.attempts})",
         ]
         if self.simulated is not None:
             lines.append(f"P2D ({self.status}): " + ", ".join(f"{k} {v:.2f}" for k, v in self.simulated.items()))
+        if self.simulated_fine is not None:
+            lines.append(
+                f"P2D, {self.fine_mesh_points} points ({self.fine_status}): "
+                + ", ".join(f"{k} {v:.2f}" for k, v in self.simulated_fine.items())
+            )
+        if self.simulated is not None:
             lines.append("constraint holds in P2D" if self.feasible else "constraint NOT met in P2D (surrogate error)")
         return "\n".join(lines)
 
@@ -94,12 +125,17 @@ def inverse_design(
     generations: int = 60,
     surrogate=None,
     max_attempts: int = 4,
+    margin: float = 0.01,
+    domain: str = "calibrated",
+    fine_mesh_points: int | None = None,
 ) -> InverseDesignResult:
     """Maximize ``maximize`` ("power" or "energy") s.t. the other objective >= ``floor`` (Wh/kg).
 
-    With ``verify``, the optimum is simulated with P2D; if P2D puts it below the floor, the
-    floor on the surrogate is raised by 1.5x the shortfall and the search repeated (at most
-    ``max_attempts`` searches). ``config`` defaults to the dataset's own settings (sidecar).
+    The surrogate must meet ``floor * (1 + margin)``. With ``verify``, the optimum is simulated
+    with P2D on the dataset's mesh and on ``fine_mesh_points`` (default twice the dataset's);
+    if either puts it below the floor, the surrogate's floor is raised by 1.5x the shortfall
+    and the search repeated (at most ``max_attempts`` searches). ``config`` defaults to the
+    dataset's own settings (sidecar).
     """
     from pymoo.algorithms.soo.nonconvex.ga import GA
     from pymoo.core.problem import Problem
@@ -107,54 +143,70 @@ def inverse_design(
 
     from surrogates.models import Surrogate, selection_cache_path
 
+    if domain not in ("calibrated", "full"):
+        raise UserError(f"--domain {domain!r} must be one of calibrated, full")
+    config = config or load_config(dataset_path or SHIPPED_DATASET)
     cache = selection_cache_path(dataset_path) if dataset_path else None
     surrogate = surrogate or Surrogate.from_dataset(frame, seed, cache)
     goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
     bound = 1 - goal
     low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
     high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])
+    in_domain = domain == "calibrated"
 
     def optimize(surrogate_floor: float) -> np.ndarray:
         class ConstrainedDesign(Problem):
             def __init__(self) -> None:
-                super().__init__(n_var=len(PROCESS_NAMES), n_obj=1, n_ieq_constr=1, xl=low, xu=high)
+                super().__init__(n_var=len(PROCESS_NAMES), n_obj=1, n_ieq_constr=1 + in_domain, xl=low, xu=high)
 
             def _evaluate(self, x, out, *args, **kwargs):
                 values = surrogate.predict(x)
                 out["F"] = -values[:, goal]
-                out["G"] = surrogate_floor - values[:, bound]  # <= 0 when the floor is met
+                floor_gap = surrogate_floor - values[:, bound]  # <= 0 when the floor is met
+                if in_domain:
+                    out["G"] = np.column_stack([floor_gap, domain_violations(x, config.manufacturing)])
+                else:
+                    out["G"] = floor_gap[:, None]
 
         result = minimize(ConstrainedDesign(), GA(pop_size=population), ("n_gen", generations), seed=seed)
         if result.X is None:  # no feasible point: report the least-violating one
             return np.asarray(result.pop[np.argmin(result.pop.get("CV").ravel())].X, float)
         return np.asarray(result.X, float)
 
-    # The optimum sits on the constraint, so any surrogate error can put it just below the
-    # floor in P2D: tighten the surrogate's floor by the observed shortfall and retry.
-    config = config or load_config(dataset_path or SHIPPED_DATASET)
-    model = P2DModel(config.p2d, config.stack) if verify else None
-    margin = 0.0
+    fine_points = fine_mesh_points or 2 * config.p2d.points_per_domain
+    models = []
+    if verify:
+        fine = dataclasses.replace(config.p2d, points_per_domain=fine_points)
+        models = [P2DModel(config.p2d, config.stack), P2DModel(fine, config.stack)]
+    extra = margin * abs(floor)
     for attempt in range(1, max_attempts + 1):
-        x_best = optimize(floor + margin)
+        x_best = optimize(floor + extra)
         predicted_values = surrogate.predict(x_best[None, :])[0]
         process = dict(zip(PROCESS_NAMES, map(float, x_best)))
+        violation = float(domain_violations(x_best, config.manufacturing)[0])
         outcome = InverseDesignResult(
             maximize=maximize,
             floor=floor,
             process=process,
             predicted=dict(zip(OBJECTIVE_COLUMNS, map(float, predicted_values))),
             simulated=None,
-            feasible_predicted=bool(predicted_values[bound] >= floor + margin - 1e-9),
+            feasible_predicted=bool(predicted_values[bound] >= floor + extra - 1e-9)
+            and (not in_domain or violation <= INSIDE_TOLERANCE),
             attempts=attempt,
-            surrogate_floor=floor + margin,
+            surrogate_floor=floor + extra,
+            extrapolated=violation > INSIDE_TOLERANCE,
+            domain=domain,
+            fine_mesh_points=fine_points if verify else 0,
         )
-        if model is None or not outcome.feasible_predicted:
+        if not models or not outcome.feasible_predicted:
             return outcome
-        simulation = model.simulate(manufacture(ProcessParameters(**process), config.manufacturing))
-        outcome.status = simulation.status
-        outcome.simulated = {c: float(getattr(simulation, c)) for c in OBJECTIVE_COLUMNS}
-        if outcome.feasible or simulation.status != "ok":
+        props = manufacture(ProcessParameters(**process), config.manufacturing)
+        coarse, finer = (model.simulate(props) for model in models)
+        outcome.status, outcome.fine_status = coarse.status, finer.status
+        outcome.simulated = {c: float(getattr(coarse, c)) for c in OBJECTIVE_COLUMNS}
+        outcome.simulated_fine = {c: float(getattr(finer, c)) for c in OBJECTIVE_COLUMNS}
+        if outcome.feasible or coarse.status != "ok" or finer.status != "ok":
             return outcome
-        shortfall = floor - outcome.simulated[OBJECTIVE_COLUMNS[bound]]
-        margin += 1.5 * shortfall + 1e-3 * abs(floor)
+        reached = min(values[OBJECTIVE_COLUMNS[bound]] for values in (outcome.simulated, outcome.simulated_fine))
+        extra += 1.5 * (floor - reached) + 1e-3 * abs(floor)
     return outcome

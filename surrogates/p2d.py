@@ -1,16 +1,25 @@
-"""P2D (Doyle-Fuller-Newman) simulation of one cathode design with PyBaMM, at the stack level.
+"""P2D (Doyle-Fuller-Newman) simulation of one NMC111 / graphite cell with PyBaMM, at the stack level.
 
-The DFN model of a cathode against lithium metal (a half cell, as the Franco group simulates)
-is built and discretised **once** with the design-dependent quantities as PyBaMM input
-parameters, then re-solved for each design (0.02-0.4 s instead of ~1 s per rebuild). The
-x-domains use ``SymbolicUniform1DSubMesh`` so the thickness can be an input (with only the
-positive domain symbolic, IDA fails at t=0: note 3.3).
+The cell is the designed NMC111 cathode against a graphite anode sized by an N/P ratio from
+the cathode's capacity (both electrodes, the separator and the electrolyte simulated, so the
+anode's rate limits count). It is built and discretised **once** with the design-dependent
+quantities as PyBaMM input parameters, then re-solved for each design. The x-domains use
+``SymbolicUniform1DSubMesh`` so the thicknesses can be inputs (with only one domain symbolic,
+IDA fails at t=0: note 3.3).
 
-Objectives are stack-level: the cathode's discharge energy divided by the mass (or volume)
-of a virtual stack (cathode coating + electrolyte, separator, a graphite anode at a fixed N/P
-ratio, half of each current collector; :class:`StackCoefficients`). Two discharges per design:
+Chemistry (every value's source in :class:`P2DSettings`, :class:`StackCoefficients` and
+``docs/electrode.md``): the electrolyte, the graphite and the kinetics are PyBaMM's
+``Mohtat2020`` set (an NMC532 / graphite pouch cell, the built-in full cell closest to NMC111);
+the positive open-circuit potential is Mohtat2020's NMC curve, and its stoichiometry window
+is the one between the cell's cut-off voltages, with the maximum concentration set so that this
+window holds the practical capacity of NMC111 (``positive_specific_capacity``, 165 mAh/g
+between 4.2 and 3.0 V; Shaju et al., Electrochim. Acta 48 (2002) 145: 155-165 mAh/g).
 
-- ``energy`` rate (C/5 of the theoretical capacity): specific energy in Wh/kg and Wh/L;
+Objectives are stack-level: the cell's discharge energy divided by the mass (or volume) of a
+single-layer stack (cathode coating, anode coating, separator, electrolyte in every pore,
+half of each current collector; :func:`stack_mass_and_thickness`). Two discharges per design:
+
+- ``energy`` rate (C/5 of the cathode's window capacity): specific energy in Wh/kg and Wh/L;
 - ``power`` rate (by default 3C of the capacity the design delivered at C/5): specific
   energy in Wh/kg delivered at that high rate, the power-type objective.
 
@@ -38,8 +47,17 @@ BRUGGEMAN_ELECTROLYTE = "Positive electrode Bruggeman coefficient (electrolyte)"
 CONDUCTIVITY = "Positive electrode conductivity [S.m-1]"
 EXPOSED_FRACTION = "Positive electrode exposed area fraction"  # our own input, scales j0
 PARTICLE_RADIUS = "Positive particle radius [m]"
+NEGATIVE_THICKNESS = "Negative electrode thickness [m]"
 CURRENT = "Current function [A]"
-DESIGN_INPUTS = (POROSITY, AM_FRACTION, THICKNESS, BRUGGEMAN_ELECTROLYTE, CONDUCTIVITY, PARTICLE_RADIUS)
+DESIGN_INPUTS = (
+    POROSITY,
+    AM_FRACTION,
+    THICKNESS,
+    BRUGGEMAN_ELECTROLYTE,
+    CONDUCTIVITY,
+    PARTICLE_RADIUS,
+    NEGATIVE_THICKNESS,
+)
 
 OBJECTIVE_COLUMNS = ("energy_wh_per_kg", "power_wh_per_kg")
 
@@ -50,17 +68,26 @@ class InvalidDesign(ValueError):
 
 @dataclass(frozen=True)
 class P2DSettings:
-    """Model, mesh, solver and protocol settings."""
+    """Chemistry, mesh, solver and protocol settings (sources in the comments)."""
 
-    parameter_set: str = "Xu2019"  # NMC532 vs Li metal: the built-in set closest to NMC111
-    particle_diffusivity: float = 1e-14  # m2/s; R^2/D ~ 2500 s so electrode design matters
-    points_per_domain: int = 20  # x in separator and cathode, r in the particle
-    rtol: float = 1e-6  # note 3.4: the default 1e-4 gives sporadic IDA_CONV_FAIL at low sigma
-    atol: float = 1e-8
-    energy_c_rate: float = 0.2  # relative to the theoretical capacity of the cathode
+    parameter_set: str = "Mohtat2020"  # NMC532 / graphite (electrolyte, graphite, kinetics, NMC OCP)
+    # Practical NMC111 capacity held by the positive window between the cut-offs (Shaju et al. 2002).
+    positive_specific_capacity: float = 165.0  # mAh/g
+    positive_density: float = 4750.0  # kg/m3, NMC111 (as ManufacturingCoefficients.density_am)
+    # NMC111 solid diffusivity: 1e-14 is within the 1e-15..1e-13 m2/s literature spread (note
+    # 3.1), a PLACEHOLDER; with R = 5 um, R^2/D = 2500 s, so electrode design matters at 3C.
+    particle_diffusivity: float = 1e-14  # m2/s
+    points_per_domain: int = 30  # x in each electrode and the separator (mesh study)
+    particle_points: int = 10  # r in each particle (mesh study)
+    # Note 3.4: the default 1e-4 gives sporadic IDA_CONV_FAIL at low sigma; 1e-5 failed on none
+    # of 128 + 1024 designs and moves the objectives by < 2e-4 relative to 1e-6.
+    rtol: float = 1e-5
+    atol: float = 1e-7
+    energy_c_rate: float = 0.2  # relative to the cathode's window capacity
     power_c_rate: float = 3.0  # relative to the capacity delivered at the energy rate
-    upper_cutoff: float = 4.2  # V vs Li
-    lower_cutoff: float = 3.5  # V vs Li
+    upper_cutoff: float = 4.2  # V, full cell (charged state of the window)
+    lower_cutoff: float = 3.0  # V, full cell
+    negative_min_stoichiometry: float = 0.01  # graphite lithiation left at the end of discharge
     time_margin: float = 1.3  # simulate up to margin x nominal discharge time
 
     def with_overrides(self, **overrides) -> P2DSettings:
@@ -69,16 +96,17 @@ class P2DSettings:
 
 @dataclass(frozen=True)
 class StackCoefficients:
-    """Virtual stack used to turn cathode energy into Wh/kg and Wh/L (note 5; placeholders)."""
+    """Anode sizing and the single-layer stack around the designed cathode."""
 
-    separator_thickness: float = 12e-6  # m (also the simulated separator)
-    separator_porosity: float = 0.39
-    separator_density: float = 950.0  # kg/m3 polyolefin
-    electrolyte_density: float = 1250.0  # kg/m3
-    anode_np_ratio: float = 1.1  # anode/cathode theoretical areal capacity
-    anode_specific_capacity: float = 350.0 * 3.6  # C/g -> 350 mAh/g graphite, in C/g
-    anode_density: float = 2240.0  # kg/m3 graphite
-    anode_porosity: float = 0.30
+    separator_thickness: float = 12e-6  # m, simulated (Mohtat2020: 12 um)
+    separator_porosity: float = 0.40  # Mohtat2020
+    separator_density: float = 950.0  # kg/m3 polyolefin (literature)
+    electrolyte_density: float = 1250.0  # kg/m3, 1 M LiPF6 in carbonates (literature)
+    np_ratio: float = 1.15  # anode / cathode capacity (PLACEHOLDER in the usual 1.1-1.2)
+    negative_porosity: float = 0.30  # Mohtat2020
+    negative_am_fraction: float = 0.61  # Mohtat2020 (graphite volume fraction)
+    graphite_density: float = 2240.0  # kg/m3 (literature)
+    negative_binder_density: float = 1780.0  # kg/m3, PVdF for the rest of the anode solid (PLACEHOLDER)
     aluminium_thickness: float = 16e-6  # m, counted at half (double-sided coating)
     copper_thickness: float = 12e-6  # m, counted at half
     aluminium_density: float = 2700.0
@@ -91,7 +119,8 @@ class P2DResult:
 
     status: str  # "ok", "invalid", "solver_failure"
     reason: str = ""
-    theoretical_capacity_mah_cm2: float = math.nan
+    theoretical_capacity_mah_cm2: float = math.nan  # the cathode's window capacity
+    specific_capacity_mah_g: float = math.nan  # delivered at the energy rate, per g of NMC
     energy_capacity_mah_cm2: float = math.nan
     power_capacity_mah_cm2: float = math.nan
     energy_wh_per_kg: float = math.nan
@@ -100,6 +129,7 @@ class P2DResult:
     power_retention: float = math.nan  # energy at the power rate / energy at the energy rate
     stack_mass_kg_m2: float = math.nan
     stack_thickness_um: float = math.nan
+    negative_thickness_um: float = math.nan
     solve_seconds: float = math.nan
 
     def as_dict(self) -> dict:
@@ -126,17 +156,23 @@ def check_properties(props: ElectrodeProperties) -> None:
         raise InvalidDesign(f"volume fractions sum to {total:.4f} > 1 (porosity + AM + CBD)")
 
 
+def negative_thickness(window_capacity: float, negative_max_concentration: float, stack: StackCoefficients) -> float:
+    """Anode thickness (m) holding ``np_ratio`` times the cathode's window capacity (C/m2)."""
+    return stack.np_ratio * window_capacity / (FARADAY * negative_max_concentration * stack.negative_am_fraction)
+
+
 def stack_mass_and_thickness(
-    props: ElectrodeProperties, theoretical_capacity_c_m2: float, stack: StackCoefficients
+    props: ElectrodeProperties, anode_thickness: float, stack: StackCoefficients
 ) -> tuple[float, float]:
-    """Areal mass (kg/m2) and thickness (m) of the virtual single-layer stack."""
-    anode_capacity = stack.anode_np_ratio * theoretical_capacity_c_m2  # C/m2
-    anode_mass = anode_capacity / (stack.anode_specific_capacity * 1e3)  # kg/m2 (C/g -> C/kg)
-    anode_thickness = anode_mass / (stack.anode_density * (1.0 - stack.anode_porosity))
+    """Areal mass (kg/m2) and thickness (m) of the single-layer stack."""
+    binder_fraction = 1.0 - stack.negative_porosity - stack.negative_am_fraction
+    anode_mass = anode_thickness * (
+        stack.negative_am_fraction * stack.graphite_density + binder_fraction * stack.negative_binder_density
+    )
     pore_volume = (
         props.porosity * props.thickness
         + stack.separator_porosity * stack.separator_thickness
-        + stack.anode_porosity * anode_thickness
+        + stack.negative_porosity * anode_thickness
     )
     mass = (
         props.loading
@@ -156,15 +192,13 @@ def stack_mass_and_thickness(
 
 
 class P2DModel:
-    """A DFN half cell built once; :meth:`simulate` re-solves it for one electrode design.
+    """A DFN full cell built once; :meth:`simulate` re-solves it for one cathode design.
 
     ``rebuild=True`` builds a fresh model with numeric design parameters and PyBaMM's
     default (regular) meshes for every design (the current stays an input, so both rates
     share that build): the slow reference the input-parameter model is validated and
     benchmarked against. ``rebuild_mesh="symbolic"`` rebuilds on the same symbolic meshes
-    as the input-parameter model, isolating the input mechanism from the mesh type: the two
-    uniform mesh types differ slightly in discretisation (up to ~2 % in the 3C energy of
-    thick, dense designs on coarse meshes, shrinking with refinement).
+    as the input-parameter model, isolating the input mechanism from the mesh type.
     """
 
     def __init__(
@@ -183,13 +217,10 @@ class P2DModel:
         if rebuild_mesh not in ("regular", "symbolic"):
             raise ValueError(f"rebuild_mesh must be 'regular' or 'symbolic', got {rebuild_mesh!r}")
         self.rebuild_mesh = rebuild_mesh
-        self._model = pybamm.lithium_ion.DFN({"working electrode": "positive", "calculate discharge energy": "true"})
+        self._model = pybamm.lithium_ion.DFN({"calculate discharge energy": "true"})
         base = pybamm.ParameterValues(settings.parameter_set)
         self._electrode_area = base["Electrode height [m]"] * base["Electrode width [m]"]
-        self._max_concentration = base["Maximum concentration in positive electrode [mol.m-3]"]
-        self._initial_stoichiometry = (
-            base["Initial concentration in positive electrode [mol.m-3]"] / self._max_concentration
-        )
+        self.window = stoichiometry_window(base, settings, stack)
         self._base_parameters = base
         self._simulation = None if rebuild else self._make_simulation(inputs=None)
 
@@ -199,24 +230,28 @@ class P2DModel:
         pybamm = self._pybamm
         values = self._base_parameters.copy()
         exchange_current = values["Positive electrode exchange-current density [A.m-2]"]
-        if inputs is None:
-            exposed = pybamm.InputParameter(EXPOSED_FRACTION)
-        else:
-            exposed = inputs[EXPOSED_FRACTION]
+        exposed = pybamm.InputParameter(EXPOSED_FRACTION) if inputs is None else inputs[EXPOSED_FRACTION]
 
         # Only the exposed (not CBD-covered) AM surface reacts: scale j0 (note 2.7).
         def scaled_exchange_current(c_e, c_s_surf, c_s_max, T):
             return exchange_current(c_e, c_s_surf, c_s_max, T) * exposed
 
+        window = self.window
         values.update(
             {
                 "Positive electrode exchange-current density [A.m-2]": scaled_exchange_current,
                 "Positive particle diffusivity [m2.s-1]": self.settings.particle_diffusivity,
+                "Maximum concentration in positive electrode [mol.m-3]": window.positive_max_concentration,
+                "Initial concentration in positive electrode [mol.m-3]": window.positive_initial_concentration,
+                "Initial concentration in negative electrode [mol.m-3]": window.negative_initial_concentration,
+                "Negative electrode porosity": self.stack.negative_porosity,
+                "Negative electrode active material volume fraction": self.stack.negative_am_fraction,
                 # sigma is passed as the effective conductivity, so no Bruggeman correction.
                 "Positive electrode Bruggeman coefficient (electrode)": 0.0,
                 "Separator thickness [m]": self.stack.separator_thickness,
                 "Separator porosity": self.stack.separator_porosity,
-                "Upper voltage cut-off [V]": self.settings.upper_cutoff,
+                # The discharge starts at the upper cut-off: leave room so no event fires at t=0.
+                "Upper voltage cut-off [V]": self.settings.upper_cutoff + 0.1,
                 "Lower voltage cut-off [V]": self.settings.lower_cutoff,
             }
         )
@@ -232,12 +267,13 @@ class P2DModel:
         pybamm = self._pybamm
         submesh_types = dict(self._model.default_submesh_types)
         if inputs is None or self.rebuild_mesh == "symbolic":
-            # Thickness and radius as inputs need symbolic meshes on every domain (note 3.3).
-            for domain in ("separator", "positive electrode", "positive particle"):
+            # Thicknesses and radius as inputs need symbolic meshes on every domain (note 3.3).
+            for domain in ("negative electrode", "separator", "positive electrode", "positive particle"):
                 submesh_types[domain] = pybamm.SymbolicUniform1DSubMesh
         var_pts = dict(self._model.default_var_pts)
         points = self.settings.points_per_domain
-        var_pts.update({"x_s": points, "x_p": points, "r_p": points})
+        radial = self.settings.particle_points
+        var_pts.update({"x_n": points, "x_s": points, "x_p": points, "r_n": radial, "r_p": radial})
         solver = pybamm.IDAKLUSolver(
             rtol=self.settings.rtol,
             atol=self.settings.atol,
@@ -254,14 +290,8 @@ class P2DModel:
 
     # -- solving ----------------------------------------------------------------------------
     def theoretical_capacity(self, props: ElectrodeProperties) -> float:
-        """Areal capacity (C/m2) from the initial stoichiometry to full lithiation."""
-        return (
-            FARADAY
-            * self._max_concentration
-            * (1.0 - self._initial_stoichiometry)
-            * props.am_volume_fraction
-            * props.thickness
-        )
+        """The cathode's window capacity (C/m2): its NMC mass times the practical capacity."""
+        return props.am_loading * self.settings.positive_specific_capacity * 3.6e3  # mAh/g -> C/kg
 
     def _design_inputs(self, props: ElectrodeProperties) -> dict:
         return {
@@ -272,6 +302,9 @@ class P2DModel:
             CONDUCTIVITY: props.conductivity,
             PARTICLE_RADIUS: props.particle_radius,
             EXPOSED_FRACTION: props.exposed_area_fraction,
+            NEGATIVE_THICKNESS: negative_thickness(
+                self.theoretical_capacity(props), self.window.negative_max_concentration, self.stack
+            ),
         }
 
     def _discharge(self, simulation, inputs: dict, current: float, c_rate: float):
@@ -315,11 +348,13 @@ class P2DModel:
             return P2DResult(status="solver_failure", reason=str(err))
         except self._pybamm.SolverError as err:
             return P2DResult(status="solver_failure", reason=f"SolverError: {_one_line(err)}")
-        mass, thickness = stack_mass_and_thickness(props, theoretical, self.stack)
+        anode = design[NEGATIVE_THICKNESS]
+        mass, thickness = stack_mass_and_thickness(props, anode, self.stack)
         per_area = 1.0 / area
         return P2DResult(
             status="ok",
             theoretical_capacity_mah_cm2=theoretical / 3.6 / 1e4,  # C/m2 -> mAh/cm2
+            specific_capacity_mah_g=low_capacity * per_area * 1e3 / (props.am_loading * 1e3),  # mAh / g NMC
             energy_capacity_mah_cm2=low_capacity * per_area * 1e3 / 1e4,
             power_capacity_mah_cm2=high_capacity * per_area * 1e3 / 1e4,
             energy_wh_per_kg=low_energy * per_area / mass,
@@ -328,8 +363,63 @@ class P2DModel:
             power_retention=high_energy / low_energy if low_energy > 0 else math.nan,
             stack_mass_kg_m2=mass,
             stack_thickness_um=thickness * 1e6,
+            negative_thickness_um=anode * 1e6,
             solve_seconds=time.perf_counter() - started,
         )
+
+
+@dataclass(frozen=True)
+class StoichiometryWindow:
+    """Concentrations that put the cell's open-circuit window on its cut-off voltages."""
+
+    positive_charged: float  # stoichiometry at the upper cut-off
+    positive_discharged: float  # stoichiometry at the lower cut-off
+    positive_max_concentration: float  # mol/m3
+    negative_max_concentration: float  # mol/m3
+    negative_charged: float
+
+    @property
+    def positive_initial_concentration(self) -> float:
+        return self.positive_charged * self.positive_max_concentration
+
+    @property
+    def negative_initial_concentration(self) -> float:
+        return self.negative_charged * self.negative_max_concentration
+
+
+def stoichiometry_window(base, settings: P2DSettings, stack: StackCoefficients) -> StoichiometryWindow:
+    """The positive window between the cut-offs, its maximum concentration, and the anode's start.
+
+    The anode holds ``np_ratio`` times the cathode's window, so over the discharge it goes from
+    ``min + 1/np_ratio`` to ``min`` lithiation; the positive end points are where the open-circuit
+    cell voltage equals the cut-offs with the anode at those end points. The maximum
+    concentration then makes the window hold ``positive_specific_capacity`` per gram of NMC.
+    """
+    from scipy.optimize import brentq
+
+    positive_ocp = _scalar_function(base["Positive electrode OCP [V]"])
+    negative_ocp = _scalar_function(base["Negative electrode OCP [V]"])
+    low = settings.negative_min_stoichiometry
+    high = low + 1.0 / stack.np_ratio
+    if not 0.0 < low < high < 1.0:
+        raise ValueError(f"anode window {low:.3f}-{high:.3f} must lie in (0, 1): check np_ratio")
+    charged = brentq(lambda x: positive_ocp(x) - negative_ocp(high) - settings.upper_cutoff, 1e-4, 0.9)
+    discharged = brentq(lambda x: positive_ocp(x) - negative_ocp(low) - settings.lower_cutoff, charged, 1.0)
+    capacity = settings.positive_specific_capacity * 3.6e3  # mAh/g -> C/kg
+    max_concentration = capacity * settings.positive_density / (FARADAY * (discharged - charged))
+    return StoichiometryWindow(
+        positive_charged=charged,
+        positive_discharged=discharged,
+        positive_max_concentration=max_concentration,
+        negative_max_concentration=float(base["Maximum concentration in negative electrode [mol.m-3]"]),
+        negative_charged=high,
+    )
+
+
+def _scalar_function(function):
+    import pybamm
+
+    return lambda x: float(function(pybamm.Scalar(x)).evaluate())
 
 
 class _SolveIncomplete(RuntimeError):

@@ -6,6 +6,13 @@ the same problem is solved by pymoo algorithms, by Optuna's samplers, and direct
 physics. Every evaluation is logged in order, so hypervolume-vs-evaluations curves are
 computed the same way for every optimizer.
 
+With ``domain="calibrated"`` (the default) the search carries one inequality constraint, the
+distance outside the calibration data (:mod:`surrogates.calibration`), so every front point
+is a design whose manufacturing relations were fitted there; ``domain="full"`` searches the
+whole process box and flags each point (``extrapolated``). The fit uncertainty of the
+relations is propagated by re-simulating the validated points with a bootstrap ensemble of
+their coefficients: 5-95 % intervals per point in ``front.csv`` and a band in ``front.png``.
+
 Hypervolume is computed with ``pymoo.indicators.hv.HV`` on objectives normalized by the
 dataset's range: ``(max - f) / (max - min)`` per objective (minimization form), reference
 point (1, 1). A value of 1 would mean one design as good as the dataset's best on both.
@@ -33,6 +40,8 @@ from surrogates.manufacturing import (
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 ALGORITHMS = ("nsga2", "smsemoa", "moead")
+DOMAINS = ("calibrated", "full")
+BAND_PERCENTILES = (5.0, 95.0)
 OBJECTIVE_LABELS = {
     "energy_wh_per_kg": "energy: specific energy at C/5 [Wh/kg stack]",
     "power_wh_per_kg": "power: specific energy at 3C [Wh/kg stack]",
@@ -47,6 +56,7 @@ FRONT_PROPERTY_COLUMNS = (
 )
 
 Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, 2) maximized
+Constraint = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n,), feasible when <= 0
 
 
 class EvaluationLog:
@@ -75,21 +85,30 @@ def _bounds() -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def make_problem(objectives: Objectives, log: EvaluationLog | None = None):
-    """A pymoo ``Problem`` maximizing ``objectives`` (pymoo minimizes, hence the sign)."""
+def make_problem(objectives: Objectives, log: EvaluationLog | None = None, constraint: Constraint | None = None):
+    """A pymoo ``Problem`` maximizing ``objectives`` (pymoo minimizes, hence the sign),
+    subject to ``constraint(x) <= 0`` when given."""
     from pymoo.core.problem import Problem
 
     low, high = _bounds()
 
     class ElectrodeProblem(Problem):
         def __init__(self) -> None:
-            super().__init__(n_var=len(PROCESS_NAMES), n_obj=len(OBJECTIVE_COLUMNS), xl=low, xu=high)
+            super().__init__(
+                n_var=len(PROCESS_NAMES),
+                n_obj=len(OBJECTIVE_COLUMNS),
+                n_ieq_constr=0 if constraint is None else 1,
+                xl=low,
+                xu=high,
+            )
 
         def _evaluate(self, x, out, *args, **kwargs):
             values = objectives(x)
             if log is not None:
                 log.record(x, values)
             out["F"] = -values
+            if constraint is not None:
+                out["G"] = np.asarray(constraint(x), float).reshape(-1, 1)
 
     return ElectrodeProblem()
 
@@ -113,13 +132,22 @@ def make_algorithm(name: str, population: int = 50):
     raise UserError(f"--algorithm {name!r} must be one of {', '.join(ALGORITHMS)}")
 
 
-def run_pymoo(objectives: Objectives, algorithm: str, evaluations: int, seed: int = 0, population: int = 50):
+def run_pymoo(
+    objectives: Objectives,
+    algorithm: str,
+    evaluations: int,
+    seed: int = 0,
+    population: int = 50,
+    constraint: Constraint | None = None,
+):
     """Optimize with a pymoo algorithm for ``evaluations`` evaluations; returns (result, log)."""
     from pymoo.optimize import minimize
 
+    if constraint is not None and algorithm == "moead":
+        raise UserError("--algorithm moead cannot keep the front in the calibrated domain: use nsga2 or smsemoa")
     log = EvaluationLog()
     result = minimize(
-        make_problem(objectives, log),
+        make_problem(objectives, log, constraint),
         make_algorithm(algorithm, population),
         ("n_eval", evaluations),
         seed=seed,
@@ -246,8 +274,36 @@ def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationC
             row[f"simulated_{column}"] = value
             row[f"relative_error_{column}"] = abs(predicted - value) / abs(value) if value else math.nan
         row["simulated_energy_wh_per_l"] = result.energy_wh_per_l  # reported, not optimized
+        row["extrapolated"] = point["extrapolated"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def uncertainty_intervals(
+    front: pd.DataFrame, indices: np.ndarray, config: SimulationConfig, members: int, seed: int = 0
+) -> pd.DataFrame:
+    """5-95 % intervals of the P2D objectives of chosen front points over a bootstrap ensemble of
+    the manufacturing relations (each member refitted on resampled calibration rows)."""
+    import dataclasses
+
+    from surrogates.calibration import bootstrap_coefficients
+
+    ensemble = bootstrap_coefficients(members, seed, config.manufacturing)
+    model = P2DModel(config.p2d, config.stack)
+    chosen = front.iloc[indices]
+    values = np.full((len(chosen), members, len(OBJECTIVE_COLUMNS)), np.nan)
+    for j, coeffs in enumerate(ensemble):
+        member = dataclasses.replace(config, manufacturing=coeffs)
+        for i, row in enumerate(chosen[list(PROCESS_NAMES)].to_numpy()):
+            result = model.simulate(manufacture(ProcessParameters(*row), member.manufacturing))
+            values[i, j] = [getattr(result, c) for c in OBJECTIVE_COLUMNS]
+    intervals = pd.DataFrame(index=chosen.index)
+    low, high = BAND_PERCENTILES
+    for k, column in enumerate(OBJECTIVE_COLUMNS):
+        intervals[f"{column}_low"] = np.nanpercentile(values[:, :, k], low, axis=1)
+        intervals[f"{column}_high"] = np.nanpercentile(values[:, :, k], high, axis=1)
+    intervals["band_members_ok"] = np.all(np.isfinite(values), axis=2).sum(axis=1)
+    return intervals
 
 
 @dataclass
@@ -261,6 +317,8 @@ class ParetoReport:
     seconds: float
     algorithm: str
     evaluations: int
+    domain: str = "calibrated"
+    band_members: int = 0
     files: list[str] = field(default_factory=list)
 
     def relative_errors(self) -> dict[str, tuple[float, float]]:
@@ -272,9 +330,11 @@ class ParetoReport:
         return out
 
     def summary(self) -> str:
+        extrapolated = int(self.front["extrapolated"].sum())
         lines = [
-            f"{self.algorithm} on the surrogate, {self.evaluations} evaluations: "
-            f"{len(self.front)} front points, normalized hypervolume {self.hypervolume_predicted:.4f}",
+            f"{self.algorithm} on the surrogate, {self.evaluations} evaluations, domain {self.domain}: "
+            f"{len(self.front)} front points ({extrapolated} outside the calibration data), "
+            f"normalized hypervolume {self.hypervolume_predicted:.4f}",
         ]
         for column in OBJECTIVE_COLUMNS:
             lines.append(f"surrogate for {column}: {self.models[column]} (CV R^2 {self.cv_r2[column]:.4f})")
@@ -286,6 +346,13 @@ class ParetoReport:
             )
             for column, (median, worst) in self.relative_errors().items():
                 lines.append(f"  relative error {column}: median {median:.2%}, max {worst:.2%}")
+        if self.band_members and f"{OBJECTIVE_COLUMNS[0]}_low" in self.front:
+            for column in OBJECTIVE_COLUMNS:
+                width = (self.front[f"{column}_high"] - self.front[f"{column}_low"]).dropna()
+                lines.append(
+                    f"  fit uncertainty of {column} ({self.band_members} bootstrap members, 5-95 %): "
+                    f"width median {width.median():.1f}, max {width.max():.1f} Wh/kg"
+                )
         front = self.front
         lines.append(
             "front process parameters: "
@@ -305,12 +372,19 @@ def run_pareto(
     config: SimulationConfig | None = None,
     dataset_path: str | None = None,
     population: int = 50,
+    domain: str = "calibrated",
+    band_members: int = 8,
+    surrogate=None,
 ) -> ParetoReport:
     """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``.
 
     ``config`` (P2D, stack and manufacturing settings for the re-simulations) defaults to the
-    one the dataset was made with, read from its sidecar.
+    one the dataset was made with, read from its sidecar. ``domain`` is "calibrated" (front
+    kept inside the calibration data) or "full"; ``band_members`` bootstrap members give the
+    uncertainty intervals of the validated points (0 skips them). ``surrogate``: an already
+    fitted :class:`~surrogates.models.Surrogate` of ``frame`` (refit from the dataset if None).
     """
+    from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
     from surrogates.models import Surrogate, cached_or_new_selection, selection_cache_path
 
     started = time.perf_counter()
@@ -319,8 +393,18 @@ def run_pareto(
     out.mkdir(parents=True, exist_ok=True)
     cache = selection_cache_path(dataset_path) if dataset_path else None
     selection = cached_or_new_selection(frame, seed, cache)
-    surrogate = Surrogate(frame, selection.best, seed, selection.kernel_thetas)
-    result, _ = run_pymoo(surrogate.predict, algorithm, evaluations, seed, population)
+    surrogate = surrogate or Surrogate(frame, selection.best, seed, selection.kernel_thetas)
+    if domain not in DOMAINS:
+        raise UserError(f"--domain {domain!r} must be one of {', '.join(DOMAINS)}")
+
+    def constraint(x):
+        return domain_violations(x, config.manufacturing)
+
+    result, _ = run_pymoo(
+        surrogate.predict, algorithm, evaluations, seed, population, constraint if domain == "calibrated" else None
+    )
+    if result.X is None:
+        raise UserError("no design inside the calibrated domain was found: raise --evaluations or use --domain full")
     x_front = np.atleast_2d(result.X)
     predicted = -np.atleast_2d(result.F)
     keep = nondominated(predicted)
@@ -335,6 +419,8 @@ def run_pareto(
     ]
     for column in FRONT_PROPERTY_COLUMNS:
         front[column] = [p[column] for p in properties]
+    front["domain_violation"] = domain_violations(front[list(PROCESS_NAMES)].to_numpy(), config.manufacturing)
+    front["extrapolated"] = front["domain_violation"] > INSIDE_TOLERANCE
 
     scale = HypervolumeScale.from_dataset(frame)
     validation = pd.DataFrame()
@@ -346,11 +432,14 @@ def run_pareto(
             front.loc[validation["front_index"], f"simulated_{column}"] = validation[f"simulated_{column}"].to_numpy()
         ok = validation["status"] == "ok"
         hv_validated = scale.hypervolume(validation.loc[ok, [f"simulated_{c}" for c in OBJECTIVE_COLUMNS]].to_numpy())
+        if band_members > 0:
+            intervals = uncertainty_intervals(front, validation["front_index"].to_numpy(), config, band_members, seed)
+            front = front.join(intervals)
 
     files = [str(out / "front.csv"), str(out / "validation.csv"), str(out / "front.png")]
     front.to_csv(out / "front.csv", index_label="front_index")
     validation.to_csv(out / "validation.csv", index=False)
-    plot_front(frame, front, validation, out / "front.png", title=f"{algorithm} on the surrogate")
+    plot_front(frame, front, validation, out / "front.png", title=f"{algorithm} on the surrogate, {domain} domain")
     return ParetoReport(
         front=front,
         validation=validation,
@@ -361,6 +450,8 @@ def run_pareto(
         seconds=time.perf_counter() - started,
         algorithm=algorithm,
         evaluations=evaluations,
+        domain=domain,
+        band_members=band_members,
         files=files,
     )
 
@@ -374,15 +465,25 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
 
     energy, power = OBJECTIVE_COLUMNS
     good = frame[frame["status"] == "ok"]
+    inside = ~good["extrapolated"].astype(bool) if "extrapolated" in good else pd.Series(True, index=good.index)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
+    style = {"c": good["am"], "cmap": "viridis", "vmin": good["am"].min(), "vmax": good["am"].max()}
     points = ax.scatter(
-        good[energy],
-        good[power],
-        c=good["am"],
-        s=8,
-        cmap="viridis",
-        alpha=0.6,
-        label=f"dataset ({len(good)} P2D designs)",
+        good.loc[~inside, energy],
+        good.loc[~inside, power],
+        **{**style, "c": good.loc[~inside, "am"]},
+        s=6,
+        alpha=0.25,
+        label=f"dataset, outside the calibration data ({int((~inside).sum())})",
+    )
+    ax.scatter(
+        good.loc[inside, energy],
+        good.loc[inside, power],
+        **{**style, "c": good.loc[inside, "am"]},
+        s=16,
+        edgecolors="black",
+        linewidths=0.4,
+        label=f"dataset, inside the calibration data ({int(inside.sum())})",
     )
     fig.colorbar(points, ax=ax, label="AM mass fraction")
     ax.plot(
@@ -393,6 +494,28 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
         lw=2,
         label="surrogate front (predicted)",
     )
+    band = front.dropna(subset=[f"{energy}_low"]) if f"{energy}_low" in front else front.iloc[:0]
+    if len(band):
+        band = band.sort_values(f"simulated_{energy}")
+        ax.fill_between(
+            band[f"simulated_{energy}"],
+            band[f"{power}_low"],
+            band[f"{power}_high"],
+            color="crimson",
+            alpha=0.18,
+            label="fit uncertainty (bootstrap, 5-95 %)",
+        )
+        # The default coefficients' value may sit outside the 5-95 % interval: no negative bars.
+        ax.errorbar(
+            band[f"simulated_{energy}"],
+            band[f"simulated_{power}"],
+            xerr=_error_bars(band, energy),
+            yerr=_error_bars(band, power),
+            fmt="none",
+            ecolor="crimson",
+            alpha=0.6,
+            lw=1,
+        )
     if len(validation):
         ok = validation[validation["status"] == "ok"]
         ax.scatter(
@@ -411,3 +534,8 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _error_bars(band: pd.DataFrame, column: str) -> np.ndarray:
+    value = band[f"simulated_{column}"].to_numpy()
+    return np.clip([value - band[f"{column}_low"].to_numpy(), band[f"{column}_high"].to_numpy() - value], 0.0, None)

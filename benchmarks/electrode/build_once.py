@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--designs", type=int, default=128, help="designs per configuration (build once)")
     parser.add_argument("--rebuild-designs", type=int, default=24, help="designs per configuration (rebuild; slow)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to measure")
-    parser.add_argument("--points", type=int, default=20, help="mesh points per domain")
+    parser.add_argument("--points", type=int, default=30, help="mesh points per domain (the default mesh)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per configuration; the fastest is kept")
     parser.add_argument("--json", help="also write the rows as JSON here")
     args = parser.parse_args()

@@ -79,6 +79,13 @@ def register(subparsers) -> None:
         help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)",
     )
     pareto.add_argument("--seed", default="0", help="seed of the optimizer and the surrogate (default 0)")
+    _add_domain_option(pareto)
+    pareto.add_argument(
+        "--band",
+        default="8",
+        help="bootstrap members of the manufacturing relations re-simulated at the validated points "
+        "for the uncertainty band (default 8; 0 skips)",
+    )
     _add_points_option(pareto, from_dataset=True)
     pareto.set_defaults(func=_pareto)
 
@@ -91,6 +98,16 @@ def register(subparsers) -> None:
     design.add_argument("--min-power", help="floor on the 3C specific energy [Wh/kg] (with --maximize energy)")
     design.add_argument("--seed", default="0", help="optimizer seed (default 0)")
     design.add_argument("--no-verify", action="store_true", help="skip the P2D verification of the optimum")
+    design.add_argument(
+        "--margin",
+        default="0.01",
+        help="relative margin above the floor imposed on the surrogate (default 0.01, i.e. 1 %%)",
+    )
+    design.add_argument(
+        "--fine-points",
+        help="mesh points of the second P2D verification (default: twice the dataset's)",
+    )
+    _add_domain_option(design)
     design.add_argument("--json", action="store_true", help="print one JSON object")
     _add_points_option(design, from_dataset=True)
     design.set_defaults(func=_design)
@@ -113,8 +130,19 @@ def _add_points_option(parser: argparse.ArgumentParser, from_dataset: bool = Fal
         )
     else:
         parser.add_argument(
-            "--points", default="20", help="P2D mesh points per domain (default 20; 10 halves the cost)"
+            "--points",
+            default="30",
+            help="P2D mesh points per domain (default 30, from the mesh study; 20 halves the cost)",
         )
+
+
+def _add_domain_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--domain",
+        default="calibrated",
+        help="calibrated (default: designs inside the calibration data of the manufacturing relations) "
+        "or full (the whole process box; points outside are flagged 'extrapolated')",
+    )
 
 
 def _add_coefficient_option(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +246,7 @@ def _load(args, needs_surrogate: bool = False):
 
 # -- commands ----------------------------------------------------------------------------------
 def _simulate(args) -> int:
+    from surrogates.dataset import domain_columns
     from surrogates.manufacturing import PROPERTY_UNITS, ProcessParameters, check_process_value, manufacture
     from surrogates.p2d import P2DModel
 
@@ -225,7 +254,8 @@ def _simulate(args) -> int:
     settings = _p2d_settings(args)
     props = manufacture(ProcessParameters(**values), _coefficients(args))
     result = P2DModel(settings).simulate(props)
-    record = {"process": values, "properties": props.as_dict(), "p2d": result.as_dict()}
+    domain = domain_columns(tuple(values.values()), props)
+    record = {"process": values, "domain": domain, "properties": props.as_dict(), "p2d": result.as_dict()}
     if args.json:
         print(json.dumps(record, default=_json_number))
     else:
@@ -288,6 +318,8 @@ def _pareto(args) -> int:
     evaluations = _integer(args.evaluations, "evaluations", 100, 1_000_000)
     validate = _integer(args.validate, "validate", 0, 1000)
     seed = _integer(args.seed, "seed", 0)
+    domain = _choice(args.domain, "domain", ("calibrated", "full"))
+    band = _integer(args.band, "band", 0, 1000)
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     report = run_pareto(
@@ -299,6 +331,8 @@ def _pareto(args) -> int:
         seed=seed,
         config=config,
         dataset_path=args.data,
+        domain=domain,
+        band_members=band,
     )
     print(report.summary())
     return 0
@@ -317,6 +351,9 @@ def _design(args) -> int:
         raise UserError(f"--{floor_name} is required with --maximize {maximize}")
     floor = _real(raw_floor, floor_name, 0.0, 2000.0)
     seed = _integer(args.seed, "seed", 0)
+    margin = _real(args.margin, "margin", 0.0, 0.5)
+    domain = _choice(args.domain, "domain", ("calibrated", "full"))
+    fine_points = None if args.fine_points is None else _integer(args.fine_points, "fine-points", 4, 200)
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     result = inverse_design(
@@ -327,6 +364,9 @@ def _design(args) -> int:
         verify=not args.no_verify,
         config=config,
         dataset_path=args.data,
+        margin=margin,
+        domain=domain,
+        fine_mesh_points=fine_points,
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=_json_number))

@@ -34,10 +34,14 @@ def run_cli(argv, capsys):
         (["design", "--maximize", "energy"], "--min-power"),
         (["design", "--min-energy", "abc"], "--min-energy"),
         (["design", "--min-energy", "300", "--points", "1"], "--points"),
-        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap"], "--coefficient"),
+        (["design", "--min-energy", "230", "--margin", "-0.1"], "--margin"),
+        (["design", "--min-energy", "230", "--domain", "everywhere"], "--domain"),
+        (["pareto", "--out", "o", "--domain", "hull"], "--domain"),
+        (["pareto", "--out", "o", "--band", "some"], "--band"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "areal_loading"], "--coefficient"),
         (
-            ["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "wet_gap=big"],
-            "--coefficient wet_gap",
+            ["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "areal_loading=big"],
+            "--coefficient areal_loading",
         ),
         (["dataset", "--out", "x.csv", "--coefficient", "no_such=1"], "no_such"),
     ],
@@ -70,18 +74,22 @@ def test_simulate_json_prints_one_object(capsys):
     assert 200 < record["p2d"]["energy_wh_per_kg"] < 450
     assert record["process"] == {"am": 0.93, "sc": 0.6, "cd": 0.2}
     assert record["properties"]["porosity"] < record["properties"]["dry_porosity"]
+    assert 150 <= record["p2d"]["specific_capacity_mah_g"] <= 170
+    assert set(record["domain"]) == {"extrapolated", "domain_violation"}
 
 
 def test_coefficient_override_changes_the_design(capsys):
     base = ["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "6"]
     _, out, _ = run_cli(base, capsys)
-    _, out_thin, _ = run_cli(base + ["--coefficient", "wet_gap=100e-6"], capsys)
+    _, out_thin, _ = run_cli(base + ["--coefficient", "areal_loading=0.10"], capsys)
     assert json.loads(out_thin)["properties"]["loading"] < json.loads(out)["properties"]["loading"]
 
 
 def test_pareto_from_shipped_dataset(capsys, tmp_path):
     code, out, _ = run_cli(
-        ["pareto", "--out", str(tmp_path), "--evaluations", "400", "--validate", "2", "--points", "8"], capsys
+        ["pareto", "--out", str(tmp_path), "--evaluations", "400", "--validate", "2", "--points", "8", "--band", "2"],
+        capsys,
     )
     assert code == 0
-    assert "relative error" in out and (tmp_path / "front.csv").exists()
+    assert "relative error" in out and "(0 outside the calibration data)" in out and "bootstrap" in out
+    assert (tmp_path / "front.csv").exists()

@@ -85,6 +85,10 @@ def test_shipped_dataset_is_complete():
     good = ok_rows(frame)
     assert len(good) >= 0.95 * len(frame)
     assert (good["energy_wh_per_kg"] > good["power_wh_per_kg"]).all()
+    assert good["specific_capacity_mah_g"].between(150, 170).all()  # NMC111 at C/5
+    # Every row says whether it lies in the calibration data; both kinds are present.
+    assert set(frame["extrapolated"]) == {True, False}
+    assert (frame["extrapolated"] == (frame["domain_violation"] > 1e-6)).all()
     sidecar = SHIPPED_DATASET.with_suffix(".json").read_text()
     assert "hpo electrode dataset --n 1024" in sidecar
 

@@ -62,14 +62,31 @@ def shipped():
     return read_dataset(SHIPPED_DATASET)
 
 
-def test_pareto_run_writes_front_validation_and_plot(shipped, tmp_path):
-    # Validation on the dataset's own mesh (20 points), as the default run does.
-    report = run_pareto(shipped, tmp_path, evaluations=600, validate=4, population=30)
+@pytest.fixture(scope="module")
+def surrogate(shipped):
+    from surrogates.models import Surrogate
+
+    return Surrogate.from_dataset(shipped)
+
+
+def test_pareto_run_writes_front_validation_band_and_plot(shipped, surrogate, tmp_path):
+    # Validation on the dataset's own mesh, as the default run does; a small bootstrap band.
+    report = run_pareto(
+        shipped, tmp_path, evaluations=600, validate=4, population=30, band_members=3, surrogate=surrogate
+    )
     front = pd.read_csv(tmp_path / "front.csv")
     validation = pd.read_csv(tmp_path / "validation.csv")
     assert (tmp_path / "front.png").stat().st_size > 10_000
     assert {"am", "sc", "cd", "predicted_energy_wh_per_kg", "simulated_power_wh_per_kg", "porosity"} <= set(front)
     assert len(validation) == 4 and (validation["status"] == "ok").all()
+    # Calibrated domain (the default): no front point outside the calibration data.
+    assert not front["extrapolated"].any() and (front["domain_violation"] <= 1e-6).all()
+    assert not validation["extrapolated"].any()
+    banded = front.dropna(subset=["power_wh_per_kg_low"])
+    assert len(banded) == 4
+    for column in OBJECTIVE_COLUMNS:
+        assert (banded[f"{column}_low"] <= banded[f"{column}_high"]).all()
+        assert (banded[f"{column}_low"] > 0).all()
     # Along the front, energy rises while power falls.
     assert front["predicted_energy_wh_per_kg"].is_monotonic_increasing
     assert front["predicted_power_wh_per_kg"].is_monotonic_decreasing
@@ -79,15 +96,35 @@ def test_pareto_run_writes_front_validation_and_plot(shipped, tmp_path):
     assert 0 < report.hypervolume_predicted <= 1.2
 
 
-def test_inverse_design_meets_the_floor_and_beats_a_stricter_one(shipped):
-    loose = inverse_design(shipped, "power", 300.0, verify=True, config=SMALL_MESH, generations=30)
-    strict = inverse_design(shipped, "power", 340.0, verify=False, generations=30)
-    assert loose.feasible_predicted and loose.predicted["energy_wh_per_kg"] >= 300.0
-    # Verified: the floor holds in the P2D model itself (the search tightens it if needed).
-    assert loose.feasible and loose.status == "ok" and loose.simulated["energy_wh_per_kg"] >= 300.0
+def test_inverse_design_meets_the_floor_with_margin_on_two_meshes_and_beats_a_stricter_one(shipped, surrogate):
+    loose = inverse_design(shipped, "power", 230.0, verify=True, config=SMALL_MESH, generations=30, surrogate=surrogate)
+    strict = inverse_design(shipped, "power", 234.0, verify=False, generations=30, surrogate=surrogate)
+    assert loose.feasible_predicted and loose.surrogate_floor == pytest.approx(230.0 * 1.01)
+    assert loose.predicted["energy_wh_per_kg"] >= 230.0 * 1.01 - 1e-6
+    # Verified: the floor holds in P2D on the dataset's mesh and on one twice as fine.
+    assert loose.feasible and loose.status == loose.fine_status == "ok" and loose.fine_mesh_points == 16
+    assert min(loose.simulated["energy_wh_per_kg"], loose.simulated_fine["energy_wh_per_kg"]) >= 230.0
+    assert not loose.extrapolated and not strict.extrapolated  # the calibrated domain is the default
     assert strict.predicted["power_wh_per_kg"] < loose.predicted["power_wh_per_kg"]
-    impossible = inverse_design(shipped, "energy", 1000.0, verify=True, generations=10)
+    impossible = inverse_design(shipped, "energy", 1000.0, verify=True, generations=10, surrogate=surrogate)
     assert not impossible.feasible and impossible.simulated is None
+    assert "lower the floor" in impossible.summary()
+
+
+def test_full_domain_front_is_flagged_where_it_leaves_the_calibration_data(shipped, surrogate, tmp_path):
+    report = run_pareto(
+        shipped,
+        tmp_path,
+        evaluations=300,
+        validate=0,
+        population=20,
+        domain="full",
+        band_members=0,
+        surrogate=surrogate,
+    )
+    assert report.front["extrapolated"].any()
+    flagged = report.front["domain_violation"] > 1e-6
+    assert (report.front["extrapolated"] == flagged).all()
 
 
 @pytest.mark.parametrize("algorithm", ["smsemoa", "moead"])

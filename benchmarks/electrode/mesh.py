@@ -1,0 +1,138 @@
+"""Mesh convergence of the P2D objectives: each design at several meshes against a finer one.
+
+The designs are the first Sobol points of the shipped dataset's design plus the eight corners
+of the process box (thick/dense and poorly conducting extremes, where the mesh matters most).
+For each mesh the script prints the largest relative deviation of the C/5 energy and of the
+3C energy from the reference mesh, over all designs and over those that keep at least
+``--retention`` of their C/5 energy at 3C (below it, the 3C energy is a few Wh/kg and a
+relative error says little: the absolute error is printed too). Run:
+
+    python -m benchmarks.electrode.mesh --designs 24 --meshes 20:10 30:10 30:15 30:30 --reference 40:40
+
+A mesh ``X:R`` has X points in each x-domain (both electrodes, separator) and R in each particle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def parse_mesh(text: str) -> tuple[int, int]:
+    x, _, r = text.partition(":")
+    return int(x), int(r or x)
+
+
+def simulate_all(designs: np.ndarray, mesh: str) -> pd.DataFrame:
+    from surrogates.manufacturing import ProcessParameters, manufacture
+    from surrogates.p2d import P2DModel, P2DSettings
+
+    x_points, r_points = parse_mesh(mesh)
+    model = P2DModel(P2DSettings(points_per_domain=x_points, particle_points=r_points))
+    rows = []
+    for am, sc, cd in designs:
+        result = model.simulate(manufacture(ProcessParameters(am, sc, cd)))
+        rows.append(
+            {
+                "mesh": mesh,
+                "am": am,
+                "sc": sc,
+                "cd": cd,
+                "status": result.status,
+                "energy": result.energy_wh_per_kg,
+                "power": result.power_wh_per_kg,
+                "retention": result.power_retention,
+                "seconds": result.solve_seconds,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def corners() -> np.ndarray:
+    from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
+
+    return np.array(list(itertools.product(*(PROCESS_BOUNDS[n] for n in PROCESS_NAMES))))
+
+
+def convergence_table(runs: pd.DataFrame, reference: str, retention: float) -> pd.DataFrame:
+    fine = runs[runs["mesh"] == reference].reset_index(drop=True)
+    rows = []
+    for mesh, coarse in runs[runs["mesh"] != reference].groupby("mesh", sort=False):
+        coarse = coarse.reset_index(drop=True)
+        both = (coarse["status"] == "ok") & (fine["status"] == "ok")
+        energy = (coarse["energy"] / fine["energy"] - 1).abs()[both]
+        power = (coarse["power"] / fine["power"] - 1).abs()[both]
+        absolute = (coarse["power"] - fine["power"]).abs()[both]
+        useful = both & (fine["retention"] >= retention)
+        rows.append(
+            {
+                "mesh": mesh,
+                "designs": int(both.sum()),
+                "energy_max_rel": float(energy.max()),
+                "power_max_rel": float(power.max()),
+                "power_max_abs_wh_kg": float(absolute.max()),
+                f"power_max_rel_retention_ge_{retention:g}": float(power[useful].max()),
+                "designs_retention_ge": int(useful.sum()),
+                "seconds_per_design": float(coarse["seconds"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot(runs: pd.DataFrame, reference: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fine = runs[runs["mesh"] == reference].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
+    for mesh, coarse in runs[runs["mesh"] != reference].groupby("mesh", sort=False):
+        coarse = coarse.reset_index(drop=True)
+        error = 100 * (coarse["power"] / fine["power"] - 1).abs()
+        ax.scatter(fine["retention"], error, s=14, label=f"{mesh} (x:r points)")
+    ax.axhline(1.0, color="black", lw=1, ls="--", label="1 %")
+    ax.set_yscale("log")
+    ax.set_xlabel("3C / C/5 energy retention (reference mesh)")
+    ax.set_ylabel(f"|3C energy error| vs mesh {reference} [%]")
+    ax.set_title("P2D mesh convergence (full cell)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main() -> None:
+    from surrogates.dataset import sobol_design
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", type=int, default=24, help="Sobol designs (the 8 box corners are added)")
+    parser.add_argument("--meshes", nargs="+", default=["20:10", "30:10", "30:15", "30:30"], help="meshes X:R to test")
+    parser.add_argument("--reference", default="40:40", help="the finer reference mesh X:R")
+    parser.add_argument("--retention", type=float, default=0.2, help="retention above which 1 %% is required")
+    parser.add_argument("--out", default="docs/figures/electrode", help="folder for the figure and the JSON")
+    args = parser.parse_args()
+    designs = np.vstack([sobol_design(args.designs, seed=0)[["am", "sc", "cd"]].to_numpy(), corners()])
+    frames = []
+    for mesh in [*args.meshes, args.reference]:
+        started = time.perf_counter()
+        frames.append(simulate_all(designs, mesh))
+        print(f"mesh {mesh}: {len(designs)} designs in {time.perf_counter() - started:.1f} s", flush=True)
+    runs = pd.concat(frames, ignore_index=True)
+    table = convergence_table(runs, args.reference, args.retention)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot(runs, args.reference, out / "mesh_convergence.png")
+    (out / "mesh_convergence.json").write_text(json.dumps(table.to_dict(orient="records"), indent=2) + "\n")
+    print(f"wrote {out / 'mesh_convergence.png'} and {out / 'mesh_convergence.json'}")
+
+
+if __name__ == "__main__":
+    main()
