@@ -1,7 +1,9 @@
 """(a) Catapults in (S)GD: spikes in the top NTK eigenspace, more of them with smaller batches.
 
 (A) Full-batch GD at eta = 3/lam: at the loss peak almost all of the residual lies along the top
-eigenvector of the *current* tangent kernel. (B) SGD at a GD-stable eta = 1.5/lam: smaller
+eigenvector of the *current* tangent kernel. (A') The same for the spikes of SGD with batch 4:
+the residual's share in the top-5 eigenvectors of the full-batch kernel at each peak, against
+the share one step before the spike. (B) SGD at a GD-stable eta = 1.5/lam: smaller
 batches have a larger batch sharpness, cross 2/eta more often and catapult more; after a common
 GD phase to near interpolation, their AGOP is better aligned with the true predictor's and their
 test error is lower. (C) The same from full-batch GD with k "learning-rate bumps" to 2.4/lam_t.
@@ -36,6 +38,21 @@ BATCH_SIZES = (256, 64, 16, 4)
 BUMPS = (0, 1, 3, 5)
 
 
+def residual_shares(model, inputs, targets, top: int = 5) -> dict:
+    """Share of the full-batch residual's energy along the top-1 and top-``top`` eigenvectors of the current NTK."""
+    values, vectors = torch.linalg.eigh(empirical_ntk(model, inputs))  # ascending: top eigenvectors last
+    with torch.no_grad():
+        residual = model(inputs) - targets
+    projections = (vectors.T @ residual) ** 2
+    energy = float(residual @ residual)
+    return {
+        "lam_t": float(values[-1]) / inputs.shape[0],
+        "share_top1": float(projections[-1]) / energy,
+        f"share_top{top}": float(projections[-top:].sum()) / energy,
+        f"energy_outside_top{top}": energy - float(projections[-top:].sum()),
+    }
+
+
 def catapult_in_top_eigenspace(
     *, n: int = 64, d: int = 10, width: int = 1024, c: float = 3.0, steps: int = 60, seed: int = 0
 ) -> list[dict]:
@@ -45,22 +62,7 @@ def catapult_in_top_eigenspace(
     rows = []
 
     def record(step, model, loss):
-        kernel = empirical_ntk(model, inputs)
-        values, vectors = torch.linalg.eigh(kernel)  # ascending: the top eigenvectors are the last columns
-        with torch.no_grad():
-            residual = model(inputs) - targets
-        energy = float(residual @ residual)
-        projections = (vectors.T @ residual) ** 2
-        rows.append(
-            {
-                "step": step,
-                "loss": loss,
-                "lam_t": float(values[-1]) / n,
-                "share_top1": float(projections[-1]) / energy,
-                "share_top5": float(projections[-5:].sum()) / energy,
-                "energy_outside_top5": energy - float(projections[-5:].sum()),
-            }
-        )
+        rows.append({"step": step, "loss": loss, **residual_shares(model, inputs, targets)})
 
     lam = ntk_sharpness(model, inputs, "half_mse")
     train(model, inputs, targets, lr=c / lam, steps=steps, loss="half_mse", callback=record)
@@ -76,6 +78,64 @@ def product_task(n: int, d: int, *, seed: int):
     """Inputs on the sphere of radius sqrt(d) and their targets f*(x) = x1 * x2."""
     inputs = sphere_inputs(n, d, seed=seed)
     return inputs, product_target(inputs)
+
+
+def sgd_spike_shares(
+    batch: int = 4,
+    *,
+    n: int = 256,
+    d: int = 20,
+    width: int = 256,
+    epochs: int = 60,
+    seed: int = 0,
+    max_spikes: int = 20,
+) -> list[dict]:
+    """Per SGD spike (the full-batch loss curve's, up to ``max_spikes``): the residual's share in the top
+    eigenvectors of the full-batch kernel K_t at the peak, and the same share one step before the spike.
+
+    The run is repeated with the same seed (the batches and steps are identical) to measure K_t only
+    at those steps.
+    """
+    inputs, targets = product_task(n, d, seed=seed)
+
+    def sgd(callback=None):
+        model = two_layer_relu(d, width, seed=seed)
+        lr = 1.5 / ntk_sharpness(model, inputs, "half_mse")
+        return train(
+            model,
+            inputs,
+            targets,
+            lr=lr,
+            steps=epochs * n // batch,
+            batch_size=batch,
+            loss="half_mse",
+            seed=seed,
+            callback=callback,
+        )
+
+    report = detect_catapults(sgd().losses)
+    spikes = list(zip(report.start_steps, report.peak_steps, report.peak_losses))[:max_spikes]
+    wanted = {start - 1: "before" for start, _, _ in spikes} | {peak: "peak" for _, peak, _ in spikes}
+    measured = {}
+
+    def record(step, model, loss):
+        if step in wanted:
+            measured[step] = residual_shares(model, inputs, targets)
+
+    sgd(record)
+    return [
+        {
+            "batch_size": batch,
+            "seed": seed,
+            "start_step": start,
+            "peak_step": peak,
+            "peak_loss": peak_loss,
+            **{f"{key}_at_peak": value for key, value in measured[peak].items()},
+            **{f"{key}_before": value for key, value in measured[start - 1].items()},
+        }
+        for start, peak, peak_loss in spikes
+        if start - 1 in measured and peak in measured
+    ]
 
 
 def _finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps: int) -> dict:
@@ -203,6 +263,8 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     eigen_rows = catapult_in_top_eigenspace(seed=seed)
     seeds = (seed, seed + 1, seed + 2)
     sgd_rows, bump_rows = sgd_batch_sweep(seeds=seeds), gd_lr_bumps(seeds=seeds)
+    spike_rows = [row for s in seeds for row in sgd_spike_shares(4, seed=s, max_spikes=10)]
+    write_csv(out_dir / "catapults-sgd-spikes.csv", spike_rows)
     rows = [{"part": "A_top_eigenspace", **r} for r in eigen_rows]
     keys = list(rows[0])
     rows += [
@@ -212,7 +274,7 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     write_csv(out_dir / "catapults.csv", [{k: r.get(k, "") for k in keys} for r in rows])
 
     peak = max(eigen_rows, key=lambda r: r["loss"])
-    fig, axes = new_figure(4, width_per_panel=3.6)
+    fig, axes = new_figure(5, width_per_panel=3.6)
     steps = [r["step"] for r in eigen_rows]
     axes[0].semilogy(steps, [r["loss"] for r in eigen_rows], label="training loss")
     share = axes[0].twinx()
@@ -251,5 +313,19 @@ def run(out_dir: Path, *, seed: int = 0) -> dict:
     ]
     axes[1].table(cellText=table, loc="center", fontsize=7)
     axes[1].set_title("(B) SGD batch b / (C) GD bumps k", fontsize=9)
+    before = [r["share_top5_before"] for r in spike_rows]
+    at_peak = [r["share_top5_at_peak"] for r in spike_rows]
+    axes[4].plot(before, at_peak, "o", ms=3, label=f"{len(spike_rows)} SGD spikes (b=4, 3 seeds)")
+    axes[4].plot([0, 1], [0, 1], "k:", lw=0.8, label="no change")
+    axes[4].set_xlabel("share in top-5 of K_t, step before the spike")
+    axes[4].set_ylabel("share in top-5 of K_t, at the peak")
+    axes[4].set_title("(A') SGD spikes in the top eigenspace", fontsize=9)
+    axes[4].legend(fontsize=6)
     save_figure(fig, out_dir / "catapults.png")
-    return {"share_top1_at_peak": peak["share_top1"], "sgd": dict(sgd_means), "bumps": dict(bump_means)}
+    return {
+        "share_top1_at_peak": peak["share_top1"],
+        "energy_outside_top5": (eigen_rows[0]["energy_outside_top5"], peak["energy_outside_top5"]),
+        "sgd_spikes_share_top5": (float(np.mean(before)), float(np.mean(at_peak)), float(np.min(at_peak))),
+        "sgd": dict(sgd_means),
+        "bumps": dict(bump_means),
+    }

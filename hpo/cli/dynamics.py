@@ -1,9 +1,9 @@
-"""``hpo dynamics``: training-dynamics experiments and the NTK learning-rate range.
+"""``hpo dynamics``: training-dynamics experiments and the learning-rate range.
 
 ``hpo dynamics list``                      names the experiments and the claim each reproduces
 ``hpo dynamics run NAME|all --out DIR``    runs experiments, each writing NAME.png and NAME.csv in DIR
-``hpo dynamics lr-range [--model M:F]``    measures the NTK sharpness of a model on a probe batch
-                                          and prints the critical lr and a search range
+``hpo dynamics lr-range [--model M:F]``    a learning-rate search range: the low end from the NTK
+                                          sharpness, the top end from short probe runs
 
 Torch and the experiments are imported inside the handlers so that ``hpo --help`` stays fast.
 """
@@ -38,17 +38,17 @@ def register(subparsers) -> None:
 
     lr_range = commands.add_parser(
         "lr-range",
-        help="measure the NTK sharpness of a model and propose a learning-rate search range",
-        description="Measure lambda_max of the tangent kernel on a probe batch at initialisation and "
-        "print the critical learning rate 2/s and the range [low-factor/s, high-factor/s], where s is "
-        "the loss's sharpness under the stated convention.",
+        help="propose a learning-rate search range: low end from the NTK sharpness, top end from probe runs",
+        description="Measure the loss sharpness s (top NTK eigenvalue, under the stated convention) on a probe "
+        "batch at initialisation, then train copies of the model for a few SGD steps at rates rising from 2/s "
+        "until one no longer trains; print [low-factor/s, the largest rate that trained].",
     )
     lr_range.add_argument(
         "--model",
         default=None,
         metavar="MODULE:FUNCTION",
         help="import MODULE (installed, or a .py file in the working directory) and call "
-        "FUNCTION() -> (torch model, probe inputs tensor); "
+        "FUNCTION() -> (torch model, probe inputs, probe targets); "
         "default: the built-in digits MLP benchmark task (hpo.digits_mlp)",
     )
     lr_range.add_argument("--hidden", type=int, default=128, help="digits MLP: hidden width (default 128)")
@@ -56,9 +56,16 @@ def register(subparsers) -> None:
     lr_range.add_argument(
         "--probe-size",
         type=int,
-        default=128,
-        help="digits MLP: probe batch size, from the training set (default 128)",
+        default=256,
+        help="digits MLP: probe samples, from the training set (default 256)",
     )
+    lr_range.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="SGD batch size of the probe runs (default: the digits MLP's 64; the whole probe set for --model)",
+    )
+    lr_range.add_argument("--steps", type=int, default=32, help="SGD steps per probe run (default 32)")
     lr_range.add_argument(
         "--loss",
         choices=LOSS_CHOICES,
@@ -68,10 +75,10 @@ def register(subparsers) -> None:
     )
     lr_range.add_argument("--low-factor", type=float, default=0.3, help="range low end in units of 1/s (default 0.3)")
     lr_range.add_argument(
-        "--high-factor",
+        "--tolerance",
         type=float,
-        default=8.0,
-        help="range high end in units of 1/s (default 8; 4 is the shallow-net catapult limit)",
+        default=2.0,
+        help="a probe trains if its final loss is at most this times the best probe's (default 2)",
     )
     lr_range.add_argument("--seed", type=int, default=0, help="seed of the model init and the probe batch (default 0)")
     lr_range.set_defaults(func=_lr_range)
@@ -107,29 +114,48 @@ def _run(args) -> int:
 def _load_factory(spec: str):
     factory = load_callable(spec, "--model")
     built = factory()
-    if not (isinstance(built, tuple) and len(built) == 2):
-        raise UserError(f"--model: {spec}() must return (model, probe_inputs), got {type(built).__name__}")
+    if not (isinstance(built, tuple) and len(built) == 3):
+        raise UserError(
+            f"--model: {spec}() must return (model, probe_inputs, probe_targets), got {type(built).__name__}"
+        )
     return built
 
 
 def _lr_range(args) -> int:
-    from hpo.dynamics import suggest_lr_range
+    from hpo.dynamics import lr_range
 
+    batch_size = args.batch_size
     if args.model is not None:
-        model, probe = _load_factory(args.model)
+        model, inputs, targets = _load_factory(args.model)
         source = args.model
     else:
+        from benchmarks.dynamics._common import digits_probe
         from hpo.digits_mlp import DigitsMLPTask
 
         task = DigitsMLPTask(hidden=args.hidden, depth=args.depth)
-        model, probe = task.build_model(args.seed), task.probe_batch(args.probe_size, seed=args.seed)
+        model, (inputs, targets) = task.build_model(args.seed), digits_probe(task, args.probe_size, args.seed)
+        batch_size = task.batch_size if batch_size is None else batch_size
         source = f"digits MLP (64-{'-'.join([str(args.hidden)] * args.depth)}-10, MSELoss, probe {args.probe_size})"
-    found = suggest_lr_range(model, probe, args.loss, low_factor=args.low_factor, high_factor=args.high_factor)
+    found = lr_range(
+        model,
+        inputs,
+        targets,
+        args.loss,
+        batch_size=batch_size,
+        steps=args.steps,
+        tolerance=args.tolerance,
+        low_factor=args.low_factor,
+        seed=args.seed,
+    )
     print(f"model: {source}")
     print(f"loss convention: {args.loss}; NTK sharpness s = {found.sharpness:.6g}")
-    print(
-        f"critical learning rate 2/s = {found.critical:.6g} "
-        f"(catapult window up to about 4/s = {4 / found.sharpness:.6g})"
-    )
+    print(f"critical learning rate of full-batch GD 2/s = {found.critical:.6g}")
+    print(f"probe runs ({args.steps} SGD steps, batch {batch_size or inputs.shape[0]}): lr -> final/initial probe loss")
+    for probe in found.probes:
+        verdict = "trains" if probe.trained else "does not train"
+        print(
+            f"  {probe.lr:.4g} ({probe.lr * found.sharpness:.2f}/s) -> {probe.final_loss / probe.initial_loss:.3g} "
+            f"{verdict}"
+        )
     print(f"suggested log-uniform lr range: [{found.low:.6g}, {found.high:.6g}]")
     return 0

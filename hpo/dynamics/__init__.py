@@ -7,7 +7,13 @@ Each function takes the user's ``torch.nn.Module`` and a batch of inputs and wor
 
 from hpo.dynamics.agop import agop, agop_alignment, input_gradients
 from hpo.dynamics.analytic import analytic_ntk, input_gram, two_layer_relu_ntk
-from hpo.dynamics.catapult import CatapultReport, classify_phase, detect_catapults
+from hpo.dynamics.catapult import (
+    CatapultReport,
+    catapult_unrecovered,
+    classify_phase,
+    detect_catapults,
+    diverged,
+)
 from hpo.dynamics.critical import (
     LOSS_CONVENTIONS,
     CatapultWindow,
@@ -28,8 +34,8 @@ from hpo.dynamics.label_noise import (
     half_squared_error,
     split_gradient,
 )
-from hpo.dynamics.lr_range import LearningRateRange, suggest_lr_range
-from hpo.dynamics.models import NTKMLP, NTKLinear, sphere_inputs, two_layer_relu
+from hpo.dynamics.lr_range import LearningRateRange, LrProbe, lr_range, probe_loss
+from hpo.dynamics.models import NTKMLP, Antisymmetric, NTKLinear, sphere_inputs, two_layer_relu
 from hpo.dynamics.ntk import (
     condition_number,
     empirical_ntk,
@@ -51,10 +57,12 @@ from hpo.dynamics.training import TrainingRecord, squared_loss, train
 __all__ = [
     "LOSS_CONVENTIONS",
     "NTKMLP",
+    "Antisymmetric",
     "CatapultReport",
     "CatapultWindow",
     "GradientSplit",
     "LearningRateRange",
+    "LrProbe",
     "NTKLinear",
     "TaylorModel",
     "TrainingRecord",
@@ -62,11 +70,13 @@ __all__ = [
     "agop",
     "agop_alignment",
     "analytic_ntk",
+    "catapult_unrecovered",
     "catapult_window",
     "classify_phase",
     "condition_number",
     "critical_learning_rate",
     "detect_catapults",
+    "diverged",
     "empirical_ntk",
     "gradient_cosine",
     "gradient_cosine_stop",
@@ -76,12 +86,14 @@ __all__ = [
     "input_gram",
     "linearity_ratio",
     "linearized_model",
+    "lr_range",
     "min_gradient_angle",
     "ntk_condition_number",
     "ntk_min_angle",
     "ntk_sharpness",
     "ntk_top_eigenvalue",
     "output_gradient_norm",
+    "probe_loss",
     "quadratic_model",
     "relative_frobenius_error",
     "relative_ntk_change",
@@ -89,7 +101,6 @@ __all__ = [
     "sphere_inputs",
     "split_gradient",
     "squared_loss",
-    "suggest_lr_range",
     "train",
     "two_layer_relu",
     "two_layer_relu_ntk",

@@ -4,11 +4,13 @@ Every weight is N(0, 1) and each layer divides by ``sqrt(fan_in)``, so the tange
 finite limit as the width grows. Options cover the variants the experiments need: ReLU, tanh or
 linear activations with a gain (``sqrt(2)`` is He scaling), a non-linear output layer
 (softplus), sparse connectivity with a fixed in-degree (DAG networks), and an output layer that
-reads every hidden layer (skip connections).
+reads every hidden layer (skip connections). :class:`Antisymmetric` makes any of them output
+zero at initialisation.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -59,7 +61,9 @@ class NTKMLP(nn.Module):
 
     ``h_l = gain * activation(layer_l(h_{l-1}))``; ``f = output_activation(output(h_depth))``, or
     ``output(concat(h_1..h_depth))`` with ``skip_output``. A scalar output (``out_features=1``)
-    is returned with shape ``(n,)``. ``in_degree`` applies to every layer after the first.
+    is returned with shape ``(n,)``. ``in_degree`` applies to every layer after the first, the
+    output included unless ``dense_output`` (then the output reads every last hidden unit, so the
+    number of units that reach it stays ``width`` whatever the in-degree).
     Weights are drawn from ``seed`` without touching torch's global generator.
     """
 
@@ -75,6 +79,7 @@ class NTKMLP(nn.Module):
         output_activation: str | None = None,
         in_degree: int | None = None,
         skip_output: bool = False,
+        dense_output: bool = False,
         seed: int = 0,
         dtype=torch.float64,
     ):
@@ -109,7 +114,7 @@ class NTKMLP(nn.Module):
         self.output = NTKLinear(
             width * depth if skip_output else width,
             out_features,
-            in_degree=in_degree,
+            in_degree=None if dense_output else in_degree,
             generator=generator,
             dtype=dtype,
         )
@@ -145,3 +150,20 @@ def sphere_inputs(n: int, d: int, *, seed: int = 0, dtype=torch.float64) -> torc
     check_positive(d, "d", integer=True)
     points = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
     return points / points.norm(dim=1, keepdim=True) * math.sqrt(d)
+
+
+class Antisymmetric(nn.Module):
+    """``f(x) = (g_a(x) - g_b(x)) / sqrt(2)`` with ``b`` a copy of ``a`` at initialisation.
+
+    The output is exactly zero at initialisation while the tangent kernel is the original
+    network's (the two copies' kernels average), so the first steps are driven by the labels
+    alone, not by shrinking random initial outputs (the "antisymmetric initialisation" of
+    Zhang, Xu, Luo & Ma 2020, arXiv 1905.07777).
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.a, self.b = model, copy.deepcopy(model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.a(x) - self.b(x)) / math.sqrt(2)

@@ -95,10 +95,12 @@ def test_classify_phase():
     assert dyn.classify_phase([1.0, 20.0, float("nan")]) == "diverged"
 
 
-def test_suggest_lr_range_brackets_the_critical_rate():
+def test_lr_range_of_a_shallow_relu_network_starts_at_the_critical_rate_and_is_an_optuna_range():
     inputs = dyn.sphere_inputs(32, 6, seed=0)
-    lr_range = dyn.suggest_lr_range(dyn.two_layer_relu(6, 128), inputs, "mse")
-    assert lr_range.low < lr_range.critical < lr_range.high
-    assert lr_range.high / lr_range.low == pytest.approx(8 / 0.3)
-    distribution = lr_range.as_distribution()
-    assert distribution.log and distribution.low == lr_range.low
+    found = dyn.lr_range(dyn.two_layer_relu(6, 128), inputs, torch.sign(inputs[:, 0]), "half_mse")
+    assert found.low == pytest.approx(0.3 / found.sharpness)
+    assert found.critical == pytest.approx(2 / found.sharpness)
+    assert found.probes[0].lr == pytest.approx(found.critical) and found.probes[0].trained
+    assert found.critical <= found.high
+    distribution = found.as_distribution()
+    assert distribution.log and distribution.low == found.low and distribution.high == found.high

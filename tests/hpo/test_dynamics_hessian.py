@@ -9,7 +9,7 @@ import hpo.dynamics as dyn
 from benchmarks.dynamics._common import loglog_slope
 from benchmarks.dynamics.dag_linearity import hessian_vs_in_degree
 from benchmarks.dynamics.hessian_width import hessian_vs_width, ntk_change_vs_width
-from benchmarks.dynamics.weak_models import hessian_with_and_without_dominant_unit
+from benchmarks.dynamics.weak_models import hessian_with_and_without_dominant_unit, mean_and_interval
 from hpo.errors import UserError
 
 
@@ -70,18 +70,31 @@ def test_ntk_moves_less_in_training_for_wider_networks_with_linear_output():
     assert softplus[-1]["relative_ntk_change"] > 0.3
 
 
-def test_hessian_decays_with_in_degree_at_fixed_width():
-    rows = hessian_vs_in_degree((16, 256), width=512, n_inputs=2)
-    assert -0.65 <= loglog_slope([16, 256], [r["hessian_norm"] for r in rows]) <= -0.3
+def _in_degree_slope(variant):
+    rows = hessian_vs_in_degree((16, 256), variants=(variant,), width=512, n_inputs=1)
+    return loglog_slope([16, 256], [r["hessian_norm"] for r in rows])
 
 
+def test_at_a_fixed_number_of_live_units_the_in_degree_alone_barely_moves_the_hessian():
+    """The k^-1/2 decay appears only when the output also reads k units, i.e. when the number of
+    units that reach the output (the width) shrinks with k."""
+    assert _in_degree_slope("hidden in-degree k") > -0.25
+    assert _in_degree_slope("all in-degrees k") < -0.3
+
+
+@pytest.mark.slow
 def test_dominant_unit_stops_the_decay():
-    rows = hessian_with_and_without_dominant_unit((64, 1024), n_inputs=4)
-    weak = [r["hessian_norm"] for r in rows if not r["dominant_unit"]]
-    dominant = [r["hessian_norm"] for r in rows if r["dominant_unit"]]
-    assert weak[1] / weak[0] < 0.45  # m^-1/2 would give 0.25
-    assert dominant[1] / dominant[0] > weak[1] / weak[0] + 0.15
-    assert dominant[1] > 2 * weak[1]
+    """Per seed, over three seeds: the dominant unit's O(1) part varies with its random weights, so
+    one seed proves little."""
+    rows = hessian_with_and_without_dominant_unit((64, 512), n_inputs=1, seeds=(0, 1, 2))
+    dominant_ratios = []
+    for seed in (0, 1, 2):
+        weak = [r["hessian_norm"] for r in rows if r["seed"] == seed and not r["dominant_unit"]]
+        dominant = [r["hessian_norm"] for r in rows if r["seed"] == seed and r["dominant_unit"]]
+        assert weak[1] / weak[0] < 0.5  # m^-1/2 would give 0.35
+        assert dominant[1] > 3 * weak[1]
+        dominant_ratios.append(dominant[1] / dominant[0])
+    assert mean_and_interval(dominant_ratios)[0] > 0.7
 
 
 def test_linearity_ratio_is_hessian_over_squared_gradient():
