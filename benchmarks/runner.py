@@ -38,6 +38,7 @@ import os
 import time
 import traceback
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -306,8 +307,13 @@ def run_jobs(
             summary.skipped_finished += 1
         else:
             pending.append(job)
-    with tqdm(total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench") as bar:
-        for job, record in completed(run_job, pending, workers=workers, dask=dask):
+    # closing(): on Ctrl-C the pool (or the Dask futures) is shut down here and now, not
+    # whenever the interrupted generator happens to be collected.
+    with (
+        closing(completed(run_job, pending, workers=workers, dask=dask)) as results,
+        tqdm(total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench") as bar,
+    ):
+        for job, record in results:
             write_record(out, job, record)
             status = record["status"]
             setattr(summary, status, getattr(summary, status) + 1)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from hpo.errors import UserError
+from hpo.interrupts import uninterrupted
 from hpo.io import atomic_write, atomic_write_text
 from hpo.validation import check_int, check_real
 
@@ -184,14 +185,16 @@ def pretrain(
         progress=progress,
     )
     started = time.perf_counter()
-    if steps > done:
-        agent.learn(
-            steps - done,
-            callback=_as_sb3_callback(progress_keeper),
-            reset_num_timesteps=(done == 0),
-            log_interval=None,
-        )
-    progress_keeper.close()
+    try:
+        if steps > done:
+            agent.learn(
+                steps - done,
+                callback=_as_sb3_callback(progress_keeper),
+                reset_num_timesteps=(done == 0),
+                log_interval=None,
+            )
+    finally:  # Ctrl-C too: the bar's monitor thread stops with the last bar
+        progress_keeper.close()
     progress_keeper.record(final=True)
     agent_path = out / "agent.zip"
     atomic_write(agent_path, agent.save)
@@ -371,11 +374,13 @@ class _Progress:
             )
 
     def save_checkpoint(self) -> None:
-        atomic_write(self.checkpoint / "agent.zip", self.agent.save)
-        _save_buffer(self.agent.replay_buffer, self.checkpoint / "buffer.npz")
-        state = {"step": self.step, "settings": self.settings, "curve": self.curve}
-        atomic_write_text(self.checkpoint / "state.json", json.dumps(state) + "\n")
-        _write_curve(self.out, self.curve)
+        # The agent, its buffer and the step they belong to must match: Ctrl-C waits.
+        with uninterrupted():
+            atomic_write(self.checkpoint / "agent.zip", self.agent.save)
+            _save_buffer(self.agent.replay_buffer, self.checkpoint / "buffer.npz")
+            state = {"step": self.step, "settings": self.settings, "curve": self.curve}
+            atomic_write_text(self.checkpoint / "state.json", json.dumps(state) + "\n")
+            _write_curve(self.out, self.curve)
 
     def close(self) -> None:
         if self.bar is not None:

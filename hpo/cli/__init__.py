@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 
-from hpo.cli import bench, dynamics, electrode, optimizers, pretrain, tasks, tune, worker
+from hpo.cli import bench, demo, dynamics, electrode, optimizers, pretrain, tasks, tune, worker
 from hpo.errors import UserError
 from hpo.threads import limit_threads
 
 # Order is the order shown by ``hpo --help``.
-COMMANDS = (tune, worker, tasks, optimizers, pretrain, bench, electrode, dynamics)
+COMMANDS = (tune, worker, tasks, optimizers, pretrain, bench, electrode, dynamics, demo)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the message names the option, ``--help`` the rest."""
 
+    commands: Mapping[str, argparse.ArgumentParser] = MappingProxyType({})  # by name, set by build_parser
+
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse reports options no parser knows from the top parser; the command's own
+        # parser names the right help ('hpo tune --help', not 'hpo --help').
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            self.commands.get(getattr(parsed, "command", None), self).error(
+                f"unrecognized arguments: {' '.join(unknown)}"
+            )
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)
+    parser.commands = subparsers.choices
     return parser
 
 

@@ -1,0 +1,176 @@
+"""What defines a search, recorded in its study so that a rerun cannot mix two searches.
+
+A study resumed by name must go on with the search that filled it: trials scored by another
+objective, or sampled from another space, would make its best result and its history wrong
+without a word. ``search_fingerprint`` describes a search (the space, the objective, the
+directions, the optimizer); ``check_resume`` compares it with the one the study records and
+refuses a different one, listing the differences and the two ways on, unless the change is
+allowed: then the change is recorded in the study (user attribute ``hpo:changes``) and the
+new description replaces the old one.
+
+The objective is described by its name and a digest of its source code's syntax tree, so an
+edit of its code counts as a change and an edit of its comments or layout does not. Values
+a closure captures, and the code of the functions it calls, are not part of it.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    IntDistribution,
+    check_distribution_compatibility,
+    distribution_to_json,
+    json_to_distribution,
+)
+
+from hpo.errors import UserError
+
+FINGERPRINT_ATTR = "hpo:search"
+CHANGES_ATTR = "hpo:changes"
+
+
+def search_fingerprint(
+    space: Mapping[str, BaseDistribution],
+    objective: Callable[..., Any],
+    directions: Sequence[str],
+    optimizer: str | optuna.samplers.BaseSampler,
+) -> dict[str, Any]:
+    """A JSON-ready description of a search; equal descriptions mean the same search."""
+    return {
+        "space": {name: distribution_to_json(distribution) for name, distribution in space.items()},
+        "conditions": {
+            child: {parent: list(values) for parent, values in parents.items()}
+            for child, parents in getattr(space, "conditions", {}).items()
+        },
+        "objective": objective_name(objective),
+        "objective_source": source_digest(objective),
+        "directions": [str(direction) for direction in directions],
+        "optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
+    }
+
+
+def objective_name(objective: Callable[..., Any]) -> str:
+    """``module:qualified name``; a built-in task's objective (a method of its ``Task``) also
+    names the task, since every task shares that method."""
+    function = getattr(objective, "__func__", objective)
+    name = f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', type(objective).__qualname__)}"
+    owner_name = getattr(getattr(objective, "__self__", None), "name", None)
+    return f"{name}[{owner_name}]" if isinstance(owner_name, str) else name
+
+
+def source_digest(objective: Callable[..., Any]) -> str | None:
+    """A digest of the objective's syntax tree (comments and layout left out); ``None`` where
+    Python has no source for it (a built-in, code typed at the prompt)."""
+    target = objective if inspect.isroutine(objective) else type(objective)
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+        tree = ast.dump(ast.parse(source))
+    except (OSError, TypeError, SyntaxError):  # no source, or a lambda cut out of an expression
+        try:
+            tree = inspect.getsource(target)
+        except (OSError, TypeError):
+            return None
+    return hashlib.sha256(tree.encode()).hexdigest()[:16]
+
+
+def differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """One line per difference between two fingerprints, old value first (directions are
+    checked apart: they cannot change)."""
+    lines = []
+    old_space, new_space = recorded.get("space", {}), wanted["space"]
+    for name in sorted(old_space.keys() | new_space.keys()):
+        if name not in new_space:
+            lines.append(f"parameter {name!r} removed (was {_readable(old_space[name])})")
+        elif name not in old_space:
+            lines.append(f"parameter {name!r} added ({_readable(new_space[name])})")
+        elif json_to_distribution(old_space[name]) != json_to_distribution(new_space[name]):
+            lines.append(f"parameter {name!r}: {_readable(old_space[name])} -> {_readable(new_space[name])}")
+    old_conditions, new_conditions = recorded.get("conditions", {}), wanted.get("conditions", {})
+    for name in sorted(old_conditions.keys() | new_conditions.keys()):
+        if old_conditions.get(name) != new_conditions.get(name):
+            lines.append(f"parameter {name!r}: active when {old_conditions.get(name)} -> {new_conditions.get(name)}")
+    if recorded.get("objective") != wanted["objective"]:
+        lines.append(f"objective: {recorded.get('objective')} -> {wanted['objective']}")
+    elif recorded.get("objective_source") != wanted["objective_source"]:
+        lines.append(f"objective: the code of {wanted['objective']} changed")
+    if recorded.get("optimizer") != wanted["optimizer"]:
+        lines.append(f"optimizer: {recorded.get('optimizer')} -> {wanted['optimizer']}")
+    return lines
+
+
+def check_resume(
+    study: optuna.Study,
+    wanted: Mapping[str, Any] | None,
+    directions: Sequence[str],
+    n_finished: int,
+    allow_changed: bool,
+) -> None:
+    """Refuse to resume ``study`` with another search unless ``allow_changed``, and always
+    with changes Optuna cannot hold in one study (directions; a parameter's type, scale or
+    choices); then record the fingerprint ``wanted`` (``None``: check the directions only).
+    A study without a fingerprint (made by Optuna itself, or by an older toolkit) adopts it."""
+    held = [direction.name.lower() for direction in study.directions]
+    if held != list(directions):
+        raise UserError(_refusal(study.study_name, [f"directions: {held} -> {list(directions)}"], allowable=False))
+    recorded = study.user_attrs.get(FINGERPRINT_ATTR)
+    if wanted is None or not isinstance(recorded, Mapping):
+        if wanted is not None:
+            study.set_user_attr(FINGERPRINT_ATTR, dict(wanted))
+        return
+    changes = differences(recorded, wanted)
+    if not changes:
+        return
+    impossible = _incompatible(recorded["space"], wanted["space"])
+    if impossible or not allow_changed:
+        raise UserError(_refusal(study.study_name, changes, allowable=not impossible))
+    log = list(study.user_attrs.get(CHANGES_ATTR, []))
+    log.append({"after_finished_trials": n_finished, "changes": changes})
+    study.set_user_attr(CHANGES_ATTR, log)
+    study.set_user_attr(FINGERPRINT_ATTR, dict(wanted))
+
+
+def _incompatible(old_space: Mapping[str, str], new_space: Mapping[str, str]) -> bool:
+    """Whether a parameter changes in a way Optuna refuses within one study."""
+    for name in old_space.keys() & new_space.keys():
+        try:
+            check_distribution_compatibility(
+                json_to_distribution(old_space[name]), json_to_distribution(new_space[name])
+            )
+        except ValueError:
+            return True
+    return False
+
+
+def _refusal(study_name: str, changes: list[str], allowable: bool) -> str:
+    listed = "".join(f"\n  {line}" for line in changes)
+    new_name = "give another study name (--study-name NEW, or study_name=)"
+    if not allowable:
+        return (
+            f"study {study_name!r} holds another search:{listed}\nan Optuna study cannot hold this change "
+            f"(directions, or a parameter's type, scale or choices): to start a new study, {new_name}"
+        )
+    return (
+        f"study {study_name!r} holds another search:{listed}\nto start a new study, {new_name}; to go on "
+        "with this one under the new definition, allow the change (--allow-changed-space, or "
+        "allow_changed_space=True; it is recorded in the study)"
+    )
+
+
+def _readable(text: str) -> str:
+    distribution = json_to_distribution(text)
+    if isinstance(distribution, CategoricalDistribution):
+        return f"one of {list(distribution.choices)}"
+    kind = "int" if isinstance(distribution, IntDistribution) else "float"
+    scale = " log" if distribution.log else ""
+    default_step = 1 if kind == "int" else None
+    step = "" if distribution.step == default_step else f" step {distribution.step}"
+    return f"{kind} in [{distribution.low}, {distribution.high}]{scale}{step}"
