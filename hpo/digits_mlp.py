@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import optuna
 import torch
 from torch import nn
 
@@ -75,15 +76,20 @@ class DigitsMLPTask:
         check_int("probe size", size, 1, len(inputs))
         return inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[:size]]
 
-    def train_and_evaluate(self, lr: float, *, seed: int = 0, split: str = "val") -> float:
-        """Train a fresh model at learning rate ``lr``; classification error on ``split`` (1.0 if diverged)."""
+    def train_and_evaluate(self, lr: float, *, seed: int = 0, split: str = "val", reporter=None) -> float:
+        """Train a fresh model at learning rate ``lr``; classification error on ``split`` (1.0 if diverged).
+
+        ``reporter`` (the second argument of an ``hpo.tune`` objective, see ``hpo.pruners``):
+        after every epoch the mean training loss and the error on ``split`` are reported and
+        a trial the pruner stops raises ``optuna.TrialPruned``."""
         model = self.build_model(seed)
         inputs, labels = self.data["train"]
         targets = nn.functional.one_hot(labels, N_CLASSES).float()
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
         loss_fn = nn.MSELoss()
         generator = torch.Generator().manual_seed(seed)
-        for _ in range(self.epochs):
+        for epoch in range(self.epochs):
+            losses = []
             for batch in torch.randperm(len(inputs), generator=generator).split(self.batch_size):
                 optimizer.zero_grad()
                 loss = loss_fn(model(inputs[batch]), targets[batch])
@@ -91,6 +97,16 @@ class DigitsMLPTask:
                     return 1.0
                 loss.backward()
                 optimizer.step()
+                losses.append(loss.item())
+            if reporter is not None:
+                reporter.report_loss(float(np.mean(losses)), epoch)
+                reporter.report(self.error(model, split), epoch)
+                if reporter.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+        return self.error(model, split)
+
+    def error(self, model: nn.Module, split: str = "val") -> float:
+        """Classification error of ``model`` on ``split`` (1.0 for non-finite outputs)."""
         with torch.no_grad():
             outputs = model(self.data[split][0])
         if not torch.isfinite(outputs).all():

@@ -63,3 +63,31 @@ def plot_study(study: optuna.Study, path: str | Path, title: str | None = None) 
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
     return Path(path)
+
+
+def plot_comparison(studies: dict[str, optuna.Study], path: str | Path, title: str = "") -> Path:
+    """Write a PNG overlaying the best-so-far curves of single-objective studies (one per
+    label), e.g. several optimizers on one task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    direction = None
+    for label, study in studies.items():
+        frame = history_frame(study)
+        if frame.empty or "best_so_far" not in frame:
+            continue
+        done = frame[frame["state"] == "COMPLETE"]
+        ax.step(done["number"], done["best_so_far"], where="post", label=label)
+        direction = study.direction.name.lower()
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"best objective so far ({direction or 'n/a'})")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)

@@ -10,6 +10,12 @@ adds three things on top of Optuna's types:
 * ``SpaceEncoder`` maps configurations to and from the box [-1, 1]^d, one coordinate per
   parameter, so that any continuous optimizer (SAC, CMA-ES, pymoo) can search any space.
 
+Conditional parameters: a parameter with ``when: {parent: value}`` (or a list of values) is
+active only in trials where every named parent is active and took one of the values; an
+inactive parameter is not suggested at all, so it is absent from the trial, as in Optuna's
+define-by-run. ``as_space`` returns a ``SearchSpace``, a dict of distributions that also holds
+the conditions; ``suggest`` fills a trial with the active parameters, parents first.
+
 Encoding per distribution (coordinate ``x`` in [-1, 1]):
 
 =====================  ==============================================================
@@ -47,8 +53,61 @@ from optuna.distributions import (
 )
 
 from hpo.errors import UserError
+from hpo.validation import short_repr
 
-Space = dict[str, BaseDistribution]
+
+class SearchSpace(dict):
+    """``{name: optuna distribution}`` plus ``conditions``: ``{child: {parent: allowed values}}``
+    for the conditional parameters. Parents come before their children in the order."""
+
+    def __init__(self, *args, conditions: Mapping[str, Mapping[str, tuple]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conditions: dict[str, dict[str, tuple]] = {k: dict(v) for k, v in (conditions or {}).items()}
+
+    def active(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether ``name`` is active given the values of its parents in ``params``."""
+        return all(
+            parent in params and _one_of(params[parent], allowed)
+            for parent, allowed in self.conditions.get(name, {}).items()
+        )
+
+
+Space = SearchSpace
+
+
+def _one_of(value: Any, allowed: tuple) -> bool:
+    # Exact types for strings and booleans (True == 1 must not match), equality for numbers.
+    def same(a, b) -> bool:
+        if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+            return type(a) is type(b) and a == b
+        return a == b
+
+    return any(same(value, choice) for choice in allowed)
+
+
+def when(distribution: BaseDistribution | Mapping[str, Any], **parents: Any) -> dict[str, Any]:
+    """A conditional parameter for a Python space: ``when(IntDistribution(2, 5), kernel="poly")``
+    is active only where ``kernel`` is ``"poly"`` (a list of values allows any of them)."""
+    return {"distribution": distribution, "when": parents}
+
+
+def suggest(trial, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Suggest every active parameter of ``space`` on the Optuna ``trial`` (parents first);
+    returns the suggested values."""
+    params: dict[str, Any] = {}
+    conditional = isinstance(space, SearchSpace)  # a plain mapping has no conditions
+    for name, distribution in space.items():
+        if not conditional or space.active(name, params):
+            params[name] = trial._suggest(name, distribution)
+    return params
+
+
+# Limits of a search-space file: it may come from someone else, and parsing it must stay cheap.
+MAX_SPACE_FILE_BYTES = 1 << 20
+MAX_PARAMETERS = 1000
+MAX_CHOICES = 10_000
+MAX_EXACT_INT = 2**53
+MAX_GRID_POINTS = 2**53
 
 _SPEC_TYPES = {
     "float": FloatDistribution,
@@ -69,7 +128,7 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
     kind = spec.get("type")
     if kind not in _SPEC_TYPES:
         raise UserError(f"search space parameter {name!r}: 'type' is {kind!r}; allowed: {', '.join(_SPEC_TYPES)}")
-    kwargs = {key: value for key, value in spec.items() if key != "type"}
+    kwargs = {key: value for key, value in spec.items() if key not in ("type", "when")}
     if kind == "categorical":
         allowed = {"choices"}
     else:
@@ -84,6 +143,12 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
         choices = kwargs.get("choices")
         if not isinstance(choices, (list, tuple)):
             raise UserError(f"search space parameter {name!r}: 'choices' must be a non-empty list, got {choices!r}")
+        if len(choices) > MAX_CHOICES:
+            raise UserError(
+                f"search space parameter {name!r}: {len(choices)} choices; at most {MAX_CHOICES} are allowed"
+            )
+        for choice in choices:
+            _check_choice(name, choice)
         kwargs["choices"] = tuple(choices)
     else:
         for key in ("low", "high"):
@@ -100,13 +165,37 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
                         f"search space parameter {name!r}: {key!r} must be an integer for type 'int', got {value!r}"
                     )
                 if value is not None:
-                    kwargs[key] = int(value)
+                    kwargs[key] = _exact_int(name, key, int(value))
         elif kwargs.get("step") is not None:
             kwargs["step"] = float(kwargs["step"])
+        _check_grid(name, kwargs)
     try:
         return _SPEC_TYPES[kind](**kwargs)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, ArithmeticError) as err:
         raise UserError(f"search space parameter {name!r}: {err}") from None
+
+
+def _check_choice(name: str, choice: Any) -> None:
+    # Optuna stores choices as JSON scalars; a NaN choice never equals itself, so it could not be encoded.
+    scalar = choice is None or isinstance(choice, (bool, int, float, str))
+    if not scalar or (isinstance(choice, float) and not math.isfinite(choice)):
+        raise UserError(
+            f"search space parameter {name!r}: choice {short_repr(choice)} is not allowed; "
+            "choices must be strings, finite numbers, booleans or null"
+        )
+
+
+def _check_grid(name: str, kwargs: Mapping[str, Any]) -> None:
+    """Refuse a grid ``low + k*step`` with more points than a float64 counts exactly (the encoder's k)."""
+    step = kwargs.get("step")
+    if step is None or not step > 0 or kwargs["high"] < kwargs["low"]:
+        return  # no grid, or Optuna refuses the bounds with its own message
+    points = (kwargs["high"] - kwargs["low"]) / step
+    if not points <= MAX_GRID_POINTS:
+        raise UserError(
+            f"search space parameter {name!r}: step {step!r} cuts [{kwargs['low']}, {kwargs['high']}] into "
+            f"more than {MAX_GRID_POINTS:.0e} grid points; use a larger step, or no step for a continuous range"
+        )
 
 
 def _number(name: str, key: str, value: Any) -> int | float:
@@ -117,7 +206,21 @@ def _number(name: str, key: str, value: Any) -> int | float:
         except ValueError:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"search space parameter {name!r}: {key!r} must be a number, got {value!r}")
+        raise UserError(f"search space parameter {name!r}: {key!r} must be a number, got {short_repr(value)}")
+    if isinstance(value, int):
+        return _exact_int(name, key, value)
+    if not math.isfinite(value):
+        raise UserError(f"search space parameter {name!r}: {key!r} must be a finite number, got {value!r}")
+    return value
+
+
+def _exact_int(name: str, key: str, value: int) -> int:
+    # Bounds go through float64 (Optuna, the encoder): an integer beyond 2**53 is not kept exactly.
+    if abs(value) > MAX_EXACT_INT:
+        raise UserError(
+            f"search space parameter {name!r}: {key!r} = {short_repr(value)} is beyond +-2**53, "
+            "the largest integer a float64 holds exactly"
+        )
     return value
 
 
@@ -131,14 +234,64 @@ def as_space(space: Mapping[str, Any]) -> Space:
         raise UserError(f"space must be a mapping of names to distributions, got {type(space).__name__}")
     if not space:
         raise UserError("space is empty: give at least one parameter")
-    result: Space = {}
+    result = SearchSpace(conditions=getattr(space, "conditions", None))
     for name, spec in space.items():
         if not isinstance(name, str) or not name:
             raise UserError(f"search space parameter names must be non-empty strings, got {name!r}")
+        if isinstance(spec, Mapping) and "distribution" in spec:  # the form made by ``when``
+            unknown = set(spec) - {"distribution", "when"}
+            if unknown:
+                raise UserError(f"search space parameter {name!r}: unknown key(s) {sorted(unknown)}")
+            condition, spec = spec.get("when"), spec["distribution"]
+        else:
+            condition = spec.get("when") if isinstance(spec, Mapping) else None
         dist = distribution_from_spec(name, spec)
         _check_distribution(name, dist)
+        if condition is not None:
+            result.conditions[name] = _parse_condition(name, condition, result)
         result[name] = dist
     return result
+
+
+def _parse_condition(name: str, condition: Any, earlier: Mapping[str, BaseDistribution]) -> dict[str, tuple]:
+    """``{parent: value or [values]}`` checked against the parameters defined before ``name``."""
+    if not isinstance(condition, Mapping) or not condition:
+        raise UserError(
+            f"search space parameter {name!r}: 'when' must map parent parameter names to values, got {condition!r}"
+        )
+    parsed = {}
+    for parent, values in condition.items():
+        if parent not in earlier:
+            raise UserError(
+                f"search space parameter {name!r}: 'when' names {parent!r}, which is not a parameter defined "
+                f"before {name!r}; defined before: {list(earlier) or 'none'}"
+            )
+        values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
+        if not values:
+            raise UserError(f"search space parameter {name!r}: 'when' gives no value for {parent!r}")
+        dist = earlier[parent]
+        for value in values:
+            if not _possible(dist, value):
+                raise UserError(
+                    f"search space parameter {name!r}: 'when' value {value!r} for {parent!r} is not a value "
+                    f"{parent!r} can take ({_describe(dist)})"
+                )
+        parsed[parent] = values
+    return parsed
+
+
+def _possible(dist: BaseDistribution, value: Any) -> bool:
+    if isinstance(dist, CategoricalDistribution):
+        return _one_of(value, tuple(dist.choices))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return dist.low <= value <= dist.high
+
+
+def _describe(dist: BaseDistribution) -> str:
+    if isinstance(dist, CategoricalDistribution):
+        return f"choices {list(dist.choices)}"
+    return f"[{dist.low}, {dist.high}]"
 
 
 def _check_distribution(name: str, dist: BaseDistribution) -> None:
@@ -149,6 +302,10 @@ def _check_distribution(name: str, dist: BaseDistribution) -> None:
             raise UserError(
                 f"search space parameter {name!r}: bounds must be finite, got low={dist.low}, high={dist.high}"
             )
+        if not math.isfinite(float(dist.high) - float(dist.low)):  # the encoder's affine map needs the width
+            raise UserError(
+                f"search space parameter {name!r}: the range [{dist.low}, {dist.high}] is wider than a float64 holds"
+            )
     elif not isinstance(dist, CategoricalDistribution):
         raise UserError(
             f"search space parameter {name!r}: unsupported distribution "
@@ -158,7 +315,7 @@ def _check_distribution(name: str, dist: BaseDistribution) -> None:
 
 
 def load_space(path: str | Path) -> Space:
-    """Read a search-space file (``.json``, ``.yaml`` or ``.yml``).
+    """Read a search-space file (``.json``, ``.yaml`` or ``.yml``, UTF-8).
 
     The file maps each parameter name to a mapping with ``type`` (``float``, ``int`` or
     ``categorical``) and the keyword arguments of the Optuna distribution::
@@ -166,34 +323,78 @@ def load_space(path: str | Path) -> Space:
         C:      {type: float, low: 1.0e-3, high: 1.0e3, log: true}
         degree: {type: int, low: 2, high: 5}
         kernel: {type: categorical, choices: [rbf, poly]}
+        degree: {type: int, low: 2, high: 5, when: {kernel: poly}}   # only where kernel is poly
+
+    A file may come from someone else, so reading it is bounded: at most
+    ``MAX_SPACE_FILE_BYTES``, ``MAX_PARAMETERS`` parameters and ``MAX_CHOICES`` choices each,
+    scalar choices, finite bounds, no YAML aliases or tags beyond plain data. Every problem is a
+    one-line ``UserError`` naming the file.
     """
     path = Path(path)
+    where = f"search space file {str(path)!r}"
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise UserError(f"{where}: unknown extension {path.suffix!r}; allowed: .json, .yaml, .yml")
+    text = _read_text(path, where)
     try:
-        text = path.read_text()
-    except OSError as err:
-        raise UserError(f"search space file {str(path)!r}: cannot read it ({err.strerror})") from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        elif path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            raise UserError(
-                f"search space file {str(path)!r}: unknown extension {path.suffix!r}; allowed: .json, .yaml, .yml"
-            )
-    except UserError:
-        raise
-    except Exception as err:  # json.JSONDecodeError, yaml.YAMLError
-        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"search space file {str(path)!r}: not valid: {first_line}") from None
+        data = json.loads(text) if suffix == ".json" else _load_yaml(text)
+    except Exception as err:  # json.JSONDecodeError, yaml.YAMLError, RecursionError (nesting), int digit limits
+        raise UserError(f"{where}: not valid: {_parse_error(err)}") from None
     if not isinstance(data, Mapping):
+        raise UserError(f"{where}: the top level must map parameter names to specs, got {type(data).__name__}")
+    if len(data) > MAX_PARAMETERS:
+        raise UserError(f"{where}: {len(data)} parameters; at most {MAX_PARAMETERS} are allowed")
+    try:
+        return as_space(data)
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+
+
+def _read_text(path: Path, where: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_SPACE_FILE_BYTES + 1)  # never more, whatever the file claims
+    except OSError as err:
+        raise UserError(f"{where}: cannot read it ({err.strerror})") from None
+    if len(raw) > MAX_SPACE_FILE_BYTES:
+        raise UserError(f"{where}: larger than {MAX_SPACE_FILE_BYTES} bytes, the limit for a search space")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
         raise UserError(
-            f"search space file {str(path)!r}: the top level must map parameter names to "
-            f"specs, got {type(data).__name__}"
-        )
-    return as_space(data)
+            f"{where}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); save it as UTF-8"
+        ) from None
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without aliases: a few nested aliases expand into gigabytes."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"YAML aliases (*{event.anchor}) are not allowed in a search space", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+    loader = NoAliasLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _parse_error(err: Exception) -> str:
+    problem = getattr(err, "problem", None)  # yaml.MarkedYAMLError: the problem and where it is
+    mark = getattr(err, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    text = str(err).strip()
+    return " ".join(text.splitlines()[0].split()) if text else type(err).__name__
 
 
 class SpaceEncoder:
@@ -216,15 +417,23 @@ class SpaceEncoder:
         """Which coordinates are categorical (their bins have no order)."""
         return np.array([isinstance(self.space[name], CategoricalDistribution) for name in self.names], dtype=bool)
 
-    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Encode a configuration into a float64 vector of [-1, 1]^d."""
+    def encode(self, params: Mapping[str, Any], *, inactive_missing: bool = False) -> np.ndarray:
+        """Encode a configuration into a float64 vector of [-1, 1]^d.
+
+        ``inactive_missing=True``: a parameter absent from ``params`` is an inactive
+        conditional one and encodes to 0, the centre (``active_mask`` tells which);
+        otherwise a missing parameter is an error."""
         missing = [name for name in self.names if name not in params]
-        if missing:
+        if missing and not inactive_missing:
             raise UserError(f"params: missing parameter(s) {missing}")
         return np.array(
-            [_encode_one(name, self.space[name], params[name]) for name in self.names],
+            [_encode_one(name, self.space[name], params[name]) if name in params else 0.0 for name in self.names],
             dtype=np.float64,
         )
+
+    def active_mask(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Which coordinates ``params`` sets (the active parameters)."""
+        return np.array([name in params for name in self.names], dtype=bool)
 
     def decode(self, x: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Decode any point (clipped to the box) into a valid configuration.

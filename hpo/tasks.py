@@ -40,14 +40,20 @@ class Task:
         X, y = self.make_data()
         return train_test_split(X, y, test_size=0.25, random_state=_SPLIT_SEED, stratify=y)
 
-    def objective(self, params: dict[str, Any]) -> float:
-        """The value to optimize: k-fold cross-validated score on the training split."""
+    def objective(self, params: dict[str, Any], trial=None) -> float:
+        """The value to optimize: k-fold cross-validated score on the training split. With a
+        ``trial`` (``hpo.tune`` passes its reporter) and a pruner, an iterative model
+        (boosting) trains in 10 steps and reports the mean CV score after each."""
         if self.function is not None:
             return float(self.function(params))
         from sklearn.model_selection import StratifiedKFold, cross_val_score
 
         X_train, _, y_train, _ = self._split
         folds = StratifiedKFold(n_splits=_CV_FOLDS, shuffle=True, random_state=_SPLIT_SEED)
+        if trial is not None:
+            from hpo.sklearn import stepwise_cv_score
+
+            return stepwise_cv_score(self.make_model(params), X_train, y_train, folds, trial)
         scores = cross_val_score(self.make_model(params), X_train, y_train, cv=folds)
         return float(np.mean(scores))
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# README command (1): set up, then tune an RBF SVC on scikit-learn's digits with TPE
-# (40 trials, under a minute on 2 cores). Results: results/demo/ (CSV + PNG) and the
-# SQLite study results/hpo.db (open it with optuna-dashboard).
+# README command (1): set up, then show the toolkit's three jobs in a few minutes on 2 cores:
+# the RL tuner, TPE and GP tuning an SVC side by side, the electrode energy-power Pareto front,
+# and a small benchmark with its rank table. It prints where each file is (results/demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-.venv/bin/hpo tune svc-digits --optimizer tpe --n-trials 40 --seed 0 --study-name demo --out results/demo
+.venv/bin/hpo demo --out results/demo

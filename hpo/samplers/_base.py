@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study
@@ -60,13 +59,15 @@ class AgentSampler(BaseSampler):
             self._fresh_agent_rng_states()
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        """The parameters every completed trial set, with one distribution (Optuna's
-        ``IntersectionSearchSpace``, updated incrementally), minus single-valued ones (they
-        carry no choice, as in Optuna's samplers); empty for multi-objective studies."""
+        """The parameters any completed trial set, each with the one distribution every trial
+        that set it used (``UnionSearchSpace``), minus single-valued ones (they carry no
+        choice, as in Optuna's samplers); empty for multi-objective studies. Conditional
+        parameters are in it: trials where one is inactive encode it as 0, the centre
+        (``finished_points``), and the agent's proposal for it is used only where it is active."""
         if len(study.directions) > 1:
             return {}
         if getattr(self, "_search_space", None) is None:
-            self._search_space = optuna.search_space.IntersectionSearchSpace(include_pruned=False)
+            self._search_space = UnionSearchSpace()
         space = self._search_space.calculate(study)
         return {name: dist for name, dist in space.items() if not dist.single()}
 
@@ -117,6 +118,30 @@ class AgentSampler(BaseSampler):
             np.random.set_state(saved_numpy)
 
 
+class UnionSearchSpace:
+    """Optuna's ``IntersectionSearchSpace`` for conditional spaces: the union of the
+    parameters of the completed trials, dropping a parameter seen with two different
+    distributions; updated incrementally, sorted by name as Optuna's."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._distributions: dict[str, BaseDistribution] = {}
+        self._conflicting: set[str] = set()
+
+    def calculate(self, study: Study) -> dict[str, BaseDistribution]:
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if trial.number in self._seen:
+                continue
+            self._seen.add(trial.number)
+            for name, dist in trial.distributions.items():
+                if name in self._conflicting:
+                    continue
+                if self._distributions.setdefault(name, dist) != dist:
+                    del self._distributions[name]
+                    self._conflicting.add(name)
+        return dict(sorted(self._distributions.items()))
+
+
 class Replay:
     """Which finished trials a sampler's state already holds. Finished trials never change,
     so while the trials replayed at the last call are still the first ones (the usual case)
@@ -148,7 +173,8 @@ def silent_logger():
 def finished_points(
     study: Study, encoder, encoded: dict[int, np.ndarray] | None = None
 ) -> tuple[list[FrozenTrial], list[np.ndarray], list[float | None]]:
-    """The finished trials that set every parameter of the space, in trial-number order,
+    """The finished trials (failed ones only where they set every parameter of the space;
+    a parameter absent from a completed or pruned trial was inactive), in trial-number order,
     with their encoded configurations and values (``None``: failed or pruned).
     ``encoded``: a cache of encodings by trial number, filled as it goes (finished trials
     never change; give a fresh one when the space changes)."""
@@ -158,10 +184,12 @@ def finished_points(
         point = None if encoded is None else encoded.get(trial.number)
         if point is None:
             params = trial.params
-            if any(name not in params for name in encoder.names):
+            # A completed or pruned trial set every parameter active in it; the others are
+            # inactive conditional ones. A failed trial may have stopped while sampling.
+            if trial.state == TrialState.FAIL and any(name not in params for name in encoder.names):
                 continue
             try:
-                point = encoder.encode(params)
+                point = encoder.encode(params, inactive_missing=True)
             except ValueError:  # a value outside the current (changed) range: not comparable
                 continue
             if encoded is not None:

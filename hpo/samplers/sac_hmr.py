@@ -122,7 +122,7 @@ class SACHMRSampler(AgentSampler):
     ):
         super().__init__(seed, independent_sampler)
         for name, value, minimum in (
-            ("n_startup_trials", n_startup_trials, 1),
+            ("n_startup_trials", n_startup_trials, 0),
             ("gradient_steps", gradient_steps, 0),
             ("batch_size", batch_size, 1),
             ("train_every", train_every, 1),

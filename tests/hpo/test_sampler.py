@@ -267,7 +267,7 @@ def test_fine_tunes_a_given_agent_and_checks_its_spaces():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"n_startup_trials": 0}, "n_startup_trials must be an integer >= 1, got 0"),
+        ({"n_startup_trials": -1}, "n_startup_trials must be an integer >= 0, got -1"),
         ({"gamma": 1.0}, "gamma must be a finite number in [0, 1), got 1.0"),
         ({"net_arch": []}, "net_arch must be a non-empty list of positive layer widths, got []"),
         ({"action_mode": "jump"}, "action_mode is 'jump'; allowed: absolute, relative"),
@@ -280,3 +280,14 @@ def test_bad_options_name_the_parameter(kwargs, message):
     with pytest.raises(UserError) as excinfo:
         SACHMRSampler(**kwargs)
     assert message in str(excinfo.value)
+
+
+def test_zero_startup_trials_lets_the_agent_act_from_the_second_trial_as_optuna_samplers_do():
+    # Optuna's meaning: no random start-up phase; the first trial has no relative space yet.
+    study = optuna.create_study(sampler=SACHMRSampler(seed=0, **{**CHEAP, "n_startup_trials": 0}))
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.3) ** 2, n_trials=3)
+    assert len(study.trials) == 3
+    assert study.sampler._agent is not None  # built by the first relative suggestion, at trial 1
+    with_startup = optuna.create_study(sampler=SACHMRSampler(seed=0, **{**CHEAP, "n_startup_trials": 3}))
+    with_startup.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.3) ** 2, n_trials=3)
+    assert with_startup.sampler._agent is None

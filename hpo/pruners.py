@@ -1,0 +1,219 @@
+"""The pruner registry, and the reporter an objective uses to report intermediate values.
+
+``hpo.tune(..., pruner=NAME)`` and ``hpo tune --pruner NAME`` resolve names here, as
+optimizers resolve in ``hpo.optimizers``: each name stands for one explicit Optuna pruner
+configuration. An objective that takes a second argument receives a ``Reporter`` (the trial
+with ``report``, ``should_prune`` and, for torch objectives, ``report_loss`` and
+``check_learning_rate``) and stops by raising ``optuna.TrialPruned``; the trial is then
+PRUNED, counts toward the budget, and the samplers see it as Optuna's samplers do (TPE and
+GP use a pruned trial's last reported value).
+
+``"dynamics"`` is Hyperband plus two checks from the training-dynamics theory
+(``docs/dynamics.md``): a trial whose training loss diverges, or spikes (a catapult) and does
+not come back within ``patience`` reports, is pruned; and a
+learning rate above the top of the range measured on the initial model is skipped before
+any training (``Reporter.check_learning_rate``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.pruners import BasePruner
+
+from hpo.errors import UserError
+
+LOSS_ATTR = "hpo:losses"
+SKIP_ATTR = "hpo:skipped"
+
+
+@dataclass(frozen=True)
+class PrunerSpec:
+    name: str
+    description: str
+    configuration: str
+    factory: Callable[[], BasePruner]
+
+
+_REGISTRY: dict[str, PrunerSpec] = {}
+
+
+def register(spec: PrunerSpec) -> None:
+    """Add a pruner to the registry (a name may be registered once)."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"pruner {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+
+
+def pruners() -> dict[str, str]:
+    """Registered pruner names with their one-line descriptions."""
+    return {name: spec.description for name, spec in _REGISTRY.items()}
+
+
+def get_pruner(name: str) -> PrunerSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UserError(f"pruner {name!r} is unknown; allowed: {', '.join(_REGISTRY)}") from None
+
+
+def make_pruner(pruner: str | BasePruner | None) -> BasePruner:
+    """The pruner registered under ``pruner`` (``None``: ``"none"``), or an Optuna pruner as is."""
+    if pruner is None:
+        pruner = "none"
+    if isinstance(pruner, BasePruner):
+        return pruner
+    if not isinstance(pruner, str):
+        raise UserError(f"pruner must be a registry name or an optuna pruner, got {type(pruner).__name__}")
+    return get_pruner(pruner).factory()
+
+
+class DynamicsPruner(BasePruner):
+    """Prunes what ``base`` prunes, and a trial whose reported training loss (``Reporter.
+    report_loss``) diverged (``hpo.dynamics.diverged``: non-finite, or above
+    ``divergence_factor`` times its first value) or sits in a spike that has not come down
+    for ``patience`` reports (``hpo.dynamics.catapult_unrecovered``). Trials skipped by
+    ``Reporter.check_learning_rate`` are pruned before training."""
+
+    def __init__(self, base: BasePruner | None = None, *, divergence_factor: float = 10.0, patience: int = 2):
+        if divergence_factor <= 1:
+            raise UserError(f"divergence_factor must be > 1, got {divergence_factor!r}")
+        if patience < 1:
+            raise UserError(f"patience must be >= 1, got {patience!r}")
+        self._base = base if base is not None else optuna.pruners.NopPruner()
+        self._divergence_factor = divergence_factor
+        self._patience = patience
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        if trial.user_attrs.get(SKIP_ATTR):
+            return True
+        losses = trial.user_attrs.get(LOSS_ATTR)
+        if losses:
+            # torch-based diagnostics: loaded only when this pruner meets a loss curve
+            from hpo.dynamics import catapult_unrecovered, diverged
+
+            if diverged(losses, factor=self._divergence_factor) or catapult_unrecovered(
+                losses, patience=self._patience
+            ):
+                return True
+        return self._base.prune(study, trial)
+
+
+class Reporter:
+    """What an objective of the form ``objective(params, trial)`` receives: the Optuna trial
+    (every attribute of ``optuna.Trial`` is available, ``suggest_*`` included) with
+
+    * ``report(value, step)``: an intermediate objective value (e.g. validation error per
+      epoch), used by every pruner;
+    * ``should_prune()``: whether to stop now (then ``raise optuna.TrialPruned()``);
+    * ``report_loss(loss, step)``: the training loss, for ``pruner="dynamics"``;
+    * ``check_learning_rate(lr, max_lr)``: for ``pruner="dynamics"``, raises
+      ``optuna.TrialPruned`` when ``lr`` is above ``max_lr``, the top of the range where the
+      initial model trains (``hpo.dynamics.lr_range``).
+    """
+
+    def __init__(self, trial: optuna.Trial):
+        self._trial = trial
+        self._losses: list[float] = []
+
+    @property
+    def trial(self) -> optuna.Trial:
+        return self._trial
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+    def report(self, value: float, step: int) -> None:
+        self._trial.report(float(value), int(step))
+
+    def should_prune(self) -> bool:
+        return self._trial.should_prune()
+
+    def report_loss(self, loss: float, step: int) -> None:
+        """Record the training loss after ``step`` (one value per step, in order)."""
+        self._losses.append(float(loss))
+        self._trial.set_user_attr(LOSS_ATTR, self._losses)
+
+    def check_learning_rate(self, lr: float, max_lr: float) -> None:
+        """Skip the trial (``optuna.TrialPruned``) when ``lr`` exceeds ``max_lr``, the top of
+        the trainable range measured on the initial model (``hpo.dynamics.lr_range``)."""
+        if not isinstance(self._trial.study.pruner, DynamicsPruner):
+            return
+        if float(lr) > float(max_lr):
+            self._trial.set_user_attr(SKIP_ATTR, f"learning rate {lr:.4g} above the trainable top {max_lr:.4g}")
+            raise optuna.TrialPruned(f"learning rate {lr:.4g} above the trainable top {max_lr:.4g}")
+
+
+def _quiet(cls, **kwargs):
+    # The registry documents the configuration; Optuna's ExperimentalWarning is only noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(**kwargs)
+
+
+# Optuna's defaults where they exist, written out, so the configuration is explicit.
+register(
+    PrunerSpec(
+        name="none",
+        description="no pruning: every trial runs to the end",
+        configuration="optuna.pruners.NopPruner()",
+        factory=optuna.pruners.NopPruner,
+    )
+)
+register(
+    PrunerSpec(
+        name="median",
+        description="stop a trial whose intermediate value is worse than the median of earlier trials at that step",
+        configuration="optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0, interval_steps=1)",
+        factory=lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0, interval_steps=1),
+    )
+)
+register(
+    PrunerSpec(
+        name="percentile",
+        description="stop a trial worse than the 25th percentile of earlier trials at that step",
+        configuration="optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=0)",
+        factory=lambda: optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=0),
+    )
+)
+register(
+    PrunerSpec(
+        name="successive-halving",
+        description="asynchronous successive halving (ASHA): keep the best 1/4 at each rung",
+        configuration="optuna.pruners.SuccessiveHalvingPruner(min_resource='auto', reduction_factor=4)",
+        factory=lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource="auto", reduction_factor=4),
+    )
+)
+register(
+    PrunerSpec(
+        name="hyperband",
+        description="Hyperband: successive halving over several brackets of minimum resource",
+        configuration="optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3)",
+        factory=lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto", reduction_factor=3),
+    )
+)
+register(
+    PrunerSpec(
+        name="wilcoxon",
+        description="Wilcoxon signed-rank test against the best trial over reported instances (e.g. CV folds)",
+        configuration="optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)",
+        factory=lambda: _quiet(optuna.pruners.WilcoxonPruner, p_threshold=0.1, n_startup_steps=2),
+    )
+)
+register(
+    PrunerSpec(
+        name="dynamics",
+        description="Hyperband plus training-dynamics checks: divergence, unrecovered catapults, too-large rates",
+        configuration=(
+            "hpo.pruners.DynamicsPruner(optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', "
+            "reduction_factor=3), divergence_factor=10.0, patience=2)"
+        ),
+        factory=lambda: DynamicsPruner(
+            optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto", reduction_factor=3)
+        ),
+    )
+)
