@@ -33,15 +33,27 @@ def run_benchmark(
     raw_csv: bool = False,
 ) -> tuple[RunSummary, Path]:
     """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``, see
-    ``benchmarks.suites.make_jobs``) into ``out``, skipping runs finished earlier, pack the
-    run files into ``out/runs.jsonl.xz`` (unless ``pack`` is false), then write
-    ``out/report.md`` (``raw_csv``: also trials.csv and curves.csv). Returns what ran and the
-    report's path.
+    ``benchmarks.suites.make_jobs``; the ``transfer`` suite has its own runner,
+    ``benchmarks.transfer``) into ``out``, skipping runs finished earlier, pack the run files
+    into ``out/runs.jsonl.xz`` (unless ``pack`` is false), then write ``out/report.md``
+    (``raw_csv``: also trials.csv and curves.csv). Returns what ran and the report's path.
 
     ``workers``: local processes (default: CPU count; 0 = this process). ``dask``: a
     scheduler address or a ``distributed.Client`` (then ``workers`` is ignored).
     ``command``: the command line recorded in the report (default: this process's argv).
     """
+    if suite == "transfer":  # leave-one-dataset-out runs with source studies: its own runner
+        from benchmarks.transfer.run import run
+
+        return run(
+            out,
+            families=problems,
+            entries=optimizers,
+            seeds=seeds or 10,
+            n_trials=n_trials or 100,
+            workers=1 if workers is None else max(workers, 1),
+            progress=progress,
+        )
     jobs = make_jobs(suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials)
     out = Path(out)
     try:

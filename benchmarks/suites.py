@@ -171,7 +171,9 @@ def make_jobs(
     if isinstance(suite, str):
         suite = get_suite(suite)
     names = select_problems(problems if problems else suite.problems)
-    chosen = list(optimizers) if optimizers else list(suite.optimizers or registry_optimizers())
+    # "Every registry optimizer" leaves out those that need source studies (transfer).
+    every = [name for name in registry_optimizers() if get_optimizer(name).transfer_factory is None]
+    chosen = list(optimizers) if optimizers else list(suite.optimizers or every)
     for name in chosen:
         get_optimizer(name)  # an unknown name is an error listing the allowed ones
     seeds = suite.seeds if seeds is None else seeds

@@ -164,6 +164,10 @@ def _list() -> int:
     print("suites:")
     for suite in SUITES.values():
         print(f"  {suite.name:10s} {suite.description}")
+    print(
+        f"  {'transfer':10s} leave one dataset out on HPOBench-NN, HPOLib and NAS-Bench-201 with 100-trial "
+        "source studies; --problems takes families, --optimizers entries (docs/transfer.md)"
+    )
     print("problem groups (names; patterns like 'bbob-*-d2' also work):")
     for group in GROUPS:
         names = problem_names(group)

@@ -10,5 +10,6 @@ What they share (the base class, the replay of a study's trials) is in ``_base``
 
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.samplers.sac_hmr import SACHMRSampler
+from hpo.samplers.sac_hmr_transfer import SACHMRTransferSampler
 
-__all__ = ["PretrainedSampler", "SACHMRSampler"]
+__all__ = ["PretrainedSampler", "SACHMRSampler", "SACHMRTransferSampler"]

