@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -11,9 +13,10 @@ from pathlib import Path
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over
-    ``path`` (atomic on POSIX filesystems). The file gets the permissions a plain ``open``
-    would give it (those of the file it replaces, or the umask's for a new one), not the
-    owner-only ones of a temporary file. The temporary name keeps ``path``'s suffix, for
+    ``path`` (atomic on POSIX filesystems). A symbolic link at ``path`` is replaced, never
+    written through, and its target's mode is not copied. The file gets the permissions of the
+    regular file it replaces (execute bits dropped: results are data), or the umask's for a new
+    one, not the owner-only ones of a temporary file. The temporary name keeps ``path``'s suffix, for
     writers that choose a format by it (Matplotlib, NumPy, SB3)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,10 +37,14 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def _mode_for(path: Path) -> int:
+    default = 0o666 & ~_umask()
     try:
-        return stat.S_IMODE(path.stat().st_mode)
+        existing = os.lstat(path)
     except FileNotFoundError:
-        return 0o666 & ~_umask()
+        return default
+    if not stat.S_ISREG(existing.st_mode):  # a symlink (or other) is replaced, its mode ignored
+        return default
+    return stat.S_IMODE(existing.st_mode) & 0o666
 
 
 def _umask() -> int:
@@ -51,3 +58,15 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def safe_file_name(name: str, limit: int = 100) -> str:
+    """``name`` as one file-name component (a study name as a results folder): characters other
+    than letters, digits, ``.``, ``-`` and ``_`` become ``_`` and leading dots go, so no name
+    leaves its folder (``../../x``); a changed or cut name gets 8 hex digits of its hash, so that
+    two names stay two folders."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "_"
+    if safe != name or len(safe) > limit:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        safe = f"{safe[: limit - 9]}-{digest}"
+    return safe

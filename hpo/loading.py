@@ -4,6 +4,7 @@ registry)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -39,9 +40,23 @@ def _import(module_name: str, reference: str, what: str):
             raise UserError(f"{what} {reference!r}: file {module_name!r} not found")
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        with _on_sys_path(str(path.resolve().parent)):  # its sibling modules, as `python FILE` would
+            spec.loader.exec_module(module)
         return module
     # The ``hpo`` console script does not put the working directory on sys.path; ``python -m`` does.
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    return importlib.import_module(module_name)
+    with _on_sys_path(os.getcwd()):
+        return importlib.import_module(module_name)
+
+
+@contextlib.contextmanager
+def _on_sys_path(folder: str):
+    """``folder`` first on ``sys.path`` for the import only: left there, a stray module in it
+    (say a ``matplotlib.py``) would shadow the real one at a later import of the run."""
+    if folder in sys.path or (folder == os.getcwd() and "" in sys.path):
+        yield
+        return
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)

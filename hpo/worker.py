@@ -22,8 +22,10 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from hpo.errors import UserError
 from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
+from hpo.space import SearchSpace, as_space
 from hpo.storage import open_storage, redact_url
 from hpo.trials import Objective, work
+from hpo.validation import check_real, check_seed
 
 SPEC_ATTR = "hpo:spec"
 
@@ -38,6 +40,7 @@ class StudySpec:
     objective: str | None = None  # MODULE:FUNCTION
     space: dict[str, str] = field(default_factory=dict)  # name -> distribution JSON
     timeout_per_trial: float | None = None
+    conditions: dict[str, dict[str, list]] = field(default_factory=dict)  # child -> {parent: values}
 
     def resolve(self) -> tuple[Objective, dict[str, Any]]:
         """The objective function and the search space."""
@@ -46,8 +49,24 @@ class StudySpec:
 
             task = get_task(self.task)
             return task.objective, task.space
-        space = {name: json_to_distribution(text) for name, text in self.space.items()}
-        return load_objective(self.objective), space
+        space = SearchSpace(
+            {name: json_to_distribution(text) for name, text in self.space.items()},
+            conditions={child: {p: tuple(v) for p, v in parents.items()} for child, parents in self.conditions.items()},
+        )
+        return load_objective(self.objective), as_space(space)
+
+    def check_runs(self, *, task: str | None, objective: str | None) -> None:
+        """Refuse unless this spec names exactly the code the worker's operator named. The spec
+        is stored in the study, so anyone who can write the storage can change it; a worker runs
+        only what its own command line names."""
+        if (self.task, self.objective) == (task, objective):
+            return
+        stored = f"task {self.task!r}" if self.task else f"objective {self.objective!r}"
+        given = f"task {task!r}" if task else f"objective {objective!r}"
+        raise UserError(
+            f"the study runs {stored} (as stored in it) but this worker was started for {given}; "
+            "a worker runs only the code named on its own command line, never what a storage names"
+        )
 
 
 def save_spec(study: optuna.Study, spec: StudySpec) -> None:
@@ -62,6 +81,10 @@ def spec_for(optimizer: str, seed, *, task=None, objective=None, space=None, tim
         objective=objective,
         space={name: distribution_to_json(d) for name, d in (space or {}).items()} if not task else {},
         timeout_per_trial=timeout_per_trial,
+        conditions={
+            child: {parent: list(values) for parent, values in parents.items()}
+            for child, parents in getattr(space, "conditions", {}).items()
+        },
     )
 
 
@@ -72,7 +95,14 @@ def load_spec(study: optuna.Study) -> StudySpec:
             f"study {study.study_name!r} was not created by 'hpo tune' (no {SPEC_ATTR!r} "
             "attribute): workers do not know its objective"
         )
-    return StudySpec(**data)
+    try:
+        spec = StudySpec(**data)
+    except TypeError:
+        raise UserError(f"study {study.study_name!r}: its {SPEC_ATTR!r} attribute is not a study spec") from None
+    check_seed(spec.seed)
+    if spec.timeout_per_trial is not None:
+        check_real("timeout_per_trial", spec.timeout_per_trial, 0, exclusive_minimum=True)
+    return spec
 
 
 def load_study(storage: str, study_name: str) -> optuna.Study:
@@ -99,15 +129,23 @@ def run_worker(
     storage: str,
     study_name: str,
     *,
+    task: str | None = None,
+    objective: str | None = None,
     max_trials: int | None = None,
     seed: int | None = None,
     on_trial=None,
 ) -> tuple[optuna.Study, int]:
     """Join ``study_name`` in ``storage`` and run its remaining trials (at most
-    ``max_trials`` of them); returns the study and the number of trials run here."""
+    ``max_trials`` of them); returns the study and the number of trials run here.
+
+    ``task`` (a built-in task name) or ``objective`` (``MODULE:FUNCTION``) names the code this
+    worker runs; a study whose stored spec names anything else is refused before any trial."""
+    if (task is None) == (objective is None):
+        raise UserError("name what this worker runs: a built-in TASK or --objective MODULE:FUNCTION (one of them)")
     study = load_study(storage, study_name)
     spec = load_spec(study)
-    objective, space = spec.resolve()
+    spec.check_runs(task=task, objective=objective)
+    objective, space = spec.resolve()  # the operator's own references: check_runs made them equal
     study.sampler = make_sampler(
         spec.optimizer,
         worker_seed(spec.seed) if seed is None else seed,

@@ -24,6 +24,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ import pandas as pd
 
 from hpo.errors import UserError
 from hpo.io import atomic_write_text
+from hpo.validation import short_repr
 from surrogates.manufacturing import (
     DEFAULT_COEFFICIENTS,
     PROCESS_BOUNDS,
@@ -42,7 +44,7 @@ from surrogates.manufacturing import (
     ProcessParameters,
     manufacture,
 )
-from surrogates.p2d import P2DResult, P2DSettings, StackCoefficients
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DResult, P2DSettings, StackCoefficients
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_DATASET = DATA_DIR / "electrode_designs.csv"
@@ -86,11 +88,43 @@ class SimulationConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> SimulationConfig:
+        """Settings read back from a sidecar: each one must have its default's type (a finite
+        number for a number), and the mesh must stay within what ``--points`` accepts."""
         parts = {"p2d": P2DSettings, "stack": StackCoefficients, "manufacturing": ManufacturingCoefficients}
-        try:
-            return cls(**{key: parts[key](**values.get(key, {})) for key in parts})
-        except TypeError as err:
-            raise UserError(f"dataset sidecar has an unknown setting: {err}") from None
+        if not isinstance(values, dict):
+            raise UserError(f"dataset sidecar: 'config' must be a mapping, got {type(values).__name__}")
+        config = cls(**{key: _settings(parts[key], key, values.get(key, {})) for key in parts})
+        for name in ("points_per_domain", "particle_points"):
+            if not MESH_POINTS[0] <= getattr(config.p2d, name) <= MESH_POINTS[1]:
+                raise UserError(
+                    f"dataset sidecar: p2d.{name} = {getattr(config.p2d, name)} must be in [{MESH_POINTS[0]}, "
+                    f"{MESH_POINTS[1]}]"
+                )
+        return config
+
+
+# Mesh points per domain that a simulation accepts (``--points``): more would take hours and gigabytes.
+MESH_POINTS = (4, 200)
+
+
+def _settings(kind: type, section: str, values) -> object:
+    if not isinstance(values, dict):
+        raise UserError(f"dataset sidecar: {section!r} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(f"dataset sidecar has unknown {section} setting(s) {unknown}")
+    for name, value in values.items():
+        default = fields[name].default
+        expected = (int, float) if isinstance(default, float) else type(default)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool):
+            raise UserError(
+                f"dataset sidecar: {section}.{name} = {short_repr(value)} must be of type {type(default).__name__}"
+            )
+        if number and not math.isfinite(value):
+            raise UserError(f"dataset sidecar: {section}.{name} = {value!r} must be a finite number")
+    return kind(**values)
 
 
 def load_config(dataset_path: str | os.PathLike) -> SimulationConfig:
@@ -103,9 +137,20 @@ def load_config(dataset_path: str | os.PathLike) -> SimulationConfig:
     if not sidecar.exists():
         return SimulationConfig()
     try:
-        return SimulationConfig.from_dict(json.loads(sidecar.read_text()).get("config", {}))
-    except json.JSONDecodeError as err:
-        raise UserError(f"dataset sidecar {str(sidecar)!r} is not valid JSON: {err}") from None
+        return SimulationConfig.from_dict(_read_sidecar(sidecar).get("config", {}))
+    except UserError as err:
+        raise UserError(f"{err} ({str(sidecar)!r})") from None
+
+
+def _read_sidecar(sidecar: Path) -> dict:
+    try:
+        data = json.loads(sidecar.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        reason = " ".join(str(err).split()) if not isinstance(err, RecursionError) else "nested too deeply"
+        raise UserError(f"dataset sidecar {str(sidecar)!r} is not valid JSON: {reason}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"dataset sidecar {str(sidecar)!r}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 # One model per worker process and configuration: building costs ~1 s, solving ~0.1 s.
@@ -190,12 +235,43 @@ def read_dataset(path: str | os.PathLike) -> pd.DataFrame:
     # "reason" is text, empty for successful designs: keep it a string column.
     try:
         frame = pd.read_csv(path, converters={"reason": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"dataset file {str(path)!r} is not a readable CSV: {err}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:  # ValueError: not UTF-8, ...
+        raise UserError(f"dataset file {str(path)!r} is not a readable CSV: {' '.join(str(err).split())}") from None
     missing = [c for c in ("design_id",) + PROCESS_NAMES + ("status",) if c not in frame]
     if missing:
         raise UserError(f"dataset file {str(path)!r} lacks column(s) {missing}")
+    frame = _numeric_cells(frame, path)
     return frame.drop_duplicates("design_id").sort_values("design_id").reset_index(drop=True)
+
+
+def _numeric_cells(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The columns the surrogates read, as finite floats: ids and process parameters of every
+    design, objectives of the successful ones. A text, empty, NaN or infinite cell there is
+    refused with its line, never learned from or scored."""
+    ok = (frame["status"] == "ok").to_numpy()
+    needed = [(column, np.ones(len(frame), dtype=bool)) for column in ("design_id",) + PROCESS_NAMES]
+    if ok.any():
+        missing = [c for c in OBJECTIVE_COLUMNS if c not in frame]
+        if missing:
+            raise UserError(f"dataset file {str(path)!r} has successful designs but lacks column(s) {missing}")
+        needed += [(column, ok) for column in OBJECTIVE_COLUMNS]
+    frame = frame.copy()
+    for column, rows in needed:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        bad = rows & ~np.isfinite(values)
+        if column == "design_id":
+            bad |= np.isfinite(values) & (values != np.round(values))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            cell = frame[column].iloc[first]  # an empty cell reads as nan
+            shown = short_repr(cell) if isinstance(cell, str) else str(cell)
+            raise UserError(
+                f"dataset file {str(path)!r}, line {first + 2}: {column} is {shown}; "
+                f"{'an integer' if column == 'design_id' else 'a finite number'} is needed there "
+                f"({int(bad.sum())} such cell(s) in {column})"
+            )
+        frame[column] = values.astype(np.int64) if column == "design_id" else values
+    return frame
 
 
 def ok_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -219,6 +295,8 @@ def generate_dataset(
     from tqdm import tqdm
 
     path = Path(path)
+    if path.is_symlink():  # appending would write into whatever file the link names
+        raise UserError(f"dataset file {str(path)!r} is a symbolic link; give the path of the file itself")
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
         "command": command,
@@ -271,7 +349,7 @@ def _check_or_write_sidecar(path: Path, metadata: dict) -> None:
     sidecar = _sidecar_path(path)
     comparable = ("n", "seed", "bounds", "config")
     if sidecar.exists() and path.exists():
-        existing = json.loads(sidecar.read_text())
+        existing = _read_sidecar(sidecar)
         # JSON turns tuples into lists: compare through a JSON round trip.
         new = json.loads(json.dumps({k: metadata[k] for k in comparable}))
         old = {k: existing.get(k) for k in comparable}

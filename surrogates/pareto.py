@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from hpo.errors import UserError
+from hpo.io import atomic_write
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.manufacturing import (
     PROCESS_BOUNDS,
@@ -437,8 +438,8 @@ def run_pareto(
             front = front.join(intervals)
 
     files = [str(out / "front.csv"), str(out / "validation.csv"), str(out / "front.png")]
-    front.to_csv(out / "front.csv", index_label="front_index")
-    validation.to_csv(out / "validation.csv", index=False)
+    atomic_write(out / "front.csv", lambda tmp: front.to_csv(tmp, index_label="front_index"))
+    atomic_write(out / "validation.csv", lambda tmp: validation.to_csv(tmp, index=False))
     plot_front(frame, front, validation, out / "front.png", title=f"{algorithm} on the surrogate, {domain} domain")
     return ParetoReport(
         front=front,
@@ -532,8 +533,10 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     ax.set_title(title)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        atomic_write(path, fig.savefig)
+    finally:
+        plt.close(fig)
 
 
 def _error_bars(band: pd.DataFrame, column: str) -> np.ndarray:

@@ -1,37 +1,62 @@
 """Argument types shared by the commands: argparse turns their errors into one line
-that names the option."""
+that names the option. The checks themselves are ``hpo.validation``'s, so the command line and
+the Python API accept the same values."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+
+from hpo.errors import UserError
+from hpo.validation import SEED_MAX, check_int, check_real, short_repr
 
 
 def positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
+    return _int(text, 1, None)
 
 
 def non_negative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
-    return value
+    return _int(text, 0, None)
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+def seed(text: str) -> int:
+    """A seed: an integer in [0, 2**32 - 1], what NumPy's legacy generator (Optuna's samplers) takes."""
+    return _int(text, 0, SEED_MAX)
+
+
+def int_in(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type for an integer in [minimum, maximum]."""
+
+    def parse(text: str) -> int:
+        return _int(text, minimum, maximum)
+
+    parse.__name__ = f"integer in [{minimum}, {maximum}]"
+    return parse
 
 
 def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive finite number")
-    return value
+        raise argparse.ArgumentTypeError(f"{short_repr(text)} is not a number") from None
+    try:
+        return check_real("value", value, 0.0, exclusive_minimum=True)
+    except UserError:
+        raise argparse.ArgumentTypeError(f"{short_repr(text)} is not a positive finite number") from None
+
+
+def _int(text: str, minimum: int, maximum: int | None) -> int:
+    try:
+        value = int(text)
+    except ValueError:  # also an integer of more than 4300 digits (Python's limit)
+        raise argparse.ArgumentTypeError(f"{short_repr(text)} is not an integer") from None
+    try:
+        return check_int("value", value, minimum, maximum)
+    except UserError:
+        raise argparse.ArgumentTypeError(f"{short_repr(text)} is not {_integer_kind(minimum, maximum)}") from None
+
+
+def _integer_kind(minimum: int, maximum: int | None) -> str:
+    if maximum is not None:
+        return f"an integer in [{minimum}, {maximum}]"
+    return {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import time
 
+from hpo.cli.args import int_in, positive_float, positive_int, seed
 from hpo.errors import UserError
 from hpo.loading import load_callable
 
 LOSS_CHOICES = ("mse", "half_mse", "sse", "half_sse")
+# The built-in probe model is a small MLP: these keep its weights (hidden**2 * depth) and the
+# probe runs within a laptop's memory and minutes.
+MAX_HIDDEN = 4096
+MAX_DEPTH = 32
+MAX_STEPS = 100_000
 
 
 def register(subparsers) -> None:
@@ -33,7 +39,7 @@ def register(subparsers) -> None:
     run = commands.add_parser("run", help="run one experiment (or all); writes NAME.png and NAME.csv")
     run.add_argument("name", help="experiment name from 'hpo dynamics list', or 'all'")
     run.add_argument("--out", required=True, help="directory for the figures and CSV files (created if missing)")
-    run.add_argument("--seed", type=int, default=0, help="base random seed of the experiment (default 0)")
+    run.add_argument("--seed", type=seed, default=0, help="base random seed of the experiment (default 0)")
     run.set_defaults(func=_run)
 
     lr_range = commands.add_parser(
@@ -51,21 +57,31 @@ def register(subparsers) -> None:
         "FUNCTION() -> (torch model, probe inputs, probe targets); "
         "default: the built-in digits MLP benchmark task (hpo.digits_mlp)",
     )
-    lr_range.add_argument("--hidden", type=int, default=128, help="digits MLP: hidden width (default 128)")
-    lr_range.add_argument("--depth", type=int, default=2, help="digits MLP: hidden layers (default 2)")
+    lr_range.add_argument(
+        "--hidden",
+        type=int_in(1, MAX_HIDDEN),
+        default=128,
+        help=f"digits MLP: hidden width, at most {MAX_HIDDEN} (default 128)",
+    )
+    lr_range.add_argument(
+        "--depth",
+        type=int_in(1, MAX_DEPTH),
+        default=2,
+        help=f"digits MLP: hidden layers, at most {MAX_DEPTH} (default 2)",
+    )
     lr_range.add_argument(
         "--probe-size",
-        type=int,
+        type=positive_int,
         default=256,
         help="digits MLP: probe samples, from the training set (default 256)",
     )
     lr_range.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="SGD batch size of the probe runs (default: the digits MLP's 64; the whole probe set for --model)",
     )
-    lr_range.add_argument("--steps", type=int, default=32, help="SGD steps per probe run (default 32)")
+    lr_range.add_argument("--steps", type=int_in(1, MAX_STEPS), default=32, help="SGD steps per probe run (default 32)")
     lr_range.add_argument(
         "--loss",
         choices=LOSS_CHOICES,
@@ -73,14 +89,16 @@ def register(subparsers) -> None:
         help="loss convention: mse = torch MSELoss (mean, no 1/2), half_mse = mean/2, "
         "sse = sum, half_sse = sum/2 (default mse)",
     )
-    lr_range.add_argument("--low-factor", type=float, default=0.3, help="range low end in units of 1/s (default 0.3)")
+    lr_range.add_argument(
+        "--low-factor", type=positive_float, default=0.3, help="range low end in units of 1/s (default 0.3)"
+    )
     lr_range.add_argument(
         "--tolerance",
-        type=float,
+        type=positive_float,
         default=2.0,
         help="a probe trains if its final loss is at most this times the best probe's (default 2)",
     )
-    lr_range.add_argument("--seed", type=int, default=0, help="seed of the model init and the probe batch (default 0)")
+    lr_range.add_argument("--seed", type=seed, default=0, help="seed of the model init and the probe batch (default 0)")
     lr_range.set_defaults(func=_lr_range)
 
 

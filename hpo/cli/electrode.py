@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from hpo.errors import UserError
+from hpo.validation import SEED_MAX, short_repr
 
 
 def register(subparsers) -> None:
@@ -163,9 +164,36 @@ def _coefficients(args):
     for item in args.coefficient:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
-            raise UserError(f"--coefficient {item!r} must look like NAME=VALUE")
+            raise UserError(f"--coefficient {short_repr(item)} must look like NAME=VALUE")
         overrides[name.strip()] = _real(raw, f"coefficient {name.strip()}")
-    return DEFAULT_COEFFICIENTS.with_overrides(**overrides)
+    coefficients = DEFAULT_COEFFICIENTS.with_overrides(**overrides)
+    if overrides:
+        _check_manufacturable(coefficients, args.coefficient)
+    return coefficients
+
+
+def _check_manufacturable(coefficients, given: list[str]) -> None:
+    """Refuse coefficients whose model breaks down (an error, or a property that is not a finite
+    real) at a corner of the process box, before a simulation or a long dataset run meets it."""
+    import itertools
+
+    from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
+
+    for corner in itertools.product(*(PROCESS_BOUNDS[name] for name in PROCESS_NAMES)):
+        try:
+            properties = manufacture(ProcessParameters(*corner), coefficients).as_dict()
+        except (ArithmeticError, TypeError, ValueError) as err:
+            problem = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        else:
+            bad = [k for k, v in properties.items() if not (isinstance(v, float | int) and math.isfinite(v))]
+            if not bad:
+                continue
+            problem = f"{bad[0]} = {properties[bad[0]]}"
+        design = ", ".join(f"{name} {value}" for name, value in zip(PROCESS_NAMES, corner))
+        raise UserError(
+            f"--coefficient {' '.join(given)}: the manufacturing model breaks down at the design ({design}): "
+            f"{problem}; give values nearer the defaults"
+        )
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -180,11 +208,11 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 def _integer(value, name: str, low: int, high: int | None = None) -> int:
     try:
         number = int(str(value))
-    except ValueError:
-        raise UserError(f"--{name} must be an integer, got {value!r}") from None
+    except ValueError:  # also an integer of more than 4300 digits (Python's limit)
+        raise UserError(f"--{name} must be an integer, got {short_repr(value)}") from None
     if number < low or (high is not None and number > high):
         allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise UserError(f"--{name} = {number} must be {allowed}")
+        raise UserError(f"--{name} = {short_repr(number)} must be {allowed}")
     return number
 
 
@@ -192,33 +220,35 @@ def _real(value, name: str, low: float = -math.inf, high: float = math.inf) -> f
     try:
         number = float(str(value))
     except ValueError:
-        raise UserError(f"--{name} must be a number, got {value!r}") from None
+        raise UserError(f"--{name} must be a number, got {short_repr(value)}") from None
     if not (math.isfinite(number) and low <= number <= high):
-        raise UserError(f"--{name} = {value} must be a finite number in [{low}, {high}]")
+        allowed = "" if (low, high) == (-math.inf, math.inf) else f" in [{low}, {high}]"
+        raise UserError(f"--{name} = {short_repr(value)} must be a finite number{allowed}")
     return number
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise UserError(f"--{name} = {value!r} must be one of {', '.join(allowed)}")
+        raise UserError(f"--{name} = {short_repr(value)} must be one of {', '.join(allowed)}")
     return value
 
 
 def _p2d_settings(args):
+    from surrogates.dataset import MESH_POINTS
     from surrogates.p2d import P2DSettings
 
-    return P2DSettings(points_per_domain=_integer(args.points, "points", 4, 200))
+    return P2DSettings(points_per_domain=_integer(args.points, "points", *MESH_POINTS))
 
 
 def _dataset_config(args):
     """The dataset's own simulation settings, with ``--points`` applied when given."""
     import dataclasses
 
-    from surrogates.dataset import SHIPPED_DATASET, load_config
+    from surrogates.dataset import MESH_POINTS, SHIPPED_DATASET, load_config
 
     config = load_config(args.data or SHIPPED_DATASET)
     if args.points is not None:
-        points = _integer(args.points, "points", 4, 200)
+        points = _integer(args.points, "points", *MESH_POINTS)
         config = dataclasses.replace(config, p2d=config.p2d.with_overrides(points_per_domain=points))
     return config
 
@@ -276,7 +306,7 @@ def _dataset(args) -> int:
     from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset, ok_rows
 
     n = _integer(args.n, "n", 1, 1_000_000)
-    seed = _integer(args.seed, "seed", 0)
+    seed = _integer(args.seed, "seed", 0, SEED_MAX)
     workers = _integer(args.workers, "workers", 1, 256)
     config = SimulationConfig(p2d=_p2d_settings(args), manufacturing=_coefficients(args))
     map_fn = cluster_map(workers, dask=args.dask)
@@ -296,7 +326,7 @@ def _fit(args) -> int:
     from surrogates.models import select_surrogates
 
     folds = _integer(args.folds, "folds", 2, 50)
-    seed = _integer(args.seed, "seed", 0)
+    seed = _integer(args.seed, "seed", 0, SEED_MAX)
     frame = _load(args)
     selection = select_surrogates(frame, folds=folds, seed=seed, progress=True)
     print(selection.table().to_string(index=False))
@@ -317,7 +347,7 @@ def _pareto(args) -> int:
     algorithm = _choice(args.algorithm, "algorithm", tuple(ALGORITHMS))
     evaluations = _integer(args.evaluations, "evaluations", 100, 1_000_000)
     validate = _integer(args.validate, "validate", 0, 1000)
-    seed = _integer(args.seed, "seed", 0)
+    seed = _integer(args.seed, "seed", 0, SEED_MAX)
     domain = _choice(args.domain, "domain", ("calibrated", "full"))
     band = _integer(args.band, "band", 0, 1000)
     frame = _load(args, needs_surrogate=True)
@@ -339,6 +369,7 @@ def _pareto(args) -> int:
 
 
 def _design(args) -> int:
+    from surrogates.dataset import MESH_POINTS
     from surrogates.design import inverse_design
 
     maximize = _choice(args.maximize, "maximize", ("power", "energy"))
@@ -350,10 +381,10 @@ def _design(args) -> int:
     if raw_floor is None:
         raise UserError(f"--{floor_name} is required with --maximize {maximize}")
     floor = _real(raw_floor, floor_name, 0.0, 2000.0)
-    seed = _integer(args.seed, "seed", 0)
+    seed = _integer(args.seed, "seed", 0, SEED_MAX)
     margin = _real(args.margin, "margin", 0.0, 0.5)
     domain = _choice(args.domain, "domain", ("calibrated", "full"))
-    fine_points = None if args.fine_points is None else _integer(args.fine_points, "fine-points", 4, 200)
+    fine_points = None if args.fine_points is None else _integer(args.fine_points, "fine-points", *MESH_POINTS)
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     result = inverse_design(

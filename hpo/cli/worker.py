@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hpo.cli.args import non_negative_int, positive_int
+from hpo.cli.args import positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -19,6 +19,13 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("task", nargs="?", default=None, help="the study's built-in task (see 'hpo tasks')")
+    what.add_argument(
+        "--objective",
+        metavar="MODULE:FUNCTION",
+        help="the study's objective, as given to 'hpo tune'; the worker refuses a study that names another",
+    )
     parser.add_argument("--storage", required=True, help="the study's Optuna storage URL")
     parser.add_argument("--study", required=True, help="the study's name")
     parser.add_argument(
@@ -29,7 +36,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed,
         default=None,
         help="this worker's sampler seed [default: derived from the study's seed, host and pid]",
     )
@@ -43,7 +50,9 @@ def run(args) -> int:
 
     if not args.verbose:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study, ran = run_worker(args.storage, args.study, max_trials=args.n_trials, seed=args.seed)
+    study, ran = run_worker(
+        args.storage, args.study, task=args.task, objective=args.objective, max_trials=args.n_trials, seed=args.seed
+    )
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
     print(
         f"worker ran {ran} trials; study {args.study!r}: {states.count('COMPLETE')} complete, "

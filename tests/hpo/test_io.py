@@ -51,3 +51,15 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["curve.png"]
     assert seen[0].endswith(".png")  # writers that pick a format by the suffix still can
+
+
+def test_a_planted_symlink_is_replaced_not_written_through(tmp_path, umask_027):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("precious")
+    os.chmod(target, 0o777)
+    link = tmp_path / "front.csv"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert not link.is_symlink() and link.read_text() == "new"
+    assert target.read_text() == "precious"
+    assert mode(link) == 0o640  # the umask's, not the target's 0777

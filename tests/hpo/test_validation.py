@@ -81,3 +81,18 @@ def test_load_callable_errors_name_the_option(reference, message):
     with pytest.raises(UserError, match="--objective") as excinfo:
         load_callable(reference, "--objective")
     assert message in str(excinfo.value)
+
+
+def test_the_objective_folder_is_on_sys_path_only_for_the_import(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "my_objective.py").write_text("import helper\n\ndef f(p):\n    return helper.VALUE\n")
+    (tmp_path / "helper.py").write_text("VALUE = 3\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    before = list(sys.path)
+    assert load_callable("my_objective:f")({}) == 3  # imported from the working directory
+    assert load_callable(f"{tmp_path / 'my_objective.py'}:f")({}) == 3  # a file's siblings import too
+    assert sys.path == before
+    for name in ("my_objective", "helper"):
+        sys.modules.pop(name, None)
