@@ -12,14 +12,17 @@ ambiguous). Later parts of the toolkit add their optimizers with ``register``.
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import optuna
 
 from hpo.errors import UserError
 from hpo.loading import load_callable
+from hpo.validation import check_choice, check_int
 
 SamplerFactory = Callable[[int | None, int, int | None], optuna.samplers.BaseSampler]
 
@@ -33,13 +36,49 @@ class OptimizerSpec:
     single_objective: bool = True
     multi_objective: bool = False
     options: Mapping[str, object] = field(default_factory=dict)
+    # Samplers built from source studies (docs/transfer.md): ``MODULE:FUNCTION`` of a factory
+    # ``(sources, space, seed, n_trials) -> BaseSampler``; such a name needs transfer_from.
+    transfer_factory: str | None = None
 
-    def build(self, seed: int | None, n_objectives: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    # Whether the factory takes ``constraints_func`` (Optuna's constrained optimization).
+    constraints: bool = False
+
+    def build(
+        self, seed: int | None, n_objectives: int, n_trials: int | None, **extra: Any
+    ) -> optuna.samplers.BaseSampler:
         factory = load_callable(self.factory, "optimizer factory") if isinstance(self.factory, str) else self.factory
-        return factory(seed, n_objectives, n_trials, **self.options)
+        return factory(seed, n_objectives, n_trials, **self.options, **extra)
 
 
 _REGISTRY: dict[str, OptimizerSpec] = {}
+
+
+class ReplayCmaEsSampler(optuna.samplers.CmaEsSampler):
+    """Optuna's CMA-ES with its state rebuilt at each suggestion by replaying the finished trials,
+    generation by generation (parameters, values and the generation number: plain JSON).
+
+    Optuna's sampler keeps the state as a pickle in the trials' system attributes and unpickles it
+    from the storage, so a pickle planted by anyone who can write a shared study would run here;
+    this one never reads it. ``tell`` is deterministic, so the replay gives the state Optuna would
+    have stored (``tests/hpo/test_cmaes_replay.py``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._finished = threading.local()  # the trials of the suggestion under way, per thread
+
+    def _restore_optimizer(self, completed_trials):
+        self._finished.trials = completed_trials
+        return None  # so Optuna builds a fresh optimizer: _init_optimizer replays the trials into it
+
+    def _init_optimizer(self, trans, direction):
+        optimizer = super()._init_optimizer(trans, direction)
+        sign = 1.0 if direction == optuna.study.StudyDirection.MINIMIZE else -1.0
+        trials = getattr(self._finished, "trials", [])
+        while True:
+            batch = self._get_solution_trials(trials, optimizer.generation)[: optimizer.population_size]
+            if len(batch) < optimizer.population_size:
+                return optimizer
+            optimizer.tell([(trans.transform(t.params), sign * t.value) for t in batch])
 
 
 def register(spec: OptimizerSpec) -> None:
@@ -62,7 +101,12 @@ def get_optimizer(name: str) -> OptimizerSpec:
 
 
 def make_sampler(
-    name: str, seed: int | None = None, n_objectives: int = 1, n_trials: int | None = None
+    name: str,
+    seed: int | None = None,
+    n_objectives: int = 1,
+    n_trials: int | None = None,
+    *,
+    constraints_func: Callable | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Build the sampler registered under ``name`` for a study with ``n_objectives`` and a
     budget of ``n_trials`` trials (``None``: unknown; samplers that use the budget, like the
@@ -79,7 +123,44 @@ def make_sampler(
             f"optimizer {name!r} handles a single objective; for {n_objectives} objectives "
             f"use one of: {', '.join(multi)}"
         )
-    return spec.build(seed, n_objectives, n_trials)
+    if constraints_func is None:
+        return spec.build(seed, n_objectives, n_trials)
+    if not spec.constraints:
+        supported = [n for n, s in _REGISTRY.items() if s.constraints]
+        raise UserError(f"optimizer {name!r} does not handle constraints; use one of: {', '.join(supported)}")
+    return spec.build(seed, n_objectives, n_trials, constraints_func=constraints_func)
+
+
+DEFAULT_PORTFOLIO_SIZE = 5
+TRANSFER_MODES = ("portfolio",)
+
+
+def make_transfer_sampler(
+    name: str,
+    sources: Sequence[Any],
+    space: Mapping[str, Any],
+    seed: int | None = None,
+    n_trials: int | None = None,
+    *,
+    transfer: str = "portfolio",
+    portfolio_size: int = DEFAULT_PORTFOLIO_SIZE,
+    progress: bool = False,
+) -> optuna.samplers.BaseSampler:
+    """The sampler registered under ``name`` for a single-objective study that transfers from
+    ``sources`` (``hpo.transfer.load_sources``): a transfer sampler (``sac-hmr-transfer``)
+    is built from them; any other optimizer runs after the sources' greedy portfolio of
+    ``portfolio_size`` configurations (``transfer="portfolio"``). ``progress``: a progress
+    bar while a transfer sampler trains."""
+    from hpo.transfer import PortfolioSampler, portfolio
+
+    spec = get_optimizer(name)
+    if spec.transfer_factory is not None:
+        return load_callable(spec.transfer_factory, "transfer factory")(
+            sources, space, seed, n_trials, progress=progress
+        )
+    check_choice("transfer", transfer, TRANSFER_MODES)
+    configs = portfolio(sources, space, check_int("portfolio_size", portfolio_size, 1), seed)
+    return PortfolioSampler(make_sampler(name, seed, 1, n_trials), configs)
 
 
 def _quiet(cls, **kwargs):
@@ -123,17 +204,21 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=True
+        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, constant_liar=True, constraints_func=constraints_func
         ),
+        constraints=True,
     )
 )
 register(
     OptimizerSpec(
         name="cmaes",
         description="CMA-ES evolution strategy (categoricals sampled independently)",
-        configuration=("optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=1, warn_independent_sampling=False)"),
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
+        configuration=(
+            "optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False), its state rebuilt from "
+            "the finished trials instead of unpickled from the storage (hpo.optimizers.ReplayCmaEsSampler)"
+        ),
+        factory=lambda seed, n_obj, n_trials: ReplayCmaEsSampler(seed=seed, warn_independent_sampling=False),
     )
 )
 register(
@@ -141,8 +226,11 @@ register(
         name="gp",
         description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
         configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False),
+        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.GPSampler(
+            seed=seed, warn_independent_sampling=False, constraints_func=constraints_func
+        ),
         multi_objective=True,
+        constraints=True,
     )
 )
 register(
@@ -150,7 +238,10 @@ register(
         name="nsga2",
         description="NSGA-II genetic algorithm for several objectives",
         configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.NSGAIISampler(seed=seed),
+        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.NSGAIISampler(
+            seed=seed, constraints_func=constraints_func
+        ),
+        constraints=True,
         single_objective=False,
         multi_objective=True,
     )
@@ -162,7 +253,10 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
+        factory=lambda seed, n_obj, n_trials, constraints_func=None: _quiet(
+            optuna.samplers.TPESampler, seed=seed, multivariate=False, constraints_func=constraints_func
+        ),
+        constraints=True,
         single_objective=False,
         multi_objective=True,
     )
@@ -230,5 +324,20 @@ register(
         configuration="hpo.samplers.PretrainedSampler(None, seed=seed)",
         factory="hpo.samplers.pretrained:from_registry",
         options={"agent": None},
+    )
+)
+# Transfer from earlier studies (docs/transfer.md): the name alone gives no source studies,
+# so the factory refuses to build it; hpo.tune(..., transfer_from=...) builds it with
+# hpo.samplers.sac_hmr_transfer.from_sources.
+register(
+    OptimizerSpec(
+        name="sac-hmr-transfer",
+        description=(
+            "SAC-HMR meta-trained on source studies (transfer_from=), after their greedy portfolio, "
+            "fine-tuned online (docs/transfer.md)"
+        ),
+        configuration="hpo.samplers.sac_hmr_transfer.from_sources(sources, space, seed=seed)",
+        factory="hpo.samplers.sac_hmr_transfer:from_registry",
+        transfer_factory="hpo.samplers.sac_hmr_transfer:from_sources",
     )
 )

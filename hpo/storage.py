@@ -1,19 +1,24 @@
 """Opening Optuna storages the way the toolkit needs them.
 
-RDB URLs (SQLite, PostgreSQL, MySQL) get heartbeats, so that a trial whose worker died
-(SIGKILL, power loss) turns FAIL after a grace period instead of staying RUNNING forever,
-and optionally retries of such trials. URLs are shown with their password masked.
+RDB URLs (SQLite, PostgreSQL as ``postgresql://`` or ``postgres://``, MySQL) get heartbeats,
+so that a trial whose worker died (SIGKILL, power loss) turns FAIL after a grace period
+instead of staying RUNNING forever, and optionally retries of such trials. URLs are shown with their password masked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
+import threading
+import time
 import warnings
 
 import optuna
 
 from hpo.errors import UserError
+from hpo.urls import redact_url  # noqa: F401  (re-exported: storage errors and hints show URLs)
 
 # Seconds between a running trial's heartbeats, and without one before a RUNNING trial is
 # failed. The environment variables change the defaults for every process of a deployment
@@ -38,28 +43,114 @@ def open_storage(
         return storage
     if not isinstance(storage, str):
         raise UserError(f"storage must be a URL string or an Optuna storage, got {type(storage).__name__}")
+    storage = _dialect_spelled_out(storage)
+    _refuse_sqlite_in_memory(storage)
     try:
         if "://" in storage and not storage.startswith(("redis", "grpc")):
             callback = optuna.storages.RetryFailedTrialCallback(max_retry=max_retry) if max_retry else None
-            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    storage,
-                    engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None,
-                    heartbeat_interval=heartbeat_interval,
-                    grace_period=grace_period if heartbeat_interval else None,
-                    failed_trial_callback=callback,
-                )
+            for attempt in range(_SCHEMA_ATTEMPTS):
+                try:
+                    with (
+                        _file_lock(storage) if _sqlite_file(storage) else contextlib.nullcontext(),
+                        warnings.catch_warnings(),
+                    ):  # heartbeats are "experimental" since Optuna 2.9
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        return optuna.storages.RDBStorage(
+                            storage,
+                            engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None,
+                            heartbeat_interval=heartbeat_interval,
+                            grace_period=grace_period if heartbeat_interval else None,
+                            failed_trial_callback=callback,
+                        )
+                except Exception as err:
+                    # Two processes creating the tables of a fresh database at once: the
+                    # loser's CREATE or version insert fails; once the winner is done, it opens.
+                    if attempt + 1 == _SCHEMA_ATTEMPTS or not _schema_race(err):
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
         return optuna.storages.get_storage(storage)
     except Exception as err:  # sqlalchemy and driver errors of many types: name the culprit
         raise UserError(f"storage {redact_url(storage)!r}: cannot open it ({first_line(err)})") from None
 
 
-def redact_url(url: str) -> str:
-    """A storage URL with its password replaced, fit for messages and logs."""
-    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+_SCHEMA_ATTEMPTS = 5
+
+
+def _schema_race(err: BaseException) -> bool:
+    text = str(err).lower()
+    return "alembic_version" in text or "already exists" in text or "database is locked" in text
+
+
+def _refuse_sqlite_in_memory(url: str) -> None:
+    """An in-memory SQLite database dies with the process and no other process can join it: a
+    study there would be lost without a word."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return  # not a URL SQLAlchemy reads: opening it gives the error
+    memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+    if parsed.get_backend_name() == "sqlite" and memory:
+        raise UserError(
+            f"storage {redact_url(url)!r} is an in-memory SQLite database: the study would be lost when "
+            "this process ends; give a file, e.g. sqlite:///results/hpo.db"
+        )
+
+
+def _dialect_spelled_out(url: str) -> str:
+    """``postgres://`` (Heroku's and libpq's spelling, refused by SQLAlchemy since 1.4) as
+    ``postgresql://``, with the same driver if one is named (``postgres+psycopg://``)."""
+    return re.sub(r"^postgres(?=[+:])", "postgresql", url)
 
 
 def first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+@contextlib.contextmanager
+def exclusive(storage: optuna.storages.BaseStorage | None):
+    """Hold a lock shared by every process that uses ``storage`` for the block: a file lock
+    beside a SQLite file, an advisory lock on PostgreSQL; in memory and elsewhere a lock of
+    this process. ``hpo.tune`` creates a study and tops up its budget under it, so two runs
+    started at once neither both create the schema nor both enqueue the missing trials."""
+    backend = getattr(storage, "_backend", storage)
+    url = backend.url if isinstance(backend, optuna.storages.RDBStorage) else ""
+    if _sqlite_file(url):
+        with _file_lock(url):
+            yield
+    elif url.startswith("postgresql"):
+        import sqlalchemy
+
+        with backend.engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+    else:
+        with _PROCESS_LOCK:
+            yield
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (``None``: not SQLite, or in memory)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///" or ":memory:" in url:
+        return None
+    return url[len("sqlite:///") :].split("?", 1)[0]
+
+
+@contextlib.contextmanager
+def _file_lock(url: str):
+    with open(_sqlite_file(url) + ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_LOCK_KEY = 0x68706F  # "hpo": one advisory lock for the toolkit's study preparation
+_PROCESS_LOCK = threading.RLock()

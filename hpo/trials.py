@@ -14,6 +14,7 @@ exception, NaN/inf or a timeout fails the trial with the reason in user attribut
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import signal
 import threading
@@ -21,6 +22,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -28,10 +30,14 @@ from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enable
 from optuna.trial import TrialState
 
 from hpo.errors import UserError
+from hpo.interrupts import deferred_interrupt, running
+from hpo.pruners import Reporter
+from hpo.space import suggest
 
 Objective = Callable[[dict[str, Any]], float | Sequence[float]]
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+INTERRUPTED = "KeyboardInterrupt: interrupted by the user"
 
 logger = optuna.logging.get_logger("hpo")
 
@@ -57,11 +63,38 @@ def add_budget(study: optuna.Study, n_trials: int) -> int:
 def pop_trial(study: optuna.Study) -> optuna.Trial | None:
     """Atomically take one WAITING trial of the study (RUNNING from now on), or ``None``."""
     # Study.ask would create a new trial when the queue is empty, overshooting the budget.
-    trial_id = study._pop_waiting_trial_id()
-    if trial_id is None:
-        return None
-    study._thread_local.cached_all_trials = None  # as Study.ask: sync with the storage
-    return optuna.Trial(study, trial_id)
+    for waiting in study._storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        if _claim(study._storage, waiting._trial_id):
+            study._thread_local.cached_all_trials = None  # as Study.ask: sync with the storage
+            return optuna.Trial(study, waiting._trial_id)
+    return None
+
+
+def _claim(storage, trial_id: int) -> bool:
+    """Move a trial from WAITING to RUNNING; ``False`` if another worker took it first.
+
+    Optuna's own pop reads the state, then writes RUNNING: on SQLite, which has no ``SELECT
+    ... FOR UPDATE``, two processes (or threads) can both read WAITING and run the same
+    trial. Here the RDB update is one conditional ``UPDATE ... WHERE state = 'WAITING'``,
+    atomic on every database, and its row count says who won."""
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
+    if not isinstance(backend, optuna.storages.RDBStorage):
+        try:
+            return storage.set_trial_state_values(trial_id, state=TrialState.RUNNING)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(backend.scoped_session) as session:
+        updated = (
+            session.query(models.TrialModel)
+            .filter(models.TrialModel.trial_id == trial_id, models.TrialModel.state == TrialState.WAITING)
+            .update({models.TrialModel.state: TrialState.RUNNING}, synchronize_session=False)
+        )
+        if updated == 1:  # won: the start time, through the model's own setter (UTC in the table)
+            models.TrialModel.find_or_raise_by_id(trial_id, session).datetime_start = datetime.now()
+    return updated == 1
 
 
 def work(
@@ -72,24 +105,33 @@ def work(
     max_trials: int | None = None,
     timeout_per_trial: float | None = None,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran);
-    returns the number of trials this call ran."""
+    """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran, or
+    ``should_stop()`` says so before a trial starts); returns the number of trials this call
+    ran. ``objective`` and ``space`` are as in ``hpo.tune`` (see ``evaluate``)."""
     ran = 0
-    while max_trials is None or ran < max_trials:
+    while (max_trials is None or ran < max_trials) and not (should_stop is not None and should_stop()):
         if is_heartbeat_enabled(study._storage):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)  # dead workers' trials -> FAIL
-        with _deferred_interrupt() as interrupted:
-            trial = pop_trial(study)
-        if trial is None:
-            if interrupted:
-                raise KeyboardInterrupt
-            if not _wait_for_running_trials(study):
-                break
-            continue
-        frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted)
+        trial = None
+        try:
+            with deferred_interrupt() as interrupted:
+                trial = pop_trial(study)
+            if trial is None:
+                if interrupted:
+                    raise KeyboardInterrupt
+                if not _wait_for_running_trials(study):
+                    break
+                continue
+            frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted)
+        except KeyboardInterrupt:
+            # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
+            if trial is not None and study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+                _tell_failure(study, trial, INTERRUPTED)
+            raise
         ran += 1
         if on_trial is not None:
             on_trial(frozen)
@@ -124,20 +166,19 @@ def run_trial(
         with _heartbeat(trial._trial_id, study._storage):
             if interrupted:
                 raise KeyboardInterrupt
-            with _deferred_interrupt() as interrupted:
-                for name, distribution in space.items():
-                    trial._suggest(name, distribution)
+            with deferred_interrupt() as interrupted:
+                params = suggest(trial, space) if space else {}
             sampled = True
             if interrupted:
                 raise KeyboardInterrupt
             with _time_limit(timeout_per_trial):
-                raw = objective(dict(trial.params))
+                raw = evaluate(objective, params, trial, space)
             values = _check_values(raw, len(study.directions))
     except KeyboardInterrupt:
-        _tell_failure(study, trial, "KeyboardInterrupt: interrupted by the user")
+        _tell_failure(study, trial, INTERRUPTED)
         raise
     except optuna.TrialPruned:
-        with _deferred_interrupt() as interrupted:
+        with deferred_interrupt() as interrupted:
             frozen = study.tell(trial, state=TrialState.PRUNED)
         if interrupted:
             raise KeyboardInterrupt from None
@@ -152,15 +193,40 @@ def run_trial(
         logger.warning("Trial %d failed: %s", trial.number, reason)
         logger.debug("Trial %d traceback:\n%s", trial.number, traceback.format_exc())
         return _tell_failure(study, trial, reason)
-    with _deferred_interrupt() as interrupted:
+    with deferred_interrupt() as interrupted:
         frozen = study.tell(trial, values)
     if interrupted:
         raise KeyboardInterrupt
     return frozen
 
 
+def takes_trial(objective: Callable) -> bool:
+    """Whether ``objective`` accepts a second positional argument (the ``Reporter``)."""
+    try:
+        signature = inspect.signature(objective)
+    except (TypeError, ValueError):  # builtins without a signature: one argument
+        return False
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        return False
+    return True
+
+
+def evaluate(objective: Callable, params: dict[str, Any], trial: optuna.Trial, space) -> Any:
+    """Call the objective the way it asks: ``objective(params)``, ``objective(params,
+    reporter)`` (it takes a second argument), or ``objective(reporter)`` without a space
+    (define-by-run: the objective suggests its own parameters on the reporter, which is the
+    Optuna trial with ``hpo.pruners.Reporter``'s additions)."""
+    if not space:
+        return objective(Reporter(trial))
+    if takes_trial(objective):
+        return objective(params, Reporter(trial))
+    return objective(params)
+
+
 def _tell_failure(study, trial, reason: str) -> optuna.trial.FrozenTrial:
-    with _deferred_interrupt() as interrupted:
+    with deferred_interrupt() as interrupted:
         trial.set_user_attr("error", reason)
         frozen = study.tell(trial, state=TrialState.FAIL)
     if interrupted:
@@ -168,41 +234,18 @@ def _tell_failure(study, trial, reason: str) -> optuna.trial.FrozenTrial:
     return frozen
 
 
-@contextlib.contextmanager
 def _heartbeat(trial_id: int, storage):
     """Optuna's heartbeat thread for the block, always stopped. Its own context manager
-    starts a non-daemon thread in ``__enter__``: a Ctrl-C landing between the start and the
-    ``with`` body skips ``__exit__``, and the thread then keeps the interpreter from exiting.
-    Here starting and stopping cannot be interrupted, and an interrupt received meanwhile is
-    raised inside the block."""
-    thread = get_heartbeat_thread(trial_id, storage)
-    with _deferred_interrupt() as interrupted:
+    starts a non-daemon thread in ``__enter__``, and a Ctrl-C landing between the start and
+    the ``with`` body would skip ``__exit__``: the thread would then keep the interpreter
+    from exiting. ``running`` starts and stops it with Ctrl-C held off."""
+
+    def start():
+        thread = get_heartbeat_thread(trial_id, storage)
         thread.start()
-    try:
-        if interrupted:
-            raise KeyboardInterrupt
-        yield
-    finally:
-        with _deferred_interrupt() as late:
-            thread.join()
-        if late:
-            raise KeyboardInterrupt
+        return thread
 
-
-@contextlib.contextmanager
-def _deferred_interrupt():
-    """Record SIGINT instead of raising inside the block; yields the list of signals
-    received. Outside the main thread (signals cannot be handled there) and where SIGINT
-    is ignored, a no-op."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return running(start, lambda thread: thread.join())
 
 
 @contextlib.contextmanager

@@ -9,9 +9,13 @@ from the requested total. How trials run is ``hpo.trials``.
 
 from __future__ import annotations
 
+import itertools
 import numbers
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,11 +24,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hpo.errors import UserError
-from hpo.optimizers import make_sampler
-from hpo.space import as_space
-from hpo.storage import open_storage
-from hpo.trials import FINISHED, Objective, add_budget, work
-from hpo.validation import check_int, check_seed
+from hpo.fingerprint import check_resume, search_fingerprint
+from hpo.interrupts import running
+from hpo.optimizers import make_sampler, make_transfer_sampler
+from hpo.pruners import make_pruner
+from hpo.space import SearchSpace, as_space
+from hpo.storage import exclusive, open_storage
+from hpo.trials import FINISHED, Objective, add_budget, logger, takes_trial, work
+from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
 
 _DIRECTIONS = ("minimize", "maximize")
 
@@ -63,6 +70,9 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
     frame = study.trials_dataframe()
     if frame.empty:
         return frame
+    # Optuna's and our bookkeeping (sampler state, fingerprints, loss curves) is not history.
+    internal = [c for c in frame.columns if c.startswith("system_attrs_") or c.startswith("user_attrs_hpo:")]
+    frame = frame.drop(columns=internal)
     frame["state"] = frame["state"].astype(str)
     frame = frame[frame["state"] != "WAITING"].reset_index(drop=True)  # budget not yet run
     if frame.empty:
@@ -78,7 +88,7 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
 
 def tune(
     objective: Objective,
-    space: Mapping[str, Any],
+    space: Mapping[str, Any] | None = None,
     *,
     optimizer: str | optuna.samplers.BaseSampler = "tpe",
     n_trials: int = 100,
@@ -89,6 +99,16 @@ def tune(
     study_name: str | None = None,
     show_progress_bar: bool = False,
     timeout_per_trial: float | None = None,
+    allow_changed_space: bool = False,
+    pruner: str | optuna.pruners.BasePruner | None = None,
+    constraints: Callable[..., float | Sequence[float]] | None = None,
+    callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    timeout: float | None = None,
+    n_jobs: int = 1,
+    initial_configs: Sequence[Mapping[str, Any]] = (),
+    transfer_from: Sequence[Any] | None = None,
+    transfer_storage: str | optuna.storages.BaseStorage | None = None,
+    transfer: str = "portfolio",
 ) -> TuneResult:
     """Minimize or maximize ``objective`` over ``space``; return a ``TuneResult``.
 
@@ -96,9 +116,14 @@ def tune(
     ----------
     objective:
         Called with a dict of parameter values; returns a float, or a sequence of floats
-        (one per entry of ``directions``). Exceptions and NaN/inf make the trial FAIL.
+        (one per entry of ``directions``). Exceptions and NaN/inf make the trial FAIL. An
+        objective that takes a second argument gets a ``hpo.pruners.Reporter`` (the Optuna
+        trial with ``report``, ``should_prune``...) and may raise ``optuna.TrialPruned``.
     space:
-        Maps names to Optuna distributions (or their dict form, see ``hpo.space``).
+        Maps names to Optuna distributions (or their dict form, see ``hpo.space``; a
+        parameter with ``when`` is conditional). ``None``: define-by-run, the objective is
+        called with the reporter alone and suggests its own parameters
+        (``trial.suggest_float(...)``), as in Optuna.
     optimizer:
         A registry name (``hpo.optimizers()`` lists them) or an Optuna sampler instance.
     n_trials:
@@ -110,20 +135,58 @@ def tune(
         Seeds the sampler; the same seed and objective give the same trials.
     storage, study_name:
         An Optuna storage URL (e.g. ``"sqlite:///hpo.db"``) or object and the study's
-        name; an existing study of that name is resumed.
+        name; an existing study of that name is resumed, if it holds the same search (space,
+        objective, directions, optimizer; see ``hpo.fingerprint``).
     show_progress_bar:
         A tqdm bar over trials with the best value so far.
     timeout_per_trial:
         Seconds after which a running objective is stopped and its trial fails (main
         thread only; see ``hpo.trials``).
+    allow_changed_space:
+        Resume a study although its search changed (space, objective, optimizer); the
+        change is recorded in the study (user attribute ``hpo:changes``).
+    pruner:
+        A pruner registry name (``hpo.pruners.pruners()``: ``none``, ``median``,
+        ``percentile``, ``successive-halving``, ``hyperband``, ``wilcoxon``, ``dynamics``)
+        or an Optuna pruner; single objective only. Pruned trials are PRUNED and count
+        toward ``n_trials``.
+    constraints:
+        ``constraints(params)`` or ``constraints(params, user_attrs)`` (what the objective
+        recorded with ``trial.set_user_attr``) returns a float or a sequence of floats, each
+        ``<= 0`` when satisfied. Forwarded to the sampler's ``constraints_func`` (tpe, gp,
+        nsga2, motpe); ``best_params`` is then the best feasible trial.
+    callbacks:
+        Called as ``callback(study, frozen_trial)`` after every trial this call runs, as
+        Optuna's ``Study.optimize`` callbacks.
+    timeout:
+        Seconds for the whole run: no trial starts after it (the running ones finish; the
+        rest of the budget stays queued for a rerun).
+    n_jobs:
+        Trials run in parallel threads of this process; the budget stays exact.
+    initial_configs:
+        Configurations (dicts of parameter values) evaluated first, within ``n_trials``; one
+        already in the study is not enqueued again.
+    transfer_from, transfer_storage, transfer:
+        Earlier studies of related problems (study names in ``transfer_storage``, default
+        ``storage``; ``optuna.Study`` objects; or data frames of trials) to learn from
+        (``docs/transfer.md``). ``optimizer="sac-hmr-transfer"`` meta-trains its agent on
+        them; any other optimizer runs after their greedy portfolio of 5 configurations
+        (``transfer="portfolio"``). Single objective only.
 
     Several processes can share one study: create it with ``tune`` (which sets the
     budget), then join with ``hpo.trials.work`` or ``hpo worker``; see ``hpo.trials``.
     """
-    space = as_space(space)
+    space = as_space(space) if space is not None else SearchSpace()
     if not callable(objective):
         raise UserError(f"objective must be callable, got {type(objective).__name__}")
-    check_int("n_trials", n_trials, 1)
+    check_int("n_trials", n_trials, 1, MAX_TRIALS)
+    check_int("n_jobs", n_jobs, 1)
+    if timeout is not None:
+        check_real("timeout", timeout, 0, exclusive_minimum=True)
+    pruner_name = pruner if isinstance(pruner, str) else type(pruner).__name__
+    pruner = make_pruner(pruner)
+    callbacks = _check_callbacks(callbacks)
+    initial_configs = _check_configs(initial_configs, space)
     if directions is None:
         directions = [direction]
     directions = list(directions)
@@ -136,42 +199,234 @@ def tune(
 
     if timeout_per_trial is not None and not (isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0):
         raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")
+    if len(directions) > 1 and not isinstance(pruner, optuna.pruners.NopPruner):
+        raise UserError(
+            f"pruner {pruner_name!r}: Optuna prunes single-objective studies only; "
+            f"this one has {len(directions)} directions (use pruner='none')"
+        )
+    constraints_func = None if constraints is None else _constraints_func(constraints, optimizer)
+    optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    if transfer_from is not None:
+        optimizer = transfer_sampler(
+            optimizer,
+            transfer_from,
+            transfer_storage or storage,
+            transfer,
+            space,
+            directions,
+            seed,
+            n_trials,
+            constraints_func,
+            show_progress_bar,
+        )
 
-    study = prepare_study(storage, study_name, directions, optimizer, seed, int(n_trials))
-    n_finished = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
-    with tqdm(
-        total=len(study.get_trials(deepcopy=False)),
+    study = prepare_study(
+        storage,
+        study_name,
+        directions,
+        optimizer,
+        seed,
+        int(n_trials),
+        fingerprint=search_fingerprint(space, objective, directions, optimizer_name),
+        allow_changed_space=allow_changed_space,
+        initial_configs=initial_configs,
+        constraints_func=constraints_func,
+    )
+    study.pruner = pruner
+    note = resume_note(study, int(n_trials))
+    if note:
+        logger.info(note)
+    n_finished = count_finished(study)
+    wanted = max(0, int(n_trials) - n_finished)
+    queued = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    if queued > wanted:  # a budget set larger before (by another run or --create-only)
+        logger.warning(
+            "study %r holds %d queued trials; running %d as asked (n_trials=%d), the rest stays queued",
+            study.study_name,
+            queued,
+            wanted,
+            n_trials,
+        )
+    # tqdm starts its monitor thread with the first bar and stops it when the last one closes.
+    progress_bar = partial(
+        tqdm,
+        total=n_finished + wanted,
         initial=n_finished,
         disable=not show_progress_bar,
         desc=study.study_name,
         unit="trial",
-    ) as bar:
+    )
+    with running(progress_bar, lambda bar: bar.close()) as bar:
+        lock = threading.Lock()
 
         def advance(trial: optuna.trial.FrozenTrial) -> None:
-            bar.update(1)
-            if len(directions) == 1:
-                best = _best_value_or_none(study)
-                if best is not None:
-                    bar.set_postfix(best=f"{best:.6g}")
+            with lock:
+                bar.update(1)
+                if len(directions) == 1:
+                    best = _best_value_or_none(study)
+                    if best is not None:
+                        bar.set_postfix(best=f"{best:.6g}")
+            for callback in callbacks:
+                callback(study, trial)
 
-        work(study, objective, space, timeout_per_trial=timeout_per_trial, on_trial=advance)
+        run_workers(
+            study,
+            objective,
+            space,
+            n_jobs=n_jobs,
+            timeout=timeout,
+            limit=wanted,
+            timeout_per_trial=timeout_per_trial,
+            on_trial=advance,
+        )
     return TuneResult(study)
 
 
-def prepare_study(storage, study_name, directions, optimizer, seed: int | None, n_trials: int) -> optuna.Study:
-    """Create or load the study, set its sampler and its budget of ``n_trials`` trials.
+def run_workers(
+    study, objective, space, *, n_jobs: int, timeout: float | None, limit: int | None = None, **work_options
+) -> None:
+    """``work`` in this thread and ``n_jobs - 1`` more, sharing the study's queue (the atomic
+    pop keeps the budget exact); no trial starts after ``timeout`` seconds nor beyond
+    ``limit`` trials. On an exception here (Ctrl-C) the other threads finish their running
+    trial and stop."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    stop = threading.Event()
+    starts = itertools.count()  # next() is atomic: one slot per trial about to start
 
-    Only the process that prepares a study adds to its budget; workers that join it
-    (``hpo.worker``) only run what is left.
+    def should_stop() -> bool:
+        if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
+            return True
+        return limit is not None and next(starts) >= limit
+
+    threads: list[threading.Thread] = []
+    try:  # started inside: a Ctrl-C during the starts still stops the ones already running
+        for _ in range(n_jobs - 1):
+            kwargs = {**work_options, "should_stop": should_stop}
+            threads.append(threading.Thread(target=work, args=(study, objective, space), kwargs=kwargs))
+            threads[-1].start()
+        work(study, objective, space, should_stop=should_stop, **work_options)
+    finally:
+        stop.set()
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join()
+
+
+def transfer_sampler(
+    optimizer, transfer_from, storage, transfer, space, directions, seed, n_trials, constraints_func, progress
+) -> optuna.samplers.BaseSampler:
+    """The sampler that learns from the source studies (``hpo.optimizers.make_transfer_sampler``)."""
+    if not isinstance(optimizer, str):
+        raise UserError("transfer_from: give a registry optimizer name, not a sampler instance")
+    if len(directions) > 1:
+        raise UserError(f"transfer_from: only single-objective studies transfer; this one has {len(directions)}")
+    if not space:
+        raise UserError("transfer_from: needs a space (define-by-run objectives cannot transfer)")
+    if constraints_func is not None:
+        raise UserError("transfer_from: constraints are not supported with transfer")
+    from hpo.transfer import load_sources  # scipy.stats: loaded only when a run transfers
+
+    sources = load_sources(transfer_from, space, directions[0], storage=storage)
+    return make_transfer_sampler(optimizer, sources, space, seed, n_trials, transfer=transfer, progress=progress)
+
+
+def _check_callbacks(callbacks) -> list:
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise UserError(f"callbacks must be a list of callables, got {callbacks!r:.80}")
+    for callback in callbacks:
+        if not callable(callback):
+            raise UserError(f"callbacks: {callback!r:.80} is not callable")
+    return list(callbacks)
+
+
+def _check_configs(configs, space) -> list[dict[str, Any]]:
+    """Each initial configuration names parameters of ``space`` with values it allows."""
+    if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
+        raise UserError(f"initial_configs must be a list of dicts of parameter values, got {configs!r:.80}")
+    checked = []
+    for index, config in enumerate(configs):
+        if not isinstance(config, Mapping):
+            raise UserError(f"initial_configs[{index}] must be a dict of parameter values, got {config!r:.80}")
+        for name, value in config.items():
+            if space and name not in space:
+                raise UserError(f"initial_configs[{index}]: {name!r} is not a parameter of the space {list(space)}")
+            if space and not _allows(space[name], value):
+                raise UserError(f"initial_configs[{index}]: {name}={value!r} is outside {space[name]}")
+        checked.append(dict(config))
+    return checked
+
+
+def _allows(distribution, value) -> bool:
+    try:
+        return distribution._contains(distribution.to_internal_repr(value))
+    except (ValueError, TypeError):
+        return False
+
+
+def _constraints_func(constraints, optimizer) -> Callable[[optuna.trial.FrozenTrial], Sequence[float]]:
+    """Optuna's ``constraints_func`` calling the user's ``constraints``."""
+    if not callable(constraints):
+        raise UserError(f"constraints must be a function of the parameters, got {constraints!r:.80}")
+    with_attrs = takes_trial(constraints)
+
+    def constraints_func(trial: optuna.trial.FrozenTrial) -> Sequence[float]:
+        values = constraints(trial.params, trial.user_attrs) if with_attrs else constraints(trial.params)
+        return [float(v) for v in (values if isinstance(values, Sequence) else [values])]
+
+    return constraints_func
+
+
+def prepare_study(
+    storage,
+    study_name,
+    directions,
+    optimizer,
+    seed: int | None,
+    n_trials: int,
+    *,
+    fingerprint: Mapping[str, Any] | None = None,
+    allow_changed_space: bool = False,
+    initial_configs: Sequence[Mapping[str, Any]] = (),
+    constraints_func: Callable | None = None,
+) -> optuna.Study:
+    """Create or resume the study, set its sampler and its budget of ``n_trials`` trials.
+
+    A run that is refused leaves nothing behind: the optimizer is built before the storage
+    is opened, and an existing study is checked against ``fingerprint`` (see
+    ``hpo.fingerprint``) before anything is written to it. Only the process that prepares a
+    study adds to its budget; workers that join it (``hpo.worker``) only run what is left.
     """
-    study = open_study(storage, study_name, directions)
-    n_finished = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
-    if isinstance(optimizer, optuna.samplers.BaseSampler):
-        study.sampler = optimizer
-    else:
-        study.sampler = make_sampler(optimizer, _resume_seed(seed, n_finished), len(directions), n_trials)
-    add_budget(study, n_trials)
+    sampler = _sampler(optimizer, seed, len(directions), n_trials, constraints_func)
+    storage = open_storage(storage)
+    with exclusive(storage):  # two runs started at once: one creates the study, one budget
+        study = _load_study_if_exists(storage, study_name)
+        if study is None:
+            study = open_study(storage, study_name, directions)
+        n_finished = count_finished(study)
+        check_resume(study, fingerprint, directions, n_finished, allow_changed_space)
+        resumed_seed = _resume_seed(seed, n_finished)
+        if resumed_seed != seed:  # the first sampler was built to refuse a bad optimizer early
+            sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials, constraints_func)
+        study.sampler = sampler
+        for config in initial_configs:
+            if len(study.get_trials(deepcopy=False)) >= n_trials:
+                break
+            study.enqueue_trial(dict(config), skip_if_exists=True)
+        add_budget(study, n_trials)
     return study
+
+
+def resume_note(study: optuna.Study, n_trials: int) -> str | None:
+    """The line 'resuming study S: 20 finished, running 5 more' for a study that holds
+    finished trials; ``None`` for a new one."""
+    n_finished = count_finished(study)
+    if not n_finished:
+        return None
+    return f"resuming study {study.study_name!r}: {n_finished} finished, running {max(0, n_trials - n_finished)} more"
+
+
+def count_finished(study: optuna.Study) -> int:
+    return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
 
 
 def open_study(storage, study_name, directions) -> optuna.Study:
@@ -181,6 +436,29 @@ def open_study(storage, study_name, directions) -> optuna.Study:
         return optuna.create_study(storage=storage, study_name=study_name, directions=directions, load_if_exists=True)
     except ValueError as err:  # e.g. an existing study with other directions
         raise UserError(f"study {study_name!r}: {err}") from None
+
+
+def _load_study_if_exists(storage, study_name: str | None) -> optuna.Study | None:
+    if storage is None or study_name is None:  # in memory, or a fresh generated name
+        return None
+    try:
+        return optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        return None
+
+
+def _sampler(
+    optimizer, seed: int | None, n_objectives: int, n_trials: int, constraints_func: Callable | None = None
+) -> optuna.samplers.BaseSampler:
+    if isinstance(optimizer, optuna.samplers.BaseSampler):
+        if constraints_func is not None:
+            raise UserError(
+                "constraints: give a registry optimizer name; pass constraints_func to your own sampler instance"
+            )
+        return optimizer
+    if constraints_func is None:
+        return make_sampler(optimizer, seed, n_objectives, n_trials)
+    return make_sampler(optimizer, seed, n_objectives, n_trials, constraints_func=constraints_func)
 
 
 def _resume_seed(seed: int | None, n_finished: int) -> int | None:

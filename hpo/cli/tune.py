@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from hpo.cli.args import non_negative_int, positive_float, positive_int
+from hpo.cli.args import int_in, positive_float, positive_int, seed
 from hpo.errors import UserError
+from hpo.validation import MAX_TRIALS
 
 DEFAULT_STORAGE = "sqlite:///results/hpo.db"
 
@@ -19,7 +21,9 @@ def register(subparsers) -> None:
             "Run (or resume) an Optuna study. Give a built-in TASK (see 'hpo tasks'), or your "
             "own objective with --objective and --space. Prints the best result and writes "
             "OUT/history.csv and OUT/convergence.png (OUT/pareto.png with several objectives). "
-            "A rerun with the same study name and storage resumes up to --n-trials."
+            "A rerun with the same study name and storage resumes up to --n-trials; it refuses "
+            "when the search changed (space, objective, directions, optimizer) unless "
+            "--allow-changed-space is given."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -45,8 +49,38 @@ def register(subparsers) -> None:
         help="several directions: multi-objective tuning of --objective",
     )
     parser.add_argument("--optimizer", default="tpe", help="optimizer name (see 'hpo optimizers')")
-    parser.add_argument("--n-trials", type=positive_int, default=50, help="total trials in the study")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed of the optimizer")
+    parser.add_argument(
+        "--pruner",
+        default="none",
+        help="pruner name (see 'hpo optimizers'): stops trials early from the values an objective "
+        "reports (an objective taking a second argument, the trial, reports with trial.report)",
+    )
+    parser.add_argument(
+        "--transfer-from",
+        nargs="+",
+        metavar="STUDY",
+        default=None,
+        help="earlier studies of related problems to learn from (docs/transfer.md): sac-hmr-transfer is "
+        "meta-trained on them; any other optimizer starts with their greedy portfolio of 5 configurations",
+    )
+    parser.add_argument(
+        "--transfer-storage",
+        metavar="URL",
+        default=None,
+        help="storage holding the --transfer-from studies [default: --storage]",
+    )
+    parser.add_argument("--n-jobs", type=positive_int, default=1, help="trials run in parallel threads of this process")
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="start no trial after this many seconds (the rest of the budget stays for a rerun)",
+    )
+    parser.add_argument(
+        "--n-trials", type=int_in(1, MAX_TRIALS), default=50, help=f"total trials in the study (at most {MAX_TRIALS})"
+    )
+    parser.add_argument("--seed", type=seed, default=0, help="random seed of the optimizer")
     parser.add_argument(
         "--storage",
         default=DEFAULT_STORAGE,
@@ -71,6 +105,12 @@ def register(subparsers) -> None:
         help="create the study and its budget of --n-trials, run nothing here: start "
         "'hpo worker --storage URL --study NAME' processes to run it",
     )
+    parser.add_argument(
+        "--allow-changed-space",
+        action="store_true",
+        help="resume the study although its search changed (space, objective, optimizer); "
+        "the change is recorded in the study",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -79,10 +119,13 @@ def run(args) -> int:
     import optuna
 
     import hpo
+    from hpo.fingerprint import search_fingerprint
+    from hpo.io import safe_file_name
     from hpo.plotting import plot_study
+    from hpo.pruners import make_pruner
     from hpo.storage import redact_url
     from hpo.tasks import get_task
-    from hpo.tune import prepare_study
+    from hpo.tune import prepare_study, resume_note, transfer_sampler
     from hpo.worker import load_objective, save_spec, spec_for
 
     if not args.verbose:
@@ -112,18 +155,50 @@ def run(args) -> int:
     else:
         raise UserError("give a TASK (see 'hpo tasks') or --objective MODULE:FUNCTION with --space FILE")
     objective, space = spec.resolve()
-
+    make_pruner(args.pruner)  # refuse an unknown pruner before anything is created
+    optimizer = args.optimizer
+    if args.transfer_from:
+        if args.create_only:
+            raise UserError("--create-only: a transferring study runs in this process (workers do not load sources)")
+        optimizer = transfer_sampler(
+            args.optimizer,
+            args.transfer_from,
+            args.transfer_storage or args.storage,
+            "portfolio",
+            space,
+            directions,
+            args.seed,
+            args.n_trials,
+            None,
+            False,
+        )
     study_name = args.study_name or f"{label}-{args.optimizer}-seed{args.seed}"
-    out = Path(args.out or Path("results") / study_name)
-    _make_dir(out, "--out")
-    if args.storage.startswith("sqlite:///") and not args.storage.startswith("sqlite:////"):
-        _make_dir(Path(args.storage[len("sqlite:///") :]).parent, "--storage")
+    out = Path(args.out or Path("results") / safe_file_name(study_name))
 
-    hpo.get_optimizer(args.optimizer)  # fail on a bad name before touching the storage
     # The study is created (schema, budget, spec) by this one process before any worker
-    # joins: concurrent schema creation races (IntegrityError on alembic_version).
-    study = prepare_study(args.storage, study_name, directions, args.optimizer, args.seed, args.n_trials)
+    # joins: concurrent schema creation races (IntegrityError on alembic_version). A refused
+    # run (bad optimizer, a study holding another search) leaves no study and no folder.
+    created = [] if args.create_only else _make_dir(out, "--out")
+    if args.storage.startswith("sqlite:///") and not args.storage.startswith("sqlite:////"):
+        created += _make_dir(Path(args.storage[len("sqlite:///") :]).parent, "--storage")
+    try:
+        study = prepare_study(
+            args.storage,
+            study_name,
+            directions,
+            optimizer,
+            args.seed,
+            args.n_trials,
+            fingerprint=search_fingerprint(space, objective, directions, args.optimizer),
+            allow_changed_space=args.allow_changed_space,
+        )
+    except BaseException:
+        _remove_empty(created)
+        raise
     save_spec(study, spec)
+    note = resume_note(study, args.n_trials)
+    if note:
+        print(note)
     if args.create_only:
         print(f"study {study_name!r} ready with a budget of {args.n_trials} trials; run it with:")
         print(f"  hpo worker --storage {redact_url(args.storage)} --study {study_name}")
@@ -137,8 +212,14 @@ def run(args) -> int:
         seed=args.seed,
         storage=study._storage,
         study_name=study_name,
-        show_progress_bar=not args.no_progress,
+        # A bar redrawn into a file or a pipe floods it: only on a terminal.
+        show_progress_bar=not args.no_progress and sys.stderr.isatty(),
         timeout_per_trial=args.timeout_per_trial,
+        pruner=args.pruner,
+        n_jobs=args.n_jobs,
+        timeout=args.timeout,
+        transfer_from=args.transfer_from,
+        transfer_storage=args.transfer_storage or args.storage,
     )
     history = result.history
     from hpo.io import atomic_write
@@ -171,10 +252,21 @@ def run(args) -> int:
     return 0
 
 
-def _make_dir(path: Path, option: str) -> None:
+def _make_dir(path: Path, option: str) -> list[Path]:
+    """Create the folder and its missing parents; returns the folders created, deepest first."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{option} {str(path)!r}: cannot create the folder ({err.strerror})") from None
     if not path.is_dir():
         raise UserError(f"{option} {str(path)!r}: not a folder")
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; a folder something was written to stays
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

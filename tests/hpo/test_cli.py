@@ -239,13 +239,13 @@ def test_full_disk_while_saving_gives_one_line_error(tmp_path, capsys, monkeypat
 
 def test_worker_errors_name_the_culprit(tmp_path):
     storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = run_cli(["worker", "--storage", storage, "--study", "nope"], cwd=tmp_path)
+    result = run_cli(["worker", "sphere-4d", "--storage", storage, "--study", "nope"], cwd=tmp_path)
     assert result.returncode == 2 and "study 'nope' not found" in result.stderr
     assert "Traceback" not in result.stderr
     import optuna
 
     optuna.create_study(study_name="plain", storage=storage)
-    result = run_cli(["worker", "--storage", storage, "--study", "plain"], cwd=tmp_path)
+    result = run_cli(["worker", "sphere-4d", "--storage", storage, "--study", "plain"], cwd=tmp_path)
     assert result.returncode == 2 and "not created by 'hpo tune'" in result.stderr
 
 
@@ -266,9 +266,9 @@ def test_worker_joins_a_created_study(tmp_path):
     )
     assert created.returncode == 0, created.stderr
     assert "hpo worker --storage" in created.stdout
-    first = run_cli(["worker", "--storage", storage, "--study", "shared", "--n-trials", "5"], cwd=tmp_path)
+    first = run_cli(["worker", "sphere-4d", "--storage", storage, "--study", "shared", "--n-trials", "5"], cwd=tmp_path)
     assert first.returncode == 0 and "worker ran 5 trials" in first.stdout
-    second = run_cli(["worker", "--storage", storage, "--study", "shared"], cwd=tmp_path)
+    second = run_cli(["worker", "sphere-4d", "--storage", storage, "--study", "shared"], cwd=tmp_path)
     assert "worker ran 7 trials" in second.stdout and "12 complete" in second.stdout
 
 
@@ -298,3 +298,75 @@ def test_tune_multi_objective_writes_the_pareto_plot(tmp_path):
     out = tmp_path / "results" / "f-nsga2-seed0"
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     assert len(pd.read_csv(out / "history.csv")) == 20
+
+
+def test_rerun_with_a_narrowed_space_and_a_changed_objective_is_refused_then_allowed(tmp_path):
+    (tmp_path / "obj.py").write_text("def objective(p):\n    return p['C'] * p['degree'] + (p['kernel'] == 'rbf')\n")
+    (tmp_path / "space.yaml").write_text(
+        "C: {type: float, low: 1.0e-3, high: 1.0e+3, log: true}\n"
+        "degree: {type: int, low: 2, high: 5}\n"
+        "kernel: {type: categorical, choices: [rbf, poly]}\n"
+    )
+    args = ["tune", "--objective", "obj:objective", "--space", "space.yaml", "--no-progress"]
+    assert run_cli(args + ["--n-trials", "6"], cwd=tmp_path).returncode == 0
+    history = tmp_path / "results" / "objective-tpe-seed0" / "history.csv"
+    first = history.read_bytes()
+
+    (tmp_path / "obj.py").write_text("def objective(p):\n    return -p['C'] * p['degree']\n")
+    (tmp_path / "space.yaml").write_text(
+        "C: {type: float, low: 100, high: 1000, log: true}\ndegree: {type: int, low: 2, high: 5}\n"
+    )
+    refused = run_cli(args + ["--n-trials", "8"], cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("hpo: error: study 'objective-tpe-seed0' holds another search:")
+    for line in (
+        "  parameter 'C': float in [0.001, 1000.0] log -> float in [100.0, 1000.0] log",
+        "  parameter 'kernel' removed (was one of ['rbf', 'poly'])",
+        "  objective: the code of obj:objective changed",
+    ):
+        assert line in refused.stderr.splitlines()
+    assert "--study-name NEW" in refused.stderr and "--allow-changed-space" in refused.stderr
+    assert history.read_bytes() == first  # nothing ran, nothing was rewritten
+
+    allowed = run_cli(args + ["--n-trials", "8", "--allow-changed-space"], cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.startswith("resuming study 'objective-tpe-seed0': 6 finished, running 2 more\n")
+    trials = pd.read_csv(history)
+    assert len(trials) == 8 and trials["params_C"][6:].between(100, 1000).all()
+
+
+def test_a_refused_run_creates_no_study_and_no_folder(tmp_path, capsys):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'results' / 'hpo.db'}"
+    out = tmp_path / "results" / "refused"
+    args = ["tune", "sphere-4d", "--optimizer", "nsga2", "--storage", storage, "--out", str(out), "--no-progress"]
+    assert main(args) == 2
+    assert "'nsga2' is multi-objective only" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()  # neither the output folder nor the storage's
+    (tmp_path / "results").mkdir()
+    optuna.create_study(study_name="other", storage=storage)  # beside a study
+    assert main(args) == 2
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["hpo.db"]
+    assert optuna.get_all_study_names(storage=storage) == ["other"]
+
+
+@pytest.mark.parametrize(
+    "command", [["tune", "sphere-4d"], ["worker", "sphere-4d", "--storage", "sqlite://", "--study", "s"]]
+)
+def test_an_unknown_option_points_to_the_subcommand_help(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--bogus"])
+    assert exit_info.value.code == 2
+    name = command[0]
+    assert f"hpo {name}: error: unrecognized arguments: --bogus (see 'hpo {name} --help')" in capsys.readouterr().err
+
+
+def test_postgres_spelling_of_the_scheme_is_understood():
+    from hpo.errors import UserError
+    from hpo.storage import open_storage
+
+    with pytest.raises(UserError) as refused:  # nothing listens on port 1: the driver is reached
+        open_storage("postgres://bob:hunter2@127.0.0.1:1/db")
+    assert "Can't load plugin" not in str(refused.value)
+    assert "'postgresql://bob:***@127.0.0.1:1/db': cannot open it" in str(refused.value)

@@ -28,9 +28,10 @@ def create_study(storage, name, *args, cwd=None, env=None):
     assert result.returncode == 0, result.stderr
 
 
-def start_worker(storage, name, cwd=None, env=None):
+def start_worker(storage, name, cwd=None, env=None, what=("sphere-4d",)):
+    """``what``: the study's task, or ``("--objective", REF)``: a worker runs only what it is told."""
     return subprocess.Popen(
-        HPO + ["worker", "--storage", storage, "--study", name],
+        HPO + ["worker", *what, "--storage", storage, "--study", name],
         cwd=cwd,
         env=env or hpo_env(),
         stdout=subprocess.PIPE,
@@ -91,7 +92,8 @@ def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
         cwd=tmp_path,
         env=env,
     )
-    workers = [start_worker(postgres_url, name, cwd=tmp_path, env=env) for _ in range(3)]
+    what = ("--objective", "slow_objective:objective")
+    workers = [start_worker(postgres_url, name, cwd=tmp_path, env=env, what=what) for _ in range(3)]
     victim = workers[0]
     study = optuna.load_study(study_name=name, storage=postgres_url)
     deadline = time.monotonic() + 120
@@ -118,7 +120,14 @@ def test_a_killed_worker_loses_nothing(postgres_url, tmp_path):
     assert complete_before.items() <= after.items()  # nothing completed was lost
 
 
-@pytest.mark.parametrize("optimizer", sorted(__import__("hpo").optimizers()))
+def _optimizers_without_sources():
+    from hpo.optimizers import get_optimizer, optimizers
+
+    return sorted(name for name in optimizers() if get_optimizer(name).transfer_factory is None)
+
+
+# the transfer samplers' resume (weights cached in the study) is tested in test_transfer_sampler.py
+@pytest.mark.parametrize("optimizer", _optimizers_without_sources())
 def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
     """A fresh sampler object joins a half-run study: its state comes from the storage."""
     import hpo
@@ -145,3 +154,12 @@ def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
     assert (first, second) == (12, 12)
     assert [t.state.name for t in trials] == ["COMPLETE"] * 24
     assert all(-1 <= t.params["x"] <= 1 and t.params["n"] in range(5) for t in trials)
+
+
+def test_postgres_spelling_of_the_scheme_opens_the_same_storage(postgres_url):
+    from hpo.storage import open_storage
+
+    assert postgres_url.startswith("postgresql://")
+    storage = open_storage("postgres" + postgres_url[len("postgresql") :])
+    optuna.create_study(study_name="spelled-postgres", storage=storage)
+    assert "spelled-postgres" in optuna.get_all_study_names(storage=postgres_url)

@@ -1,6 +1,7 @@
 """hpo.tune: optimizers of the registry, determinism, failures, errors, resume."""
 
 import math
+import re
 
 import optuna
 import pytest
@@ -108,7 +109,7 @@ def test_multi_objective_returns_the_pareto_front():
     "kwargs, message",
     [
         ({"optimizer": "bogus"}, "optimizer 'bogus' is unknown; allowed: random"),
-        ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
+        ({"n_trials": 0}, "n_trials must be an integer .*, got 0"),
         ({"direction": "up"}, "direction 'up' is not allowed"),
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"optimizer": "nsga2"}, "'nsga2' is multi-objective only"),
@@ -126,24 +127,31 @@ def test_bad_space_is_rejected_before_any_trial():
         hpo.tune(sphere, {"x": {"type": "float", "low": 1, "high": 0}})
 
 
-def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path):
+def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path, caplog):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = []
 
-    def interrupted_at_seventh(params):
+    def interrupted_at_seventh_call(params):
         calls.append(1)
         if len(calls) == 7:
             raise KeyboardInterrupt
         return sphere(params)
 
+    def run():
+        return hpo.tune(
+            interrupted_at_seventh_call, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume"
+        )
+
     with pytest.raises(KeyboardInterrupt):
-        hpo.tune(interrupted_at_seventh, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume")
+        run()
     stored = optuna.load_study(study_name="resume", storage=storage).get_trials()
     assert [t.state.name for t in stored] == ["COMPLETE"] * 6 + ["FAIL"] + ["WAITING"] * 13
     kept = stored[:7]
     assert "interrupted" in kept[-1].user_attrs["error"]
 
-    result = hpo.tune(sphere, SPHERE_SPACE, n_trials=20, seed=0, storage=storage, study_name="resume")
+    with caplog.at_level("INFO", logger="hpo"):
+        result = run()
+    assert "resuming study 'resume': 7 finished, running 13 more" in caplog.text
     trials = result.study.get_trials()
     assert len(trials) == 20 and len(result.history) == 20
     assert [t.params for t in trials[:6]] == [t.params for t in kept[:6]]  # nothing lost
@@ -152,7 +160,95 @@ def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path):
     first = {tuple(t.params.values()) for t in trials[:7]}
     assert not first & {tuple(t.params.values()) for t in trials[7:]}
     # a rerun of a finished study runs nothing more
-    assert len(hpo.tune(sphere, SPHERE_SPACE, n_trials=20, storage=storage, study_name="resume").history) == 20
+    assert len(run().history) == 20
+
+
+SVM_SPACE = {
+    "C": FloatDistribution(1e-3, 1e3, log=True),
+    "degree": IntDistribution(2, 5),
+    "kernel": CategoricalDistribution(["rbf", "poly"]),
+}
+NARROWED_SPACE = {"C": FloatDistribution(100, 1000, log=True), "degree": IntDistribution(2, 5)}
+
+
+def svm_like(params):
+    return math.log10(params["C"]) ** 2 + params["degree"] + (params["kernel"] == "poly")
+
+
+def another_objective(params):
+    return -math.log10(params["C"]) * params["degree"]
+
+
+def test_a_rerun_with_a_narrowed_space_and_another_objective_is_refused_unless_allowed(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    first = hpo.tune(svm_like, SVM_SPACE, n_trials=8, seed=0, storage=storage, study_name="svm")
+    recorded = dict(first.study.user_attrs)
+
+    with pytest.raises(hpo.UserError) as refused:
+        hpo.tune(another_objective, NARROWED_SPACE, n_trials=10, seed=0, storage=storage, study_name="svm")
+    message = str(refused.value)
+    assert "parameter 'C': float in [0.001, 1000.0] log -> float in [100.0, 1000.0] log" in message
+    assert "parameter 'kernel' removed" in message
+    assert "objective: tests.hpo.test_tune:svm_like -> tests.hpo.test_tune:another_objective" in message
+    assert "--study-name NEW" in message and "--allow-changed-space" in message
+    study = optuna.load_study(study_name="svm", storage=storage)
+    assert len(study.get_trials()) == 8 and study.user_attrs == recorded  # untouched
+
+    result = hpo.tune(
+        another_objective,
+        NARROWED_SPACE,
+        n_trials=10,
+        seed=0,
+        storage=storage,
+        study_name="svm",
+        allow_changed_space=True,
+    )
+    trials = result.study.get_trials()
+    assert len(trials) == 10 and all(t.state.name == "COMPLETE" for t in trials)
+    assert all(100 <= t.params["C"] <= 1000 and "kernel" not in t.params for t in trials[8:])
+    [change] = result.study.user_attrs["hpo:changes"]
+    assert change["after_finished_trials"] == 8 and len(change["changes"]) == 3
+    # the new definition is the study's now: the same rerun resumes without a word
+    assert (
+        len(hpo.tune(another_objective, NARROWED_SPACE, n_trials=11, storage=storage, study_name="svm").history) == 11
+    )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"space": {**SVM_SPACE, "C": FloatDistribution(1e-3, 1e3)}}, "cannot hold this change"),
+        ({"directions": ["maximize"]}, "directions: ['minimize'] -> ['maximize']"),
+    ],
+)
+def test_changes_an_optuna_study_cannot_hold_are_refused_even_when_allowed(tmp_path, change, message):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    arguments = {"objective": svm_like, "space": SVM_SPACE, "n_trials": 3, "storage": storage, "study_name": "s"}
+    hpo.tune(**arguments)
+    for allow in (False, True):
+        with pytest.raises(hpo.UserError, match=re.escape(message)):
+            hpo.tune(**{**arguments, **change, "n_trials": 5}, allow_changed_space=allow)
+    assert len(optuna.load_study(study_name="s", storage=storage).get_trials()) == 3
+
+
+def test_another_optimizer_is_a_change_of_search(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    arguments = {"objective": svm_like, "space": SVM_SPACE, "storage": storage, "study_name": "s"}
+    hpo.tune(**arguments, n_trials=3)
+    with pytest.raises(hpo.UserError, match="optimizer: tpe -> random"):
+        hpo.tune(**arguments, n_trials=5, optimizer="random")
+    assert len(hpo.tune(**arguments, n_trials=5, optimizer="random", allow_changed_space=True).history) == 5
+
+
+def test_a_refused_run_creates_no_study(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.raises(hpo.UserError, match="multi-objective only"):
+        hpo.tune(sphere, SPHERE_SPACE, optimizer="nsga2", n_trials=5, storage=storage, study_name="refused")
+    assert not (tmp_path / "study.db").exists()
+    hpo.tune(sphere, SPHERE_SPACE, n_trials=2, storage=storage, study_name="other")
+    with pytest.raises(hpo.UserError, match="multi-objective only"):
+        hpo.tune(sphere, SPHERE_SPACE, optimizer="nsga2", n_trials=5, storage=storage, study_name="refused")
+    assert optuna.get_all_study_names(storage=storage) == ["other"]
 
 
 def test_registry_lists_the_required_names():
@@ -187,3 +283,16 @@ def test_objective_raising_trial_pruned_marks_it_pruned():
     result = hpo.tune(prune_half, SPHERE_SPACE, optimizer="random", n_trials=10, seed=0)
     states = set(result.history["state"])
     assert states == {"PRUNED", "COMPLETE"}
+
+
+def test_an_objective_edit_counts_as_a_change_of_search_and_a_comment_does_not(tmp_path):
+    from hpo.fingerprint import source_digest
+    from hpo.loading import load_callable
+
+    def digest(name, source):
+        (tmp_path / f"{name}.py").write_text(source)
+        return source_digest(load_callable(f"{tmp_path / name}.py:objective"))
+
+    original = digest("a", "def objective(p):\n    return p['x'] ** 2\n")
+    assert digest("b", "def objective(p):  # squared\n\n    return p['x']**2\n") == original
+    assert digest("c", "def objective(p):\n    return p['x'] ** 3\n") != original
