@@ -299,3 +299,50 @@ def test_redact_url_hides_passwords_with_any_character_and_in_the_query(url, sho
 )
 def test_redact_url_leaves_urls_without_a_password_as_they_are(url):
     assert redact_url(url) == url
+
+
+# -- study names, in-memory storages, budgets ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "..", ".", "", "a/b", "ok-name_1.0"])
+def test_study_names_become_file_names_that_stay_in_their_folder(tmp_path, name):
+    from hpo.io import safe_file_name
+
+    safe = safe_file_name(name)
+    assert "/" not in safe and safe not in ("", ".", "..")
+    assert (tmp_path / safe).resolve().parent == tmp_path.resolve()
+    if name == "ok-name_1.0":
+        assert safe == name  # a plain name is kept as it is
+    assert safe_file_name("a/b") != safe_file_name("a_b")  # two names stay two folders
+
+
+def test_cli_results_folder_of_an_escaping_study_name_stays_under_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["tune", "sphere-4d", "--n-trials", "2", "--study-name", "../../x", "--no-progress"])
+    assert code == 0
+    assert not (tmp_path.parent.parent / "x").exists()
+    assert len(list((tmp_path / "results").glob("*x*/history.csv"))) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+)
+def test_in_memory_sqlite_is_refused_since_the_study_would_be_lost(url):
+    from hpo.storage import open_storage
+
+    with pytest.raises(UserError, match="in-memory SQLite database"):
+        open_storage(url)
+
+
+def test_a_budget_stored_larger_than_asked_runs_only_what_is_asked(tmp_path):
+    import hpo
+    from hpo.tune import prepare_study
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    space = {"x": {"type": "float", "low": 0, "high": 1}}
+    prepare_study(url, "big", ["minimize"], "random", 0, 40)  # e.g. a --create-only of 40
+    result = hpo.tune(lambda p: p["x"], space, optimizer="random", n_trials=5, storage=url, study_name="big")
+    states = [t.state.name for t in result.study.get_trials(deepcopy=False)]
+    assert states.count("COMPLETE") == 5 and states.count("WAITING") == 35
+    with pytest.raises(UserError, match="n_trials must be an integer in"):
+        hpo.tune(lambda p: p["x"], space, n_trials=10**9)
