@@ -121,7 +121,7 @@ def test_tune_user_objective_maximize(tmp_path):
     [
         (["tune", "nope"], "task 'nope' is unknown"),
         (["tune", "sphere-4d", "--optimizer", "zzz"], "optimizer 'zzz' is unknown"),
-        (["tune", "sphere-4d", "--n-trials", "-3"], "argument --n-trials: '-3' is not a positive integer"),
+        (["tune", "sphere-4d", "--n-trials", "-3"], "argument --n-trials: '-3' is not an integer in [1, 100000]"),
         (
             ["tune", "--objective", "nomodule_xyz:f", "--space", "space.json"],
             "--objective 'nomodule_xyz:f': cannot import",
