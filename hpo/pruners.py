@@ -111,9 +111,9 @@ class Reporter:
       epoch), used by every pruner;
     * ``should_prune()``: whether to stop now (then ``raise optuna.TrialPruned()``);
     * ``report_loss(loss, step)``: the training loss, for ``pruner="dynamics"``;
-    * ``check_learning_rate(lr, max_lr)``: for ``pruner="dynamics"``, raises
-      ``optuna.TrialPruned`` when ``lr`` is above ``max_lr``, the top of the range where the
-      initial model trains (``hpo.dynamics.lr_range``).
+    * ``check_learning_rate(lr, max_lr)`` or ``check_learning_rate(lr, model=, inputs=,
+      targets=)``: for ``pruner="dynamics"``, raises ``optuna.TrialPruned`` when ``lr`` is above
+      the top of the range where the initial model trains (``hpo.dynamics.lr_range``).
     """
 
     def __init__(self, trial: optuna.Trial):
@@ -138,14 +138,25 @@ class Reporter:
         self._losses.append(float(loss))
         self._trial.set_user_attr(LOSS_ATTR, self._losses)
 
-    def check_learning_rate(self, lr: float, max_lr: float) -> None:
-        """Skip the trial (``optuna.TrialPruned``) when ``lr`` exceeds ``max_lr``, the top of
-        the trainable range measured on the initial model (``hpo.dynamics.lr_range``)."""
+    def check_learning_rate(
+        self, lr: float, max_lr: float | None = None, *, model=None, inputs=None, targets=None, **lr_range_options
+    ) -> None:
+        """Skip the trial (``optuna.TrialPruned``) when ``lr`` exceeds the top of the range
+        where the initial model trains: ``max_lr`` if given, else measured here on ``model``
+        with the probe ``inputs`` and ``targets`` by ``hpo.dynamics.lr_range`` (its options,
+        e.g. ``batch_size=`` and ``optimizer=``, pass through). Only with the dynamics pruner."""
         if not isinstance(self._trial.study.pruner, DynamicsPruner):
             return
+        if max_lr is None:
+            if model is None or inputs is None or targets is None:
+                raise UserError("check_learning_rate: give max_lr, or model, inputs and targets to measure it")
+            from hpo.dynamics import lr_range  # torch: loaded only when a range is measured
+
+            max_lr = lr_range(model, inputs, targets, **lr_range_options).high
         if float(lr) > float(max_lr):
-            self._trial.set_user_attr(SKIP_ATTR, f"learning rate {lr:.4g} above the trainable top {max_lr:.4g}")
-            raise optuna.TrialPruned(f"learning rate {lr:.4g} above the trainable top {max_lr:.4g}")
+            reason = f"learning rate {lr:.4g} above the trainable top {max_lr:.4g}"
+            self._trial.set_user_attr(SKIP_ATTR, reason)
+            raise optuna.TrialPruned(reason)
 
 
 def _quiet(cls, **kwargs):

@@ -63,3 +63,20 @@ def test_reporter_is_the_trial_for_define_by_run():
     reporter = Reporter(_study_with(optuna.pruners.NopPruner()).ask())
     value = reporter.suggest_float("x", 0.0, 1.0)
     assert reporter.params == {"x": value}
+
+
+def test_check_learning_rate_measures_the_range_on_the_model_it_is_given():
+    import torch
+
+    from hpo.dynamics import lr_range
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    inputs, targets = torch.randn(32, 4), torch.randn(32, 1)
+    top = lr_range(model, inputs, targets).high
+    reporter = Reporter(_study_with(DynamicsPruner()).ask())
+    reporter.check_learning_rate(0.5 * top, model=model, inputs=inputs, targets=targets)
+    with pytest.raises(optuna.TrialPruned, match="above the trainable top"):
+        reporter.check_learning_rate(3 * top, model=model, inputs=inputs, targets=targets)
+    with pytest.raises(UserError, match="give max_lr, or model, inputs and targets"):
+        Reporter(_study_with(DynamicsPruner()).ask()).check_learning_rate(1.0)
