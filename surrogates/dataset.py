@@ -93,8 +93,9 @@ class SimulationConfig:
         parts = {"p2d": P2DSettings, "stack": StackCoefficients, "manufacturing": ManufacturingCoefficients}
         if not isinstance(values, dict):
             raise UserError(f"dataset sidecar: 'config' must be a mapping, got {type(values).__name__}")
+        values = {**values, "p2d": _uniform_mesh_as_per_domain(values.get("p2d", {}))}
         config = cls(**{key: _settings(parts[key], key, values.get(key, {})) for key in parts})
-        for name in ("points_per_domain", "particle_points"):
+        for name in MESH_FIELDS:
             if not MESH_POINTS[0] <= getattr(config.p2d, name) <= MESH_POINTS[1]:
                 raise UserError(
                     f"dataset sidecar: p2d.{name} = {getattr(config.p2d, name)} must be in [{MESH_POINTS[0]}, "
@@ -105,6 +106,27 @@ class SimulationConfig:
 
 # Mesh points per domain that a simulation accepts (``--points``): more would take hours and gigabytes.
 MESH_POINTS = (4, 200)
+MESH_FIELDS = (
+    "positive_points",
+    "separator_points",
+    "negative_points",
+    "particle_points",
+    "negative_particle_points",
+    "refined_positive_points",
+    "refined_particle_points",
+)
+
+
+def _uniform_mesh_as_per_domain(p2d):
+    """Sidecars written before the per-domain mesh had one ``points_per_domain`` for every x-domain,
+    the same particle mesh in both electrodes and no refinement: read them as exactly that."""
+    if not isinstance(p2d, dict) or "points_per_domain" not in p2d:
+        return p2d
+    p2d = dict(p2d)
+    points = p2d.pop("points_per_domain")
+    p2d.update(positive_points=points, separator_points=points, negative_points=points, refine_below_retention=0.0)
+    p2d.setdefault("negative_particle_points", p2d.get("particle_points", P2DSettings.particle_points))
+    return p2d
 
 
 def _settings(kind: type, section: str, values) -> object:

@@ -173,10 +173,10 @@ def inverse_design(
             return np.asarray(result.pop[np.argmin(result.pop.get("CV").ravel())].X, float)
         return np.asarray(result.X, float)
 
-    fine_points = fine_mesh_points or 2 * config.p2d.points_per_domain
+    fine_points = fine_mesh_points or 2 * config.p2d.positive_points
     models = []
     if verify:
-        fine = dataclasses.replace(config.p2d, points_per_domain=fine_points)
+        fine = dataclasses.replace(config.p2d, positive_points=fine_points)
         models = [P2DModel(config.p2d, config.stack), P2DModel(fine, config.stack)]
     extra = margin * abs(floor)
     for attempt in range(1, max_attempts + 1):

@@ -52,7 +52,7 @@ def interrupt_after(command: list[str], path: Path, rows: int, sig: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=512, help="designs")
-    parser.add_argument("--points", type=int, default=10, help="mesh points per domain")
+    parser.add_argument("--points", type=int, default=10, help="mesh points across the cathode")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         reference, resumed = Path(tmp) / "reference.csv", Path(tmp) / "resumed.csv"

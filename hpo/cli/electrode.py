@@ -106,7 +106,7 @@ def register(subparsers) -> None:
     )
     design.add_argument(
         "--fine-points",
-        help="mesh points of the second P2D verification (default: twice the dataset's)",
+        help="cathode mesh points of the second P2D verification (default: twice the dataset's)",
     )
     _add_domain_option(design)
     design.add_argument("--json", action="store_true", help="print one JSON object")
@@ -127,13 +127,15 @@ def _add_points_option(parser: argparse.ArgumentParser, from_dataset: bool = Fal
     if from_dataset:
         parser.add_argument(
             "--points",
-            help="P2D mesh points per domain for the re-simulations (default: the dataset's, from its JSON sidecar)",
+            help="P2D mesh points across the cathode for the re-simulations (default: the dataset's, from its JSON "
+            "sidecar)",
         )
     else:
         parser.add_argument(
             "--points",
-            default="30",
-            help="P2D mesh points per domain (default 30, from the mesh study; 20 halves the cost)",
+            default="20",
+            help="P2D mesh points across the cathode (default 20, from the mesh study; the anode, separator and "
+            "particles keep theirs)",
         )
 
 
@@ -237,7 +239,7 @@ def _p2d_settings(args):
     from surrogates.dataset import MESH_POINTS
     from surrogates.p2d import P2DSettings
 
-    return P2DSettings(points_per_domain=_integer(args.points, "points", *MESH_POINTS))
+    return P2DSettings(positive_points=_integer(args.points, "points", *MESH_POINTS))
 
 
 def _dataset_config(args):
@@ -249,7 +251,7 @@ def _dataset_config(args):
     config = load_config(args.data or SHIPPED_DATASET)
     if args.points is not None:
         points = _integer(args.points, "points", *MESH_POINTS)
-        config = dataclasses.replace(config, p2d=config.p2d.with_overrides(points_per_domain=points))
+        config = dataclasses.replace(config, p2d=config.p2d.with_overrides(positive_points=points))
     return config
 
 
@@ -313,7 +315,7 @@ def _dataset(args) -> int:
     # The canonical command (all options explicit) is stored in the sidecar for reproduction.
     command = (
         f"hpo electrode dataset --n {n} --seed {seed} --out {shlex.quote(str(args.out))} "
-        f"--workers {workers} --points {config.p2d.points_per_domain}"
+        f"--workers {workers} --points {config.p2d.positive_points}"
         + "".join(f" --coefficient {shlex.quote(item)}" for item in args.coefficient)
     )
     frame = generate_dataset(args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress)

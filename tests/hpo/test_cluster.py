@@ -7,7 +7,7 @@ from hpo.cluster import completed
 from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset
 from surrogates.p2d import P2DSettings
 
-CONFIG = SimulationConfig(p2d=P2DSettings(points_per_domain=10))
+CONFIG = SimulationConfig(p2d=P2DSettings(positive_points=10))
 
 
 def square(x):

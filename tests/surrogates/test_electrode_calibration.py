@@ -41,7 +41,7 @@ def test_violation_is_negative_inside_and_grows_with_distance():
 
 
 def test_dataset_rows_carry_the_flag():
-    config = SimulationConfig(p2d=P2DSettings(points_per_domain=6))
+    config = SimulationConfig(p2d=P2DSettings(positive_points=6))
     inside = simulate_design((0, *INSIDE, config))
     outside = simulate_design((1, *CALENDERED_PAST_DATA, config))
     assert inside["extrapolated"] is False and outside["extrapolated"] is True

@@ -18,7 +18,7 @@ from surrogates.dataset import (
 from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES
 from surrogates.p2d import P2DSettings
 
-SMALL = SimulationConfig(p2d=P2DSettings(points_per_domain=6))
+SMALL = SimulationConfig(p2d=P2DSettings(positive_points=6))
 TIMING_COLUMNS = ["solve_seconds"]
 
 
@@ -124,3 +124,17 @@ def test_sidecar_round_trips_the_simulation_settings(tmp_path):
     generate_dataset(tmp_path / "s.csv", 1, config=scenario, progress=False)
     assert load_config(tmp_path / "s.csv") == scenario
     assert load_config(SHIPPED_DATASET) == SimulationConfig()  # shipped data: default settings
+
+
+def test_a_sidecar_with_one_mesh_for_every_domain_reads_as_that_mesh_without_refinement():
+    old = SimulationConfig().as_dict()
+    mesh = ("positive_points", "separator_points", "negative_points", "negative_particle_points")
+    old["p2d"] = {key: value for key, value in old["p2d"].items() if key not in mesh}
+    old["p2d"].update(points_per_domain=20, particle_points=12)
+    p2d = SimulationConfig.from_dict(old).p2d
+    assert (p2d.negative_points, p2d.separator_points, p2d.positive_points) == (20, 20, 20)
+    assert (p2d.negative_particle_points, p2d.particle_points) == (12, 12)
+    assert p2d.refine_below_retention == 0.0
+    old["p2d"]["points_per_domain"] = 1000
+    with pytest.raises(UserError, match="positive_points = 1000"):
+        SimulationConfig.from_dict(old)

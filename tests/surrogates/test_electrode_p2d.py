@@ -8,7 +8,7 @@ import pytest
 from surrogates.manufacturing import ProcessParameters, manufacture
 from surrogates.p2d import FARADAY, P2DModel, P2DSettings
 
-SMALL_MESH = P2DSettings(points_per_domain=8)
+SMALL_MESH = P2DSettings(positive_points=8)
 # Corners of the process box: porous and CBD-rich, mid-range, densest and AM-richest.
 THIN_POROUS, MID_RANGE, THICK_DENSE = (0.86, 0.40, 0.0), (0.91, 0.55, 0.2), (0.96, 0.71, 0.40)
 FIELDS = ("energy_wh_per_kg", "power_wh_per_kg", "energy_capacity_mah_cm2")
@@ -92,3 +92,19 @@ def test_partial_solution_flagged_not_used():
     assert result.status == "solver_failure"
     assert "ended with" in result.reason
     assert math.isnan(result.energy_wh_per_kg) and math.isnan(result.power_wh_per_kg)
+
+
+def test_a_design_below_the_refinement_retention_gets_its_power_discharge_from_the_refined_mesh():
+    props = manufacture(ProcessParameters(*MID_RANGE))
+    coarse = SMALL_MESH.with_overrides(
+        refine_below_retention=0.0, refined_positive_points=16, refined_particle_points=16
+    )
+    plain = P2DModel(coarse).simulate(props)
+    # Every design is below a retention of 1.01, so its power-rate discharge is solved again.
+    refined = P2DModel(coarse.with_overrides(refine_below_retention=1.01)).simulate(props)
+    fine = P2DModel(coarse.refined()).simulate(props)
+    assert not plain.refined_mesh and refined.refined_mesh and not fine.refined_mesh
+    assert refined.energy_wh_per_kg == plain.energy_wh_per_kg  # the energy rate stays on the coarse mesh
+    assert refined.power_wh_per_kg != plain.power_wh_per_kg
+    assert refined.power_wh_per_kg == pytest.approx(fine.power_wh_per_kg, rel=1e-3)
+    assert coarse.refined().positive_points == 16 and coarse.refined().particle_points == 16

@@ -17,7 +17,7 @@ from surrogates.pareto import (
     spread_indices,
 )
 
-SMALL_MESH = SimulationConfig(p2d=P2DSettings(points_per_domain=8))
+SMALL_MESH = SimulationConfig(p2d=P2DSettings(positive_points=8))
 
 
 def toy_objectives(x):

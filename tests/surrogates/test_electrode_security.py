@@ -120,7 +120,7 @@ def test_dataset_generation_refuses_to_append_through_a_symlink(tmp_path):
 @pytest.mark.parametrize(
     "sidecar, fragment",
     [
-        (b'{"config": {"p2d": {"points_per_domain": 1000000000}}}', "p2d.points_per_domain = 1000000000"),
+        (b'{"config": {"p2d": {"positive_points": 1000000000}}}', "p2d.positive_points = 1000000000"),
         (b'{"config": {"p2d": {"rtol": "tight"}}}', "p2d.rtol = 'tight'"),
         (b'{"config": {"stack": {"np_ratio": NaN}}}', "stack.np_ratio = nan"),
         (b'{"config": [1]}', "'config' must be a mapping"),
