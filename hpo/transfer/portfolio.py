@@ -43,8 +43,7 @@ def portfolio(sources: Sequence[Source], space: Mapping[str, Any], k: int, seed:
     if len(candidates) > MAX_CANDIDATES:
         keep = np.random.default_rng(seed).choice(len(candidates), MAX_CANDIDATES, replace=False)
         candidates = [candidates[i] for i in sorted(keep)]
-    points = _encode(candidates, encoder)
-    scores = np.column_stack([_nearest_scores(points, source.points(encoder), source.scores) for source in sources])
+    scores = nearest_scores(sources, _encode(candidates, encoder), encoder)
     chosen: list[int] = []
     reached = np.ones(len(sources))
     for _ in range(min(k, len(candidates))):
@@ -68,6 +67,13 @@ def _distinct(configs: list[dict]) -> list[dict]:
 
 def _encode(configs: list[dict], encoder: SpaceEncoder) -> np.ndarray:
     return Source("candidates", tuple(configs), np.zeros(len(configs))).points(encoder)
+
+
+def nearest_scores(sources: Sequence[Source], points: np.ndarray, encoder: SpaceEncoder) -> np.ndarray:
+    """(n, n_sources): each source's guess of the quantile score of each encoded point, the
+    score of its nearest trial (what the portfolio is chosen by). The mean over the sources
+    is the sources' prior: lower is better."""
+    return np.column_stack([_nearest_scores(points, source.points(encoder), source.scores) for source in sources])
 
 
 def _nearest_scores(points: np.ndarray, source_points: np.ndarray, source_scores: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpo.errors import UserError
-from hpo.transfer import PortfolioSampler, SourceTask, load_sources, portfolio, source_trials
+from hpo.space import SpaceEncoder
+from hpo.transfer import PortfolioSampler, SourceTask, load_sources, nearest_scores, portfolio, source_trials
 
 SPACE = {"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(1, 5), "kind": CategoricalDistribution(("a", "b"))}
 
@@ -134,6 +135,20 @@ def test_the_portfolio_covers_sources_whose_optima_differ():
     first, second = portfolio(load_sources([near_0, near_1], SPACE), SPACE, k=2, seed=0)
     # One configuration at each source's optimum: together they serve both.
     assert sorted([first["x"], second["x"]]) == pytest.approx([0.1, 0.9])
+
+
+def test_each_source_scores_a_point_by_its_nearest_trial():
+    grid = np.linspace(0.0, 1.0, 11)
+    rising = _study([(float(x), {"x": float(x)}) for x in grid])
+    falling = _study([(float(-x), {"x": float(x)}) for x in grid])
+    sources = load_sources([rising, falling], SPACE)
+    encoder = SpaceEncoder({"x": SPACE["x"]})
+    points = np.array([encoder.encode({"x": 0.02}), encoder.encode({"x": 0.98})])
+    scores = nearest_scores(sources, points, encoder)
+    assert scores.shape == (2, 2)
+    # x = 0.02 is nearest the trial at 0: best of the rising source, worst of the falling one.
+    assert scores[0, 0] == sources[0].scores.min() and scores[0, 1] == sources[1].scores.max()
+    assert scores[1, 0] == sources[0].scores.max() and scores[1, 1] == sources[1].scores.min()
 
 
 def test_seeded_portfolios_repeat_exactly():

@@ -143,3 +143,15 @@ def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp
     trials = optuna.load_study(study_name="target", storage=storage).trials
     assert len(trials) == 24 and len({t.number for t in trials}) == 24
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+
+
+def test_critic_values_score_configurations_in_the_current_state(sources):
+    sampler = from_sources(sources, SPACE, seed=0, portfolio_size=2, **FAST)
+    with pytest.raises(UserError, match="critic_values"):
+        sampler.sampler.critic_values([{"x": 0.5, "y": 0.5}])
+    _run(sampler, n_trials=5)
+    configs = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
+    values = sampler.sampler.critic_values(configs)
+    assert values.shape == (6,) and np.all(np.isfinite(values))
+    assert np.ptp(values) > 0  # the critic tells configurations apart
+    np.testing.assert_array_equal(values, sampler.sampler.critic_values(configs))  # inspecting changes nothing
