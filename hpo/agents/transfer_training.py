@@ -1,11 +1,13 @@
 """Meta-training an agent on tasks built from source studies, and its weights as bytes.
 
-``meta_train`` runs episodes of the tuning MDP (``envs.hpo_env.TuningHistory``, the same
-bookkeeping the sampler replays a study through) on perturbed surrogates of the sources
-(``hpo.transfer.SourceTask``), one source after the other, with every transition in one
-replay buffer. Minibatches so hold transitions of different sources, and the SAC-HMR update
-mixes them (``hpo.agents.sac_hmr``): mixture regularization across training environments,
-what MixReg introduced it for.
+``meta_train`` runs tuning episodes of the pre-trained tuner's MDP (``hpo._gp.acquisition``:
+the agent steers a Gaussian-process search, the MDP ``hpo.samplers.PretrainedSampler`` runs on
+a study) on perturbed surrogates of the sources (``hpo.transfer.SourceTask``), one source
+after the other. Each episode starts as a transfer run on the target does: with the given
+start configurations (the sources' portfolio) evaluated on that episode's task. Every
+transition goes into the agent's one replay buffer, so minibatches hold transitions of
+different sources and the SAC-HMR update mixes them (``hpo.agents.sac_hmr``): mixture
+regularization across training environments, what MixReg introduced it for.
 
 ``weights_to_bytes``/``load_weights`` keep an agent's networks and temperature as a NumPy
 ``.npz`` archive (read with ``allow_pickle=False``), so a trained agent can be cached in a
@@ -15,68 +17,72 @@ study's storage and read back by another process without unpickling anything.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch as th
 
+from hpo._gp.acquisition import N_STARTUP, AcquisitionHistory
 from hpo.space import SpaceEncoder
 from hpo.transfer.tasks import SourceTask
 
 _ENT_COEF = "log_ent_coef"
 _TRANSITION_FIELDS = ("observations", "next_observations", "actions", "rewards")
 _TRANSITION_PREFIX = "transitions/"
+_REFERENCE_POINTS = 64
 
 
 def meta_train(
     agent,
     tasks: Sequence[SourceTask],
     encoder: SpaceEncoder,
-    new_history: Callable[[], object],
+    start: np.ndarray,
     *,
+    horizon: int,
     steps: int,
     episode_length: int,
-    random_steps: int,
     gradient_steps: int,
     batch_size: int,
     rng: np.random.Generator,
     progress: bool = False,
     keep: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Train ``agent`` (SB3 ``SAC``/``SACHMR`` whose spaces fit ``encoder`` and the MDP of
-    ``new_history``) for ``steps`` environment steps, ``gradient_steps`` updates each, on
-    episodes of ``episode_length`` trials of the ``tasks`` in turn, each episode perturbed
-    anew. The first ``random_steps`` actions are uniform; the agent acts after that. Draws
-    from ``rng`` and from the global torch/NumPy RNGs (the caller seeds those)."""
+    """Train ``agent`` (SB3 ``SAC``/``SACHMR`` with the spaces of
+    ``envs.acquisition_env.AcquisitionEnv``) for ``steps`` agent steps, ``gradient_steps``
+    updates each, on episodes of the ``tasks`` in turn, each perturbed anew: the encoded
+    ``start`` points (at least ``N_STARTUP``: random points fill up), then ``episode_length``
+    proposals of the agent, in a run of ``horizon`` trials (the observation's budget; an
+    episode that ends before it is cut short, not terminated). Returns the last ``keep``
+    transitions. Draws from ``rng`` and
+    from the global torch/NumPy RNGs (the caller seeds those)."""
     from tqdm.auto import tqdm
 
     buffer = agent.replay_buffer
     buffer.reset()
     history = observation = task = None
+    done_in = 0
     with tqdm(total=steps, disable=not progress, desc="sac-hmr-transfer: meta-training", unit="step") as bar:
         for step in range(steps):
-            if step % episode_length == 0:
+            if done_in == 0 or history.n >= horizon:
                 task = tasks[(step // episode_length) % len(tasks)].perturbed(rng)
-                history = new_history()
+                history = _start(task, encoder, start, horizon, rng)
                 observation = history.observation()
-            if step < random_steps:
-                action = rng.uniform(-1.0, 1.0, size=encoder.dim)
-            else:
-                action, _ = agent.predict(observation, deterministic=False)
-            point = encoder.snap(history.point_for(action)[None])[0]
-            recorded_action = history.action_for(point)  # what the sampler's replay recovers
-            reward = history.record(point, task(point, rng))
+                done_in = episode_length
+            action, _ = agent.predict(observation, deterministic=False)
+            point = history.propose(action, rng)
+            reward = history.record(point, task(point, rng), action)
+            done_in -= 1
             next_observation = history.observation()
             buffer.add(
                 observation[None],
                 next_observation[None],
-                recorded_action[None].astype(np.float32),
+                np.asarray(action, dtype=np.float32)[None],
                 np.array([reward], dtype=np.float32),
-                np.array([False]),
+                np.array([history.n >= horizon]),
                 [{}],
             )
             observation = next_observation
-            if step >= random_steps and gradient_steps:
+            if gradient_steps and buffer.size() >= batch_size:
                 agent.train(gradient_steps=gradient_steps, batch_size=batch_size)
             bar.update(1)
     end = buffer.pos if not buffer.full else buffer.buffer_size
@@ -84,6 +90,28 @@ def meta_train(
     transitions = {name: getattr(buffer, name)[kept, 0].copy() for name in _TRANSITION_FIELDS}
     buffer.reset()
     return transitions
+
+
+def _start(
+    task: SourceTask, encoder: SpaceEncoder, start: np.ndarray, horizon: int, rng: np.random.Generator
+) -> AcquisitionHistory:
+    """A history with the start points evaluated; the regret's references are the task's
+    own, as in pre-training: its best value and the median of random points."""
+    points = encoder.snap(np.asarray(start, dtype=float).reshape(-1, encoder.dim))
+    if len(points) < N_STARTUP:
+        points = np.vstack([points, encoder.snap(rng.uniform(-1.0, 1.0, size=(N_STARTUP - len(points), encoder.dim)))])
+    reference = [task(x) for x in rng.uniform(-1.0, 1.0, size=(_REFERENCE_POINTS, encoder.dim))]
+    history = AcquisitionHistory(
+        encoder.dim,
+        max(horizon, len(points) + 1),
+        lower=task.lower,
+        center=float(np.median(reference)),
+        snap=encoder.snap,
+        categorical=encoder.categorical,
+    )
+    for point in points:
+        history.record(point, task(point, rng))
+    return history
 
 
 def add_transitions(buffer, transitions: dict[str, np.ndarray]) -> None:

@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch as th
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
@@ -176,7 +175,6 @@ class SACHMRSampler(AgentSampler):
         self._trained_transitions = 0
         self._replayed = Replay()
         self._history: TuningHistory | None = None
-        self._encoder = None
 
     # ---- Optuna's sampler interface --------------------------------------------------
     def sample_relative(
@@ -186,7 +184,6 @@ class SACHMRSampler(AgentSampler):
         if encoder is None:
             return {}
         maximize = study.direction == StudyDirection.MAXIMIZE
-        self._encoder = encoder
         trials, points, values = finished_points(study, encoder)
         numbers = [t.number for t in trials]
         if len(points) < self.n_startup_trials:
@@ -202,20 +199,6 @@ class SACHMRSampler(AgentSampler):
             action, _ = agent.predict(history.observation(), deterministic=False)
             point = history.point_for(action)
         return encoder.decode(point)
-
-    def critic_values(self, params: Sequence[dict[str, Any]]) -> np.ndarray:
-        """``min(Q1, Q2)`` of the agent for proposing each configuration in ``params`` in the
-        study's current state (larger: the agent values it more), for inspecting what the
-        agent has learned. Needs an agent that has proposed at least once."""
-        if self._agent is None or self._history is None or self._encoder is None:
-            raise UserError("critic_values needs an agent that has proposed a trial; run the study further first")
-        with self._lock:
-            history, encoder = self._history, self._encoder
-            actions = np.array([history.action_for(encoder.encode(p)) for p in params], dtype=np.float32)
-            observations = np.repeat(history.observation()[None], len(actions), axis=0)
-            with th.no_grad():
-                q = th.min(*self._agent.critic(th.as_tensor(observations), th.as_tensor(actions)))
-        return q.numpy().ravel().astype(float)
 
     # ---- internals -----------------------------------------------------------------
     def _new_history(self, dim: int, maximize: bool) -> TuningHistory:

@@ -42,26 +42,3 @@ def test_a_small_benchmark_runs_resumes_and_reports(tmp_path):
     again, _ = transfer.run(tmp_path, families=["nb201"], entries=entries, seeds=1, n_trials=5)
     assert again.ran == 0 and again.skipped_finished == 6
     assert (tmp_path / "runs.jsonl.xz").read_bytes() == before
-
-
-def test_the_critic_rank_summary_tests_hmr_against_no_hmr_on_paired_runs():
-    from benchmarks.transfer.critic_rank import summarize
-
-    rows = [
-        {
-            "family": "nb201",
-            "target": t,
-            "seed": s,
-            "variant": v,
-            "trials": 10,
-            "rho": rho,
-            "top": 0.5,
-            "rho_sources": 0,
-        }
-        for i, (t, s) in enumerate((t, s) for t in ("a", "b", "c") for s in (0, 1))
-        for v, rho in (("sac-hmr-transfer", 0.5 + 0.01 * i), ("sac-transfer", 0.1))
-    ]
-    table = summarize(rows)
-    assert "| nb201 | sac-hmr-transfer | 10 | 6 | 0.525 | 0.500 | 0.000 |" in table
-    # Six pairs, HMR larger in each: W = 21, one-sided exact p = 1/64.
-    assert "| nb201 | 10 | 6 | 0.525 | 0.100 | 21 | 0.0156 |" in table

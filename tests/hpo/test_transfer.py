@@ -181,16 +181,19 @@ def test_source_trials_warm_start_cma_es():
     assert len(study.trials) == 3
 
 
-def test_a_source_task_reproduces_its_trials_and_perturbs_with_a_seed():
-    (source,) = load_sources([_grid_study()], SPACE)
+def test_a_source_task_follows_its_trials_and_perturbs_with_a_seed():
     from hpo.space import SpaceEncoder
 
-    task = SourceTask.from_source(source, SpaceEncoder(SPACE))
-    best = task.points[np.argmin(task.scores)]
-    assert task(best) == pytest.approx(task.scores.min(), abs=1e-2)
+    study = _grid_study()
+    (source,) = load_sources([study], SPACE)
+    encoder = SpaceEncoder(SPACE)
+    task = SourceTask.from_source(source, encoder)
+    best, worst = (encoder.encode(source.params[i]) for i in (np.argmin(source.scores), np.argmax(source.scores)))
+    assert task(best) < 0.25 and task(worst) > 0.6  # the source's best trial scores near 0, its worst near 1
+    assert task.lower == source.scores.min()
     a = task.perturbed(np.random.default_rng(3))
     b = task.perturbed(np.random.default_rng(3))
-    assert a(best) == b(best) and a.offset is not None
+    assert a(best) == b(best) and a.offset is not None and a.lower == task.lower**a.power
 
 
 def test_any_registry_optimizer_runs_after_the_portfolio():

@@ -88,7 +88,12 @@ def test_the_registry_builds_it_from_source_studies(sources):
 
 
 def test_the_ablations_build(sources):
-    assert SACHMRTransferSampler(sources, hmr=False, fine_tune=False).gradient_steps == 0
+    plain = SACHMRTransferSampler(sources, hmr=False, fine_tune=False)
+    assert plain.agent_name == "sac-pretrained" and not plain.fine_tune
+    shipped = from_sources(sources, SPACE, seed=0, meta_train=False, **FAST)
+    study = _run(shipped, n_trials=8)
+    assert shipped.sampler.training_seconds is None  # the shipped agent, not meta-trained
+    assert not any(key.startswith(CACHE_ATTR) for key in study._storage.get_study_system_attrs(study._study_id))
     only = from_sources(sources, SPACE, seed=0, agent=False)
     assert isinstance(only.sampler, optuna.samplers.RandomSampler)
 
@@ -143,15 +148,3 @@ def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp
     trials = optuna.load_study(study_name="target", storage=storage).trials
     assert len(trials) == 24 and len({t.number for t in trials}) == 24
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-
-
-def test_critic_values_score_configurations_in_the_current_state(sources):
-    sampler = from_sources(sources, SPACE, seed=0, portfolio_size=2, **FAST)
-    with pytest.raises(UserError, match="critic_values"):
-        sampler.sampler.critic_values([{"x": 0.5, "y": 0.5}])
-    _run(sampler, n_trials=5)
-    configs = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
-    values = sampler.sampler.critic_values(configs)
-    assert values.shape == (6,) and np.all(np.isfinite(values))
-    assert np.ptp(values) > 0  # the critic tells configurations apart
-    np.testing.assert_array_equal(values, sampler.sampler.critic_values(configs))  # inspecting changes nothing
