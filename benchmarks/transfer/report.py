@@ -16,7 +16,19 @@ from benchmarks.transfer.run import BUDGETS, normalized_regret, target_of
 from hpo.io import atomic_write, atomic_write_text
 
 FOCUS = "sac-hmr-transfer"
-COMPARED = ("tpe", "gp", "portfolio+tpe", "portfolio+gp", "cmaes-warm", "sac-hmr-pretrained", "sac-transfer")
+COMPARED = (
+    "tpe",
+    "gp",
+    "portfolio+tpe",
+    "portfolio+gp",
+    "cmaes-warm",
+    "sac-hmr-pretrained",
+    "sac-transfer",
+    "sac-hmr-transfer-no-meta",
+    "sac-hmr-transfer-frozen",
+    "sac-hmr-transfer-portfolio-only",
+)
+TARGET_BUDGETS = (10, 25)
 
 
 def regrets(out: str | Path) -> pd.DataFrame:
@@ -103,6 +115,38 @@ def tests(frame: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def targets(means: pd.DataFrame, significance: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
+    """The targets per family: at ``TARGET_BUDGETS``, which entry has the lowest mean regret,
+    ``focus``'s and portfolio+tpe's means and Holm-corrected p against tpe and gp from
+    scratch; at the largest budget, ``focus``'s mean against gp's."""
+    rows = []
+
+    def p_holm(family, budget, other):
+        hit = significance[
+            (significance.family == family) & (significance.budget == budget) & (significance.against == other)
+        ]
+        return float(hit.p_holm.iloc[0]) if len(hit) else float("nan")
+
+    for family in sorted(means.index.get_level_values("family").unique()):
+        table = means.loc[family]
+        if focus not in table.index:
+            continue
+        last = max(b for b in table.columns if table[b].notna().any())
+        for budget in [b for b in TARGET_BUDGETS if b in table.columns] + [last]:
+            column = table[budget].dropna()
+            rows.append(
+                dict(
+                    family=family,
+                    budget=budget,
+                    lowest=column.idxmin(),
+                    **{focus: column.get(focus), "portfolio+tpe": column.get("portfolio+tpe"), "gp": column.get("gp")},
+                    p_holm_vs_tpe=p_holm(family, budget, "tpe"),
+                    p_holm_vs_gp=p_holm(family, budget, "gp"),
+                )
+            )
+    return pd.DataFrame(rows)
+
+
 def write_report(out: str | Path) -> Path:
     import matplotlib
 
@@ -133,6 +177,10 @@ def write_report(out: str | Path) -> Path:
         "## Mean rank per family and budget (1 = best of the entries on the same target and seed)",
         "",
         markdown_table(ranks.reset_index()),
+        "",
+        f"## Targets: {FOCUS} at {' and '.join(map(str, TARGET_BUDGETS))} trials and at the largest budget",
+        "",
+        markdown_table(targets(means, significance)) if not significance.empty else "(no pairs)",
         "",
         f"## {FOCUS} against each entry: one-sided Wilcoxon signed-rank, Holm per family and budget",
         "",
