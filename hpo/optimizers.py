@@ -333,8 +333,8 @@ register(
     OptimizerSpec(
         name="sac-hmr-transfer",
         description=(
-            "SAC-HMR meta-trained on source studies (transfer_from=), after their greedy portfolio, "
-            "fine-tuned online (docs/transfer.md)"
+            "the shipped SAC-HMR agent steering a Gaussian-process search, meta-trained on source studies "
+            "(transfer_from=), after their greedy portfolio, fine-tuned online (docs/transfer.md)"
         ),
         configuration="hpo.samplers.sac_hmr_transfer.from_sources(sources, space, seed=seed)",
         factory="hpo.samplers.sac_hmr_transfer:from_registry",

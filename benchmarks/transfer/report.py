@@ -29,6 +29,7 @@ COMPARED = (
     "sac-hmr-transfer-portfolio-only",
 )
 TARGET_BUDGETS = (10, 25)
+_REGRET_FLOOR = 1e-4
 
 
 def regrets(out: str | Path) -> pd.DataFrame:
@@ -149,6 +150,7 @@ def targets(means: pd.DataFrame, significance: pd.DataFrame, focus: str = FOCUS)
 
 def write_report(out: str | Path) -> Path:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -194,13 +196,20 @@ def write_report(out: str | Path) -> Path:
     figures = out / "figures"
     for family, group in frame.groupby("family"):
         curves = group.groupby(["entry", "budget"])["regret"].mean().unstack("entry")
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for entry in curves:
-            style = "-" if "transfer" in entry or entry.startswith("portfolio") else "--"
-            ax.plot(curves.index, curves[entry], style, marker="o", label=entry)
-        ax.set(xscale="log", yscale="symlog", xlabel="trials", ylabel="mean normalized regret", title=family)
-        ax.set_yscale("symlog", linthresh=1e-3)
-        ax.legend(fontsize=7)
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        colors = plt.get_cmap("tab20").colors
+        for index, entry in enumerate(curves):
+            # The tuner in bold, its ablations dotted, the transfer baselines solid, from scratch dashed.
+            ablation = entry.startswith(FOCUS + "-") or entry == "sac-transfer"
+            style = ":" if ablation else "-" if entry == FOCUS or entry.startswith("portfolio") else "--"
+            width = 2.8 if entry == FOCUS else 1.4
+            # Zero regret (the optimum found) drawn at the floor of the log axis.
+            values = np.maximum(curves[entry], _REGRET_FLOOR)
+            ax.plot(curves.index, values, style, lw=width, marker="o", ms=3, color=colors[index % 20], label=entry)
+        ax.set(xscale="log", yscale="log", xlabel="trials", ylabel="mean normalized regret", title=family)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xticks(sorted(curves.index), [str(int(b)) for b in sorted(curves.index)])
+        ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         atomic_write(figures / f"transfer-{family}.png", lambda tmp, f=fig: f.savefig(tmp, dpi=100))
         plt.close(fig)
