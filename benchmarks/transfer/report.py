@@ -12,22 +12,11 @@ from scipy.stats import wilcoxon
 
 from benchmarks.report import markdown_table
 from benchmarks.runner import read_records
-from benchmarks.transfer.run import BUDGETS, normalized_regret, target_of
+from benchmarks.transfer.run import BUDGETS, ENTRIES, normalized_regret, target_of
 from hpo.io import atomic_write, atomic_write_text
 
 FOCUS = "sac-hmr-transfer"
-COMPARED = (
-    "tpe",
-    "gp",
-    "portfolio+tpe",
-    "portfolio+gp",
-    "cmaes-warm",
-    "sac-hmr-pretrained",
-    "sac-transfer",
-    "sac-hmr-transfer-no-meta",
-    "sac-hmr-transfer-frozen",
-    "sac-hmr-transfer-portfolio-only",
-)
+COMPARED = tuple(entry for entry in ENTRIES if entry not in ("random", FOCUS))  # random: never a contender
 TARGET_BUDGETS = (10, 25)
 _REGRET_FLOOR = 1e-4
 
