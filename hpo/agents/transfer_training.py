@@ -53,21 +53,21 @@ def meta_train(
     ``start`` points (at least ``N_STARTUP``: random points fill up), then ``episode_length``
     proposals of the agent, in a run of ``horizon`` trials (the observation's budget; an
     episode that ends before it is cut short, not terminated). Returns the last ``keep``
-    transitions. Draws from ``rng`` and
-    from the global torch/NumPy RNGs (the caller seeds those)."""
+    transitions. Draws from ``rng`` and from the global torch/NumPy RNGs (the caller seeds
+    those)."""
     from tqdm.auto import tqdm
 
     buffer = agent.replay_buffer
     buffer.reset()
     history = observation = task = None
-    done_in = 0
+    done_in = episodes = 0
     with tqdm(total=steps, disable=not progress, desc="sac-hmr-transfer: meta-training", unit="step") as bar:
-        for step in range(steps):
-            if done_in == 0 or history.n >= horizon:
-                task = tasks[(step // episode_length) % len(tasks)].perturbed(rng)
+        for _ in range(steps):
+            if done_in == 0 or history.n >= history.horizon:
+                task = tasks[episodes % len(tasks)].perturbed(rng)
                 history = _start(task, encoder, start, horizon, rng)
                 observation = history.observation()
-                done_in = episode_length
+                done_in, episodes = episode_length, episodes + 1
             action, _ = agent.predict(observation, deterministic=False)
             point = history.propose(action, rng)
             reward = history.record(point, task(point, rng), action)
@@ -78,7 +78,7 @@ def meta_train(
                 next_observation[None],
                 np.asarray(action, dtype=np.float32)[None],
                 np.array([reward], dtype=np.float32),
-                np.array([history.n >= horizon]),
+                np.array([history.n >= history.horizon]),
                 [{}],
             )
             observation = next_observation
