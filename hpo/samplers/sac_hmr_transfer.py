@@ -11,8 +11,8 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
    search by setting each trial's acquisition, see ``hpo._gp.acquisition`` and
    ``hpo.samplers.PretrainedSampler``), **meta-trained on the source studies**
    (``hpo.agents.transfer_training``): ``training_steps`` agent steps on tuning episodes of
-   cheap surrogates of the sources (``hpo.transfer.SourceTask``: an inverse-distance
-   surrogate of a source's quantile scores, perturbed anew each episode by an input shift, a
+   cheap surrogates of the sources (``hpo.transfer.SourceTask``: a Gaussian-process mean
+   fitted to a source's quantile scores, perturbed anew each episode by an input shift, a
    score warp and noise, so that no table is learned by heart), each episode starting with
    the portfolio as the run on the target does. One replay buffer holds all sources'
    transitions, and the SAC-HMR update mixes them (mixture regularization across
