@@ -59,7 +59,7 @@ from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.space import SpaceEncoder
-from hpo.transfer import PortfolioSampler, Source, SourceTask, portfolio
+from hpo.transfer import PortfolioSampler, Source, SourceTask, encode_configs, portfolio
 from hpo.validation import check_int, check_real
 
 CACHE_ATTR = "hpo:transfer-agent"
@@ -192,8 +192,7 @@ class SACHMRTransferSampler(PretrainedSampler):
         """The start configurations encoded; a parameter one leaves unset at its centre."""
         if not self.start:
             return np.empty((0, encoder.dim))
-        points = Source("start", tuple(self.start), np.zeros(len(self.start))).points(encoder)
-        return np.nan_to_num(points, nan=0.0)
+        return np.nan_to_num(encode_configs(self.start, encoder), nan=0.0)
 
     def _cache_key(self, encoder: SpaceEncoder, train_seed: int) -> str:
         described = {

@@ -43,7 +43,7 @@ def portfolio(sources: Sequence[Source], space: Mapping[str, Any], k: int, seed:
     if len(candidates) > MAX_CANDIDATES:
         keep = np.random.default_rng(seed).choice(len(candidates), MAX_CANDIDATES, replace=False)
         candidates = [candidates[i] for i in sorted(keep)]
-    scores = nearest_scores(sources, _encode(candidates, encoder), encoder)
+    scores = nearest_scores(sources, encode_configs(candidates, encoder), encoder)
     chosen: list[int] = []
     reached = np.ones(len(sources))
     for _ in range(min(k, len(candidates))):
@@ -65,7 +65,8 @@ def _distinct(configs: list[dict]) -> list[dict]:
     return out
 
 
-def _encode(configs: list[dict], encoder: SpaceEncoder) -> np.ndarray:
+def encode_configs(configs: Sequence[Mapping[str, Any]], encoder: SpaceEncoder) -> np.ndarray:
+    """Configurations, possibly partial, encoded in ``encoder``'s box (n, d); NaN where unset."""
     return Source("candidates", tuple(configs), np.zeros(len(configs))).points(encoder)
 
 
