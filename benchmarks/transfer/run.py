@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from benchmarks.problems import _Table, _table_means
+from benchmarks.problems import Table, table_means
 from benchmarks.runner import Job, RunSummary, pack_records, read_records, write_record
 from hpo.errors import UserError
 from hpo.io import atomic_write
@@ -91,9 +91,9 @@ class Target:
         return f"{PREFIX}-{self.family}-{self.dataset}"
 
     @property
-    def table(self) -> _Table:
+    def table(self) -> Table:
         benchmark, metric, direction, _ = FAMILIES[self.family]
-        return _Table(benchmark, self.dataset, metric, direction)
+        return Table(benchmark, self.dataset, metric, direction)
 
     @property
     def others(self) -> list[str]:
@@ -117,12 +117,12 @@ def target_of(problem: str) -> Target:
 
 
 @cache
-def table(target_table: _Table):
+def table(target_table: Table):
     """The space (index-encoded numbers, categorical strings), the mean value per key and
     the raw repetitions per key of one table."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
-    bench, means = _table_means(target_table)
+    bench, means = table_means(target_table)
     space = {}
     for param, choices in bench.search_space.items():
         if bench.param_types[param] is str:
@@ -142,7 +142,7 @@ def table_key(space, params) -> str:
     )
 
 
-def score_of(target_table: _Table, value: float) -> float:
+def score_of(target_table: Table, value: float) -> float:
     """Larger is better; the log for the validation losses of HPOLib."""
     if target_table.direction == "maximize":
         return value
@@ -150,14 +150,14 @@ def score_of(target_table: _Table, value: float) -> float:
 
 
 @cache
-def score_scale(target_table: _Table) -> tuple[float, float]:
+def score_scale(target_table: Table) -> tuple[float, float]:
     """The table's best score and median score."""
     _, means, _ = table(target_table)
     scores = np.array([score_of(target_table, v) for v in means.values()])
     return float(scores.max()), float(np.median(scores))
 
 
-def normalized_regret(target_table: _Table, best_value: float) -> float:
+def normalized_regret(target_table: Table, best_value: float) -> float:
     best, median = score_scale(target_table)
     return (best - score_of(target_table, best_value)) / (best - median)
 

@@ -82,10 +82,10 @@ def test_bbob_optimum_is_the_instance_value_at_its_minimizer(name):
 
 @pytest.mark.parametrize("name", ["nb201-cifar10", "fcnet-protein", "hpobench-kc1"])
 def test_tabular_optimum_is_reached_by_the_best_table_entry(name):
-    from benchmarks.problems import _TABLES, _table_means
+    from benchmarks.problems import _TABLES, table_means
 
     problem = make_problem(name)
-    _, means = _table_means(_TABLES[name])
+    _, means = table_means(_TABLES[name])
     best_key = (min if problem.directions == ("minimize",) else max)(means, key=means.get)
     params = {}
     for (param, dist), index in zip(problem.space.items(), best_key):
