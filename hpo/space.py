@@ -280,6 +280,31 @@ def _parse_condition(name: str, condition: Any, earlier: Mapping[str, BaseDistri
     return parsed
 
 
+def check_configs(name: str, configs: Any, space: Mapping[str, BaseDistribution] | None = None) -> list[dict[str, Any]]:
+    """``configs`` as a list of dicts; with ``space``, each names parameters of it with
+    values it allows. Errors name ``name`` and the index of the configuration."""
+    if isinstance(configs, (Mapping, str, bytes)) or not isinstance(configs, Sequence):
+        raise UserError(f"{name} must be a list of dicts of parameter values, got {short_repr(configs)}")
+    checked = []
+    for index, config in enumerate(configs):
+        if not isinstance(config, Mapping):
+            raise UserError(f"{name}[{index}] must be a dict of parameter values, got {short_repr(config)}")
+        for param, value in config.items():
+            if space and param not in space:
+                raise UserError(f"{name}[{index}]: {param!r} is not a parameter of the space {list(space)}")
+            if space and not _allows(space[param], value):
+                raise UserError(f"{name}[{index}]: {param}={value!r} is outside {space[param]}")
+        checked.append(dict(config))
+    return checked
+
+
+def _allows(distribution: BaseDistribution, value: Any) -> bool:
+    try:
+        return distribution._contains(distribution.to_internal_repr(value))
+    except (ValueError, TypeError):
+        return False
+
+
 def _possible(dist: BaseDistribution, value: Any) -> bool:
     if isinstance(dist, CategoricalDistribution):
         return _one_of(value, tuple(dist.choices))

@@ -28,7 +28,7 @@ from hpo.fingerprint import check_resume, search_fingerprint
 from hpo.interrupts import running
 from hpo.optimizers import make_sampler, make_transfer_sampler
 from hpo.pruners import make_pruner
-from hpo.space import SearchSpace, as_space
+from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
 from hpo.trials import FINISHED, Objective, add_budget, logger, takes_trial, work
 from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
@@ -186,7 +186,7 @@ def tune(
     pruner_name = pruner if isinstance(pruner, str) else type(pruner).__name__
     pruner = make_pruner(pruner)
     callbacks = _check_callbacks(callbacks)
-    initial_configs = _check_configs(initial_configs, space)
+    initial_configs = check_configs("initial_configs", initial_configs, space)
     if directions is None:
         directions = [direction]
     directions = list(directions)
@@ -337,30 +337,6 @@ def _check_callbacks(callbacks) -> list:
         if not callable(callback):
             raise UserError(f"callbacks: {callback!r:.80} is not callable")
     return list(callbacks)
-
-
-def _check_configs(configs, space) -> list[dict[str, Any]]:
-    """Each initial configuration names parameters of ``space`` with values it allows."""
-    if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
-        raise UserError(f"initial_configs must be a list of dicts of parameter values, got {configs!r:.80}")
-    checked = []
-    for index, config in enumerate(configs):
-        if not isinstance(config, Mapping):
-            raise UserError(f"initial_configs[{index}] must be a dict of parameter values, got {config!r:.80}")
-        for name, value in config.items():
-            if space and name not in space:
-                raise UserError(f"initial_configs[{index}]: {name!r} is not a parameter of the space {list(space)}")
-            if space and not _allows(space[name], value):
-                raise UserError(f"initial_configs[{index}]: {name}={value!r} is outside {space[name]}")
-        checked.append(dict(config))
-    return checked
-
-
-def _allows(distribution, value) -> bool:
-    try:
-        return distribution._contains(distribution.to_internal_repr(value))
-    except (ValueError, TypeError):
-        return False
 
 
 def _constraints_func(constraints, optimizer) -> Callable[[optuna.trial.FrozenTrial], Sequence[float]]:

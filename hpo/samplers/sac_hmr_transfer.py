@@ -58,7 +58,7 @@ from hpo.agents.transfer_training import add_transitions, load_weights, meta_tra
 from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
-from hpo.space import SpaceEncoder
+from hpo.space import SpaceEncoder, check_configs
 from hpo.transfer import PortfolioSampler, Source, SourceTask, encode_configs, portfolio
 from hpo.validation import check_int, check_real
 
@@ -124,7 +124,7 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.agent_name = "sac-hmr-pretrained" if hmr else "sac-pretrained"
         super().__init__(self.agent_name, seed=seed, fine_tune=fine_tune, **kwargs)
         self.sources = list(sources)
-        self.start = [dict(c) for c in start]
+        self.start = check_configs("start", start)
         self.hmr = bool(hmr)
         self.meta_train = bool(meta_train)
         self.training_steps = int(training_steps)

@@ -25,7 +25,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from hpo.errors import UserError
-from hpo.space import SpaceEncoder
+from hpo.space import SpaceEncoder, check_configs
 from hpo.transfer.sources import Source
 from hpo.validation import check_int, check_seed
 
@@ -98,7 +98,7 @@ class PortfolioSampler(BaseSampler):
         if not isinstance(sampler, BaseSampler):
             raise UserError(f"sampler must be an optuna BaseSampler, got {type(sampler).__name__}")
         self.sampler = sampler
-        self.configs = [dict(c) for c in configs]
+        self.configs = check_configs("configs", configs)
 
     def _config(self, trial: FrozenTrial) -> dict | None:
         return self.configs[trial.number] if trial.number < len(self.configs) else None

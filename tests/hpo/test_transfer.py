@@ -171,6 +171,11 @@ def test_the_portfolio_sampler_evaluates_the_portfolio_first_then_the_wrapped_sa
     assert trials[2].params["x"] not in (0.3, 0.7)
 
 
+def test_the_portfolio_sampler_rejects_configurations_that_are_not_dicts():
+    with pytest.raises(UserError, match="configs must be a list of dicts"):
+        PortfolioSampler(optuna.samplers.RandomSampler(seed=0), {"x": 0.3})
+
+
 def test_source_trials_warm_start_cma_es():
     sources = load_sources([_grid_study()], SPACE)
     trials = source_trials(sources, {"x": SPACE["x"], "n": SPACE["n"], "kind": SPACE["kind"]})

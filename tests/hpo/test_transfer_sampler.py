@@ -103,6 +103,8 @@ def test_bad_arguments_are_errors_naming_them(sources):
         SACHMRTransferSampler([])
     with pytest.raises(UserError, match="training_steps"):
         SACHMRTransferSampler(sources, training_steps=0)
+    with pytest.raises(UserError, match=r"start\[1\] must be a dict"):
+        SACHMRTransferSampler(sources, start=[{"x": 0.5}, 0.5])
     with pytest.raises(UserError, match="needs source studies"):
         optuna.create_study(sampler=__import__("hpo.optimizers", fromlist=["x"]).make_sampler("sac-hmr-transfer"))
 
