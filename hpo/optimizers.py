@@ -40,7 +40,8 @@ class OptimizerSpec:
     # ``(sources, space, seed, n_trials) -> BaseSampler``; such a name needs transfer_from.
     transfer_factory: str | None = None
 
-    # Whether the factory takes ``constraints_func`` (Optuna's constrained optimization).
+    # Whether the sampler uses the constraint values recorded on each trial
+    # (``optuna.trial.Trial.set_constraint``, Optuna's constrained optimization).
     constraints: bool = False
 
     def build(
@@ -106,11 +107,13 @@ def make_sampler(
     n_objectives: int = 1,
     n_trials: int | None = None,
     *,
-    constraints_func: Callable | None = None,
+    constrained: bool = False,
 ) -> optuna.samplers.BaseSampler:
     """Build the sampler registered under ``name`` for a study with ``n_objectives`` and a
     budget of ``n_trials`` trials (``None``: unknown; samplers that use the budget, like the
-    SAC agents' "fraction of the budget used" input, then assume 100)."""
+    SAC agents' "fraction of the budget used" input, then assume 100). ``constrained``: the
+    trials will carry constraint values (``Trial.set_constraint``), so the sampler must use
+    them."""
     spec = get_optimizer(name)
     if n_objectives == 1 and not spec.single_objective:
         single = [n for n, s in _REGISTRY.items() if s.single_objective]
@@ -123,12 +126,10 @@ def make_sampler(
             f"optimizer {name!r} handles a single objective; for {n_objectives} objectives "
             f"use one of: {', '.join(multi)}"
         )
-    if constraints_func is None:
-        return spec.build(seed, n_objectives, n_trials)
-    if not spec.constraints:
+    if constrained and not spec.constraints:
         supported = [n for n, s in _REGISTRY.items() if s.constraints]
         raise UserError(f"optimizer {name!r} does not handle constraints; use one of: {', '.join(supported)}")
-    return spec.build(seed, n_objectives, n_trials, constraints_func=constraints_func)
+    return spec.build(seed, n_objectives, n_trials)
 
 
 DEFAULT_PORTFOLIO_SIZE = 5
@@ -204,8 +205,8 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=True, constraints_func=constraints_func
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, constant_liar=True
         ),
         constraints=True,
     )
@@ -226,9 +227,7 @@ register(
         name="gp",
         description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
         configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
-        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.GPSampler(
-            seed=seed, warn_independent_sampling=False, constraints_func=constraints_func
-        ),
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False),
         multi_objective=True,
         constraints=True,
     )
@@ -238,9 +237,7 @@ register(
         name="nsga2",
         description="NSGA-II genetic algorithm for several objectives",
         configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
-        factory=lambda seed, n_obj, n_trials, constraints_func=None: optuna.samplers.NSGAIISampler(
-            seed=seed, constraints_func=constraints_func
-        ),
+        factory=lambda seed, n_obj, n_trials: optuna.samplers.NSGAIISampler(seed=seed),
         constraints=True,
         single_objective=False,
         multi_objective=True,
@@ -253,9 +250,7 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials, constraints_func=None: _quiet(
-            optuna.samplers.TPESampler, seed=seed, multivariate=False, constraints_func=constraints_func
-        ),
+        factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
         constraints=True,
         single_objective=False,
         multi_objective=True,

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import TrialState
@@ -106,10 +107,12 @@ def work(
     timeout_per_trial: float | None = None,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    constraints: Callable | None = None,
 ) -> int:
     """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran, or
     ``should_stop()`` says so before a trial starts); returns the number of trials this call
-    ran. ``objective`` and ``space`` are as in ``hpo.tune`` (see ``evaluate``)."""
+    ran. ``objective``, ``space`` and ``constraints`` are as in ``hpo.tune`` (see
+    ``evaluate`` and ``record_constraints``)."""
     ran = 0
     while (max_trials is None or ran < max_trials) and not (should_stop is not None and should_stop()):
         if is_heartbeat_enabled(study._storage):
@@ -126,7 +129,7 @@ def work(
                 if not _wait_for_running_trials(study):
                     break
                 continue
-            frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted)
+            frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted, constraints)
         except KeyboardInterrupt:
             # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
             if trial is not None and study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
@@ -158,9 +161,11 @@ def run_trial(
     space: Mapping[str, Any],
     timeout_per_trial: float | None = None,
     interrupted: Sequence[int] = (),
+    constraints: Callable | None = None,
 ) -> optuna.trial.FrozenTrial:
-    """Sample ``trial`` over ``space``, evaluate it, tell the outcome. Objective failures
-    never raise (the trial is FAIL); ``KeyboardInterrupt`` fails the trial and propagates."""
+    """Sample ``trial`` over ``space``, evaluate it, record its ``constraints``, tell the
+    outcome. Failures of the objective or the constraints never raise (the trial is FAIL);
+    ``KeyboardInterrupt`` fails the trial and propagates."""
     sampled = False
     try:
         with _heartbeat(trial._trial_id, study._storage):
@@ -174,6 +179,8 @@ def run_trial(
             with _time_limit(timeout_per_trial):
                 raw = evaluate(objective, params, trial, space)
             values = _check_values(raw, len(study.directions))
+            if constraints is not None:
+                record_constraints(trial, constraints, params if space else trial.params)
     except KeyboardInterrupt:
         _tell_failure(study, trial, INTERRUPTED)
         raise
@@ -211,6 +218,21 @@ def takes_trial(objective: Callable) -> bool:
     except TypeError:
         return False
     return True
+
+
+def record_constraints(trial: optuna.Trial, constraints: Callable, params: Mapping[str, Any]) -> None:
+    """Record ``constraints(params)``, or ``constraints(params, user_attrs)`` (what the
+    objective recorded), on ``trial``: value i under key ``"i"`` (``Trial.set_constraint``),
+    feasible when ``<= 0``. Optuna's constrained samplers and ``Study.best_trial`` read them."""
+    returned = constraints(params, trial.user_attrs) if takes_trial(constraints) else constraints(params)
+    try:
+        values = np.atleast_1d(np.asarray(returned, dtype=float))
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim != 1:
+        raise TypeError(f"constraints must return a number or a sequence of numbers, got {returned!r:.80}")
+    for index, value in enumerate(values.tolist()):
+        trial.set_constraint(str(index), value)
 
 
 def evaluate(objective: Callable, params: dict[str, Any], trial: optuna.Trial, space) -> Any:

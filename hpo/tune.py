@@ -30,7 +30,7 @@ from hpo.optimizers import make_sampler, make_transfer_sampler
 from hpo.pruners import make_pruner
 from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
-from hpo.trials import FINISHED, Objective, add_budget, logger, takes_trial, work
+from hpo.trials import FINISHED, Objective, add_budget, logger, work
 from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
 
 _DIRECTIONS = ("minimize", "maximize")
@@ -153,8 +153,9 @@ def tune(
     constraints:
         ``constraints(params)`` or ``constraints(params, user_attrs)`` (what the objective
         recorded with ``trial.set_user_attr``) returns a float or a sequence of floats, each
-        ``<= 0`` when satisfied. Forwarded to the sampler's ``constraints_func`` (tpe, gp,
-        nsga2, motpe); ``best_params`` is then the best feasible trial.
+        ``<= 0`` when satisfied. Recorded on each trial (``Trial.set_constraint``), where the
+        samplers that handle constraints (tpe, gp, nsga2, motpe; or a sampler instance that
+        reads them) use them; ``best_params`` is then the best feasible trial.
     callbacks:
         Called as ``callback(study, frozen_trial)`` after every trial this call runs, as
         Optuna's ``Study.optimize`` callbacks.
@@ -204,7 +205,9 @@ def tune(
             f"pruner {pruner_name!r}: Optuna prunes single-objective studies only; "
             f"this one has {len(directions)} directions (use pruner='none')"
         )
-    constraints_func = None if constraints is None else _constraints_func(constraints, optimizer)
+    if constraints is not None and not callable(constraints):
+        raise UserError(f"constraints must be a function of the parameters, got {constraints!r:.80}")
+    constrained = constraints is not None
     optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
     if transfer_from is not None:
         optimizer = transfer_sampler(
@@ -216,7 +219,7 @@ def tune(
             directions,
             seed,
             n_trials,
-            constraints_func,
+            constrained,
             show_progress_bar,
         )
 
@@ -230,7 +233,7 @@ def tune(
         fingerprint=search_fingerprint(space, objective, directions, optimizer_name),
         allow_changed_space=allow_changed_space,
         initial_configs=initial_configs,
-        constraints_func=constraints_func,
+        constrained=constrained,
     )
     study.pruner = pruner
     note = resume_note(study, int(n_trials))
@@ -278,6 +281,7 @@ def tune(
             limit=wanted,
             timeout_per_trial=timeout_per_trial,
             on_trial=advance,
+            constraints=constraints,
         )
     return TuneResult(study)
 
@@ -313,7 +317,7 @@ def run_workers(
 
 
 def transfer_sampler(
-    optimizer, transfer_from, storage, transfer, space, directions, seed, n_trials, constraints_func, progress
+    optimizer, transfer_from, storage, transfer, space, directions, seed, n_trials, constrained, progress
 ) -> optuna.samplers.BaseSampler:
     """The sampler that learns from the source studies (``hpo.optimizers.make_transfer_sampler``)."""
     if not isinstance(optimizer, str):
@@ -322,7 +326,7 @@ def transfer_sampler(
         raise UserError(f"transfer_from: only single-objective studies transfer; this one has {len(directions)}")
     if not space:
         raise UserError("transfer_from: needs a space (define-by-run objectives cannot transfer)")
-    if constraints_func is not None:
+    if constrained:
         raise UserError("transfer_from: constraints are not supported with transfer")
     from hpo.transfer import load_sources  # scipy.stats: loaded only when a run transfers
 
@@ -339,19 +343,6 @@ def _check_callbacks(callbacks) -> list:
     return list(callbacks)
 
 
-def _constraints_func(constraints, optimizer) -> Callable[[optuna.trial.FrozenTrial], Sequence[float]]:
-    """Optuna's ``constraints_func`` calling the user's ``constraints``."""
-    if not callable(constraints):
-        raise UserError(f"constraints must be a function of the parameters, got {constraints!r:.80}")
-    with_attrs = takes_trial(constraints)
-
-    def constraints_func(trial: optuna.trial.FrozenTrial) -> Sequence[float]:
-        values = constraints(trial.params, trial.user_attrs) if with_attrs else constraints(trial.params)
-        return [float(v) for v in (values if isinstance(values, Sequence) else [values])]
-
-    return constraints_func
-
-
 def prepare_study(
     storage,
     study_name,
@@ -363,7 +354,7 @@ def prepare_study(
     fingerprint: Mapping[str, Any] | None = None,
     allow_changed_space: bool = False,
     initial_configs: Sequence[Mapping[str, Any]] = (),
-    constraints_func: Callable | None = None,
+    constrained: bool = False,
 ) -> optuna.Study:
     """Create or resume the study, set its sampler and its budget of ``n_trials`` trials.
 
@@ -372,7 +363,7 @@ def prepare_study(
     ``hpo.fingerprint``) before anything is written to it. Only the process that prepares a
     study adds to its budget; workers that join it (``hpo.worker``) only run what is left.
     """
-    sampler = _sampler(optimizer, seed, len(directions), n_trials, constraints_func)
+    sampler = _sampler(optimizer, seed, len(directions), n_trials, constrained)
     storage = open_storage(storage)
     with exclusive(storage):  # two runs started at once: one creates the study, one budget
         study = _load_study_if_exists(storage, study_name)
@@ -382,7 +373,7 @@ def prepare_study(
         check_resume(study, fingerprint, directions, n_finished, allow_changed_space)
         resumed_seed = _resume_seed(seed, n_finished)
         if resumed_seed != seed:  # the first sampler was built to refuse a bad optimizer early
-            sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials, constraints_func)
+            sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials, constrained)
         study.sampler = sampler
         for config in initial_configs:
             if len(study.get_trials(deepcopy=False)) >= n_trials:
@@ -424,17 +415,11 @@ def _load_study_if_exists(storage, study_name: str | None) -> optuna.Study | Non
 
 
 def _sampler(
-    optimizer, seed: int | None, n_objectives: int, n_trials: int, constraints_func: Callable | None = None
+    optimizer, seed: int | None, n_objectives: int, n_trials: int, constrained: bool = False
 ) -> optuna.samplers.BaseSampler:
     if isinstance(optimizer, optuna.samplers.BaseSampler):
-        if constraints_func is not None:
-            raise UserError(
-                "constraints: give a registry optimizer name; pass constraints_func to your own sampler instance"
-            )
         return optimizer
-    if constraints_func is None:
-        return make_sampler(optimizer, seed, n_objectives, n_trials)
-    return make_sampler(optimizer, seed, n_objectives, n_trials, constraints_func=constraints_func)
+    return make_sampler(optimizer, seed, n_objectives, n_trials, constrained=constrained)
 
 
 def _resume_seed(seed: int | None, n_finished: int) -> int | None:

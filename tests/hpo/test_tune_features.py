@@ -3,6 +3,7 @@ constraints, callbacks, whole-run timeout, parallel trials and initial configura
 
 import time
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -109,6 +110,46 @@ def test_constraints_can_read_what_the_objective_recorded():
         constraints=lambda params, attrs: attrs["cost"] - 3.0,
     )
     assert result.best_params["x"] <= 0.3
+
+
+def test_constraints_are_recorded_on_each_trial_without_optuna_deprecation_warnings(recwarn):
+    result = hpo.tune(
+        lambda p: (p["x"], p["y"]),
+        {"x": FloatDistribution(0, 1), "y": FloatDistribution(0, 1)},
+        directions=["minimize", "maximize"],
+        optimizer="nsga2",
+        n_trials=8,
+        seed=0,
+        constraints=lambda p: np.array([p["x"] - 0.5, p["y"] - 0.5]),
+    )
+    for trial in result.study.trials:
+        assert trial.constraints == {"0": trial.params["x"] - 0.5, "1": trial.params["y"] - 0.5}
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]
+
+
+def test_a_failing_or_malformed_constraint_fails_its_trial_and_the_run_goes_on():
+    def constraints(params):
+        if params["x"] < 0.5:
+            raise RuntimeError("no constraint here")
+        return "feasible"
+
+    result = hpo.tune(lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=6, seed=0, constraints=constraints)
+    errors = [t.user_attrs["error"] for t in result.study.trials]
+    assert len(errors) == 6 and all(t.state.name == "FAIL" for t in result.study.trials)
+    assert any("RuntimeError: no constraint here" in e for e in errors)
+    assert any("constraints must return a number or a sequence of numbers, got 'feasible'" in e for e in errors)
+
+
+def test_a_sampler_instance_uses_the_recorded_constraints():
+    result = hpo.tune(
+        lambda p: -p["x"],
+        {"x": FloatDistribution(-1, 1)},
+        optimizer=optuna.samplers.TPESampler(seed=0, n_startup_trials=5),
+        n_trials=20,
+        constraints=lambda p: p["x"] - 0.5,
+    )
+    assert result.best_params["x"] <= 0.5
+    assert max(t.params["x"] for t in result.study.trials) > 0.5
 
 
 def test_callbacks_see_every_trial_in_order():
