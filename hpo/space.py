@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -271,7 +272,7 @@ def _parse_condition(name: str, condition: Any, earlier: Mapping[str, BaseDistri
             raise UserError(f"search space parameter {name!r}: 'when' gives no value for {parent!r}")
         dist = earlier[parent]
         for value in values:
-            if not _possible(dist, value):
+            if not _allows(dist, value):
                 raise UserError(
                     f"search space parameter {name!r}: 'when' value {value!r} for {parent!r} is not a value "
                     f"{parent!r} can take ({_describe(dist)})"
@@ -298,19 +299,14 @@ def check_configs(name: str, configs: Any, space: Mapping[str, BaseDistribution]
     return checked
 
 
-def _allows(distribution: BaseDistribution, value: Any) -> bool:
-    try:
-        return distribution._contains(distribution.to_internal_repr(value))
-    except (ValueError, TypeError):
-        return False
-
-
-def _possible(dist: BaseDistribution, value: Any) -> bool:
+def _allows(dist: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is one ``dist`` can take: a choice (exact type for strings and
+    booleans), or a number in its range on its step."""
     if isinstance(dist, CategoricalDistribution):
         return _one_of(value, tuple(dist.choices))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         return False
-    return dist.low <= value <= dist.high
+    return dist._contains(dist.to_internal_repr(value))
 
 
 def _describe(dist: BaseDistribution) -> str:

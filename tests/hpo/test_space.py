@@ -202,3 +202,23 @@ def test_choices_equal_across_types_keep_their_own_bins():
     encoder = SpaceEncoder({"a": CategoricalDistribution([0, False, 1, True])})
     assert [encoder.decode(encoder.encode({"a": v}))["a"] for v in (0, False, 1, True)] == [0, False, 1, True]
     assert [type(encoder.decode(encoder.encode({"a": v}))["a"]) for v in (0, False)] == [int, bool]
+
+
+@pytest.mark.parametrize(
+    ("configs", "message"),
+    [
+        ({"n": 2}, r"configs must be a list of dicts"),
+        ([{"n": 2}, 3], r"configs\[1\] must be a dict"),
+        ([{"m": 2}], r"configs\[0\]: 'm' is not a parameter"),
+        ([{"n": 3}], r"configs\[0\]: n=3 is outside"),  # off the step of 2
+        ([{"n": 2, "k": True}], r"configs\[0\]: k=True is outside"),  # True == 1, yet not a choice
+        ([{"n": float("nan")}], r"configs\[0\]: n=nan is outside"),
+    ],
+)
+def test_check_configs_names_the_configuration_and_the_value(configs, message):
+    from hpo.space import check_configs
+
+    space = {"n": IntDistribution(0, 8, step=2), "k": CategoricalDistribution([1, 2])}
+    assert check_configs("configs", [{"n": 4, "k": 1}, {"k": 2}], space) == [{"n": 4, "k": 1}, {"k": 2}]
+    with pytest.raises(UserError, match=message):
+        check_configs("configs", configs, space)
