@@ -190,10 +190,17 @@ class GaussianProcess:
         return self
 
     def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.points is None:
-            raise RuntimeError("fit the Gaussian process before predict")
-        cross = self._kernel(np.asarray(points, dtype=np.float64), self.points, self.theta)
+        cross = self._cross(points)
         mean = self.mean + cross @ self._alpha
         solved = solve_triangular(self._factor, cross.T, lower=True, check_finite=False)
         variance = np.maximum(self.signal_variance - np.einsum("ij,ij->j", solved, solved), 1e-12)
         return mean, np.sqrt(variance)
+
+    def predict_mean(self, points: np.ndarray) -> np.ndarray:
+        """The mean of ``predict`` alone, without the triangular solve the deviation needs."""
+        return self.mean + self._cross(points) @ self._alpha
+
+    def _cross(self, points: np.ndarray) -> np.ndarray:
+        if self.points is None:
+            raise RuntimeError("fit the Gaussian process before predict")
+        return self._kernel(np.asarray(points, dtype=np.float64).reshape(-1, self.dim), self.points, self.theta)

@@ -100,7 +100,7 @@ def _start(
     points = encoder.snap(np.asarray(start, dtype=float).reshape(-1, encoder.dim))
     if len(points) < N_STARTUP:
         points = np.vstack([points, encoder.snap(rng.uniform(-1.0, 1.0, size=(N_STARTUP - len(points), encoder.dim)))])
-    reference = [task(x) for x in rng.uniform(-1.0, 1.0, size=(_REFERENCE_POINTS, encoder.dim))]
+    reference = task.values(rng.uniform(-1.0, 1.0, size=(_REFERENCE_POINTS, encoder.dim)))
     history = AcquisitionHistory(
         encoder.dim,
         max(horizon, len(points) + 1),

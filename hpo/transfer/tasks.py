@@ -51,10 +51,15 @@ class SourceTask:
             noise=noise,
         )
 
+    def values(self, points: np.ndarray) -> np.ndarray:
+        """The task at each row of ``points`` (m, d), without noise."""
+        x = np.asarray(points, dtype=float).reshape(-1, self.model.dim)
+        if self.offset is not None:
+            x = x - self.offset
+        return np.clip(self.model.predict_mean(x), 0.0, 1.0) ** self.power
+
     def __call__(self, point: np.ndarray, rng: np.random.Generator | None = None) -> float:
-        x = np.asarray(point, dtype=float) - (0.0 if self.offset is None else self.offset)
-        mean, _ = self.model.predict(x.reshape(1, -1))
-        value = float(np.clip(mean[0], 0.0, 1.0)) ** self.power
+        value = float(self.values(point)[0])
         if self.noise and rng is not None:
             value += float(rng.normal(0.0, self.noise))
         return value
