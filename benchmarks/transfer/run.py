@@ -73,7 +73,6 @@ ENTRIES = (
     "sac-transfer",
     "sac-hmr-transfer-frozen",
     "sac-hmr-transfer-no-meta",
-    "sac-hmr-transfer-no-prior",
     "sac-hmr-transfer-portfolio-only",
 )
 SOURCE_TRIALS = 100
@@ -225,7 +224,6 @@ def make_entry(entry: str, sources, space, seed: int, n_trials: int):
         "sac-transfer": {"hmr": False},
         "sac-hmr-transfer-frozen": {"fine_tune": False},
         "sac-hmr-transfer-no-meta": {"meta_train": False},
-        "sac-hmr-transfer-no-prior": {"source_prior": False},
         "sac-hmr-transfer-portfolio-only": {"agent": False},
     }[entry]
     return from_sources(sources, space, seed, n_trials, **options)

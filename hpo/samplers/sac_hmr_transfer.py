@@ -59,7 +59,7 @@ from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.space import SpaceEncoder, check_configs
-from hpo.transfer import PortfolioSampler, Source, SourcePrior, SourceTask, encode_configs, portfolio
+from hpo.transfer import PortfolioSampler, Source, SourceTask, encode_configs, portfolio
 from hpo.validation import check_int, check_real
 
 CACHE_ATTR = "hpo:transfer-agent"
@@ -110,7 +110,6 @@ class SACHMRTransferSampler(PretrainedSampler):
         hmr: bool = True,
         meta_train: bool = True,
         fine_tune: bool = True,
-        source_prior: bool = True,
         training_steps: int = DEFAULT_TRAINING_STEPS,
         episode_length: int = DEFAULT_EPISODE_LENGTH,
         keep_transitions: int = DEFAULT_KEEP_TRANSITIONS,
@@ -128,8 +127,6 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.start = check_configs("start", start)
         self.hmr = bool(hmr)
         self.meta_train = bool(meta_train)
-        self.source_prior = bool(source_prior)
-        self._tasks: tuple[tuple, list[SourceTask]] | None = None
         self.training_steps = int(training_steps)
         self.episode_length = int(episode_length)
         self.keep_transitions = int(keep_transitions)
@@ -173,7 +170,7 @@ class SACHMRTransferSampler(PretrainedSampler):
             agent.set_logger(silent_logger())
             transitions = meta_train(
                 agent,
-                self._source_tasks(encoder),
+                [SourceTask.from_source(source, encoder) for source in self.sources],
                 encoder,
                 self._start_points(encoder),
                 horizon=self.horizon,
@@ -184,23 +181,12 @@ class SACHMRTransferSampler(PretrainedSampler):
                 rng=rng,
                 progress=self.progress,
                 keep=self.keep_transitions,
-                prior=self.source_prior,
             )
         finally:
             torch.set_rng_state(saved_torch)
             np.random.set_state(saved_numpy)
         self.training_seconds = time.perf_counter() - started
         return weights_to_bytes(agent, transitions)
-
-    def _source_tasks(self, encoder: SpaceEncoder) -> list[SourceTask]:
-        """Each source's surrogate on this space (fitted once per space)."""
-        key = tuple((name, repr(dist)) for name, dist in encoder.space.items())
-        if self._tasks is None or self._tasks[0] != key:
-            self._tasks = (key, [SourceTask.from_source(source, encoder) for source in self.sources])
-        return self._tasks[1]
-
-    def _prior(self, encoder: SpaceEncoder) -> SourcePrior | None:
-        return SourcePrior(self._source_tasks(encoder)) if self.source_prior else None
 
     def _start_points(self, encoder: SpaceEncoder) -> np.ndarray:
         """The start configurations encoded; a parameter one leaves unset at its centre."""
@@ -221,7 +207,6 @@ class SACHMRTransferSampler(PretrainedSampler):
                 self.episode_length,
                 self.batch_size,
                 self.keep_transitions,
-                self.source_prior,
                 train_seed,
             ],
         }
@@ -261,7 +246,6 @@ def from_sources(
     hmr: bool = True,
     meta_train: bool = True,
     fine_tune: bool = True,
-    source_prior: bool = True,
     agent: bool = True,
     progress: bool = False,
     **kwargs: Any,
@@ -283,7 +267,6 @@ def from_sources(
         hmr=hmr,
         meta_train=meta_train,
         fine_tune=fine_tune,
-        source_prior=source_prior,
         progress=progress,
         **kwargs,
     )

@@ -5,12 +5,11 @@ rules and the benchmark."""
 
 from hpo.transfer.portfolio import PortfolioSampler, encode_configs, nearest_scores, portfolio
 from hpo.transfer.sources import Source, load_sources, source_trials
-from hpo.transfer.tasks import SourcePrior, SourceTask
+from hpo.transfer.tasks import SourceTask
 
 __all__ = [
     "PortfolioSampler",
     "Source",
-    "SourcePrior",
     "SourceTask",
     "encode_configs",
     "load_sources",

@@ -63,16 +63,3 @@ class SourceTask:
         if self.noise and rng is not None:
             value += float(rng.normal(0.0, self.noise))
         return value
-
-
-class SourcePrior:
-    """The sources' mean surrogate score at encoded points (lower is better): what the sources
-    say about a configuration the target has not tried, for ``hpo._gp.acquisition``'s prior."""
-
-    def __init__(self, tasks: list[SourceTask]):
-        if not tasks:
-            raise ValueError("a source prior needs at least one task")
-        self.tasks = list(tasks)
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        return np.mean([task.values(points) for task in self.tasks], axis=0)
