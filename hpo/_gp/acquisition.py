@@ -9,10 +9,7 @@ modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-traini
 * **State**: the trials so far (encoded points of ``[-1, 1]^d``, values to *minimize*;
   failed trials count as the worst value seen) and a ``hpo._gp.gp.GaussianProcess`` on the
   power-transformed values (``hpo._gp.gp.power_scores``), refitted (warm-started) on a schedule
-  and conditioned on every trial. With a ``prior`` (what earlier studies say about the
-  landscape, ``hpo.transfer.SourcePrior``), the model's mean is the prior, mapped onto the
-  targets' scale and trusted as far as it ranks the trials so far (``prior_scale``), plus
-  the process conditioned on what the prior leaves unexplained.
+  and conditioned on every trial.
 * **Observation** (``OBSERVATION_SIZE`` numbers, none of them depending on ``d`` except one
   feature ``log d``): budget used, dimension, stagnation, how the last trial ranked, the
   model's length scales and noise, its predicted improvement and uncertainty over
@@ -93,7 +90,6 @@ class AcquisitionHistory:
         center: float | None = None,
         snap: Callable[[np.ndarray], np.ndarray] | None = None,
         categorical: np.ndarray | None = None,
-        prior: Callable[[np.ndarray], np.ndarray] | None = None,
     ):
         self.dim = int(dim)
         self.snap = snap
@@ -103,9 +99,6 @@ class AcquisitionHistory:
         self.points: list[np.ndarray] = []
         self.values: list[float | None] = []
         self.gp = GaussianProcess(self.dim, categorical)
-        self.prior = prior
-        self._prior_values: list[float] = []
-        self._prior_offset = self._prior_slope = 0.0
         self.last_action = np.zeros(ACTION_SIZE)
         self._fitted_at = -1
         self._hyper_fitted_at = -1
@@ -131,8 +124,6 @@ class AcquisitionHistory:
         before = self.best_value
         self.points.append(np.asarray(point, dtype=np.float64).copy())
         self.values.append(None if value is None or not math.isfinite(value) else float(value))
-        if self.prior is not None:
-            self._prior_values.append(float(self.prior(self.points[-1][None])[0]))
         if action is not None:
             self.last_action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         return self.reward(before, self.best_value)
@@ -174,27 +165,10 @@ class AcquisitionHistory:
             iterations = FIT_ITERATIONS
         else:
             iterations = 0
-        targets = self._targets()
-        self.gp.fit(np.array(self.points), targets, max_iterations=iterations)
-        # The prior moves the mean, not the model's uncertainty: hyperparameters fitted to
-        # what the prior leaves unexplained came out with a small signal variance, and the
-        # search then stayed in the sources' best region (docs/transfer.md, HPOLib).
-        if self.prior is not None:
-            prior = np.array(self._prior_values)
-            self._prior_offset, self._prior_slope = prior_scale(targets, prior)
-            if self._prior_slope:
-                self.gp.condition(targets - (self._prior_offset + self._prior_slope * prior))
+        self.gp.fit(np.array(self.points), self._targets(), max_iterations=iterations)
         self._fitted_at = self.n
         if iterations:
             self._hyper_fitted_at = self.n
-
-    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model's mean and deviation of the targets at ``points`` (the prior's part
-        included)."""
-        mean, std = self.gp.predict(points)
-        if self._prior_slope:
-            mean = mean + self._prior_offset + self._prior_slope * self.prior(points)
-        return mean, std
 
     def _length_weights(self) -> np.ndarray:
         lengths = self.gp.length_scales
@@ -241,7 +215,7 @@ class AcquisitionHistory:
         probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5, N_PROBE)
         if self.snap is not None:
             probe = self.snap(probe)
-        mean, std = self.predict(np.vstack([probe, self.points[best_index][None]]))
+        mean, std = self.gp.predict(np.vstack([probe, self.points[best_index][None]]))
         signal = math.sqrt(self.gp.signal_variance)
         incumbent_mean, incumbent_std = mean[-1], std[-1]
         log_lengths = np.log10(self.gp.length_scales)
@@ -288,7 +262,7 @@ class AcquisitionHistory:
                 batch = batch[fresh]
             elif best is not None:
                 continue
-            mean, std = self.predict(batch)
+            mean, std = self.gp.predict(batch)
             bounds = mean - beta * std
             index = int(np.argmin(bounds))
             if bounds[index] < best_bound:
@@ -301,26 +275,6 @@ class AcquisitionHistory:
             batch = self.snap(batch)
         keys = _row_keys(batch).tolist()
         return batch, np.fromiter((key not in seen for key in keys), bool, len(keys))
-
-
-def prior_scale(targets: np.ndarray, prior: np.ndarray) -> tuple[float, float]:
-    """``(offset, slope)`` mapping prior values onto the targets: the scale
-    ``std(targets) / std(prior)`` weighted by how much better than chance the prior orders
-    the trials. That trust is the prior's Kendall rank correlation with the targets less one
-    standard deviation of it under chance, ``sqrt(2 (2n + 5) / (9 n (n - 1)))``, rescaled so
-    that a perfect order is trusted fully: at 5 trials the correlation must pass 0.41 to
-    count, at 25 trials 0.14. A prior that orders the trials no better than chance, or the
-    wrong way round, is not used; the rank correlation, not Pearson's, so one outlying trial
-    cannot make or break it."""
-    n, spread = len(targets), float(np.std(prior))
-    if n < N_STARTUP or not spread > 0:
-        return 0.0, 0.0
-    agree = np.sign(targets[:, None] - targets[None, :]) * np.sign(prior[:, None] - prior[None, :])
-    tau = float(agree[np.triu_indices(n, 1)].mean())
-    chance = math.sqrt(2.0 * (2 * n + 5) / (9.0 * n * (n - 1)))
-    trust = max(tau - chance, 0.0) / (1.0 - chance) if chance < 1.0 else 0.0
-    slope = trust * float(np.std(targets)) / spread
-    return float(np.mean(targets)) - slope * float(np.mean(prior)), slope
 
 
 def _row_keys(points: np.ndarray) -> np.ndarray:

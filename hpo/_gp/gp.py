@@ -204,10 +204,3 @@ class GaussianProcess:
         if self.points is None:
             raise RuntimeError("fit the Gaussian process before predict")
         return self._kernel(np.asarray(points, dtype=np.float64).reshape(-1, self.dim), self.points, self.theta)
-
-    def condition(self, targets: np.ndarray) -> GaussianProcess:
-        """Condition on other targets at the same points, keeping the hyperparameters."""
-        y = np.asarray(targets, dtype=np.float64)
-        self.mean = float(y.mean())
-        self._alpha = cho_solve((self._factor, True), y - self.mean)
-        return self

@@ -1,7 +1,7 @@
 """``SACHMRTransferSampler``: the pre-trained SAC-HMR tuner, meta-trained on earlier studies.
 
 What transfers from a family of related studies is first *where* the good configurations
-are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has three parts:
+are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has two parts:
 
 1. **Where: the sources' greedy portfolio** (``hpo.transfer.portfolio``), evaluated first:
    the configurations whose best member is best on average over the source studies. They
@@ -18,11 +18,6 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
    transitions, and the SAC-HMR update mixes them (mixture regularization across
    environments), then keeps learning online on the study (``fine_tune``), with the last
    ``keep_transitions`` meta-training transitions in its buffer.
-3. **What the sources say about untried configurations** (``source_prior``): the mean of
-   the sources' surrogates is the prior mean of the Gaussian process
-   (``hpo.transfer.SourcePrior``, ``hpo._gp.acquisition.prior_scale``), trusted as far as it
-   ranks the study's trials better than chance. In meta-training each source's episodes
-   have the prior of the other sources, as the target has that of its sources.
 
 **Caching**: the meta-trained weights go into the study's storage as a study system
 attribute (NumPy ``.npz``, base64; never pickle), keyed by a hash of the sources, the
@@ -37,9 +32,8 @@ run that loads cached weights continues exactly as the run that trained them.
 
 The ablations (the transfer benchmark, docs/transfer.md): ``hmr=False`` starts from the
 shipped plain-SAC agent and meta-trains without mixing; ``meta_train=False`` is the shipped
-agent after the portfolio (with the prior); ``fine_tune=False`` freezes it on the study;
-``source_prior=False`` leaves the prior out; ``agent=False`` is the portfolio followed by
-random search.
+agent after the portfolio; ``fine_tune=False`` freezes it on the study; ``agent=False`` is
+the portfolio followed by random search.
 """
 
 from __future__ import annotations
@@ -65,7 +59,7 @@ from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.space import SpaceEncoder, check_configs
-from hpo.transfer import PortfolioSampler, Source, SourcePrior, SourceTask, encode_configs, portfolio
+from hpo.transfer import PortfolioSampler, Source, SourceTask, encode_configs, portfolio
 from hpo.validation import check_int, check_real
 
 CACHE_ATTR = "hpo:transfer-agent"
@@ -97,8 +91,6 @@ class SACHMRTransferSampler(PretrainedSampler):
         ``False``: the shipped agent as it is (the ablation).
     fine_tune:
         ``False``: the agent is not updated on the study (the ablation).
-    source_prior:
-        ``False``: the Gaussian process has no prior from the sources (the ablation).
     training_steps, episode_length:
         Meta-training length in agent steps, and agent steps per training episode.
     keep_transitions:
@@ -118,7 +110,6 @@ class SACHMRTransferSampler(PretrainedSampler):
         hmr: bool = True,
         meta_train: bool = True,
         fine_tune: bool = True,
-        source_prior: bool = True,
         training_steps: int = DEFAULT_TRAINING_STEPS,
         episode_length: int = DEFAULT_EPISODE_LENGTH,
         keep_transitions: int = DEFAULT_KEEP_TRANSITIONS,
@@ -136,8 +127,6 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.start = check_configs("start", start)
         self.hmr = bool(hmr)
         self.meta_train = bool(meta_train)
-        self.source_prior = bool(source_prior)
-        self._tasks: tuple[tuple, list[SourceTask]] | None = None
         self.training_steps = int(training_steps)
         self.episode_length = int(episode_length)
         self.keep_transitions = int(keep_transitions)
@@ -181,7 +170,7 @@ class SACHMRTransferSampler(PretrainedSampler):
             agent.set_logger(silent_logger())
             transitions = meta_train(
                 agent,
-                self._source_tasks(encoder),
+                [SourceTask.from_source(source, encoder) for source in self.sources],
                 encoder,
                 self._start_points(encoder),
                 horizon=self.horizon,
@@ -192,23 +181,12 @@ class SACHMRTransferSampler(PretrainedSampler):
                 rng=rng,
                 progress=self.progress,
                 keep=self.keep_transitions,
-                prior=self.source_prior,
             )
         finally:
             torch.set_rng_state(saved_torch)
             np.random.set_state(saved_numpy)
         self.training_seconds = time.perf_counter() - started
         return weights_to_bytes(agent, transitions)
-
-    def _source_tasks(self, encoder: SpaceEncoder) -> list[SourceTask]:
-        """Each source's surrogate on this space (fitted once per space)."""
-        key = tuple((name, repr(dist)) for name, dist in encoder.space.items())
-        if self._tasks is None or self._tasks[0] != key:
-            self._tasks = (key, [SourceTask.from_source(source, encoder) for source in self.sources])
-        return self._tasks[1]
-
-    def _prior(self, encoder: SpaceEncoder) -> SourcePrior | None:
-        return SourcePrior(self._source_tasks(encoder)) if self.source_prior else None
 
     def _start_points(self, encoder: SpaceEncoder) -> np.ndarray:
         """The start configurations encoded; a parameter one leaves unset at its centre."""
@@ -229,7 +207,6 @@ class SACHMRTransferSampler(PretrainedSampler):
                 self.episode_length,
                 self.batch_size,
                 self.keep_transitions,
-                self.source_prior,
                 train_seed,
             ],
         }
@@ -269,7 +246,6 @@ def from_sources(
     hmr: bool = True,
     meta_train: bool = True,
     fine_tune: bool = True,
-    source_prior: bool = True,
     agent: bool = True,
     progress: bool = False,
     **kwargs: Any,
@@ -291,7 +267,6 @@ def from_sources(
         hmr=hmr,
         meta_train=meta_train,
         fine_tune=fine_tune,
-        source_prior=source_prior,
         progress=progress,
         **kwargs,
     )

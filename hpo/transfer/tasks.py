@@ -1,5 +1,4 @@
-"""Cheap tasks built from source studies, for meta-training a tuner, and their mean as the
-tuner's prior (``SourcePrior``).
+"""Cheap tasks built from source studies, for meta-training a tuner.
 
 ``SourceTask`` is a smooth surrogate of one source: the posterior mean of a Gaussian process
 (``hpo._gp.gp``, the model the tuner itself searches with) fitted to the source's quantile
@@ -11,9 +10,6 @@ on the tasks learns how to search the family's landscapes, not one table by hear
 A Gaussian-process mean rather than a nearest-neighbour interpolation: the transfer
 benchmark measured meta-training on the interpolation's piecewise-flat landscapes to make the
 agent worse than the shipped one (docs/transfer.md).
-
-``SourcePrior`` averages the unperturbed tasks: what the sources together say about a
-configuration, the prior mean of the tuner's Gaussian process (``hpo._gp.acquisition``).
 """
 
 from __future__ import annotations
@@ -67,16 +63,3 @@ class SourceTask:
         if self.noise and rng is not None:
             value += float(rng.normal(0.0, self.noise))
         return value
-
-
-class SourcePrior:
-    """The sources' mean surrogate score at encoded points (lower is better): what the sources
-    say about a configuration the target has not tried, for ``hpo._gp.acquisition``'s prior."""
-
-    def __init__(self, tasks: list[SourceTask]):
-        if not tasks:
-            raise ValueError("a source prior needs at least one task")
-        self.tasks = list(tasks)
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        return np.mean([task.values(points) for task in self.tasks], axis=0)

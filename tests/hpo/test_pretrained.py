@@ -31,7 +31,6 @@ from hpo._gp.acquisition import (
     AcquisitionHistory,
     action_to_acquisition,
     log_regret,
-    prior_scale,
 )
 from hpo._gp.gp import GaussianProcess, power_scores
 from hpo.agents.pretraining import params_sha, pretrain, read_curve
@@ -209,35 +208,6 @@ def test_discrete_search_never_reruns_a_configuration_while_others_remain():
         history.record(point, float(np.sum(point**2)))
     assert len({tuple(np.round(p, 9)) for p in history.points}) == len(set(map(tuple, np.round(history.points, 9))))
     assert len({tuple(np.round(p, 9)) for p in history.points}) >= 12 - 1  # start-up trials may coincide
-
-
-def test_a_prior_is_scaled_by_how_well_it_ranks_the_trials():
-    targets = np.array([-1.0, 0.0, 1.0, 2.0])
-    offset, slope = prior_scale(targets, 10.0 * targets + 3.0)  # ranks them all right
-    assert np.allclose(offset + slope * (10.0 * targets + 3.0), targets)
-    assert prior_scale(targets, -targets)[1] == 0.0  # ranks them the wrong way round
-    assert prior_scale(targets, np.array([0.0, 1.0, 1.0, 0.0]))[1] == 0.0  # no better than chance
-    assert prior_scale(targets[:2], targets[:2])[1] == 0.0  # too few trials to judge it
-
-
-def test_a_good_prior_guides_the_model_where_no_trial_was_run():
-    def f(points):
-        return np.sum((np.atleast_2d(points) - np.array([0.6, -0.4])) ** 2, axis=1)
-
-    rng = np.random.default_rng(4)
-    start = rng.uniform(-1, 1, (5, 2))
-    unseen = rng.uniform(-1, 1, (300, 2))
-    errors, deviations = {}, {}
-    for name, prior in (("none", None), ("good", lambda p: 2.0 * f(p) + 1.0), ("reversed", lambda p: -f(p))):
-        history = AcquisitionHistory(2, horizon=30, prior=prior)
-        for point in start:
-            history.record(point, float(f(point)[0]))
-        history.observation()  # fits the model
-        mean, deviations[name] = history.predict(unseen)
-        errors[name] = 1.0 - np.corrcoef(mean, f(unseen))[0, 1]
-    assert errors["good"] < 0.01 < errors["none"]
-    assert errors["reversed"] == pytest.approx(errors["none"])  # a misleading prior is ignored
-    assert np.allclose(deviations["good"], deviations["none"])  # it moves the mean, not the uncertainty
 
 
 def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():

@@ -11,15 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from hpo.errors import UserError
 from hpo.space import SpaceEncoder
-from hpo.transfer import (
-    PortfolioSampler,
-    SourcePrior,
-    SourceTask,
-    load_sources,
-    nearest_scores,
-    portfolio,
-    source_trials,
-)
+from hpo.transfer import PortfolioSampler, SourceTask, load_sources, nearest_scores, portfolio, source_trials
 
 SPACE = {"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(1, 5), "kind": CategoricalDistribution(("a", "b"))}
 
@@ -207,18 +199,6 @@ def test_a_source_task_follows_its_trials_and_perturbs_with_a_seed():
     a = task.perturbed(np.random.default_rng(3))
     b = task.perturbed(np.random.default_rng(3))
     assert a(best) == b(best) and a.offset is not None and a.lower == task.lower**a.power
-
-
-def test_the_source_prior_is_the_mean_of_its_tasks():
-    encoder = SpaceEncoder(SPACE)
-    study = _grid_study()
-    (source,) = load_sources([study], SPACE)
-    tasks = [SourceTask.from_source(source, encoder).perturbed(np.random.default_rng(i)) for i in range(2)]
-    points = np.random.default_rng(5).uniform(-1, 1, (7, encoder.dim))
-    assert np.allclose(SourcePrior(tasks)(points), (tasks[0].values(points) + tasks[1].values(points)) / 2)
-    assert np.allclose([tasks[0](p) for p in points], tasks[0].values(points))  # one point, as in a batch
-    with pytest.raises(ValueError, match="at least one task"):
-        SourcePrior([])
 
 
 def test_any_registry_optimizer_runs_after_the_portfolio():
