@@ -201,6 +201,16 @@ def test_a_source_task_follows_its_trials_and_perturbs_with_a_seed():
     assert a(best) == b(best) and a.offset is not None and a.lower == task.lower**a.power
 
 
+def test_a_source_task_evaluates_a_batch_as_its_shifted_warped_model_mean():
+    encoder = SpaceEncoder(SPACE)
+    (source,) = load_sources([_grid_study()], SPACE)
+    task = SourceTask.from_source(source, encoder).perturbed(np.random.default_rng(2))
+    points = np.random.default_rng(5).uniform(-1, 1, (7, encoder.dim))
+    shifted, _ = task.model.predict(points - task.offset)
+    assert np.allclose(task.values(points), np.clip(shifted, 0, 1) ** task.power)
+    assert np.allclose([task(p) for p in points], task.values(points))  # no rng: no noise
+
+
 def test_any_registry_optimizer_runs_after_the_portfolio():
     from hpo.optimizers import make_transfer_sampler
 
