@@ -1,7 +1,8 @@
 """Shared test setup: single-threaded numerical libraries (2-core CI machines suffer
 badly from oversubscribed BLAS/OpenMP pools), quiet Optuna logs, and no process left behind:
 every process a test starts is killed when the test ends, pass or fail, and the run fails if
-a child of the test process is still alive at its end."""
+a child of the test process is still alive at its end; stable-baselines3's logs stay in
+pytest's folder."""
 
 import os
 
@@ -53,6 +54,20 @@ def kill(processes: list[psutil.Process], grace: float = 3.0) -> None:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=grace)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sb3_logs_in_the_test_folder(tmp_path_factory):
+    """Agents trained with ``learn()`` and no logger of their own log to ``$SB3_LOGDIR``, else
+    to a fresh folder in the system's temp dir, which nothing would remove."""
+    folder = tmp_path_factory.mktemp("sb3-logs")
+    saved = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(folder)
+    yield
+    if saved is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = saved
 
 
 @pytest.fixture(autouse=True)

@@ -110,6 +110,7 @@ def pretrain(
 
     from envs.acquisition_env import AcquisitionEnv
     from hpo.agents import SACHMR, load_agent
+    from hpo.samplers._base import silent_logger
 
     for name, value, minimum in (
         ("steps", steps, 1),
@@ -184,6 +185,8 @@ def pretrain(
         validation=validation,
         progress=progress,
     )
+    # Without a logger of its own, learn() makes an empty SB3-<time> folder in the temp dir.
+    agent.set_logger(silent_logger())
     started = time.perf_counter()
     try:
         if steps > done:

@@ -5,6 +5,7 @@ shipped agents."""
 from __future__ import annotations
 
 import math
+import tempfile
 import zipfile
 
 import numpy as np
@@ -312,8 +313,13 @@ def test_pretrain_env_refuses_budgets_shorter_than_the_random_start():
         AcquisitionEnv(min_trials=N_STARTUP, max_trials=10)
 
 
-def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path):
+def test_pretrain_is_seeded_checkpoints_and_resumes(tmp_path, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
     first = pretrain(tmp_path / "a", seed=3, **TINY)
+    assert not list(temp.glob("SB3-*"))  # SB3 made no log folder in the temp dir
     again = pretrain(tmp_path / "b", seed=3, **TINY)
     other = pretrain(tmp_path / "c", seed=4, **TINY)
     curve_a, curve_b = read_curve(first.curve_path), read_curve(again.curve_path)
