@@ -10,7 +10,8 @@ Entries (``ENTRIES``): random, tpe and gp from scratch; the greedy portfolio (k 
 or gp; CMA-ES warm-started from the source trials (``CmaEsSampler(source_trials=...)``);
 ``sac-hmr-pretrained`` (no transfer); ``sac-hmr-transfer`` and its ablations: plain SAC (no
 HMR), frozen (no online fine-tuning), no meta-training (the shipped agent after the
-portfolio), and its portfolio followed by random search.
+portfolio), no prior from the sources in the Gaussian process, and its portfolio followed by
+random search.
 
 Runs are written in the runner's record format (``benchmarks.runner``: one file per run,
 packed into ``runs.jsonl.xz``), so a rerun resumes. ``report`` writes ``report.md`` with the
@@ -73,6 +74,7 @@ ENTRIES = (
     "sac-transfer",
     "sac-hmr-transfer-frozen",
     "sac-hmr-transfer-no-meta",
+    "sac-hmr-transfer-no-prior",
     "sac-hmr-transfer-portfolio-only",
 )
 SOURCE_TRIALS = 100
@@ -224,6 +226,7 @@ def make_entry(entry: str, sources, space, seed: int, n_trials: int):
         "sac-transfer": {"hmr": False},
         "sac-hmr-transfer-frozen": {"fine_tune": False},
         "sac-hmr-transfer-no-meta": {"meta_train": False},
+        "sac-hmr-transfer-no-prior": {"source_prior": False},
         "sac-hmr-transfer-portfolio-only": {"agent": False},
     }[entry]
     return from_sources(sources, space, seed, n_trials, **options)

@@ -200,7 +200,24 @@ class GaussianProcess:
         """The mean of ``predict`` alone, without the triangular solve the deviation needs."""
         return self.mean + self._cross(points) @ self._alpha
 
+    def loo_mean(self) -> np.ndarray:
+        """The leave-one-out means at the fitted points: each point's prediction by the
+        process conditioned on the others (same hyperparameters and constant mean;
+        Rasmussen and Williams, eq. 5.12: ``y_i - [K^-1 y]_i / [K^-1]_ii``)."""
+        if self.points is None:
+            raise RuntimeError("fit the Gaussian process before loo_mean")
+        inverse = cho_solve((self._factor, True), np.eye(len(self._alpha)), check_finite=False)
+        centered = self._factor @ (self._factor.T @ self._alpha)  # the targets less their mean
+        return self.mean + centered - self._alpha / np.diag(inverse)
+
     def _cross(self, points: np.ndarray) -> np.ndarray:
         if self.points is None:
             raise RuntimeError("fit the Gaussian process before predict")
         return self._kernel(np.asarray(points, dtype=np.float64).reshape(-1, self.dim), self.points, self.theta)
+
+    def condition(self, targets: np.ndarray) -> GaussianProcess:
+        """Condition on other targets at the same points, keeping the hyperparameters."""
+        y = np.asarray(targets, dtype=np.float64)
+        self.mean = float(y.mean())
+        self._alpha = cho_solve((self._factor, True), y - self.mean)
+        return self

@@ -24,7 +24,7 @@ import torch as th
 
 from hpo._gp.acquisition import N_STARTUP, AcquisitionHistory
 from hpo.space import SpaceEncoder
-from hpo.transfer.tasks import SourceTask
+from hpo.transfer.tasks import SourcePrior, SourceTask
 
 _ENT_COEF = "log_ent_coef"
 _TRANSITION_FIELDS = ("observations", "next_observations", "actions", "rewards")
@@ -46,6 +46,7 @@ def meta_train(
     rng: np.random.Generator,
     progress: bool = False,
     keep: int = 0,
+    prior: bool = False,
 ) -> dict[str, np.ndarray]:
     """Train ``agent`` (SB3 ``SAC``/``SACHMR`` with the spaces of
     ``envs.acquisition_env.AcquisitionEnv``) for ``steps`` agent steps, ``gradient_steps``
@@ -54,9 +55,14 @@ def meta_train(
     proposals of the agent, in a run of ``horizon`` trials (the observation's budget; an
     episode that ends before it is cut short, not terminated). Returns the last ``keep``
     transitions. Draws from ``rng`` and from the global torch/NumPy RNGs (the caller seeds
-    those)."""
+    those). ``prior``: each task's episodes have the ``SourcePrior`` of the other tasks."""
     from tqdm.auto import tqdm
 
+    # A task's prior is the other sources', as a target's is its sources'.
+    priors = [
+        SourcePrior([other for j, other in enumerate(tasks) if j != i]) if prior and len(tasks) > 1 else None
+        for i in range(len(tasks))
+    ]
     buffer = agent.replay_buffer
     buffer.reset()
     history = observation = task = None
@@ -64,8 +70,9 @@ def meta_train(
     with tqdm(total=steps, disable=not progress, desc="sac-hmr-transfer: meta-training", unit="step") as bar:
         for _ in range(steps):
             if done_in == 0 or history.n >= history.horizon:
-                task = tasks[episodes % len(tasks)].perturbed(rng)
-                history = _start(task, encoder, start, horizon, rng)
+                index = episodes % len(tasks)
+                task = tasks[index].perturbed(rng)
+                history = _start(task, encoder, start, horizon, rng, priors[index])
                 observation = history.observation()
                 done_in, episodes = episode_length, episodes + 1
             action, _ = agent.predict(observation, deterministic=False)
@@ -93,7 +100,12 @@ def meta_train(
 
 
 def _start(
-    task: SourceTask, encoder: SpaceEncoder, start: np.ndarray, horizon: int, rng: np.random.Generator
+    task: SourceTask,
+    encoder: SpaceEncoder,
+    start: np.ndarray,
+    horizon: int,
+    rng: np.random.Generator,
+    prior: SourcePrior | None = None,
 ) -> AcquisitionHistory:
     """A history with the start points evaluated; the regret's references are the task's
     own, as in pre-training: its best value and the median of random points."""
@@ -108,6 +120,7 @@ def _start(
         center=float(np.median(reference)),
         snap=encoder.snap,
         categorical=encoder.categorical,
+        prior=prior,
     )
     for point in points:
         history.record(point, task(point, rng))

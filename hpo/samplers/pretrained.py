@@ -147,8 +147,19 @@ class PretrainedSampler(AgentSampler):
         encoder = self._cache["encoder"]
         self._cache.update(
             rewards={},
-            history=AcquisitionHistory(encoder.dim, self.horizon, snap=encoder.snap, categorical=encoder.categorical),
+            history=AcquisitionHistory(
+                encoder.dim,
+                self.horizon,
+                snap=encoder.snap,
+                categorical=encoder.categorical,
+                prior=self._prior(encoder),
+            ),
         )
+
+    def _prior(self, encoder):
+        """What is known of the study's landscape before its trials (``AcquisitionHistory``'s
+        ``prior``): nothing here."""
+        return None
 
     def _history(self, numbers, points, values, records):
         """The ``AcquisitionHistory`` of the finished trials and each one's reward; only the

@@ -1,7 +1,7 @@
 """``SACHMRTransferSampler``: the pre-trained SAC-HMR tuner, meta-trained on earlier studies.
 
 What transfers from a family of related studies is first *where* the good configurations
-are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has two parts:
+are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has three parts:
 
 1. **Where: the sources' greedy portfolio** (``hpo.transfer.portfolio``), evaluated first:
    the configurations whose best member is best on average over the source studies. They
@@ -18,6 +18,14 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
    transitions, and the SAC-HMR update mixes them (mixture regularization across
    environments), then keeps learning online on the study (``fine_tune``), with the last
    ``keep_transitions`` meta-training transitions in its buffer.
+3. **What the sources say about untried configurations** (``source_prior``): the mean of
+   the sources' surrogates is the prior mean of the Gaussian process
+   (``hpo.transfer.SourcePrior``, ``hpo._gp.acquisition.prior_scale``), trusted as far as it
+   ranks the study's trials better than chance and than the study's own model. In
+   meta-training each source's episodes have the prior of the other sources, as the target
+   has that of its sources. It is used only where the sources agree on where the good
+   configurations are (``hpo.transfer.prior_agreement``): on a family whose datasets
+   differ in that, the benchmark measured it to cost regret at every budget.
 
 **Caching**: the meta-trained weights go into the study's storage as a study system
 attribute (NumPy ``.npz``, base64; never pickle), keyed by a hash of the sources, the
@@ -32,8 +40,9 @@ run that loads cached weights continues exactly as the run that trained them.
 
 The ablations (the transfer benchmark, docs/transfer.md): ``hmr=False`` starts from the
 shipped plain-SAC agent and meta-trains without mixing; ``meta_train=False`` is the shipped
-agent after the portfolio; ``fine_tune=False`` freezes it on the study; ``agent=False`` is
-the portfolio followed by random search.
+agent after the portfolio (with the prior); ``fine_tune=False`` freezes it on the study;
+``source_prior=False`` leaves the prior out; ``agent=False`` is the portfolio followed by
+random search.
 """
 
 from __future__ import annotations
@@ -59,7 +68,16 @@ from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.space import SpaceEncoder, check_configs
-from hpo.transfer import PortfolioSampler, Source, SourceTask, encode_configs, portfolio
+from hpo.transfer import (
+    PRIOR_MIN_AGREEMENT,
+    PortfolioSampler,
+    Source,
+    SourcePrior,
+    SourceTask,
+    encode_configs,
+    portfolio,
+    prior_agreement,
+)
 from hpo.validation import check_int, check_real
 
 CACHE_ATTR = "hpo:transfer-agent"
@@ -91,6 +109,11 @@ class SACHMRTransferSampler(PretrainedSampler):
         ``False``: the shipped agent as it is (the ablation).
     fine_tune:
         ``False``: the agent is not updated on the study (the ablation).
+    source_prior:
+        ``"auto"`` (default): the sources' mean surrogate is the Gaussian process's prior
+        mean where the sources agree on where the good configurations are
+        (``hpo.transfer.prior_agreement`` at least ``PRIOR_MIN_AGREEMENT``); ``True``:
+        always; ``False``: never (the ablation).
     training_steps, episode_length:
         Meta-training length in agent steps, and agent steps per training episode.
     keep_transitions:
@@ -110,6 +133,7 @@ class SACHMRTransferSampler(PretrainedSampler):
         hmr: bool = True,
         meta_train: bool = True,
         fine_tune: bool = True,
+        source_prior: bool | str = "auto",
         training_steps: int = DEFAULT_TRAINING_STEPS,
         episode_length: int = DEFAULT_EPISODE_LENGTH,
         keep_transitions: int = DEFAULT_KEEP_TRANSITIONS,
@@ -127,6 +151,12 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.start = check_configs("start", start)
         self.hmr = bool(hmr)
         self.meta_train = bool(meta_train)
+        if source_prior not in ("auto", True, False):
+            raise UserError(f"source_prior is {source_prior!r}; allowed: 'auto', True, False")
+        self.source_prior = source_prior
+        self._tasks: tuple[tuple, list[SourceTask]] | None = None
+        self._agreement: tuple[list[SourceTask], float] | None = None
+        self.prior_agreement: float | None = None  # set once "auto" has decided
         self.training_steps = int(training_steps)
         self.episode_length = int(episode_length)
         self.keep_transitions = int(keep_transitions)
@@ -170,7 +200,7 @@ class SACHMRTransferSampler(PretrainedSampler):
             agent.set_logger(silent_logger())
             transitions = meta_train(
                 agent,
-                [SourceTask.from_source(source, encoder) for source in self.sources],
+                self._source_tasks(encoder),
                 encoder,
                 self._start_points(encoder),
                 horizon=self.horizon,
@@ -181,12 +211,34 @@ class SACHMRTransferSampler(PretrainedSampler):
                 rng=rng,
                 progress=self.progress,
                 keep=self.keep_transitions,
+                prior=self._uses_prior(encoder),
             )
         finally:
             torch.set_rng_state(saved_torch)
             np.random.set_state(saved_numpy)
         self.training_seconds = time.perf_counter() - started
         return weights_to_bytes(agent, transitions)
+
+    def _source_tasks(self, encoder: SpaceEncoder) -> list[SourceTask]:
+        """Each source's surrogate on this space (fitted once per space)."""
+        key = tuple((name, repr(dist)) for name, dist in encoder.space.items())
+        if self._tasks is None or self._tasks[0] != key:
+            self._tasks = (key, [SourceTask.from_source(source, encoder) for source in self.sources])
+        return self._tasks[1]
+
+    def _uses_prior(self, encoder: SpaceEncoder) -> bool:
+        """``source_prior``, with ``"auto"`` decided by the sources' agreement (kept in
+        ``prior_agreement``)."""
+        if self.source_prior != "auto":
+            return self.source_prior
+        tasks = self._source_tasks(encoder)
+        if self._agreement is None or self._agreement[0] is not tasks:
+            self._agreement = (tasks, prior_agreement(self.sources, tasks, encoder))
+        self.prior_agreement = self._agreement[1]
+        return self.prior_agreement >= PRIOR_MIN_AGREEMENT
+
+    def _prior(self, encoder: SpaceEncoder) -> SourcePrior | None:
+        return SourcePrior(self._source_tasks(encoder)) if self._uses_prior(encoder) else None
 
     def _start_points(self, encoder: SpaceEncoder) -> np.ndarray:
         """The start configurations encoded; a parameter one leaves unset at its centre."""
@@ -207,6 +259,7 @@ class SACHMRTransferSampler(PretrainedSampler):
                 self.episode_length,
                 self.batch_size,
                 self.keep_transitions,
+                self.source_prior,
                 train_seed,
             ],
         }
@@ -246,6 +299,7 @@ def from_sources(
     hmr: bool = True,
     meta_train: bool = True,
     fine_tune: bool = True,
+    source_prior: bool | str = "auto",
     agent: bool = True,
     progress: bool = False,
     **kwargs: Any,
@@ -267,6 +321,7 @@ def from_sources(
         hmr=hmr,
         meta_train=meta_train,
         fine_tune=fine_tune,
+        source_prior=source_prior,
         progress=progress,
         **kwargs,
     )

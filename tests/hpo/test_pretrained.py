@@ -32,6 +32,7 @@ from hpo._gp.acquisition import (
     AcquisitionHistory,
     action_to_acquisition,
     log_regret,
+    prior_scale,
 )
 from hpo._gp.gp import GaussianProcess, power_scores
 from hpo.agents.pretraining import params_sha, pretrain, read_curve
@@ -98,6 +99,20 @@ def test_gp_fit_interpolates_and_learns_which_coordinate_matters():
     assert far_std[0] > 0.8 * np.sqrt(gp.signal_variance)  # uncertain away from the data
     lengths = gp.length_scales
     assert lengths[0] < 0.5 * min(lengths[1], lengths[2])
+
+
+def test_gp_leave_one_out_means_are_the_predictions_of_the_process_without_each_point():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (12, 2))
+    y = np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    gp = GaussianProcess(2).fit(x, y)
+    loo = gp.loo_mean()
+    covariance = gp._factor @ gp._factor.T  # the kernel plus noise at the points
+    for i in range(len(y)):
+        rest = np.arange(len(y)) != i
+        weights = np.linalg.solve(covariance[np.ix_(rest, rest)], covariance[rest, i])
+        assert gp.mean + weights @ (y[rest] - gp.mean) == pytest.approx(loo[i])
+    assert not np.allclose(loo, y)  # not the fitted values, which interpolate
 
 
 def test_gp_categorical_choices_have_no_order():
@@ -209,6 +224,54 @@ def test_discrete_search_never_reruns_a_configuration_while_others_remain():
         history.record(point, float(np.sum(point**2)))
     assert len({tuple(np.round(p, 9)) for p in history.points}) == len(set(map(tuple, np.round(history.points, 9))))
     assert len({tuple(np.round(p, 9)) for p in history.points}) >= 12 - 1  # start-up trials may coincide
+
+
+def test_a_prior_is_scaled_by_how_well_it_ranks_the_trials():
+    targets = np.array([-1.0, 0.0, 1.0, 2.0])
+    model = -targets  # the study's own model, left out trial by trial, ranks them all wrong
+    offset, slope = prior_scale(targets, 10.0 * targets + 3.0, model)  # ranks them all right
+    # nearly all of it: only the resamples of one trial, with no pair to order, tie
+    assert np.allclose(offset + slope * (10.0 * targets + 3.0), targets, atol=0.02)
+    assert prior_scale(targets, -targets, model)[1] == 0.0  # ranks them the wrong way round
+    assert prior_scale(targets, np.array([0.0, 1.0, 1.0, 0.0]), model)[1] == 0.0  # no better than chance
+    assert prior_scale(targets[:2], targets[:2], model[:2])[1] == 0.0  # too few trials to judge it
+
+
+def test_a_prior_gives_way_to_a_model_that_ranks_the_trials_better():
+    rng = np.random.default_rng(0)
+    targets = rng.normal(size=30)
+    prior = targets + rng.normal(0.0, 0.7, 30)  # ranks them fairly well
+    slopes = {
+        name: prior_scale(targets, prior, model)[1]
+        for name, model in (
+            ("worse", targets + rng.normal(0.0, 3.0, 30)),
+            ("as good", prior.copy()),
+            ("better", targets + rng.normal(0.0, 0.05, 30)),
+        )
+    }
+    assert slopes["worse"] > 0.9 * prior_scale(targets, prior, -targets)[1]  # nearly all its trust
+    assert slopes["as good"] == pytest.approx(0.5 * prior_scale(targets, prior, -targets)[1])  # ties: half
+    assert slopes["better"] < 0.05 * slopes["worse"]
+
+
+def test_a_good_prior_guides_the_model_where_no_trial_was_run():
+    def f(points):
+        return np.sum((np.atleast_2d(points) - np.array([0.6, -0.4])) ** 2, axis=1)
+
+    rng = np.random.default_rng(4)
+    start = rng.uniform(-1, 1, (5, 2))
+    unseen = rng.uniform(-1, 1, (300, 2))
+    errors, deviations = {}, {}
+    for name, prior in (("none", None), ("good", lambda p: 2.0 * f(p) + 1.0), ("reversed", lambda p: -f(p))):
+        history = AcquisitionHistory(2, horizon=30, prior=prior)
+        for point in start:
+            history.record(point, float(f(point)[0]))
+        history.observation()  # fits the model
+        mean, deviations[name] = history.predict(unseen)
+        errors[name] = 1.0 - np.corrcoef(mean, f(unseen))[0, 1]
+    assert errors["good"] < 0.01 < errors["none"]
+    assert errors["reversed"] == pytest.approx(errors["none"])  # a misleading prior is ignored
+    assert np.allclose(deviations["good"], deviations["none"])  # it moves the mean, not the uncertainty
 
 
 def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():

@@ -11,7 +11,17 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from hpo.errors import UserError
 from hpo.space import SpaceEncoder
-from hpo.transfer import PortfolioSampler, SourceTask, load_sources, nearest_scores, portfolio, source_trials
+from hpo.transfer import (
+    PRIOR_MIN_AGREEMENT,
+    PortfolioSampler,
+    SourcePrior,
+    SourceTask,
+    load_sources,
+    nearest_scores,
+    portfolio,
+    prior_agreement,
+    source_trials,
+)
 
 SPACE = {"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(1, 5), "kind": CategoricalDistribution(("a", "b"))}
 
@@ -209,6 +219,29 @@ def test_a_source_task_evaluates_a_batch_as_its_shifted_warped_model_mean():
     shifted, _ = task.model.predict(points - task.offset)
     assert np.allclose(task.values(points), np.clip(shifted, 0, 1) ** task.power)
     assert np.allclose([task(p) for p in points], task.values(points))  # no rng: no noise
+
+
+def test_the_source_prior_is_the_mean_of_its_tasks():
+    encoder = SpaceEncoder(SPACE)
+    study = _grid_study()
+    (source,) = load_sources([study], SPACE)
+    tasks = [SourceTask.from_source(source, encoder).perturbed(np.random.default_rng(i)) for i in range(2)]
+    points = np.random.default_rng(5).uniform(-1, 1, (7, encoder.dim))
+    assert np.allclose(SourcePrior(tasks)(points), (tasks[0].values(points) + tasks[1].values(points)) / 2)
+    with pytest.raises(ValueError, match="at least one task"):
+        SourcePrior([])
+
+
+def test_sources_that_agree_on_the_good_region_pass_the_prior_check_and_others_do_not():
+    encoder = SpaceEncoder(SPACE)
+
+    def agreement(centers):
+        sources = load_sources([_grid_study(center=c, seed=i) for i, c in enumerate(centers)], SPACE)
+        return prior_agreement(sources, [SourceTask.from_source(s, encoder) for s in sources], encoder)
+
+    assert agreement([0.3, 0.3, 0.3]) >= PRIOR_MIN_AGREEMENT
+    assert agreement([0.1, 0.9, 0.1, 0.9]) < PRIOR_MIN_AGREEMENT  # half of them say the opposite
+    assert agreement([0.3]) == -np.inf  # one source: nothing to judge it by
 
 
 def test_any_registry_optimizer_runs_after_the_portfolio():

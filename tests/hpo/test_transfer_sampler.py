@@ -15,7 +15,7 @@ from optuna.distributions import FloatDistribution
 
 from hpo.errors import UserError
 from hpo.samplers.sac_hmr_transfer import CACHE_ATTR, SACHMRTransferSampler, from_sources
-from hpo.transfer import PortfolioSampler, load_sources
+from hpo.transfer import PRIOR_MIN_AGREEMENT, PortfolioSampler, load_sources
 
 SPACE = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
 FAST = dict(training_steps=40, episode_length=10, batch_size=16)
@@ -80,6 +80,19 @@ def test_a_rerun_on_the_same_storage_loads_the_cached_agent_and_continues_identi
     assert [t.params for t in copy.trials] == [t.params for t in first.trials[:6]]
 
 
+def test_the_sources_prior_is_used_where_the_sources_agree_on_the_good_region(sources):
+    from hpo.space import SpaceEncoder
+
+    encoder = SpaceEncoder(SPACE)
+    agreeing = SACHMRTransferSampler(sources)
+    assert agreeing._prior(encoder) is not None and agreeing.prior_agreement >= PRIOR_MIN_AGREEMENT
+    apart = load_sources([_source(0.1, 1), _source(0.9, 2)], SPACE)
+    disagreeing = SACHMRTransferSampler(apart)
+    assert disagreeing._prior(encoder) is None and disagreeing.prior_agreement < PRIOR_MIN_AGREEMENT
+    assert SACHMRTransferSampler(apart, source_prior=True)._prior(encoder) is not None
+    assert SACHMRTransferSampler(sources, source_prior=False)._prior(encoder) is None
+
+
 def test_the_registry_builds_it_from_source_studies(sources):
     from hpo.optimizers import make_transfer_sampler
 
@@ -105,6 +118,8 @@ def test_bad_arguments_are_errors_naming_them(sources):
         SACHMRTransferSampler(sources, training_steps=0)
     with pytest.raises(UserError, match=r"start\[1\] must be a dict"):
         SACHMRTransferSampler(sources, start=[{"x": 0.5}, 0.5])
+    with pytest.raises(UserError, match="source_prior is 'yes'; allowed: 'auto', True, False"):
+        SACHMRTransferSampler(sources, source_prior="yes")
     with pytest.raises(UserError, match="needs source studies"):
         optuna.create_study(sampler=__import__("hpo.optimizers", fromlist=["x"]).make_sampler("sac-hmr-transfer"))
 
