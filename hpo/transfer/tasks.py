@@ -99,7 +99,7 @@ def prior_agreement(sources: Sequence[Source], tasks: Sequence[SourceTask], enco
     of those the mean lies below 0.5. Fewer than two sources: ``-inf``, nothing to judge by.
 
     On the transfer benchmark this separates the families where the prior helps (HPOBench-NN,
-    NAS-Bench-201: z 2.2 to 7) from HPOLib, where it costs regret at every budget and its
+    NAS-Bench-201: z 2.2 to 4.8) from HPOLib, where it costs regret at every budget and its
     picks on a left-out dataset are no better than its median trial on three of four
     targets (docs/transfer.md)."""
     if len(sources) < 2:
