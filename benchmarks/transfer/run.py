@@ -23,7 +23,7 @@ score (the value, negated when minimized; log of the validation loss for HPOLib,
 diverging configurations would flatten any linear scale), ``s*`` the table's best and
 ``s_med`` its median: 0 is the optimum, 1 a typical configuration.
 
-``python -m benchmarks.transfer --out DIR [--seeds N] [--n-trials N] [--families ...]``.
+``python -m benchmarks.transfer --out DIR [--seeds N] [--first-seed S] [--n-trials N] [--families ...]``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from benchmarks.problems import Table, table_means
 from benchmarks.runner import Job, RunSummary, pack_records, read_records, write_record
 from hpo.errors import UserError
 from hpo.io import atomic_write
+from hpo.validation import check_int
 
 FAMILIES = {
     "hpobench": (
@@ -273,13 +274,21 @@ def run_job(job: Job, out: Path) -> dict[str, Any]:
     return json.loads(json.dumps(record, default=float))
 
 
-def make_jobs(families=None, entries=None, seeds: int = 10, n_trials: int = 100) -> list[Job]:
+def make_jobs(families=None, entries=None, seeds: int = 10, n_trials: int = 100, first_seed: int = 0) -> list[Job]:
+    check_int("seeds", seeds, 1)
+    check_int("first_seed", first_seed, 0)
+    check_int("n_trials", n_trials, 1)
     chosen = list(entries or ENTRIES)
     unknown = [e for e in chosen if e not in ENTRIES]
     if unknown:
         raise UserError(f"entries {unknown} are unknown; allowed: {', '.join(ENTRIES)}")
     # Seed-major order: a benchmark stopped early still covers every target and entry.
-    return [Job(t.name, e, s, n_trials) for s in range(seeds) for t in targets(families) for e in chosen]
+    return [
+        Job(t.name, e, s, n_trials)
+        for s in range(first_seed, first_seed + seeds)
+        for t in targets(families)
+        for e in chosen
+    ]
 
 
 def _run_one(args) -> tuple[Job, dict]:
@@ -295,6 +304,7 @@ def run(
     seeds: int = 10,
     n_trials: int = 100,
     workers: int = 1,
+    first_seed: int = 0,
     progress: bool = True,
 ) -> tuple[RunSummary, Path]:
     """Run the pending jobs into ``out`` (resumable), pack them and write the report;
@@ -303,8 +313,9 @@ def run(
 
     from tqdm.auto import tqdm
 
+    check_int("workers", workers, 1)
     out = Path(out)
-    jobs = make_jobs(families, entries, seeds, n_trials)
+    jobs = make_jobs(families, entries, seeds, n_trials, first_seed)
     for target in {t for t in targets(families)}:  # the shared source studies, made once, before any worker
         for dataset in target.others:
             source_frame(out, target.family, dataset)
@@ -375,7 +386,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES))
     parser.add_argument("--entries", nargs="+", choices=list(ENTRIES))
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds [default: 10]")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds FIRST..FIRST+N-1 (a replicate on other seeds) [default: 0]",
+    )
     parser.add_argument("--n-trials", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
@@ -389,13 +406,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(write_report(args.out))
         return 0
-    summary, report = run(
-        args.out,
-        families=args.families,
-        entries=args.entries,
-        seeds=args.seeds,
-        n_trials=args.n_trials,
-        workers=args.workers,
-    )
+    try:
+        summary, report = run(
+            args.out,
+            families=args.families,
+            entries=args.entries,
+            seeds=args.seeds,
+            n_trials=args.n_trials,
+            workers=args.workers,
+            first_seed=args.first_seed,
+        )
+    except UserError as err:
+        parser.error(str(err))
     print(f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed), wrote {report}")
     return 1 if summary.failed else 0

@@ -25,6 +25,19 @@ def test_leave_one_dataset_out_uses_the_other_datasets_of_the_family():
     assert transfer.Target("nb201", "cifar10").others == ["cifar100", "imagenet"]
 
 
+def test_a_replicate_on_other_seeds_runs_those_seeds_and_bad_counts_are_errors(tmp_path):
+    from hpo.errors import UserError
+
+    jobs = transfer.make_jobs(["nb201"], ["tpe"], seeds=2, n_trials=5, first_seed=10)
+    assert sorted({job.seed for job in jobs}) == [10, 11] and len(jobs) == 6
+    for keyword, value in (("seeds", 0), ("first_seed", -1), ("n_trials", 0)):
+        with pytest.raises(UserError, match=keyword):
+            transfer.make_jobs(["nb201"], ["tpe"], **{"seeds": 1, "n_trials": 5, keyword: value})
+    with pytest.raises(UserError, match="workers"):
+        transfer.run(tmp_path, families=["nb201"], entries=["tpe"], workers=0)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
 @pytest.mark.slow
 def test_a_small_benchmark_runs_resumes_and_reports(tmp_path):
     entries = ["random", "portfolio+tpe"]
