@@ -122,7 +122,8 @@ def targets(means: pd.DataFrame, significance: pd.DataFrame, focus: str = FOCUS)
         if focus not in table.index:
             continue
         last = max(b for b in table.columns if table[b].notna().any())
-        for budget in [b for b in TARGET_BUDGETS if b in table.columns] + [last]:
+        budgets = [b for b in TARGET_BUDGETS if b in table.columns]
+        for budget in budgets + ([last] if last not in budgets else []):  # a 25-trial run ends at a target budget
             column = table[budget].dropna()
             rows.append(
                 dict(

@@ -77,3 +77,7 @@ def test_the_targets_table_names_the_lowest_entry_and_the_tests_against_scratch(
     # portfolio+tpe, all with that p).
     assert table.loc[25, "p_holm_vs_tpe"] == pytest.approx(3 / 512)
     assert table.loc[50, "gp"] == pytest.approx(0.06)
+    # Runs that end at a target budget give that budget's row once.
+    short = frame[frame.budget <= 25]
+    shorter = short.groupby(["family", "budget", "entry"])["regret"].mean().unstack("budget")
+    assert targets(shorter, tests(short)).budget.tolist() == [10, 25]
