@@ -24,6 +24,7 @@ def run_benchmark(
     optimizers: Sequence[str] | None = None,
     seeds: int | None = None,
     n_trials: int | None = None,
+    first_seed: int = 0,
     workers: int | None = None,
     dask: Any = None,
     progress: bool = True,
@@ -32,7 +33,7 @@ def run_benchmark(
     pack: bool = True,
     raw_csv: bool = False,
 ) -> tuple[RunSummary, Path]:
-    """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``, see
+    """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``/``first_seed``, see
     ``benchmarks.suites.make_jobs``; the ``transfer`` suite has its own runner,
     ``benchmarks.transfer``) into ``out``, skipping runs finished earlier, pack the run files
     into ``out/runs.jsonl.xz`` (unless ``pack`` is false), then write ``out/report.md``
@@ -51,10 +52,13 @@ def run_benchmark(
             entries=optimizers,
             seeds=seeds or 10,
             n_trials=n_trials or 100,
+            first_seed=first_seed,
             workers=1 if workers is None else max(workers, 1),
             progress=progress,
         )
-    jobs = make_jobs(suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials)
+    jobs = make_jobs(
+        suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials, first_seed=first_seed
+    )
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -163,10 +163,12 @@ def make_jobs(
     optimizers: Sequence[str] | None = None,
     seeds: int | None = None,
     n_trials: int | None = None,
+    first_seed: int = 0,
 ) -> list[Job]:
     """The jobs of ``suite``, optionally narrowed or changed: ``problems`` (names, patterns,
-    groups), ``optimizers`` (registry names), ``seeds`` (seeds 0..N-1), ``n_trials`` (one
-    budget for every problem). Each problem gets the chosen optimizers that handle its
+    groups), ``optimizers`` (registry names), ``seeds`` (seeds ``first_seed`` ..
+    ``first_seed + seeds - 1``: 0..N-1 by default; another first seed gives a replicate),
+    ``n_trials`` (one budget for every problem). Each problem gets the chosen optimizers that handle its
     number of objectives, plus random search (the baseline of the normalized regret)."""
     if isinstance(suite, str):
         suite = get_suite(suite)
@@ -179,6 +181,8 @@ def make_jobs(
     seeds = suite.seeds if seeds is None else seeds
     if seeds < 1:
         raise UserError(f"seeds must be >= 1, got {seeds}")
+    if first_seed < 0:
+        raise UserError(f"first_seed must be >= 0, got {first_seed}")
     if n_trials is not None and n_trials < 1:
         raise UserError(f"n_trials must be >= 1, got {n_trials}")
     jobs = []
@@ -189,6 +193,6 @@ def make_jobs(
             applicable.insert(0, BASELINE)
         budget = n_trials or suite.trials_for(problem)
         for optimizer in applicable:
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 jobs.append(Job(problem, optimizer, seed, budget))
     return jobs

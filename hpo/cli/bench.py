@@ -45,7 +45,16 @@ def register(subparsers) -> None:
         metavar="NAME",
         help="registry optimizers instead of the suite's (random search always runs: it is the baseline)",
     )
-    parser.add_argument("--seeds", type=positive_int, default=None, help="seeds 0..N-1 [default: the suite's]")
+    parser.add_argument(
+        "--seeds", type=positive_int, default=None, help="how many seeds: FIRST..FIRST+N-1 [default: the suite's]"
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=non_negative_int,
+        default=0,
+        metavar="FIRST",
+        help="the first seed; another one gives a replicate on new seeds",
+    )
     parser.add_argument("--n-trials", type=positive_int, default=None, help="trials per run [default: the suite's]")
     parser.add_argument(
         "--workers",
@@ -101,6 +110,7 @@ def run(args) -> int:
         optimizers=args.optimizers,
         seeds=args.seeds,
         n_trials=args.n_trials,
+        first_seed=args.first_seed,
         workers=args.workers,
         dask=args.dask,
         progress=not args.no_progress,
@@ -146,6 +156,7 @@ def _command_line(args) -> str:
             words += [option, *value]
     for option, value in (
         ("--seeds", args.seeds),
+        ("--first-seed", args.first_seed or None),
         ("--n-trials", args.n_trials),
         ("--workers", args.workers),
         ("--dask", args.dask),

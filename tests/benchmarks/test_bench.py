@@ -368,6 +368,19 @@ def test_bad_input_is_a_one_line_error_listing_the_allowed_values(monkeypatch, c
     assert not (tmp_path / "X").exists()
 
 
+def test_a_replicate_on_other_seeds_runs_those_seeds_and_says_so_in_the_report(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "replicate"
+    argv = ("--problems", "bbob-f01-d2", "--optimizers", "tpe", "--seeds", "2", "--first-seed", "7")
+    assert bench(monkeypatch, *argv, "--n-trials", "4", "--workers", "0", "--no-progress", "--out", str(out)) == 0
+    ran = {(r["optimizer"], r["seed"]) for r in read_records(out)}
+    assert ran == {(optimizer, seed) for optimizer in ("random", "tpe") for seed in (7, 8)}
+    assert "--seeds 2 --first-seed 7" in (out / "report.md").read_text()
+    with pytest.raises(SystemExit):
+        bench(monkeypatch, "--first-seed", "-1", "--out", str(tmp_path / "refused"))
+    assert "--first-seed: '-1' is not a non-negative integer" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+
+
 def test_report_of_a_folder_without_runs_is_an_error(monkeypatch, capsys, tmp_path):
     assert bench(monkeypatch, "report", str(tmp_path)) == 2
     assert "holds no benchmark runs" in capsys.readouterr().err
@@ -383,4 +396,9 @@ def test_jobs_cover_compatible_optimizers_and_always_the_random_baseline():
     assert by_problem["zdt1"] == {"random", "nsga2"}  # tpe (registry entry) is single-objective
     assert {job.seed for job in jobs} == {0, 1, 2}
     assert len(set(jobs)) == len(jobs)
+    replicate = make_jobs("smoke", optimizers=["tpe", "nsga2"], seeds=3, n_trials=7, first_seed=10)
+    assert {job.seed for job in replicate} == {10, 11, 12}
+    assert [(j.problem, j.optimizer) for j in replicate] == [(j.problem, j.optimizer) for j in jobs]
+    with pytest.raises(UserError, match="first_seed must be >= 0, got -1"):
+        make_jobs("smoke", first_seed=-1)
     assert Job("p", "o", 1, 5).path("out") == Path("out/runs/p/o/seed1.json")
