@@ -1,4 +1,5 @@
-"""``run_benchmark``: the Python call behind ``hpo bench`` (jobs, run, pack, report in one)."""
+"""``run_benchmark``: the Python call behind ``hpo bench`` (jobs, run, pack, report in one), and
+``write_any_report``, behind ``hpo bench report``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, machine_info, write_report
-from benchmarks.runner import RunSummary, pack_records, run_jobs
+from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, machine_info, read_config, write_report
+from benchmarks.runner import RunSummary, pack_records, run_job, run_jobs
 from benchmarks.suites import make_jobs
 from hpo.errors import UserError
 from hpo.io import atomic_write_text
+
+TRANSFER_SUITE = "transfer"
 
 
 def run_benchmark(
@@ -34,36 +37,38 @@ def run_benchmark(
     raw_csv: bool = False,
 ) -> tuple[RunSummary, Path]:
     """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``/``first_seed``, see
-    ``benchmarks.suites.make_jobs``; the ``transfer`` suite has its own runner,
-    ``benchmarks.transfer``) into ``out``, skipping runs finished earlier, pack the run files
-    into ``out/runs.jsonl.xz`` (unless ``pack`` is false), then write ``out/report.md``
-    (``raw_csv``: also trials.csv and curves.csv). Returns what ran and the report's path.
+    ``benchmarks.suites.make_jobs``; for the ``transfer`` suite ``problems`` are families and
+    ``optimizers`` its entries, see ``benchmarks.transfer.run.make_jobs``) into ``out``,
+    skipping runs finished earlier, pack the run files into ``out/runs.jsonl.xz`` (unless
+    ``pack`` is false), then write ``out/report.md`` (``raw_csv``: also trials.csv and
+    curves.csv). Returns what ran and the report's path.
 
     ``workers``: local processes (default: CPU count; 0 = this process). ``dask``: a
     scheduler address or a ``distributed.Client`` (then ``workers`` is ignored).
     ``command``: the command line recorded in the report (default: this process's argv).
     """
-    if suite == "transfer":  # leave-one-dataset-out runs with source studies: its own runner
-        from benchmarks.transfer.run import run
+    if suite == TRANSFER_SUITE:  # leave one dataset out, with source studies
+        from benchmarks.transfer import run as transfer
 
-        return run(
-            out,
-            families=problems,
-            entries=optimizers,
-            seeds=seeds or 10,
-            n_trials=n_trials or 100,
+        jobs = transfer.make_jobs(
+            problems,
+            optimizers,
+            seeds=seeds or transfer.DEFAULT_SEEDS,
+            n_trials=n_trials or transfer.DEFAULT_TRIALS,
             first_seed=first_seed,
-            workers=1 if workers is None else max(workers, 1),
-            progress=progress,
         )
-    jobs = make_jobs(
-        suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials, first_seed=first_seed
-    )
+        prepare = transfer.prepare  # the source studies, made once; its own job function
+    else:
+        jobs = make_jobs(
+            suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials, first_seed=first_seed
+        )
+        prepare = None
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
+    run = run_job if prepare is None else prepare(out, jobs)
     config = {
         "command": command or " ".join(shlex.quote(a) for a in sys.argv),
         "suite": suite,
@@ -75,7 +80,18 @@ def run_benchmark(
         "machine": machine_info(),  # the report shows it; a rebuild elsewhere must not change it
     }
     atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
-    summary = run_jobs(jobs, out, workers=workers, dask=dask, progress=progress)
+    summary = run_jobs(jobs, out, run=run, workers=workers, dask=dask, progress=progress)
     if pack:
         pack_records(out)
-    return summary, write_report(out, focus=focus, raw_csv=raw_csv)
+    return summary, write_any_report(out, focus=focus, raw_csv=raw_csv)
+
+
+def write_any_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = False) -> Path:
+    """The report of the benchmark in ``out``: the transfer suite's own
+    (``benchmarks.transfer.report``) or that of every other suite (``benchmarks.report``),
+    as its ``bench.json`` says."""
+    if read_config(Path(out)).get("suite") == TRANSFER_SUITE:
+        from benchmarks.transfer.report import write_report as write_transfer_report
+
+        return write_transfer_report(out)
+    return write_report(out, focus, raw_csv=raw_csv)

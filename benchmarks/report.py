@@ -87,7 +87,7 @@ def write_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = F
     if not out.is_dir():
         raise UserError(f"{str(out)!r} is not a folder")
     data = compute(out)
-    config = _read_config(out)
+    config = read_config(out)
     focus = focus or config.get("focus") or DEFAULT_FOCUS
 
     if raw_csv:
@@ -120,7 +120,7 @@ def machine_info() -> dict:
     }
 
 
-def _read_config(out: Path) -> dict:
+def read_config(out: Path) -> dict:
     try:
         return json.loads((out / CONFIG_FILE).read_text())
     except (OSError, ValueError):

@@ -37,7 +37,7 @@ import math
 import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -285,14 +285,17 @@ def run_jobs(
     jobs: Sequence[Job],
     out: str | Path,
     *,
+    run: Callable[[Job], dict[str, Any]] = run_job,
     workers: int | None = None,
     dask: Any = None,
     progress: bool = True,
 ) -> RunSummary:
     """Run the jobs not finished yet under ``out``; write each record when it arrives.
 
-    ``workers``: size of the local process pool (default: the CPU count; 0 runs the jobs in
-    this process). ``dask``: a scheduler address (``"tcp://host:8786"``) or a
+    ``run``: what runs one job and returns its record, never raising for the job's own
+    failures (``run_job``; a module-level function or a ``functools.partial`` of one, so
+    that it reaches other processes). ``workers``: size of the local process pool (default:
+    the CPU count; 0 runs the jobs in this process). ``dask``: a scheduler address (``"tcp://host:8786"``) or a
     ``distributed.Client``; the jobs then run on that cluster and ``workers`` is ignored.
     """
     from tqdm.auto import tqdm
@@ -310,7 +313,7 @@ def run_jobs(
     # closing(): on Ctrl-C the pool (or the Dask futures) is shut down here and now, not
     # whenever the interrupted generator happens to be collected.
     with (
-        closing(completed(run_job, pending, workers=workers, dask=dask)) as results,
+        closing(completed(run, pending, workers=workers, dask=dask)) as results,
         tqdm(total=len(jobs), initial=summary.skipped_finished, disable=not progress, unit="run", desc="bench") as bar,
     ):
         for job, record in results:

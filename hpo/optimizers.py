@@ -132,7 +132,6 @@ def make_sampler(
     return spec.build(seed, n_objectives, n_trials)
 
 
-DEFAULT_PORTFOLIO_SIZE = 5
 TRANSFER_MODES = ("portfolio",)
 
 
@@ -144,15 +143,15 @@ def make_transfer_sampler(
     n_trials: int | None = None,
     *,
     transfer: str = "portfolio",
-    portfolio_size: int = DEFAULT_PORTFOLIO_SIZE,
+    portfolio_size: int | None = None,
     progress: bool = False,
 ) -> optuna.samplers.BaseSampler:
     """The sampler registered under ``name`` for a single-objective study that transfers from
     ``sources`` (``hpo.transfer.load_sources``): a transfer sampler (``sac-hmr-transfer``)
     is built from them; any other optimizer runs after the sources' greedy portfolio of
-    ``portfolio_size`` configurations (``transfer="portfolio"``). ``progress``: a progress
-    bar while a transfer sampler trains."""
-    from hpo.transfer import PortfolioSampler, portfolio
+    ``portfolio_size`` configurations (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``,
+    ``transfer="portfolio"``). ``progress``: a progress bar while a transfer sampler trains."""
+    from hpo.transfer import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, portfolio
 
     spec = get_optimizer(name)
     if spec.transfer_factory is not None:
@@ -160,7 +159,8 @@ def make_transfer_sampler(
             sources, space, seed, n_trials, progress=progress
         )
     check_choice("transfer", transfer, TRANSFER_MODES)
-    configs = portfolio(sources, space, check_int("portfolio_size", portfolio_size, 1), seed)
+    size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
+    configs = portfolio(sources, space, size, seed)
     return PortfolioSampler(make_sampler(name, seed, 1, n_trials), configs)
 
 

@@ -1,21 +1,25 @@
 """The layers of docs/architecture.md hold: the import contract in pyproject.toml is kept
-(function-local imports included), every module of the four packages sits in a layer, and
-ruff's lint and format checks pass with the settings in pyproject.toml."""
+(function-local imports included), no two modules import each other through any chain, every
+module of the four packages sits in a layer, and ruff's lint and format checks pass with the
+settings in pyproject.toml."""
 
 from __future__ import annotations
 
+import graphlib
 import pkgutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import grimp
 import pytest
 from importlinter import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "pyproject.toml"
 ABOVE_EVERY_LAYER = {"hpo", "hpo.__main__"}
+PACKAGES = ("hpo", "envs", "surrogates", "benchmarks")
 
 
 def _layers() -> list[str]:
@@ -38,7 +42,29 @@ def test_import_contract_is_kept(monkeypatch):
     assert cli.lint_imports(config_filename=str(CONFIG), no_cache=True) == 0
 
 
-@pytest.mark.parametrize("package", ["hpo", "envs", "surrogates", "benchmarks"])
+def import_cycle(graph: grimp.ImportGraph) -> list[str] | None:
+    """One chain of imports that leads from a module back to itself (function-local imports
+    included; a package is its ``__init__``), or ``None``."""
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    try:
+        graphlib.TopologicalSorter(imports).prepare()
+    except graphlib.CycleError as err:
+        return list(err.args[1])
+    return None
+
+
+def test_no_module_imports_itself_through_a_chain():
+    assert import_cycle(grimp.build_graph(*PACKAGES, cache_dir=None)) is None
+
+
+def test_a_planted_cycle_is_found():
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    graph.add_import(importer="hpo.errors", imported="hpo.tune")  # hpo.tune imports hpo.errors
+    cycle = import_cycle(graph)
+    assert cycle is not None and cycle[0] == cycle[-1] and {"hpo.errors", "hpo.tune"} <= set(cycle)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
 def test_every_module_sits_in_a_layer(package):
     layers = _layers()
     outside = [

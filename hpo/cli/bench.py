@@ -119,17 +119,22 @@ def run(args) -> int:
         pack=not args.no_pack,
         raw_csv=args.raw_csv,
     )
-    print(
-        f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
-        f"skipped), {summary.skipped_finished} already finished; wrote {report}"
-    )
+    print(summary_line(summary, report))
     return 1 if summary.failed else 0
 
 
-def _report(args) -> int:
-    from benchmarks.report import write_report
+def summary_line(summary, report) -> str:
+    """What a benchmark run did, in one line."""
+    return (
+        f"{summary.ran} runs done ({summary.ok} finished, {summary.failed} failed, {summary.skipped} "
+        f"skipped), {summary.skipped_finished} already finished; wrote {report}"
+    )
 
-    path = write_report(args.dir, focus=args.focus, raw_csv=args.raw_csv)
+
+def _report(args) -> int:
+    from benchmarks.bench import write_any_report
+
+    path = write_any_report(args.dir, focus=args.focus, raw_csv=args.raw_csv)
     print(f"wrote {path}")
     return 0
 

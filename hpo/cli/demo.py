@@ -4,8 +4,8 @@
    (``svc-digits``) side by side; one figure overlays their best-so-far curves.
 2. A Pareto front: the electrode pipeline's surrogate front (energy vs power) from the shipped
    dataset, with a few points re-simulated by the P2D model.
-3. Benchmarks: the ``smoke`` suite (random vs TPE and the RL tuner on cheap problems) and its
-   rank table.
+3. Benchmarks: the ``smoke`` suite (random search against TPE, MOTPE on the bi-objective
+   problem) and its rank table.
 """
 
 from __future__ import annotations
@@ -38,26 +38,19 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from hpo.cli import build_parser
-
     out = Path(args.out)
-    parser = build_parser()
-    started = time.perf_counter()
     # A bar redrawn into a file or a pipe floods it: only on a terminal.
-    files = _tune(out / "tuning", args.n_trials, not args.no_progress and sys.stderr.isatty())
+    progress = not args.no_progress and sys.stderr.isatty()
+    started = time.perf_counter()
+    files = _tune(out / "tuning", args.n_trials, progress)
     print(f"[1/3] tuning done in {time.perf_counter() - started:.0f} s\n", flush=True)
 
     step = time.perf_counter()
-    electrode = out / "electrode"
-    _call(parser, ["electrode", "pareto", "--out", str(electrode), "--evaluations", "2000", "--validate", "3"])
-    files += [electrode / "front.png", electrode / "front.csv"]
+    files += _pareto(out / "electrode")
     print(f"[2/3] Pareto front done in {time.perf_counter() - step:.0f} s\n", flush=True)
 
     step = time.perf_counter()
-    bench = out / "bench"
-    argv = ["bench", "--suite", "smoke", "--out", str(bench), "--workers", "0"]
-    _call(parser, argv if not args.no_progress and sys.stderr.isatty() else [*argv, "--no-progress"])
-    files.append(bench / "report.md")
+    files += _bench(out / "bench", progress)
     print(f"[3/3] benchmark done in {time.perf_counter() - step:.0f} s\n", flush=True)
 
     print(f"demo finished in {time.perf_counter() - started:.0f} s; files:")
@@ -66,12 +59,30 @@ def run(args) -> int:
     return 0
 
 
-def _call(parser, argv: list[str]) -> None:
-    args = parser.parse_args(argv)
-    args.verbose = False
-    code = args.func(args)
-    if code:
-        raise SystemExit(code)
+def _pareto(out: Path) -> list[Path]:
+    """The front over the shipped dataset's surrogate, as ``hpo electrode pareto --out OUT
+    --evaluations 2000 --validate 3`` makes it."""
+    from surrogates.dataset import SHIPPED_DATASET, load_config, read_dataset
+    from surrogates.pareto import run_pareto
+
+    report = run_pareto(
+        read_dataset(SHIPPED_DATASET), out, evaluations=2000, validate=3, config=load_config(SHIPPED_DATASET)
+    )
+    print(report.summary())
+    return [out / "front.png", out / "front.csv"]
+
+
+def _bench(out: Path, progress: bool) -> list[Path]:
+    """The smoke suite in this process, as ``hpo bench --suite smoke --out OUT --workers 0``."""
+    from benchmarks.bench import run_benchmark
+    from hpo.cli.bench import summary_line
+
+    command = f"hpo bench --suite smoke --out {out} --workers 0"
+    summary, report = run_benchmark("smoke", out, workers=0, progress=progress, command=command)
+    print(summary_line(summary, report))
+    if summary.failed:
+        raise SystemExit(1)
+    return [report]
 
 
 def _tune(out: Path, n_trials: int, progress: bool) -> list[Path]:

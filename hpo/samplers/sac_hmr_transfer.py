@@ -69,6 +69,7 @@ from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
 from hpo.samplers.pretrained import PretrainedSampler
 from hpo.space import SpaceEncoder, check_configs
 from hpo.transfer import (
+    DEFAULT_PORTFOLIO_SIZE,
     PRIOR_MIN_AGREEMENT,
     PortfolioSampler,
     Source,
@@ -83,7 +84,6 @@ from hpo.validation import check_int, check_real
 CACHE_ATTR = "hpo:transfer-agent"
 DEFAULT_TRAINING_STEPS = 500
 DEFAULT_EPISODE_LENGTH = 25
-DEFAULT_PORTFOLIO_SIZE = 5
 DEFAULT_KEEP_TRANSITIONS = 500
 _META_GRADIENT_STEPS = 1
 _CLAIM_SECONDS = 600.0  # a claim older than this is taken over (its worker died)

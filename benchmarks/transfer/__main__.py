@@ -1,3 +1,0 @@
-from benchmarks.transfer.run import main
-
-raise SystemExit(main())
