@@ -21,8 +21,9 @@ import pandas as pd
 from hpo.errors import UserError
 from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
-from surrogates.manufacturing import PROCESS_BOUNDS, PROCESS_NAMES, ProcessParameters, manufacture
+from surrogates.manufacturing import PROCESS_NAMES, ProcessParameters, manufacture
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
+from surrogates.pareto import pymoo_problem
 
 OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "power": "power_wh_per_kg"}
 
@@ -138,7 +139,6 @@ def inverse_design(
     dataset's own settings (sidecar).
     """
     from pymoo.algorithms.soo.nonconvex.ga import GA
-    from pymoo.core.problem import Problem
     from pymoo.optimize import minimize
 
     from surrogates.models import Surrogate, selection_cache_path
@@ -150,25 +150,17 @@ def inverse_design(
     surrogate = surrogate or Surrogate.from_dataset(frame, seed, cache)
     goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
     bound = 1 - goal
-    low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
-    high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])
     in_domain = domain == "calibrated"
 
     def optimize(surrogate_floor: float) -> np.ndarray:
-        class ConstrainedDesign(Problem):
-            def __init__(self) -> None:
-                super().__init__(n_var=len(PROCESS_NAMES), n_obj=1, n_ieq_constr=1 + in_domain, xl=low, xu=high)
+        def constraints(x, values):
+            floor_gap = surrogate_floor - values[:, bound]  # <= 0 when the floor is met
+            if in_domain:
+                return np.column_stack([floor_gap, domain_violations(x, config.manufacturing)])
+            return floor_gap
 
-            def _evaluate(self, x, out, *args, **kwargs):
-                values = surrogate.predict(x)
-                out["F"] = -values[:, goal]
-                floor_gap = surrogate_floor - values[:, bound]  # <= 0 when the floor is met
-                if in_domain:
-                    out["G"] = np.column_stack([floor_gap, domain_violations(x, config.manufacturing)])
-                else:
-                    out["G"] = floor_gap[:, None]
-
-        result = minimize(ConstrainedDesign(), GA(pop_size=population), ("n_gen", generations), seed=seed)
+        problem = pymoo_problem(surrogate.predict, constraint=constraints, maximize=[goal], n_constraints=1 + in_domain)
+        result = minimize(problem, GA(pop_size=population), ("n_gen", generations), seed=seed)
         if result.X is None:  # no feasible point: report the least-violating one
             return np.asarray(result.pop[np.argmin(result.pop.get("CV").ravel())].X, float)
         return np.asarray(result.X, float)

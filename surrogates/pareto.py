@@ -1,9 +1,10 @@
 """Bi-objective search (energy vs power) with pymoo, Optuna baselines, and P2D validation.
 
-:class:`ElectrodeProblem` is a pymoo ``Problem`` over the process parameters whose
-objectives come from any vectorized function (the surrogate, or the P2D model itself), so
-the same problem is solved by pymoo algorithms, by Optuna's samplers, and directly on the
-physics. Every evaluation is logged in order, so hypervolume-vs-evaluations curves are
+``pymoo_problem`` builds the one pymoo ``Problem`` of the electrode pipeline: over the process
+parameters, with objectives from any vectorized function (the surrogate, or the P2D model
+itself) and optional inequality constraints, so the same problem is solved by pymoo
+algorithms, by Optuna's samplers, directly on the physics, and with a floor on one objective
+(``surrogates.design``). Every evaluation is logged in order, so hypervolume-vs-evaluations curves are
 computed the same way for every optimizer.
 
 With ``domain="calibrated"`` (the default) the search carries one inequality constraint, the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,9 @@ FRONT_PROPERTY_COLUMNS = (
     "exposed_area_fraction",
 )
 
-Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, 2) maximized
-Constraint = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n,), feasible when <= 0
+Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, k) maximized
+# (n, 3) process parameters and their (n, k) objective values -> (n, m) or (n,), feasible when <= 0
+Constraint = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class EvaluationLog:
@@ -86,19 +88,29 @@ def _bounds() -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def make_problem(objectives: Objectives, log: EvaluationLog | None = None, constraint: Constraint | None = None):
-    """A pymoo ``Problem`` maximizing ``objectives`` (pymoo minimizes, hence the sign),
-    subject to ``constraint(x) <= 0`` when given."""
+def pymoo_problem(
+    objectives: Objectives,
+    log: EvaluationLog | None = None,
+    constraint: Constraint | None = None,
+    *,
+    maximize: Sequence[int] | None = None,
+    n_constraints: int = 1,
+):
+    """A pymoo ``Problem`` over the process box maximizing the columns ``maximize`` (default:
+    all of ``OBJECTIVE_COLUMNS``) of ``objectives(x)`` (pymoo minimizes, hence the sign),
+    subject to the ``n_constraints`` columns of ``constraint(x, values) <= 0`` when given;
+    ``log`` records every evaluation (all columns)."""
     from pymoo.core.problem import Problem
 
     low, high = _bounds()
+    columns = list(range(len(OBJECTIVE_COLUMNS))) if maximize is None else list(maximize)
 
     class ElectrodeProblem(Problem):
         def __init__(self) -> None:
             super().__init__(
                 n_var=len(PROCESS_NAMES),
-                n_obj=len(OBJECTIVE_COLUMNS),
-                n_ieq_constr=0 if constraint is None else 1,
+                n_obj=len(columns),
+                n_ieq_constr=0 if constraint is None else n_constraints,
                 xl=low,
                 xu=high,
             )
@@ -107,9 +119,9 @@ def make_problem(objectives: Objectives, log: EvaluationLog | None = None, const
             values = objectives(x)
             if log is not None:
                 log.record(x, values)
-            out["F"] = -values
+            out["F"] = -values[:, columns]
             if constraint is not None:
-                out["G"] = np.asarray(constraint(x), float).reshape(-1, 1)
+                out["G"] = np.asarray(constraint(x, values), float).reshape(len(x), -1)
 
     return ElectrodeProblem()
 
@@ -148,7 +160,7 @@ def run_pymoo(
         raise UserError("--algorithm moead cannot keep the front in the calibrated domain: use nsga2 or smsemoa")
     log = EvaluationLog()
     result = minimize(
-        make_problem(objectives, log, constraint),
+        pymoo_problem(objectives, log, constraint),
         make_algorithm(algorithm, population),
         ("n_eval", evaluations),
         seed=seed,
@@ -398,7 +410,7 @@ def run_pareto(
     if domain not in DOMAINS:
         raise UserError(f"--domain {domain!r} must be one of {', '.join(DOMAINS)}")
 
-    def constraint(x):
+    def constraint(x, values):
         return domain_violations(x, config.manufacturing)
 
     result, _ = run_pymoo(

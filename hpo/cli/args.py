@@ -34,6 +34,19 @@ def int_in(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def real_in(minimum: float, maximum: float) -> Callable[[str], float]:
+    """An argparse type for a finite number in [minimum, maximum]."""
+
+    def parse(text: str) -> float:
+        try:
+            return check_real("value", float(text), minimum, maximum)
+        except (ValueError, UserError):  # not a number, or out of range
+            raise argparse.ArgumentTypeError(f"{short_repr(text)} is not a number in [{minimum}, {maximum}]") from None
+
+    parse.__name__ = f"number in [{minimum}, {maximum}]"
+    return parse
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -3,8 +3,8 @@
 Sub-commands: ``simulate`` (one design), ``dataset`` (Sobol design, resumable), ``fit``
 (cross-validated surrogate selection), ``pareto`` (front over the surrogate, validated with
 P2D), ``design`` (inverse design). Heavy imports (pybamm, sklearn, pymoo) stay inside the
-functions so that ``hpo --help`` stays fast. Numbers are parsed here, not by argparse, so
-that a bad value gives the one-line error ``hpo: error: <parameter> ...``.
+functions so that ``hpo --help`` stays fast. Numbers are parsed by the argument types of
+``hpo.cli.args``, as in every command.
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ import shlex
 import sys
 from pathlib import Path
 
+from hpo.cli.args import int_in, real_in, seed
 from hpo.errors import UserError
-from hpo.validation import SEED_MAX, short_repr
+from hpo.validation import check_real, short_repr
 
 
 def register(subparsers) -> None:
+    from surrogates.dataset import MESH_POINTS
+    from surrogates.pareto import ALGORITHMS, DOMAINS
+
     parser = subparsers.add_parser(
         "electrode",
         help="electrode manufacturing: P2D simulation, dataset, surrogate, Pareto front, inverse design",
@@ -34,32 +38,37 @@ def register(subparsers) -> None:
     simulate = commands.add_parser("simulate", help="simulate one design with the P2D model")
     _add_process_options(simulate, required=True)
     simulate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    _add_points_option(simulate)
+    _add_points_option(simulate, MESH_POINTS)
     _add_coefficient_option(simulate)
     simulate.set_defaults(func=_simulate)
 
     dataset = commands.add_parser("dataset", help="simulate a scrambled Sobol design into a CSV (resumable)")
-    dataset.add_argument("--n", default="1024", help="number of designs (default 1024; powers of 2 balance Sobol best)")
-    dataset.add_argument("--seed", default="0", help="Sobol scrambling seed (default 0)")
+    dataset.add_argument(
+        "--n",
+        type=int_in(1, 1_000_000),
+        default=1024,
+        help="number of designs (default 1024; powers of 2 balance Sobol best)",
+    )
+    dataset.add_argument("--seed", type=seed, default=0, help="Sobol scrambling seed (default 0)")
     dataset.add_argument(
         "--out", required=True, help="CSV file to create or resume (a JSON sidecar is written beside it)"
     )
-    dataset.add_argument("--workers", default="1", help="worker processes (default 1)")
+    dataset.add_argument("--workers", type=int_in(1, 256), default=1, help="worker processes (default 1)")
     dataset.add_argument(
         "--dask",
         default=None,
         metavar="ADDRESS",
         help="run the simulations on this Dask scheduler (tcp://host:8786) instead",
     )
-    _add_points_option(dataset)
+    _add_points_option(dataset, MESH_POINTS)
     _add_coefficient_option(dataset)
     dataset.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     dataset.set_defaults(func=_dataset)
 
     fit = commands.add_parser("fit", help="compare surrogate regressors by k-fold CV and select the best per objective")
     _add_data_option(fit)
-    fit.add_argument("--folds", default="5", help="number of cross-validation folds (default 5)")
-    fit.add_argument("--seed", default="0", help="seed of the fold split and the models (default 0)")
+    fit.add_argument("--folds", type=int_in(2, 50), default=5, help="number of cross-validation folds (default 5)")
+    fit.add_argument("--seed", type=seed, default=0, help="seed of the fold split and the models (default 0)")
     fit.add_argument(
         "--out",
         help="write the comparison, selection and GP hyperparameters as JSON here "
@@ -72,45 +81,66 @@ def register(subparsers) -> None:
     )
     _add_data_option(pareto)
     pareto.add_argument("--out", required=True, help="output directory")
-    pareto.add_argument("--algorithm", default="nsga2", help="pymoo algorithm: nsga2 (default), smsemoa or moead")
-    pareto.add_argument("--evaluations", default="4000", help="surrogate evaluations budget (default 4000)")
+    pareto.add_argument(
+        "--algorithm", choices=ALGORITHMS, default="nsga2", help="pymoo algorithm: nsga2 (default), smsemoa or moead"
+    )
+    pareto.add_argument(
+        "--evaluations", type=int_in(100, 1_000_000), default=4000, help="surrogate evaluations budget (default 4000)"
+    )
     pareto.add_argument(
         "--validate",
-        default="12",
+        type=int_in(0, 1000),
+        default=12,
         help="front points re-simulated with P2D (default 12, at least 10 recommended; 0 skips)",
     )
-    pareto.add_argument("--seed", default="0", help="seed of the optimizer and the surrogate (default 0)")
-    _add_domain_option(pareto)
+    pareto.add_argument("--seed", type=seed, default=0, help="seed of the optimizer and the surrogate (default 0)")
+    _add_domain_option(pareto, DOMAINS)
     pareto.add_argument(
         "--band",
-        default="8",
+        type=int_in(0, 1000),
+        default=8,
         help="bootstrap members of the manufacturing relations re-simulated at the validated points "
         "for the uncertainty band (default 8; 0 skips)",
     )
-    _add_points_option(pareto, from_dataset=True)
+    _add_points_option(pareto, MESH_POINTS, from_dataset=True)
     pareto.set_defaults(func=_pareto)
 
     design = commands.add_parser(
         "design", help="inverse design: maximize one objective subject to a floor on the other"
     )
     _add_data_option(design)
-    design.add_argument("--maximize", default="power", help="objective to maximize: power (default) or energy")
-    design.add_argument("--min-energy", help="floor on the C/5 specific energy [Wh/kg] (with --maximize power)")
-    design.add_argument("--min-power", help="floor on the 3C specific energy [Wh/kg] (with --maximize energy)")
-    design.add_argument("--seed", default="0", help="optimizer seed (default 0)")
+    design.add_argument(
+        "--maximize",
+        choices=("power", "energy"),
+        default="power",
+        help="objective to maximize: power (default) or energy",
+    )
+    design.add_argument(
+        "--min-energy",
+        type=real_in(0.0, 2000.0),
+        help="floor on the C/5 specific energy [Wh/kg] (with --maximize power)",
+    )
+    design.add_argument(
+        "--min-power",
+        type=real_in(0.0, 2000.0),
+        help="floor on the 3C specific energy [Wh/kg] (with --maximize energy)",
+    )
+    design.add_argument("--seed", type=seed, default=0, help="optimizer seed (default 0)")
     design.add_argument("--no-verify", action="store_true", help="skip the P2D verification of the optimum")
     design.add_argument(
         "--margin",
-        default="0.01",
+        type=real_in(0.0, 0.5),
+        default=0.01,
         help="relative margin above the floor imposed on the surrogate (default 0.01, i.e. 1 %%)",
     )
     design.add_argument(
         "--fine-points",
+        type=int_in(*MESH_POINTS),
         help="cathode mesh points of the second P2D verification (default: twice the dataset's)",
     )
-    _add_domain_option(design)
+    _add_domain_option(design, DOMAINS)
     design.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_points_option(design, from_dataset=True)
+    _add_points_option(design, MESH_POINTS, from_dataset=True)
     design.set_defaults(func=_design)
 
 
@@ -123,25 +153,28 @@ def _add_process_options(parser: argparse.ArgumentParser, required: bool) -> Non
         parser.add_argument(f"--{name}", required=required, help=f"{PROCESS_DESCRIPTIONS[name]}, {low}-{high}")
 
 
-def _add_points_option(parser: argparse.ArgumentParser, from_dataset: bool = False) -> None:
+def _add_points_option(parser: argparse.ArgumentParser, limits: tuple[int, int], from_dataset: bool = False) -> None:
     if from_dataset:
         parser.add_argument(
             "--points",
+            type=int_in(*limits),
             help="P2D mesh points across the cathode for the re-simulations (default: the dataset's, from its JSON "
             "sidecar)",
         )
     else:
         parser.add_argument(
             "--points",
-            default="20",
+            type=int_in(*limits),
+            default=20,
             help="P2D mesh points across the cathode (default 20, from the mesh study; the anode, separator and "
             "particles keep theirs)",
         )
 
 
-def _add_domain_option(parser: argparse.ArgumentParser) -> None:
+def _add_domain_option(parser: argparse.ArgumentParser, domains: tuple[str, ...]) -> None:
     parser.add_argument(
         "--domain",
+        choices=domains,
         default="calibrated",
         help="calibrated (default: designs inside the calibration data of the manufacturing relations) "
         "or full (the whole process box; points outside are flagged 'extrapolated')",
@@ -167,7 +200,12 @@ def _coefficients(args):
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
             raise UserError(f"--coefficient {short_repr(item)} must look like NAME=VALUE")
-        overrides[name.strip()] = _real(raw, f"coefficient {name.strip()}")
+        option = f"--coefficient {name.strip()}"
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UserError(f"{option} must be a number, got {short_repr(raw)}") from None
+        overrides[name.strip()] = check_real(option, number)
     coefficients = DEFAULT_COEFFICIENTS.with_overrides(**overrides)
     if overrides:
         _check_manufacturable(coefficients, args.coefficient)
@@ -207,51 +245,21 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _integer(value, name: str, low: int, high: int | None = None) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:  # also an integer of more than 4300 digits (Python's limit)
-        raise UserError(f"--{name} must be an integer, got {short_repr(value)}") from None
-    if number < low or (high is not None and number > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise UserError(f"--{name} = {short_repr(number)} must be {allowed}")
-    return number
-
-
-def _real(value, name: str, low: float = -math.inf, high: float = math.inf) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        raise UserError(f"--{name} must be a number, got {short_repr(value)}") from None
-    if not (math.isfinite(number) and low <= number <= high):
-        allowed = "" if (low, high) == (-math.inf, math.inf) else f" in [{low}, {high}]"
-        raise UserError(f"--{name} = {short_repr(value)} must be a finite number{allowed}")
-    return number
-
-
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise UserError(f"--{name} = {short_repr(value)} must be one of {', '.join(allowed)}")
-    return value
-
-
 def _p2d_settings(args):
-    from surrogates.dataset import MESH_POINTS
     from surrogates.p2d import P2DSettings
 
-    return P2DSettings(positive_points=_integer(args.points, "points", *MESH_POINTS))
+    return P2DSettings(positive_points=args.points)
 
 
 def _dataset_config(args):
     """The dataset's own simulation settings, with ``--points`` applied when given."""
     import dataclasses
 
-    from surrogates.dataset import MESH_POINTS, SHIPPED_DATASET, load_config
+    from surrogates.dataset import SHIPPED_DATASET, load_config
 
     config = load_config(args.data or SHIPPED_DATASET)
     if args.points is not None:
-        points = _integer(args.points, "points", *MESH_POINTS)
-        config = dataclasses.replace(config, p2d=config.p2d.with_overrides(positive_points=points))
+        config = dataclasses.replace(config, p2d=config.p2d.with_overrides(positive_points=args.points))
     return config
 
 
@@ -307,9 +315,7 @@ def _json_number(value):
 def _dataset(args) -> int:
     from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset, ok_rows
 
-    n = _integer(args.n, "n", 1, 1_000_000)
-    seed = _integer(args.seed, "seed", 0, SEED_MAX)
-    workers = _integer(args.workers, "workers", 1, 256)
+    n, seed, workers = args.n, args.seed, args.workers
     config = SimulationConfig(p2d=_p2d_settings(args), manufacturing=_coefficients(args))
     map_fn = cluster_map(workers, dask=args.dask)
     # The canonical command (all options explicit) is stored in the sidecar for reproduction.
@@ -327,10 +333,8 @@ def _dataset(args) -> int:
 def _fit(args) -> int:
     from surrogates.models import select_surrogates
 
-    folds = _integer(args.folds, "folds", 2, 50)
-    seed = _integer(args.seed, "seed", 0, SEED_MAX)
     frame = _load(args)
-    selection = select_surrogates(frame, folds=folds, seed=seed, progress=True)
+    selection = select_surrogates(frame, folds=args.folds, seed=args.seed, progress=True)
     print(selection.table().to_string(index=False))
     for objective, name in selection.best.items():
         print(f"selected for {objective}: {name} (CV R^2 {selection.score(objective, name):.4f})")
@@ -344,62 +348,50 @@ def _fit(args) -> int:
 
 
 def _pareto(args) -> int:
-    from surrogates.pareto import ALGORITHMS, run_pareto
+    from surrogates.pareto import run_pareto
 
-    algorithm = _choice(args.algorithm, "algorithm", tuple(ALGORITHMS))
-    evaluations = _integer(args.evaluations, "evaluations", 100, 1_000_000)
-    validate = _integer(args.validate, "validate", 0, 1000)
-    seed = _integer(args.seed, "seed", 0, SEED_MAX)
-    domain = _choice(args.domain, "domain", ("calibrated", "full"))
-    band = _integer(args.band, "band", 0, 1000)
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     report = run_pareto(
         frame,
         out_dir=args.out,
-        algorithm=algorithm,
-        evaluations=evaluations,
-        validate=validate,
-        seed=seed,
+        algorithm=args.algorithm,
+        evaluations=args.evaluations,
+        validate=args.validate,
+        seed=args.seed,
         config=config,
         dataset_path=args.data,
-        domain=domain,
-        band_members=band,
+        domain=args.domain,
+        band_members=args.band,
     )
     print(report.summary())
     return 0
 
 
 def _design(args) -> int:
-    from surrogates.dataset import MESH_POINTS
     from surrogates.design import inverse_design
 
-    maximize = _choice(args.maximize, "maximize", ("power", "energy"))
+    maximize = args.maximize
     floor_name = "min-energy" if maximize == "power" else "min-power"
     other = "min-power" if maximize == "power" else "min-energy"
     if getattr(args, other.replace("-", "_")) is not None:
         raise UserError(f"--{other} goes with --maximize {'energy' if maximize == 'power' else 'power'}")
-    raw_floor = getattr(args, floor_name.replace("-", "_"))
-    if raw_floor is None:
+    floor = getattr(args, floor_name.replace("-", "_"))
+    if floor is None:
         raise UserError(f"--{floor_name} is required with --maximize {maximize}")
-    floor = _real(raw_floor, floor_name, 0.0, 2000.0)
-    seed = _integer(args.seed, "seed", 0, SEED_MAX)
-    margin = _real(args.margin, "margin", 0.0, 0.5)
-    domain = _choice(args.domain, "domain", ("calibrated", "full"))
-    fine_points = None if args.fine_points is None else _integer(args.fine_points, "fine-points", *MESH_POINTS)
     frame = _load(args, needs_surrogate=True)
     config = _dataset_config(args)
     result = inverse_design(
         frame,
         maximize=maximize,
         floor=floor,
-        seed=seed,
+        seed=args.seed,
         verify=not args.no_verify,
         config=config,
         dataset_path=args.data,
-        margin=margin,
-        domain=domain,
-        fine_mesh_points=fine_points,
+        margin=args.margin,
+        domain=args.domain,
+        fine_mesh_points=args.fine_points,
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=_json_number))

@@ -1,4 +1,5 @@
-"""Input checks shared by the public functions of :mod:`hpo.dynamics`.
+"""The checks of torch inputs shared by the public functions of :mod:`hpo.dynamics` (numbers
+and choices are checked by :mod:`hpo.validation`).
 
 Every message names the parameter, the value received and what is allowed, so that the
 command line can print it as one line.
@@ -8,9 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from hpo import validation
 from hpo.errors import UserError
-from hpo.validation import check_int, check_real
 
 
 def check_module(model, name: str = "model") -> torch.nn.Module:
@@ -34,16 +33,6 @@ def check_inputs(inputs, name: str = "inputs", min_rows: int = 1) -> torch.Tenso
     if not torch.isfinite(inputs).all():
         raise UserError(f"{name} contains NaN or infinite values")
     return inputs
-
-
-def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
-    if integer:
-        return check_int(name, value, 0 if allow_zero else 1)
-    return check_real(name, value, 0, exclusive_minimum=not allow_zero)
-
-
-def check_choice(value, name: str, allowed) -> str:
-    return validation.check_choice(name, value, allowed)
 
 
 def check_square_matrix(matrix, name: str = "gram") -> torch.Tensor:

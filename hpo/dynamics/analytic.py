@@ -20,7 +20,8 @@ import math
 
 import torch
 
-from hpo.dynamics._checks import check_choice, check_inputs, check_positive
+from hpo.dynamics._checks import check_inputs
+from hpo.validation import check_choice, check_int, check_real
 
 ACTIVATIONS = ("relu", "linear")
 
@@ -33,9 +34,12 @@ def analytic_ntk(
     ``c_sigma`` defaults to 2 for ReLU (He scaling) and 1 for linear networks.
     """
     inputs = check_inputs(inputs).reshape(inputs.shape[0], -1).to(torch.float64)
-    check_positive(depth, "depth", integer=True)
-    check_choice(activation, "activation", ACTIVATIONS)
-    c = (2.0 if activation == "relu" else 1.0) if c_sigma is None else check_positive(c_sigma, "c_sigma")
+    check_int("depth", depth, 1)
+    check_choice("activation", activation, ACTIVATIONS)
+    if c_sigma is None:
+        c = 2.0 if activation == "relu" else 1.0
+    else:
+        c = check_real("c_sigma", c_sigma, 0, exclusive_minimum=True)
     sigma = inputs @ inputs.T / inputs.shape[1]
     theta = sigma.clone()
     for _ in range(depth):

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hpo.dynamics._checks import check_positive
 from hpo.errors import UserError
-from hpo.validation import check_int
+from hpo.validation import check_int, check_real
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,10 @@ def _as_curve(losses) -> np.ndarray:
 
 def _spike_mask(curve: np.ndarray, rise_factor: float, min_height: float) -> np.ndarray:
     """Per step: is the loss above ``rise_factor`` x its previous running minimum and above the floor?"""
-    check_positive(rise_factor, "rise_factor")
+    check_real("rise_factor", rise_factor, 0, exclusive_minimum=True)
     if rise_factor <= 1:
         raise UserError(f"rise_factor must be > 1, got {rise_factor!r}")
-    check_positive(min_height, "min_height", allow_zero=True)
+    check_real("min_height", min_height, 0)
     running_min = np.minimum.accumulate(curve)
     previous_min = np.concatenate([[np.inf], running_min[:-1]])
     return (curve > rise_factor * previous_min) & (curve > min_height * curve[0])
@@ -79,7 +78,7 @@ def classify_phase(losses, *, monotone_tolerance: float = 1e-9, divergence_facto
     non-finite value, a value above ``divergence_factor * losses[0]``, or a final loss above the
     initial one. catapult: it rose above the initial loss and came back below it.
     """
-    check_positive(divergence_factor, "divergence_factor")
+    check_real("divergence_factor", divergence_factor, 0, exclusive_minimum=True)
     curve = _as_curve(losses)
     initial = curve[0]
     if not np.all(np.isfinite(curve)) or curve.max() > divergence_factor * initial or curve[-1] > initial:
@@ -91,7 +90,7 @@ def classify_phase(losses, *, monotone_tolerance: float = 1e-9, divergence_facto
 
 def diverged(losses, *, factor: float = 10.0) -> bool:
     """Online divergence test: the latest loss is non-finite or above ``factor`` x the first one."""
-    check_positive(factor, "factor")
+    check_real("factor", factor, 0, exclusive_minimum=True)
     if factor <= 1:
         raise UserError(f"factor must be > 1, got {factor!r}")
     curve = _as_curve(losses)

@@ -29,14 +29,10 @@ from dataclasses import dataclass
 
 import torch
 
-from hpo.dynamics._checks import (
-    check_choice,
-    check_inputs,
-    check_module,
-    check_positive,
-)
+from hpo.dynamics._checks import check_inputs, check_module
 from hpo.dynamics.ntk import ntk_top_eigenvalue
 from hpo.errors import UserError
+from hpo.validation import check_choice, check_int, check_real
 
 # loss convention -> (factor on lambda_max(K), whether the loss averages over the outputs)
 LOSS_CONVENTIONS = {
@@ -49,8 +45,8 @@ LOSS_CONVENTIONS = {
 
 def sharpness_from_kernel(lambda_max: float, n_outputs: int, loss: str = "mse") -> float:
     """Top Gauss-Newton eigenvalue of ``loss`` given ``lambda_max`` of the NTK over ``n_outputs`` entries."""
-    check_choice(loss, "loss", tuple(LOSS_CONVENTIONS))
-    check_positive(n_outputs, "n_outputs", integer=True)
+    check_choice("loss", loss, tuple(LOSS_CONVENTIONS))
+    check_int("n_outputs", n_outputs, 1)
     factor, averaged = LOSS_CONVENTIONS[loss]
     return factor * lambda_max / n_outputs if averaged else factor * lambda_max
 
@@ -74,7 +70,7 @@ def ntk_sharpness(
     """``sharpness`` of the table above for ``model`` on the probe batch ``inputs``."""
     check_module(model)
     inputs = check_inputs(inputs)
-    check_choice(loss, "loss", tuple(LOSS_CONVENTIONS))
+    check_choice("loss", loss, tuple(LOSS_CONVENTIONS))
     top = ntk_top_eigenvalue(model, inputs, output_index=output_index, method=method, seed=seed)
     return sharpness_from_kernel(top, _n_outputs(model, inputs, output_index), loss)
 
@@ -115,7 +111,7 @@ def catapult_window(
     ``upper_factor=4`` holds for shallow ReLU networks and their quadratic models (measured
     3.8-4.2); deep networks can go further, so measure before relying on it.
     """
-    check_positive(upper_factor, "upper_factor")
+    check_real("upper_factor", upper_factor, 0, exclusive_minimum=True)
     if upper_factor <= 2.0:
         raise UserError(f"upper_factor must be > 2 (the critical factor), got {upper_factor!r}")
     sharpness = ntk_sharpness(model, inputs, loss, output_index=output_index, method=method)

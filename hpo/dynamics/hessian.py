@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch.func import grad, jvp
 
-from hpo.dynamics._checks import check_inputs, check_module, check_positive
+from hpo.dynamics._checks import check_inputs, check_module
 from hpo.dynamics._functional import (
     dict_norm,
     dict_scale,
@@ -22,6 +22,7 @@ from hpo.dynamics._functional import (
     trainable_parameters,
 )
 from hpo.errors import UserError
+from hpo.validation import check_int, check_real
 
 
 def _scalar_output(model, x, output_index):
@@ -62,8 +63,8 @@ def hessian_spectral_norm(
     of the symmetric Hessian. Stops after ``iterations`` steps or when the estimate changes by
     less than ``tolerance`` (relative).
     """
-    check_positive(iterations, "iterations", integer=True)
-    check_positive(tolerance, "tolerance")
+    check_int("iterations", iterations, 1)
+    check_real("tolerance", tolerance, 0, exclusive_minimum=True)
     scalar = _scalar_output(model, x, output_index)
     params = trainable_parameters(model)
     gradient = grad(scalar)

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import torch
 
-from hpo.dynamics._checks import check_inputs, check_module, check_positive
+from hpo.dynamics._checks import check_inputs, check_module
 from hpo.dynamics.critical import LOSS_CONVENTIONS, ntk_sharpness
 from hpo.dynamics.training import squared_loss
 from hpo.errors import UserError
-from hpo.validation import check_choice, check_int, check_seed
+from hpo.validation import check_choice, check_int, check_real, check_seed
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,9 @@ def lr_range(
             f"{type(targets).__name__} of shape {tuple(getattr(targets, 'shape', ()))}"
         )
     check_choice("loss", loss, tuple(LOSS_CONVENTIONS))
-    check_positive(low_factor, "low_factor")
-    check_positive(tolerance, "tolerance")
-    check_positive(ratio, "ratio")
+    check_real("low_factor", low_factor, 0, exclusive_minimum=True)
+    check_real("tolerance", tolerance, 0, exclusive_minimum=True)
+    check_real("ratio", ratio, 0, exclusive_minimum=True)
     if ratio <= 1 or tolerance < 1:
         raise UserError(f"ratio must be > 1 and tolerance >= 1, got ratio={ratio!r}, tolerance={tolerance!r}")
     check_int("steps", steps, 1)
@@ -149,7 +149,7 @@ def lr_range(
     check_seed(seed)
     batch_size = inputs.shape[0] if batch_size is None else check_int("batch_size", batch_size, 1, inputs.shape[0])
     if start is not None:
-        check_positive(start, "start")
+        check_real("start", start, 0, exclusive_minimum=True)
     if loss_fn is None:
 
         def loss_fn(outputs, labels):

@@ -16,8 +16,8 @@ import math
 import torch
 from torch import nn
 
-from hpo.dynamics._checks import check_choice, check_positive
 from hpo.errors import UserError
+from hpo.validation import check_choice, check_int, check_real
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "linear": lambda h: h}
 OUTPUT_ACTIVATIONS = {None: lambda h: h, "softplus": nn.functional.softplus}
@@ -90,12 +90,12 @@ class NTKMLP(nn.Module):
             ("depth", depth),
             ("out_features", out_features),
         ):
-            check_positive(value, name, integer=True)
-        check_positive(gain, "gain")
-        check_choice(activation, "activation", tuple(ACTIVATIONS))
-        check_choice(output_activation, "output_activation", tuple(OUTPUT_ACTIVATIONS))
+            check_int(name, value, 1)
+        check_real("gain", gain, 0, exclusive_minimum=True)
+        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check_choice("output_activation", output_activation, tuple(OUTPUT_ACTIVATIONS))
         if in_degree is not None:
-            check_positive(in_degree, "in_degree", integer=True)
+            check_int("in_degree", in_degree, 1)
         if skip_output and in_degree is not None:
             raise UserError("skip_output and in_degree cannot be combined; pick one kind of DAG")
         generator = torch.Generator().manual_seed(seed)
@@ -146,8 +146,8 @@ def two_layer_relu(in_features: int, width: int, *, seed: int = 0, dtype=torch.f
 
 def sphere_inputs(n: int, d: int, *, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
     """``n`` Gaussian points rescaled to norm ``sqrt(d)``, so that ``x / sqrt(d)`` is on the unit sphere."""
-    check_positive(n, "n", integer=True)
-    check_positive(d, "d", integer=True)
+    check_int("n", n, 1)
+    check_int("d", d, 1)
     points = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
     return points / points.norm(dim=1, keepdim=True) * math.sqrt(d)
 

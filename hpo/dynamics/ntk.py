@@ -19,15 +19,10 @@ import numpy as np
 import torch
 from torch.func import jacrev, jvp, vjp
 
-from hpo.dynamics._checks import (
-    check_choice,
-    check_inputs,
-    check_module,
-    check_positive,
-    check_square_matrix,
-)
+from hpo.dynamics._checks import check_inputs, check_module, check_square_matrix
 from hpo.dynamics._functional import output_function, trainable_parameters
 from hpo.errors import UserError
+from hpo.validation import check_choice, check_int, check_real
 
 # The exact path holds the Jacobian (n x P numbers); above this many it switches to power iteration.
 EXACT_JACOBIAN_LIMIT = 50_000_000
@@ -53,7 +48,7 @@ def empirical_ntk(
     check_module(model)
     inputs = check_inputs(inputs)
     if chunk_size is not None:
-        check_positive(chunk_size, "chunk_size", integer=True)
+        check_int("chunk_size", chunk_size, 1)
     params = trainable_parameters(model)
     f = output_function(model, output_index)
     jacobian = jacrev(lambda p: f(p, inputs), chunk_size=chunk_size)(params)
@@ -98,9 +93,9 @@ def ntk_top_eigenvalue(
     """
     check_module(model)
     inputs = check_inputs(inputs)
-    check_choice(method, "method", ("auto", "exact", "power"))
-    check_positive(iterations, "iterations", integer=True)
-    check_positive(tolerance, "tolerance")
+    check_choice("method", method, ("auto", "exact", "power"))
+    check_int("iterations", iterations, 1)
+    check_real("tolerance", tolerance, 0, exclusive_minimum=True)
     if method == "auto":
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         with torch.no_grad():

@@ -22,9 +22,10 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp
 
-from hpo.dynamics._checks import check_choice, check_module
+from hpo.dynamics._checks import check_module
 from hpo.dynamics._functional import trainable_parameters
 from hpo.dynamics.models import NTKMLP
+from hpo.validation import check_choice
 
 
 class TaylorModel(nn.Module):
@@ -33,7 +34,7 @@ class TaylorModel(nn.Module):
     def __init__(self, model: nn.Module, order: int = 2):
         super().__init__()
         check_module(model)
-        check_choice(order, "order", (1, 2))
+        check_choice("order", order, (1, 2))
         self.order = order
         self._model = [model]  # a list hides it from nn.Module, so its weights are not our parameters
         reference = trainable_parameters(model)
@@ -73,7 +74,7 @@ class TwoLayerReLUTaylor(nn.Module):
         super().__init__()
         if not supports_closed_form(model):
             raise ValueError("model must be a one-hidden-layer ReLU NTKMLP without output activation or masks")
-        check_choice(order, "order", (1, 2))
+        check_choice("order", order, (1, 2))
         self.order, self.gain = order, model.gain
         first, last = model.hidden[0], model.output
         self.hidden_weight = nn.Parameter(first.weight.detach().clone())

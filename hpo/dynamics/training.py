@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hpo.dynamics._checks import check_choice, check_inputs, check_positive
+from hpo.dynamics._checks import check_inputs
 from hpo.dynamics.critical import LOSS_CONVENTIONS
 from hpo.errors import UserError
+from hpo.validation import check_choice, check_int, check_real
 
 
 def squared_loss(outputs: torch.Tensor, targets: torch.Tensor, loss: str = "half_mse") -> torch.Tensor:
     """The squared loss under one of the conventions of :data:`LOSS_CONVENTIONS`."""
-    check_choice(loss, "loss", tuple(LOSS_CONVENTIONS))
+    check_choice("loss", loss, tuple(LOSS_CONVENTIONS))
     residual = (outputs - targets).reshape(-1)
     total = (residual**2).sum()
     if LOSS_CONVENTIONS[loss][1]:
@@ -59,11 +60,11 @@ def train(
     inputs = check_inputs(inputs)
     if targets.shape[0] != inputs.shape[0]:
         raise UserError(f"targets must have {inputs.shape[0]} rows like inputs, got {targets.shape[0]}")
-    check_positive(lr, "lr")
-    check_positive(steps, "steps", integer=True, allow_zero=True)
+    check_real("lr", lr, 0, exclusive_minimum=True)
+    check_int("steps", steps, 0)
     n = inputs.shape[0]
     if batch_size is not None:
-        check_positive(batch_size, "batch_size", integer=True)
+        check_int("batch_size", batch_size, 1)
         if batch_size > n:
             raise UserError(f"batch_size must be at most the number of samples {n}, got {batch_size}")
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
