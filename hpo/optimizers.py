@@ -22,7 +22,7 @@ import optuna
 
 from hpo.errors import UserError
 from hpo.loading import load_callable
-from hpo.validation import check_choice, check_int
+from hpo.validation import check_int
 
 SamplerFactory = Callable[[int | None, int, int | None], optuna.samplers.BaseSampler]
 
@@ -132,9 +132,6 @@ def make_sampler(
     return spec.build(seed, n_objectives, n_trials)
 
 
-TRANSFER_MODES = ("portfolio",)
-
-
 def make_transfer_sampler(
     name: str,
     sources: Sequence[Any],
@@ -142,15 +139,14 @@ def make_transfer_sampler(
     seed: int | None = None,
     n_trials: int | None = None,
     *,
-    transfer: str = "portfolio",
     portfolio_size: int | None = None,
     progress: bool = False,
 ) -> optuna.samplers.BaseSampler:
     """The sampler registered under ``name`` for a single-objective study that transfers from
     ``sources`` (``hpo.transfer.load_sources``): a transfer sampler (``sac-hmr-transfer``)
     is built from them; any other optimizer runs after the sources' greedy portfolio of
-    ``portfolio_size`` configurations (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``,
-    ``transfer="portfolio"``). ``progress``: a progress bar while a transfer sampler trains."""
+    ``portfolio_size`` configurations (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``).
+    ``progress``: a progress bar while a transfer sampler trains."""
     from hpo.transfer import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, portfolio
 
     spec = get_optimizer(name)
@@ -158,10 +154,9 @@ def make_transfer_sampler(
         return load_callable(spec.transfer_factory, "transfer factory")(
             sources, space, seed, n_trials, progress=progress
         )
-    check_choice("transfer", transfer, TRANSFER_MODES)
     size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
     configs = portfolio(sources, space, size, seed)
-    return PortfolioSampler(make_sampler(name, seed, 1, n_trials), configs)
+    return PortfolioSampler(make_sampler(name, seed=seed, n_trials=n_trials), configs)
 
 
 def _quiet(cls, **kwargs):

@@ -24,12 +24,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hpo.errors import UserError
-from hpo.fingerprint import check_resume, search_fingerprint
 from hpo.interrupts import running
 from hpo.optimizers import make_sampler, make_transfer_sampler
 from hpo.pruners import make_pruner
 from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
+from hpo.study_record import check_resume, study_record
 from hpo.trials import FINISHED, Objective, add_budget, logger, work
 from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
 
@@ -70,7 +70,7 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
     frame = study.trials_dataframe()
     if frame.empty:
         return frame
-    # Optuna's and our bookkeeping (sampler state, fingerprints, loss curves) is not history.
+    # Optuna's and our bookkeeping (sampler state, the study record, loss curves) is not history.
     internal = [c for c in frame.columns if c.startswith("system_attrs_") or c.startswith("user_attrs_hpo:")]
     frame = frame.drop(columns=internal)
     frame["state"] = frame["state"].astype(str)
@@ -108,7 +108,8 @@ def tune(
     initial_configs: Sequence[Mapping[str, Any]] = (),
     transfer_from: Sequence[Any] | None = None,
     transfer_storage: str | optuna.storages.BaseStorage | None = None,
-    transfer: str = "portfolio",
+    create_only: bool = False,
+    worker_objective: str | None = None,
 ) -> TuneResult:
     """Minimize or maximize ``objective`` over ``space``; return a ``TuneResult``.
 
@@ -136,7 +137,7 @@ def tune(
     storage, study_name:
         An Optuna storage URL (e.g. ``"sqlite:///hpo.db"``) or object and the study's
         name; an existing study of that name is resumed, if it holds the same search (space,
-        objective, directions, optimizer; see ``hpo.fingerprint``).
+        objective, directions, optimizer; see ``hpo.study_record``).
     show_progress_bar:
         A tqdm bar over trials with the best value so far.
     timeout_per_trial:
@@ -167,12 +168,20 @@ def tune(
     initial_configs:
         Configurations (dicts of parameter values) evaluated first, within ``n_trials``; one
         already in the study is not enqueued again.
-    transfer_from, transfer_storage, transfer:
+    transfer_from, transfer_storage:
         Earlier studies of related problems (study names in ``transfer_storage``, default
         ``storage``; ``optuna.Study`` objects; or data frames of trials) to learn from
         (``docs/transfer.md``). ``optimizer="sac-hmr-transfer"`` meta-trains its agent on
-        them; any other optimizer runs after their greedy portfolio of 5 configurations
-        (``transfer="portfolio"``). Single objective only.
+        them; any other optimizer runs after their greedy portfolio of 5 configurations.
+        Single objective only.
+    create_only:
+        Create (or resume) the study and its budget of ``n_trials``, run no trial: workers
+        run it (``hpo worker``, ``hpo.trials.work``).
+    worker_objective:
+        What ``hpo worker`` processes that join this study run: a built-in task's name or
+        ``"MODULE:FUNCTION"``, recorded in the study (``hpo.study_record``); a worker refuses
+        a study that names other code than its own command line. ``None``: only processes
+        that bring their own objective (``hpo.trials.work``) can join.
 
     Several processes can share one study: create it with ``tune`` (which sets the
     budget), then join with ``hpo.trials.work`` or ``hpo worker``; see ``hpo.trials``.
@@ -207,38 +216,51 @@ def tune(
         )
     if constraints is not None and not callable(constraints):
         raise UserError(f"constraints must be a function of the parameters, got {constraints!r:.80}")
+    if worker_objective is not None and not (isinstance(worker_objective, str) and worker_objective.strip()):
+        raise UserError(f"worker_objective must be a task name or 'MODULE:FUNCTION', got {worker_objective!r:.80}")
     constrained = constraints is not None
-    optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-    if transfer_from is not None:
-        optimizer = transfer_sampler(
-            optimizer,
-            transfer_from,
-            transfer_storage or storage,
-            transfer,
-            space,
-            directions,
-            seed,
-            n_trials,
-            constrained,
-            show_progress_bar,
-        )
-
-    study = prepare_study(
-        storage,
-        study_name,
+    record = study_record(
+        space,
+        objective,
         directions,
         optimizer,
-        seed,
-        int(n_trials),
-        fingerprint=search_fingerprint(space, objective, directions, optimizer_name),
+        seed=seed,
+        timeout_per_trial=timeout_per_trial,
+        worker_objective=worker_objective,
+    )
+    if transfer_from is not None:
+        if create_only:
+            raise UserError("create_only: a transferring study runs in the process that loads its sources")
+        optimizer = _transfer_sampler(
+            optimizer,
+            transfer_from=transfer_from,
+            storage=transfer_storage or storage,
+            space=space,
+            directions=directions,
+            seed=seed,
+            n_trials=n_trials,
+            constrained=constrained,
+            progress=show_progress_bar,
+        )
+
+    study = _prepare_study(
+        storage,
+        study_name,
+        directions=directions,
+        optimizer=optimizer,
+        seed=seed,
+        n_trials=int(n_trials),
+        record=record,
         allow_changed_space=allow_changed_space,
         initial_configs=initial_configs,
         constrained=constrained,
     )
     study.pruner = pruner
-    note = resume_note(study, int(n_trials))
+    note = _resume_note(study, int(n_trials))
     if note:
         logger.info(note)
+    if create_only:
+        return TuneResult(study)
     n_finished = count_finished(study)
     wanted = max(0, int(n_trials) - n_finished)
     queued = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
@@ -316,8 +338,8 @@ def run_workers(
                 thread.join()
 
 
-def transfer_sampler(
-    optimizer, transfer_from, storage, transfer, space, directions, seed, n_trials, constrained, progress
+def _transfer_sampler(
+    optimizer, *, transfer_from, storage, space, directions, seed, n_trials, constrained, progress
 ) -> optuna.samplers.BaseSampler:
     """The sampler that learns from the source studies (``hpo.optimizers.make_transfer_sampler``)."""
     if not isinstance(optimizer, str):
@@ -331,7 +353,7 @@ def transfer_sampler(
     from hpo.transfer import load_sources  # scipy.stats: loaded only when a run transfers
 
     sources = load_sources(transfer_from, space, directions[0], storage=storage)
-    return make_transfer_sampler(optimizer, sources, space, seed, n_trials, transfer=transfer, progress=progress)
+    return make_transfer_sampler(optimizer, sources, space, seed=seed, n_trials=n_trials, progress=progress)
 
 
 def _check_callbacks(callbacks) -> list:
@@ -343,15 +365,15 @@ def _check_callbacks(callbacks) -> list:
     return list(callbacks)
 
 
-def prepare_study(
+def _prepare_study(
     storage,
     study_name,
+    *,
     directions,
     optimizer,
     seed: int | None,
     n_trials: int,
-    *,
-    fingerprint: Mapping[str, Any] | None = None,
+    record: Mapping[str, Any],
     allow_changed_space: bool = False,
     initial_configs: Sequence[Mapping[str, Any]] = (),
     constrained: bool = False,
@@ -359,8 +381,8 @@ def prepare_study(
     """Create or resume the study, set its sampler and its budget of ``n_trials`` trials.
 
     A run that is refused leaves nothing behind: the optimizer is built before the storage
-    is opened, and an existing study is checked against ``fingerprint`` (see
-    ``hpo.fingerprint``) before anything is written to it. Only the process that prepares a
+    is opened, and an existing study is checked against ``record`` (see
+    ``hpo.study_record``) before anything is written to it. Only the process that prepares a
     study adds to its budget; workers that join it (``hpo.worker``) only run what is left.
     """
     sampler = _sampler(optimizer, seed, len(directions), n_trials, constrained)
@@ -368,9 +390,9 @@ def prepare_study(
     with exclusive(storage):  # two runs started at once: one creates the study, one budget
         study = _load_study_if_exists(storage, study_name)
         if study is None:
-            study = open_study(storage, study_name, directions)
+            study = _open_study(storage, study_name, directions)
         n_finished = count_finished(study)
-        check_resume(study, fingerprint, directions, n_finished, allow_changed_space)
+        check_resume(study, record, directions, n_finished, allow_changed_space)
         resumed_seed = _resume_seed(seed, n_finished)
         if resumed_seed != seed:  # the first sampler was built to refuse a bad optimizer early
             sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials, constrained)
@@ -383,7 +405,7 @@ def prepare_study(
     return study
 
 
-def resume_note(study: optuna.Study, n_trials: int) -> str | None:
+def _resume_note(study: optuna.Study, n_trials: int) -> str | None:
     """The line 'resuming study S: 20 finished, running 5 more' for a study that holds
     finished trials; ``None`` for a new one."""
     n_finished = count_finished(study)
@@ -396,7 +418,7 @@ def count_finished(study: optuna.Study) -> int:
     return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
 
 
-def open_study(storage, study_name, directions) -> optuna.Study:
+def _open_study(storage, study_name, directions) -> optuna.Study:
     """Create or load a study; a storage URL gets heartbeats (see ``hpo.storage``)."""
     storage = open_storage(storage)
     try:

@@ -1,108 +1,65 @@
-"""Several processes, one study: what a study needs to be joined, and the worker loop.
+"""Several processes, one study: the worker loop of ``hpo worker``.
 
-``hpo tune`` records in the study (user attribute ``hpo:spec``) what a worker needs to run
-its trials: the built-in task or the ``MODULE:FUNCTION`` objective with its search space,
-the optimizer and the seed. ``hpo worker`` (``run_worker``) loads the study from the shared
-storage, rebuilds the objective and the sampler (with a seed of its own: the same seed in
-every worker would duplicate suggestions), and runs trials from the study's budget queue
-until it is empty. The sampler's state comes from the storage, never from the process.
+``hpo tune`` (``hpo.tune`` with ``worker_objective=``) records in the study what a worker
+needs to run its trials (``hpo.study_record``): the built-in task or the ``MODULE:FUNCTION``
+objective, the search space, the optimizer and the seed. ``hpo worker`` (``run_worker``) loads
+the study from the shared storage, rebuilds the objective and the sampler (with a seed of its
+own: the same seed in every worker would duplicate suggestions), and runs trials from the
+study's budget queue until it is empty. The sampler's state comes from the storage, never
+from the process.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import distribution_to_json, json_to_distribution
+from optuna.distributions import json_to_distribution
 
 from hpo.errors import UserError
 from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
 from hpo.space import SearchSpace, as_space
 from hpo.storage import open_storage, redact_url
+from hpo.study_record import read_record
 from hpo.trials import Objective, work
 from hpo.validation import check_real, check_seed
 
-SPEC_ATTR = "hpo:spec"
 
+def resolve(record: Mapping[str, Any]) -> tuple[Objective, dict[str, Any]]:
+    """The objective function and the search space a study record names."""
+    reference = record["worker_objective"]
+    if ":" not in reference:  # a built-in task's name
+        from hpo.tasks import get_task
 
-@dataclass
-class StudySpec:
-    """What defines a study's trials, stored in the study as JSON."""
-
-    optimizer: str
-    seed: int | None = None
-    task: str | None = None
-    objective: str | None = None  # MODULE:FUNCTION
-    space: dict[str, str] = field(default_factory=dict)  # name -> distribution JSON
-    timeout_per_trial: float | None = None
-    conditions: dict[str, dict[str, list]] = field(default_factory=dict)  # child -> {parent: values}
-
-    def resolve(self) -> tuple[Objective, dict[str, Any]]:
-        """The objective function and the search space."""
-        if self.task:
-            from hpo.tasks import get_task
-
-            task = get_task(self.task)
-            return task.objective, task.space
-        space = SearchSpace(
-            {name: json_to_distribution(text) for name, text in self.space.items()},
-            conditions={child: {p: tuple(v) for p, v in parents.items()} for child, parents in self.conditions.items()},
-        )
-        return load_objective(self.objective), as_space(space)
-
-    def check_runs(self, *, task: str | None, objective: str | None) -> None:
-        """Refuse unless this spec names exactly the code the worker's operator named. The spec
-        is stored in the study, so anyone who can write the storage can change it; a worker runs
-        only what its own command line names."""
-        if (self.task, self.objective) == (task, objective):
-            return
-        stored = f"task {self.task!r}" if self.task else f"objective {self.objective!r}"
-        given = f"task {task!r}" if task else f"objective {objective!r}"
-        raise UserError(
-            f"the study runs {stored} (as stored in it) but this worker was started for {given}; "
-            "a worker runs only the code named on its own command line, never what a storage names"
-        )
-
-
-def save_spec(study: optuna.Study, spec: StudySpec) -> None:
-    study.set_user_attr(SPEC_ATTR, asdict(spec))
-
-
-def spec_for(optimizer: str, seed, *, task=None, objective=None, space=None, timeout_per_trial=None) -> StudySpec:
-    return StudySpec(
-        optimizer=optimizer,
-        seed=seed,
-        task=task,
-        objective=objective,
-        space={name: distribution_to_json(d) for name, d in (space or {}).items()} if not task else {},
-        timeout_per_trial=timeout_per_trial,
+        task = get_task(reference)
+        return task.objective, task.space
+    space = SearchSpace(
+        {name: json_to_distribution(text) for name, text in record["space"].items()},
         conditions={
-            child: {parent: list(values) for parent, values in parents.items()}
-            for child, parents in getattr(space, "conditions", {}).items()
+            child: {p: tuple(v) for p, v in parents.items()} for child, parents in record.get("conditions", {}).items()
         },
     )
+    return load_objective(reference), as_space(space)
 
 
-def load_spec(study: optuna.Study) -> StudySpec:
-    data = study.user_attrs.get(SPEC_ATTR)
-    if not isinstance(data, dict):
-        raise UserError(
-            f"study {study.study_name!r} was not created by 'hpo tune' (no {SPEC_ATTR!r} "
-            "attribute): workers do not know its objective"
-        )
-    try:
-        spec = StudySpec(**data)
-    except TypeError:
-        raise UserError(f"study {study.study_name!r}: its {SPEC_ATTR!r} attribute is not a study spec") from None
-    check_seed(spec.seed)
-    if spec.timeout_per_trial is not None:
-        check_real("timeout_per_trial", spec.timeout_per_trial, 0, exclusive_minimum=True)
-    return spec
+def check_runs(record: Mapping[str, Any], *, task: str | None, objective: str | None) -> None:
+    """Refuse unless the record names exactly the code the worker's operator named. The record
+    is stored in the study, so anyone who can write the storage can change it; a worker runs
+    only what its own command line names."""
+    stored, given = record["worker_objective"], task or objective
+    if stored == given:
+        return
+    stored_text = f"objective {stored!r}" if ":" in stored else f"task {stored!r}"
+    given_text = f"task {task!r}" if task else f"objective {objective!r}"
+    raise UserError(
+        f"the study runs {stored_text} (as stored in it) but this worker was started for {given_text}; "
+        "a worker runs only the code named on its own command line, never what a storage names"
+    )
 
 
 def load_study(storage: str, study_name: str) -> optuna.Study:
@@ -139,22 +96,24 @@ def run_worker(
     ``max_trials`` of them); returns the study and the number of trials run here.
 
     ``task`` (a built-in task name) or ``objective`` (``MODULE:FUNCTION``) names the code this
-    worker runs; a study whose stored spec names anything else is refused before any trial."""
+    worker runs; a study whose record names anything else is refused before any trial."""
     if (task is None) == (objective is None):
         raise UserError("name what this worker runs: a built-in TASK or --objective MODULE:FUNCTION (one of them)")
     study = load_study(storage, study_name)
-    spec = load_spec(study)
-    spec.check_runs(task=task, objective=objective)
-    objective, space = spec.resolve()  # the operator's own references: check_runs made them equal
+    record = read_record(study)
+    check_runs(record, task=task, objective=objective)
+    stored_seed = check_seed(record.get("seed"))
+    timeout_per_trial = record.get("timeout_per_trial")
+    if timeout_per_trial is not None:
+        check_real("timeout_per_trial", timeout_per_trial, 0, exclusive_minimum=True)
+    objective, space = resolve(record)  # the operator's own references: check_runs made them equal
     study.sampler = make_sampler(
-        spec.optimizer,
-        worker_seed(spec.seed) if seed is None else seed,
-        len(study.directions),
+        record["optimizer"],
+        seed=worker_seed(stored_seed) if seed is None else seed,
+        n_objectives=len(study.directions),
         n_trials=len(study.get_trials(deepcopy=False)),  # the budget: every trial, queued or done
     )
-    ran = work(
-        study, objective, space, max_trials=max_trials, timeout_per_trial=spec.timeout_per_trial, on_trial=on_trial
-    )
+    ran = work(study, objective, space, max_trials=max_trials, timeout_per_trial=timeout_per_trial, on_trial=on_trial)
     return study, ran
 
 

@@ -8,6 +8,7 @@ does is a documented Python call first; the modules here only parse and print.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -52,8 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Console(logging.Handler):
+    """The toolkit's log (logger ``hpo``: a resumed study, a failed trial) as plain lines: notes
+    on standard output, warnings and errors on standard error (looked up at each record, so
+    that a replaced ``sys.stdout`` is followed)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stdout if record.levelno < logging.WARNING else sys.stderr
+        print(self.format(record), file=stream, flush=True)
+
+
+def _show_log() -> None:
+    logger = logging.getLogger("hpo")
+    if not any(isinstance(handler, _Console) for handler in logger.handlers):
+        logger.addHandler(_Console())
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     limit_threads()
+    _show_log()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -118,15 +118,13 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import optuna
 
-    import hpo
-    from hpo.fingerprint import search_fingerprint
     from hpo.io import safe_file_name
-    from hpo.plotting import plot_study
     from hpo.pruners import make_pruner
+    from hpo.space import load_space
     from hpo.storage import redact_url
     from hpo.tasks import get_task
-    from hpo.tune import prepare_study, resume_note, transfer_sampler
-    from hpo.worker import load_objective, save_spec, spec_for
+    from hpo.tune import tune
+    from hpo.worker import load_objective
 
     if not args.verbose:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -137,92 +135,59 @@ def run(args) -> int:
         task = get_task(args.task)
         if args.direction or args.directions:
             raise UserError(f"--direction: task {task.name!r} has its own direction ({task.direction})")
-        spec = spec_for(args.optimizer, args.seed, task=task.name, timeout_per_trial=args.timeout_per_trial)
-        directions, label = [task.direction], task.name
+        objective, space, directions, label = task.objective, task.space, [task.direction], task.name
     elif args.objective:
         if not args.space:
             raise UserError("--space: required with --objective")
-        load_objective(args.objective)  # fail early on a bad reference
-        spec = spec_for(
-            args.optimizer,
-            args.seed,
-            objective=args.objective,
-            space=hpo.load_space(args.space),
-            timeout_per_trial=args.timeout_per_trial,
-        )
+        objective, space = load_objective(args.objective), load_space(args.space)
         directions = args.directions or [args.direction or "minimize"]
         label = args.objective.rsplit(":", 1)[-1]
     else:
         raise UserError("give a TASK (see 'hpo tasks') or --objective MODULE:FUNCTION with --space FILE")
-    objective, space = spec.resolve()
     make_pruner(args.pruner)  # refuse an unknown pruner before anything is created
-    optimizer = args.optimizer
-    if args.transfer_from:
-        if args.create_only:
-            raise UserError("--create-only: a transferring study runs in this process (workers do not load sources)")
-        optimizer = transfer_sampler(
-            args.optimizer,
-            args.transfer_from,
-            args.transfer_storage or args.storage,
-            "portfolio",
-            space,
-            directions,
-            args.seed,
-            args.n_trials,
-            None,
-            False,
-        )
+    if args.transfer_from and args.create_only:
+        raise UserError("--create-only: a transferring study runs in this process (workers do not load sources)")
     study_name = args.study_name or f"{label}-{args.optimizer}-seed{args.seed}"
     out = Path(args.out or Path("results") / safe_file_name(study_name))
 
-    # The study is created (schema, budget, spec) by this one process before any worker
+    # The study is created (schema, budget, record) by this one process before any worker
     # joins: concurrent schema creation races (IntegrityError on alembic_version). A refused
     # run (bad optimizer, a study holding another search) leaves no study and no folder.
     created = [] if args.create_only else _make_dir(out, "--out")
     if args.storage.startswith("sqlite:///") and not args.storage.startswith("sqlite:////"):
         created += _make_dir(Path(args.storage[len("sqlite:///") :]).parent, "--storage")
     try:
-        study = prepare_study(
-            args.storage,
-            study_name,
-            directions,
-            optimizer,
-            args.seed,
-            args.n_trials,
-            fingerprint=search_fingerprint(space, objective, directions, args.optimizer),
+        result = tune(
+            objective,
+            space,
+            optimizer=args.optimizer,
+            n_trials=args.n_trials,
+            directions=directions,
+            seed=args.seed,
+            storage=args.storage,
+            study_name=study_name,
+            # A bar redrawn into a file or a pipe floods it: only on a terminal.
+            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
+            timeout_per_trial=args.timeout_per_trial,
             allow_changed_space=args.allow_changed_space,
+            pruner=args.pruner,
+            n_jobs=args.n_jobs,
+            timeout=args.timeout,
+            transfer_from=args.transfer_from,
+            transfer_storage=args.transfer_storage or args.storage,
+            create_only=args.create_only,
+            worker_objective=task.name if task else args.objective,
         )
-    except BaseException:
+    except UserError:
         _remove_empty(created)
         raise
-    save_spec(study, spec)
-    note = resume_note(study, args.n_trials)
-    if note:
-        print(note)
     if args.create_only:
         print(f"study {study_name!r} ready with a budget of {args.n_trials} trials; run it with:")
         print(f"  hpo worker --storage {redact_url(args.storage)} --study {study_name}")
         return 0
-    result = hpo.tune(
-        objective,
-        space,
-        optimizer=args.optimizer,
-        n_trials=args.n_trials,
-        directions=directions,
-        seed=args.seed,
-        storage=study._storage,
-        study_name=study_name,
-        # A bar redrawn into a file or a pipe floods it: only on a terminal.
-        show_progress_bar=not args.no_progress and sys.stderr.isatty(),
-        timeout_per_trial=args.timeout_per_trial,
-        pruner=args.pruner,
-        n_jobs=args.n_jobs,
-        timeout=args.timeout,
-        transfer_from=args.transfer_from,
-        transfer_storage=args.transfer_storage or args.storage,
-    )
     history = result.history
     from hpo.io import atomic_write
+    from hpo.plotting import plot_study
 
     atomic_write(out / "history.csv", lambda tmp: history.to_csv(tmp, index=False))
     figure = out / ("pareto.png" if result.multi_objective else "convergence.png")

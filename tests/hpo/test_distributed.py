@@ -133,7 +133,6 @@ def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
     import hpo
     from hpo.optimizers import get_optimizer
     from hpo.trials import work
-    from hpo.tune import prepare_study
 
     spec = get_optimizer(optimizer)
     directions = ["minimize"] if spec.single_objective else ["minimize", "minimize"]
@@ -144,7 +143,17 @@ def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
         return value if len(directions) == 1 else (value, (p["x"] + 0.2) ** 2)
 
     storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    study = prepare_study(storage, "s", directions, optimizer, 0, 24)
+    study = hpo.tune(
+        objective,
+        space,
+        optimizer=optimizer,
+        directions=directions,
+        seed=0,
+        n_trials=24,
+        storage=storage,
+        study_name="s",
+        create_only=True,
+    ).study
     first = work(study, objective, hpo.as_space(space), max_trials=12)
     rejoined = optuna.load_study(
         study_name="s", storage=storage, sampler=hpo.make_sampler(optimizer, 1, len(directions))

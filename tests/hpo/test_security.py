@@ -322,12 +322,14 @@ def test_in_memory_sqlite_is_refused_since_the_study_would_be_lost(url):
 
 def test_a_budget_stored_larger_than_asked_runs_only_what_is_asked(tmp_path):
     import hpo
-    from hpo.tune import prepare_study
+
+    def objective(params):
+        return params["x"]
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     space = {"x": {"type": "float", "low": 0, "high": 1}}
-    prepare_study(url, "big", ["minimize"], "random", 0, 40)  # e.g. a --create-only of 40
-    result = hpo.tune(lambda p: p["x"], space, optimizer="random", n_trials=5, storage=url, study_name="big")
+    hpo.tune(objective, space, optimizer="random", n_trials=40, storage=url, study_name="big", create_only=True)
+    result = hpo.tune(objective, space, optimizer="random", n_trials=5, storage=url, study_name="big")
     states = [t.state.name for t in result.study.get_trials(deepcopy=False)]
     assert states.count("COMPLETE") == 5 and states.count("WAITING") == 35
     with pytest.raises(UserError, match="n_trials must be an integer in"):

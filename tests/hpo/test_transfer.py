@@ -251,8 +251,8 @@ def test_any_registry_optimizer_runs_after_the_portfolio():
     sampler = make_transfer_sampler("tpe", sources, SPACE, seed=0, portfolio_size=2)
     assert isinstance(sampler, PortfolioSampler) and isinstance(sampler.sampler, optuna.samplers.TPESampler)
     assert sampler.configs == portfolio(sources, SPACE, k=2, seed=0)
-    with pytest.raises(UserError, match="transfer is 'warm'"):
-        make_transfer_sampler("tpe", sources, SPACE, transfer="warm")
+    with pytest.raises(UserError, match="portfolio_size must be an integer >= 1"):
+        make_transfer_sampler("tpe", sources, SPACE, portfolio_size=0)
 
 
 def test_suites_of_every_optimizer_leave_out_those_that_need_source_studies():

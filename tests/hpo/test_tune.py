@@ -286,8 +286,8 @@ def test_objective_raising_trial_pruned_marks_it_pruned():
 
 
 def test_an_objective_edit_counts_as_a_change_of_search_and_a_comment_does_not(tmp_path):
-    from hpo.fingerprint import source_digest
     from hpo.loading import load_callable
+    from hpo.study_record import source_digest
 
     def digest(name, source):
         (tmp_path / f"{name}.py").write_text(source)

@@ -262,9 +262,10 @@ def test_a_when_naming_an_unknown_parameter_is_refused_before_anything_runs():
 
 
 def test_workers_and_reruns_keep_the_conditions(tmp_path):
+    import math
+
     from hpo.space import load_space
-    from hpo.tune import prepare_study
-    from hpo.worker import run_worker, save_spec, spec_for
+    from hpo.worker import run_worker
 
     path = tmp_path / "space.yaml"
     path.write_text(
@@ -273,9 +274,17 @@ def test_workers_and_reruns_keep_the_conditions(tmp_path):
     )
     space = load_space(path)
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    spec = spec_for("random", 0, objective="math:hypot", space=space)
-    study = prepare_study(url, "conditional", ["minimize"], "random", 0, 12)
-    save_spec(study, spec)
+    hpo.tune(
+        math.hypot,
+        space,
+        optimizer="random",
+        n_trials=12,
+        seed=0,
+        storage=url,
+        study_name="conditional",
+        create_only=True,
+        worker_objective="math:hypot",
+    )
     # math.hypot(params) fails (a dict is not a number): the trials still show what was suggested
     study, ran = run_worker(url, "conditional", objective="math:hypot", seed=0)
     assert ran == 12

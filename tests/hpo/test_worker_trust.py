@@ -1,11 +1,11 @@
-"""A worker runs only the code its operator names: a study whose stored spec was changed to name
+"""A worker runs only the code its operator names: a study whose stored record was changed to name
 other code is refused before any trial runs."""
 
 import optuna
 import pytest
 
 from hpo.cli import main
-from hpo.worker import SPEC_ATTR
+from hpo.study_record import RECORD_ATTR
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def shared_study(tmp_path, monkeypatch):
 
 def _plant(url, **changes):
     study = optuna.load_study(study_name="s", storage=url)
-    study.set_user_attr(SPEC_ATTR, {**study.user_attrs[SPEC_ATTR], **changes})
+    study.set_user_attr(RECORD_ATTR, {**study.user_attrs[RECORD_ATTR], **changes})
 
 
 def _finished(url):
@@ -29,11 +29,11 @@ def _finished(url):
 @pytest.mark.parametrize(
     "planted",
     [
-        {"task": None, "objective": "subprocess:run", "space": {}},
-        {"task": "svc-digits"},
+        {"worker_objective": "subprocess:run"},
+        {"worker_objective": "svc-digits"},
     ],
 )
-def test_worker_refuses_a_study_whose_spec_names_other_code(shared_study, tmp_path, capsys, planted):
+def test_worker_refuses_a_study_whose_record_names_other_code(shared_study, tmp_path, capsys, planted):
     _plant(shared_study, **planted)
     code = main(["worker", "sphere-4d", "--storage", shared_study, "--study", "s"])
     err = capsys.readouterr().err.strip()

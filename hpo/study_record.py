@@ -1,12 +1,15 @@
-"""What defines a search, recorded in its study so that a rerun cannot mix two searches.
+"""The study record: what defines a study's search, and what a worker joining it runs, stored
+in the study (user attribute ``hpo:search``) by ``hpo.tune``.
 
 A study resumed by name must go on with the search that filled it: trials scored by another
 objective, or sampled from another space, would make its best result and its history wrong
-without a word. ``search_fingerprint`` describes a search (the space, the objective, the
-directions, the optimizer); ``check_resume`` compares it with the one the study records and
-refuses a different one, listing the differences and the two ways on, unless the change is
-allowed: then the change is recorded in the study (user attribute ``hpo:changes``) and the
-new description replaces the old one.
+without a word. ``study_record`` describes a search (the space, the objective, the directions,
+the optimizer) and how it runs (the seed, the per-trial time limit, and the code ``hpo worker``
+processes run: ``worker_objective``); ``check_resume`` compares the search with the one the
+study records and refuses a different one, listing the differences and the two ways on, unless
+the change is allowed: then the change is recorded in the study (user attribute
+``hpo:changes``). An accepted record replaces the stored one. ``hpo.worker`` reads it back
+(``read_record``).
 
 The objective is described by its name and a digest of its source code's syntax tree, so an
 edit of its code counts as a change and an edit of its comments or layout does not. Values
@@ -34,17 +37,26 @@ from optuna.distributions import (
 
 from hpo.errors import UserError
 
-FINGERPRINT_ATTR = "hpo:search"
+RECORD_ATTR = "hpo:search"
 CHANGES_ATTR = "hpo:changes"
+# What defines the search: a record that differs in any of these holds another search.
+SEARCH_KEYS = ("space", "conditions", "objective", "objective_source", "directions", "optimizer")
 
 
-def search_fingerprint(
+def study_record(
     space: Mapping[str, BaseDistribution],
     objective: Callable[..., Any],
     directions: Sequence[str],
     optimizer: str | optuna.samplers.BaseSampler,
+    *,
+    seed: int | None = None,
+    timeout_per_trial: float | None = None,
+    worker_objective: str | None = None,
 ) -> dict[str, Any]:
-    """A JSON-ready description of a search; equal descriptions mean the same search."""
+    """A JSON-ready record of a study: its search (``SEARCH_KEYS``; equal searches mean the
+    same search) and how it runs (``seed``, ``timeout_per_trial``, ``worker_objective``: a
+    built-in task's name or ``MODULE:FUNCTION``, what ``hpo worker`` runs; ``None``: workers
+    cannot join)."""
     return {
         "space": {name: distribution_to_json(distribution) for name, distribution in space.items()},
         "conditions": {
@@ -55,7 +67,22 @@ def search_fingerprint(
         "objective_source": source_digest(objective),
         "directions": [str(direction) for direction in directions],
         "optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
+        "seed": seed,
+        "timeout_per_trial": timeout_per_trial,
+        "worker_objective": worker_objective,
     }
+
+
+def read_record(study: optuna.Study) -> dict[str, Any]:
+    """The study's record, for a worker joining it; a ``UserError`` where there is none that
+    names the code to run."""
+    record = study.user_attrs.get(RECORD_ATTR)
+    if not isinstance(record, Mapping) or not record.get("worker_objective"):
+        raise UserError(
+            f"study {study.study_name!r} was not created by 'hpo tune' (its {RECORD_ATTR!r} attribute names "
+            "no task or objective): workers do not know what to run"
+        )
+    return dict(record)
 
 
 def objective_name(objective: Callable[..., Any]) -> str:
@@ -83,8 +110,8 @@ def source_digest(objective: Callable[..., Any]) -> str | None:
 
 
 def differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
-    """One line per difference between two fingerprints, old value first (directions are
-    checked apart: they cannot change)."""
+    """One line per difference between the searches of two records, old value first
+    (directions are checked apart: they cannot change)."""
     lines = []
     old_space, new_space = recorded.get("space", {}), wanted["space"]
     for name in sorted(old_space.keys() | new_space.keys()):
@@ -116,26 +143,24 @@ def check_resume(
 ) -> None:
     """Refuse to resume ``study`` with another search unless ``allow_changed``, and always
     with changes Optuna cannot hold in one study (directions; a parameter's type, scale or
-    choices); then record the fingerprint ``wanted`` (``None``: check the directions only).
-    A study without a fingerprint (made by Optuna itself, or by an older toolkit) adopts it."""
+    choices); then store the record ``wanted`` (``None``: check the directions only). A study
+    without a record (made by Optuna itself, or by an older toolkit) adopts it."""
     held = [direction.name.lower() for direction in study.directions]
     if held != list(directions):
         raise UserError(_refusal(study.study_name, [f"directions: {held} -> {list(directions)}"], allowable=False))
-    recorded = study.user_attrs.get(FINGERPRINT_ATTR)
-    if wanted is None or not isinstance(recorded, Mapping):
-        if wanted is not None:
-            study.set_user_attr(FINGERPRINT_ATTR, dict(wanted))
+    if wanted is None:
         return
-    changes = differences(recorded, wanted)
-    if not changes:
-        return
-    impossible = _incompatible(recorded["space"], wanted["space"])
-    if impossible or not allow_changed:
-        raise UserError(_refusal(study.study_name, changes, allowable=not impossible))
-    log = list(study.user_attrs.get(CHANGES_ATTR, []))
-    log.append({"after_finished_trials": n_finished, "changes": changes})
-    study.set_user_attr(CHANGES_ATTR, log)
-    study.set_user_attr(FINGERPRINT_ATTR, dict(wanted))
+    recorded = study.user_attrs.get(RECORD_ATTR)
+    changes = differences(recorded, wanted) if isinstance(recorded, Mapping) else []
+    if changes:
+        impossible = _incompatible(recorded["space"], wanted["space"])
+        if impossible or not allow_changed:
+            raise UserError(_refusal(study.study_name, changes, allowable=not impossible))
+        log = list(study.user_attrs.get(CHANGES_ATTR, []))
+        log.append({"after_finished_trials": n_finished, "changes": changes})
+        study.set_user_attr(CHANGES_ATTR, log)
+    if recorded != wanted:
+        study.set_user_attr(RECORD_ATTR, dict(wanted))
 
 
 def _incompatible(old_space: Mapping[str, str], new_space: Mapping[str, str]) -> bool:
