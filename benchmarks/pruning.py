@@ -1,9 +1,9 @@
 """What pruning saves: epochs of training spent until a validation error is reached.
 
-TPE tunes the digits MLP (``hpo.digits_mlp.DigitsMLPTask``: SGD on MSE, the model of
+TPE tunes the digits MLP (``hpo.digits_mlp.DigitsMLP``: SGD on MSE, the model of
 ``hpo dynamics lr-range``) over a wide learning-rate range, 1e-3 to 100, and the hidden width,
 with each pruner of the registry. Every trial reports its validation error and training loss
-per epoch (``DigitsMLPTask.train_and_evaluate(..., reporter=)``). For ``dynamics`` the
+per epoch (``DigitsMLP.train_and_evaluate(..., reporter=)``). For ``dynamics`` the
 objective also skips, before training, a learning rate above the top of the range that
 ``hpo.dynamics.lr_range`` measures on the initial model (once per width).
 
@@ -29,7 +29,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 import hpo
 from benchmarks.report import markdown_table
-from hpo.digits_mlp import N_CLASSES, DigitsMLPTask
+from hpo.digits_mlp import N_CLASSES, DigitsMLP
 from hpo.dynamics import lr_range
 from hpo.io import atomic_write_text
 from hpo.trials import FINISHED
@@ -45,8 +45,8 @@ EPOCHS = 12
 
 
 @functools.cache
-def _task(hidden: int) -> DigitsMLPTask:
-    return DigitsMLPTask(hidden=hidden, epochs=EPOCHS)
+def _task(hidden: int) -> DigitsMLP:
+    return DigitsMLP(hidden=hidden, epochs=EPOCHS)
 
 
 @functools.cache

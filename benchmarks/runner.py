@@ -181,7 +181,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one job here and return its record (never raises for the job's own failures)."""
     import optuna
 
-    from benchmarks.problems import ProblemUnavailable, make_problem, sampler_seed
+    from benchmarks.problems import ProblemUnavailable, make_problem, problem_group, sampler_seed
     from hpo.optimizers import make_sampler
     from hpo.threads import limit_threads
     from hpo.trials import add_budget, work
@@ -194,7 +194,7 @@ def run_job(job: Job) -> dict[str, Any]:
         problem = make_problem(job.problem, job.seed)
         seed = sampler_seed(job.seed, job.problem)
         record.update(
-            group=problem.group,
+            group=problem_group(job.problem),
             directions=list(problem.directions),
             instance=problem.instance,
             sampler_seed=seed,
@@ -204,7 +204,7 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         study = optuna.create_study(
             directions=list(problem.directions),
-            sampler=make_sampler(job.optimizer, seed, problem.n_objectives, job.n_trials),
+            sampler=make_sampler(job.optimizer, seed=seed, n_objectives=problem.n_objectives, n_trials=job.n_trials),
         )
         objective_seconds: list[float] = []
 
@@ -253,13 +253,13 @@ def run_job(job: Job) -> dict[str, Any]:
 
 
 def _incumbent_test_score(problem, study) -> float | None:
-    if problem.test_score is None or problem.n_objectives > 1:
+    if problem.n_objectives > 1:
         return None
     try:
         best = study.best_trial
     except ValueError:  # no completed trial
         return None
-    return float(problem.test_score(best.params))
+    return problem.test_score(best.params)
 
 
 def _json_ready(value):

@@ -50,6 +50,7 @@ import numpy as np
 
 from hpo.errors import UserError
 from hpo.space import SpaceEncoder
+from hpo.tasks import Task
 from hpo.validation import check_choice, check_int, check_real
 
 REWARDS = ("improvement", "score", "neg_log_regret")
@@ -261,8 +262,8 @@ class HPOEnv(gym.Env):
     space:
         Maps names to Optuna distributions or their dict form (``hpo.space``).
     task:
-        Instead of ``objective``/``space``/``direction``: the name of a built-in task of
-        ``hpo.tasks`` (e.g. ``"svc-digits"``), handy with ``gymnasium.make``.
+        Instead of ``objective``/``space``/``direction``: a single-objective ``hpo.tasks.Task``,
+        or a built-in task's name (e.g. ``"svc-digits"``), handy with ``gymnasium.make``.
     n_trials:
         Trials per episode.
     direction, reward, action_mode, step_scale, window, failure_penalty, optimum:
@@ -277,7 +278,7 @@ class HPOEnv(gym.Env):
         space: Mapping[str, Any] | None = None,
         n_trials: int = 20,
         *,
-        task: str | None = None,
+        task: Task | str | None = None,
         direction: str | None = None,
         reward: str = "improvement",
         action_mode: str = DEFAULT_ACTION_MODE,
@@ -292,9 +293,9 @@ class HPOEnv(gym.Env):
                 raise UserError("give either task= or objective= and space=, not both")
             from hpo.tasks import get_task
 
-            built_in = get_task(task)
-            objective, space = built_in.objective, built_in.space
-            direction = direction or built_in.direction
+            task = get_task(task) if isinstance(task, str) else task
+            objective, space = task.objective, task.space
+            direction = direction or task.direction
         if objective is None or space is None:
             raise UserError("HPOEnv needs objective= and space= (or task=)")
         if not callable(objective):

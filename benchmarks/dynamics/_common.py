@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hpo.digits_mlp import N_CLASSES
 from hpo.dynamics import hessian_spectral_norm, sphere_inputs
-from hpo.validation import check_int
 
 
 def single_thread() -> None:
@@ -24,15 +22,6 @@ def sign_task(n: int, d: int, *, seed: int = 0, dtype=torch.float64):
     """Points on the sphere of radius sqrt(d) labelled ``y = sign(x_1)``: the catapult papers' task."""
     inputs = sphere_inputs(n, d, seed=seed, dtype=dtype)
     return inputs, torch.sign(inputs[:, 0])
-
-
-def digits_probe(task, size: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``size`` training samples of a :class:`hpo.digits_mlp.DigitsMLPTask` with the one-hot targets
-    it trains on: the probe set of :func:`hpo.dynamics.lr_range`."""
-    inputs, labels = task.data["train"]
-    check_int("probe size", size, 1, len(inputs))
-    order = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[:size]
-    return inputs[order], torch.nn.functional.one_hot(labels[order], N_CLASSES).to(inputs.dtype)
 
 
 def loglog_slope(x, y) -> float:

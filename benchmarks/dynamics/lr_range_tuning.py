@@ -1,6 +1,6 @@
 """The learning-rate range on the digits MLP: does its top end train, and does it help tuning?
 
-``top_end_rows``: the benchmark's own training (:meth:`hpo.digits_mlp.DigitsMLPTask.train_and_evaluate`:
+``top_end_rows``: the benchmark's own training (:meth:`hpo.digits_mlp.DigitsMLP.train_and_evaluate`:
 SGD, batch 64, 10 epochs) at the top of :func:`hpo.dynamics.lr_range` and at multiples of it, over
 several seeds. ``compare_ranges``: the same optimizer (TPE via ``hpo.tune``), budget and seeds tune
 the learning rate over a wide log range ``[1e-4, 10]`` and over the measured range. Reported: best
@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.dynamics._common import (
-    digits_probe,
     new_figure,
     save_figure,
     single_thread,
     write_csv,
 )
-from hpo.digits_mlp import DigitsMLPTask
+from hpo.digits_mlp import DigitsMLP
 from hpo.dynamics import LearningRateRange, lr_range
 
 WIDE_RANGE = (1e-4, 10.0)
@@ -28,15 +27,15 @@ BUDGETS = (3, 10)
 TOP_MULTIPLES = (1.0, 1.5, 3.0)
 
 
-def digits_lr_range(task: DigitsMLPTask, seed: int = 0, probe_size: int = 256) -> LearningRateRange:
+def digits_lr_range(task: DigitsMLP, seed: int = 0, probe_size: int = 256) -> LearningRateRange:
     """The range ``hpo dynamics lr-range`` prints for the digits MLP: probes trained like the task (SGD, its batch)."""
-    inputs, targets = digits_probe(task, probe_size, seed)
+    inputs, targets = task.probe(probe_size, seed)
     return lr_range(task.build_model(seed), inputs, targets, "mse", batch_size=task.batch_size, seed=seed)
 
 
-def top_end_rows(task: DigitsMLPTask | None = None, seeds=(0, 1, 2), multiples=TOP_MULTIPLES) -> list[dict]:
+def top_end_rows(task: DigitsMLP | None = None, seeds=(0, 1, 2), multiples=TOP_MULTIPLES) -> list[dict]:
     """Validation error of the task's own training at ``multiple x high`` of the seed-0 range, per seed."""
-    task = task or DigitsMLPTask()
+    task = task or DigitsMLP()
     found = digits_lr_range(task, seed=0)
     return [
         {
@@ -52,7 +51,7 @@ def top_end_rows(task: DigitsMLPTask | None = None, seeds=(0, 1, 2), multiples=T
 
 
 def compare_ranges(
-    *, n_trials: int = 25, seeds=(0, 1, 2, 3, 4), optimizer: str = "tpe", task: DigitsMLPTask | None = None
+    *, n_trials: int = 25, seeds=(0, 1, 2, 3, 4), optimizer: str = "tpe", task: DigitsMLP | None = None
 ) -> tuple[list[dict], dict, object]:
     """Returns (one row per range x seed, best-so-far curves by range, the suggested range)."""
     import optuna
@@ -60,7 +59,7 @@ def compare_ranges(
     from hpo import tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    task = task or DigitsMLPTask()
+    task = task or DigitsMLP()
     suggested = digits_lr_range(task, seed=0)
     ranges = {"wide [1e-4, 10]": WIDE_RANGE, "measured [0.3/s, probed top]": (suggested.low, suggested.high)}
     rows, curves = [], {name: [] for name in ranges}

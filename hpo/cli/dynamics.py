@@ -147,11 +147,10 @@ def _lr_range(args) -> int:
         model, inputs, targets = _load_factory(args.model)
         source = args.model
     else:
-        from benchmarks.dynamics._common import digits_probe
-        from hpo.digits_mlp import DigitsMLPTask
+        from hpo.digits_mlp import DigitsMLP
 
-        task = DigitsMLPTask(hidden=args.hidden, depth=args.depth)
-        model, (inputs, targets) = task.build_model(args.seed), digits_probe(task, args.probe_size, args.seed)
+        task = DigitsMLP(hidden=args.hidden, depth=args.depth)
+        model, (inputs, targets) = task.build_model(args.seed), task.probe(args.probe_size, args.seed)
         batch_size = task.batch_size if batch_size is None else batch_size
         source = f"digits MLP (64-{'-'.join([str(args.hidden)] * args.depth)}-10, MSELoss, probe {args.probe_size})"
     found = lr_range(

@@ -12,12 +12,13 @@ import pytest
 from optuna.distributions import FloatDistribution
 
 from benchmarks import problems as problems_module
-from benchmarks.problems import Problem, ProblemUnavailable
+from benchmarks.problems import ProblemUnavailable
 from benchmarks.report import write_report
 from benchmarks.runner import ARCHIVE, RUNS_DIR, Job, pack_records, read_records, run_jobs
 from benchmarks.suites import make_jobs
 from hpo import cli
 from hpo.errors import UserError
+from hpo.tasks import Task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMOKE_PROBLEMS = ("bbob-f01-d2", "bbob-f08-d2", "nb201-cifar10", "zdt1")
@@ -146,14 +147,13 @@ def _register(monkeypatch, name: str, build) -> None:
     monkeypatch.setitem(problems_module._BUILDERS, name, problems_module._Entry("test", 1, build))
 
 
-def _quadratic(name: str, objective) -> Problem:
-    return Problem(
+def _quadratic(name: str, objective) -> Task:
+    return Task(
         name=name,
-        group="test",
         description="test quadratic",
         space={"x": FloatDistribution(-1, 1), "y": FloatDistribution(-1, 1)},
         directions=("minimize",),
-        objective=objective,
+        function=objective,
         optimum=0.0,
     )
 

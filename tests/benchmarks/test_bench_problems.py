@@ -14,6 +14,7 @@ from benchmarks.problems import (
     GROUPS,
     ProblemUnavailable,
     make_problem,
+    problem_group,
     problem_names,
     sampler_seed,
     select_problems,
@@ -121,6 +122,7 @@ def test_ml_tasks_score_and_test_score_are_deterministic():
     accuracy = mlp.objective(small)
     assert 0.5 < accuracy <= 1.0  # 10 classes: chance is 0.1
     assert mlp.objective(small) == accuracy
+    assert 0.5 < mlp.test_score(small) <= 1.0
 
 
 def test_electrode_problems_build_or_say_why_not():
@@ -154,7 +156,7 @@ def test_electrode_problems_build_or_say_why_not():
 )
 def test_synthetic_functions_take_their_known_values(name, point, value):
     problem = make_problem(name, seed=3)  # the seed does not change them
-    assert problem.group == "synthetic" and problem.directions == ("minimize",)
+    assert problem_group(name) == "synthetic" and problem.directions == ("minimize",)
     assert set(problem.space) == set(point)
     assert problem.objective(point) == pytest.approx(value, abs=1e-5)
     assert problem.optimum <= value + 1e-5  # no point beats the optimum

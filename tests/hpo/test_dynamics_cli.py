@@ -10,7 +10,7 @@ import hpo.dynamics as dyn
 from benchmarks.dynamics import EXPERIMENTS
 from benchmarks.dynamics.lr_range_tuning import digits_lr_range
 from hpo.cli import main
-from hpo.digits_mlp import DigitsMLPTask
+from hpo.digits_mlp import DigitsMLP
 from hpo.errors import UserError
 
 
@@ -68,7 +68,7 @@ def test_the_top_of_the_digits_range_trains_and_three_times_it_does_not():
     NTK theory's catapult window fails here (the network is standard-parametrised and trained by
     mini-batch SGD), so the top must come from the probes."""
     torch.set_num_threads(1)
-    task = DigitsMLPTask()
+    task = DigitsMLP()
     found = digits_lr_range(task, seed=0)
     assert found.critical < found.high < 8 / found.sharpness
     for seed in (0, 1, 2):
