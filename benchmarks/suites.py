@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from benchmarks.problems import problem_group, problem_n_objectives, select_problems
 from benchmarks.runner import Job
-from envs.task_distribution import HELDOUT_BBOB_FUNCTIONS
+from envs.synthetic_functions import HELDOUT_BBOB_FUNCTIONS
 from hpo.errors import UserError
 from hpo.optimizers import get_optimizer
 from hpo.optimizers import optimizers as registry_optimizers
@@ -66,7 +66,7 @@ STANDARD_TRIALS = {
 }
 
 # Never seen by the pre-trained agent: its BBOB functions and instances are disjoint from
-# envs.task_distribution's training split (instance = seed + 1 <= 10), the rest are real tasks.
+# envs.synthetic_functions' training split (instance = seed + 1 <= 10), the rest are real tasks.
 HELDOUT_PROBLEMS = tuple(f"bbob-f{function:02d}-d{dim}" for dim in (2, 10) for function in HELDOUT_BBOB_FUNCTIONS) + (
     "kernel-ridge-diabetes",
     "fcnet-protein",
@@ -152,8 +152,8 @@ def get_suite(name: str) -> Suite:
 
 
 def compatible(optimizer: str, n_objectives: int) -> bool:
-    spec = get_optimizer(optimizer)
-    return spec.multi_objective if n_objectives > 1 else spec.single_objective
+    entry = get_optimizer(optimizer)
+    return entry.multi_objective if n_objectives > 1 else entry.single_objective
 
 
 def make_jobs(

@@ -10,10 +10,10 @@ Importing this package registers ``hpo/HPO-v0`` (``envs.hpo_env.HPOEnv``)::
 
 import gymnasium
 
-from envs.hpo_env import HPOEnv, TuningHistory, observation_size
+from envs.hpo_env import HPOEnv, TuningEpisode, observation_size
 
 if "hpo/HPO-v0" not in gymnasium.registry:
     # The default n_trials of HPOEnv ends the episode; no TimeLimit wrapper on top of it.
     gymnasium.register(id="hpo/HPO-v0", entry_point="envs.hpo_env:HPOEnv")
 
-__all__ = ["HPOEnv", "TuningHistory", "observation_size"]
+__all__ = ["HPOEnv", "TuningEpisode", "observation_size"]

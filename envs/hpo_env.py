@@ -21,7 +21,7 @@ configuration; the objective is evaluated once and the agent is rewarded.
   (IQR / 1.349, else the standard deviation, else 1) of the scores seen so far in the
   episode, and squashed into (-1, 1) by ``tanh(z / 3)`` for the observation.
 * **Reward** (``reward=``): ``"improvement"`` (default): the rise of the best-so-far score
-  divided by the current robust scale, or by ``reward_scale`` of ``TuningHistory`` where the
+  divided by the current robust scale, or by ``reward_scale`` of ``TuningEpisode`` where the
   objective's scale is known, as in pre-training (0 when the trial is not a new best, and
   for the first success); ``"score"``: the standardized score ``z`` clipped to [-5, 5]
   (standardized with ``reward_center`` and ``reward_scale`` where both are known);
@@ -35,7 +35,7 @@ configuration; the objective is evaluated once and the agent is rewarded.
 * **info**: ``params`` (decoded), ``value`` (raw, ``None`` on failure), ``error``,
   ``best_value``, ``best_params``, ``trial`` (0-based index).
 
-``TuningHistory`` holds all of this bookkeeping without the objective, so that the Optuna
+``TuningEpisode`` holds all of this bookkeeping without the objective, so that the Optuna
 sampler (``hpo.SACHMRSampler``) replays a study's trials through exactly the same MDP.
 """
 
@@ -73,11 +73,11 @@ def observation_size(dim: int, window: int = DEFAULT_WINDOW) -> int:
     return 2 * dim + 4 + window * (dim + 2)
 
 
-class TuningHistory:
-    """The MDP's state: the trials of one tuning run, their normalization and rewards.
+class TuningEpisode:
+    """One tuning run in the MDP: its trials, their normalization and rewards.
 
     ``record(x, value)`` adds a trial (``value=None`` for a failure) and returns its reward;
-    ``observation()`` summarizes the history; ``point_for``/``action_for`` convert between
+    ``observation()`` summarizes the trials; ``point_for``/``action_for`` convert between
     actions and encoded configurations for the configured action mode.
     """
 
@@ -303,7 +303,7 @@ class HPOEnv(gym.Env):
         self.objective = objective
         self.encoder = SpaceEncoder(space)
         self.n_trials = check_int("n_trials", n_trials, 1)
-        self.history = TuningHistory(
+        self.episode = TuningEpisode(
             self.encoder.dim,
             horizon=self.n_trials,
             direction=direction or "minimize",
@@ -314,33 +314,33 @@ class HPOEnv(gym.Env):
             failure_penalty=failure_penalty,
             optimum=optimum,
         )
-        d, size = self.encoder.dim, observation_size(self.encoder.dim, self.history.window)
+        d, size = self.encoder.dim, observation_size(self.encoder.dim, self.episode.window)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(d,), dtype=np.float32)
         self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(size,), dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self.history.reset()
-        return self.history.observation(), {}
+        self.episode.reset()
+        return self.episode.observation(), {}
 
     def step(self, action):
-        if len(self.history.points) >= self.n_trials:
+        if len(self.episode.points) >= self.n_trials:
             raise RuntimeError("the episode is over: call reset() before step()")
-        point = self.history.point_for(action)
+        point = self.episode.point_for(action)
         params = self.encoder.decode(point)
         value, error = self._evaluate(params)
-        reward = self.history.record(point, value)
-        best = self.history.best_index
+        reward = self.episode.record(point, value)
+        best = self.episode.best_index
         info = {
-            "trial": len(self.history.points) - 1,
+            "trial": len(self.episode.points) - 1,
             "params": dict(params),
             "value": value,
             "error": error,
-            "best_value": self.history.best_value,
-            "best_params": None if best is None else self.encoder.decode(self.history.points[best]),
+            "best_value": self.episode.best_value,
+            "best_params": None if best is None else self.encoder.decode(self.episode.points[best]),
         }
-        terminated = len(self.history.points) >= self.n_trials
-        return self.history.observation(), float(reward), terminated, False, info
+        terminated = len(self.episode.points) >= self.n_trials
+        return self.episode.observation(), float(reward), terminated, False, info
 
     def _evaluate(self, params: dict[str, Any]) -> tuple[float | None, str | None]:
         try:

@@ -1,11 +1,11 @@
 """Batch work on a local process pool or a Dask cluster, behind one call.
 
-``completed(fn, tasks, workers=..., dask=...)`` runs ``fn(task)`` for every task and yields
-``(task, result)`` pairs as they finish: in this process (``workers=0``), in a local pool of
+``completed(fn, jobs, workers=..., dask=...)`` runs ``fn(job)`` for every job and yields
+``(job, result)`` pairs as they finish: in this process (``workers=0``), in a local pool of
 spawned processes (default), or on a Dask cluster (``dask`` = a scheduler address such as
 ``"tcp://host:8786"`` or a ``distributed.Client``). The benchmark runner and the electrode
 dataset generator both use it, so ``--dask ADDRESS`` means the same everywhere. Results
-depend only on the tasks (each carries its own seed), never on where they ran.
+depend only on the jobs (each carries its own seed), never on where they ran.
 """
 
 from __future__ import annotations
@@ -18,48 +18,48 @@ from typing import Any, TypeVar
 
 from hpo.errors import UserError
 
-Task = TypeVar("Task")
+Job = TypeVar("Job")
 
 
 def completed(
-    fn: Callable[[Task], Any],
-    tasks: Sequence[Task],
+    fn: Callable[[Job], Any],
+    jobs: Sequence[Job],
     *,
     workers: int | None = None,
     dask: Any = None,
-) -> Iterator[tuple[Task, Any]]:
-    """Yield ``(task, fn(task))`` in completion order (see the module docstring).
+) -> Iterator[tuple[Job, Any]]:
+    """Yield ``(job, fn(job))`` in completion order (see the module docstring).
 
     ``workers``: local processes (``None``: one per core; ``0``: run here). An exception in
-    ``fn`` propagates; make ``fn`` record its own failures when one task must not stop the
-    others. Interrupting the iteration cancels the tasks not yet started.
+    ``fn`` propagates; make ``fn`` record its own failures when one job must not stop the
+    others. Interrupting the iteration cancels the jobs not yet started.
     """
-    tasks = list(tasks)
-    if not tasks:
+    jobs = list(jobs)
+    if not jobs:
         return
     if dask is not None:
-        yield from _on_dask(fn, tasks, dask)
+        yield from _on_dask(fn, jobs, dask)
     elif workers == 0:
-        for task in tasks:
-            yield task, fn(task)
+        for job in jobs:
+            yield job, fn(job)
     else:
-        yield from _on_pool(fn, tasks, workers or os.cpu_count() or 1)
+        yield from _on_pool(fn, jobs, workers or os.cpu_count() or 1)
 
 
-def _on_pool(fn, tasks, workers: int):
+def _on_pool(fn, jobs, workers: int):
     # spawn, not fork: a forked child inherits torch's and BLAS's thread pools in whatever
     # state the parent left them, which can deadlock.
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = {pool.submit(fn, task): task for task in tasks}
+        futures = {pool.submit(fn, job): job for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
-        # On an interrupt or an error, drop the queued tasks instead of running them all.
+        # On an interrupt or an error, drop the queued jobs instead of running them all.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _on_dask(fn, tasks, dask):
+def _on_dask(fn, jobs, dask):
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -71,8 +71,8 @@ def _on_dask(fn, tasks, dask):
     except (OSError, TimeoutError, ValueError) as err:
         raise UserError(f"--dask {dask!r}: cannot connect to the scheduler ({err})") from None
     try:
-        # pure=False: the same task submitted twice (a rerun) must run again, not be cached.
-        futures = {client.submit(fn, task, pure=False): task for task in tasks}
+        # pure=False: the same job submitted twice (a rerun) must run again, not be cached.
+        futures = {client.submit(fn, job, pure=False): job for job in jobs}
         try:
             for future in dask_completed(list(futures)):
                 yield futures[future], future.result()

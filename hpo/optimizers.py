@@ -28,7 +28,7 @@ SamplerFactory = Callable[[int | None, int, int | None], optuna.samplers.BaseSam
 
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerEntry:
     name: str
     description: str
     configuration: str
@@ -51,7 +51,7 @@ class OptimizerSpec:
         return factory(seed, n_objectives, n_trials, **self.options, **extra)
 
 
-_REGISTRY: dict[str, OptimizerSpec] = {}
+_REGISTRY: dict[str, OptimizerEntry] = {}
 
 
 class ReplayCmaEsSampler(optuna.samplers.CmaEsSampler):
@@ -82,19 +82,19 @@ class ReplayCmaEsSampler(optuna.samplers.CmaEsSampler):
             optimizer.tell([(trans.transform(t.params), sign * t.value) for t in batch])
 
 
-def register(spec: OptimizerSpec) -> None:
+def register(entry: OptimizerEntry) -> None:
     """Add an optimizer to the registry (a name may be registered once)."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"optimizer {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
+    if entry.name in _REGISTRY:
+        raise ValueError(f"optimizer {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
 
 
 def optimizers() -> dict[str, str]:
     """Registered optimizer names with their one-line descriptions."""
-    return {name: spec.description for name, spec in _REGISTRY.items()}
+    return {name: entry.description for name, entry in _REGISTRY.items()}
 
 
-def get_optimizer(name: str) -> OptimizerSpec:
+def get_optimizer(name: str) -> OptimizerEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -114,22 +114,22 @@ def make_sampler(
     SAC agents' "fraction of the budget used" input, then assume 100). ``constrained``: the
     trials will carry constraint values (``Trial.set_constraint``), so the sampler must use
     them."""
-    spec = get_optimizer(name)
-    if n_objectives == 1 and not spec.single_objective:
+    entry = get_optimizer(name)
+    if n_objectives == 1 and not entry.single_objective:
         single = [n for n, s in _REGISTRY.items() if s.single_objective]
         raise UserError(
             f"optimizer {name!r} is multi-objective only; for one objective use one of: {', '.join(single)}"
         )
-    if n_objectives > 1 and not spec.multi_objective:
+    if n_objectives > 1 and not entry.multi_objective:
         multi = [n for n, s in _REGISTRY.items() if s.multi_objective]
         raise UserError(
             f"optimizer {name!r} handles a single objective; for {n_objectives} objectives "
             f"use one of: {', '.join(multi)}"
         )
-    if constrained and not spec.constraints:
+    if constrained and not entry.constraints:
         supported = [n for n, s in _REGISTRY.items() if s.constraints]
         raise UserError(f"optimizer {name!r} does not handle constraints; use one of: {', '.join(supported)}")
-    return spec.build(seed, n_objectives, n_trials)
+    return entry.build(seed, n_objectives, n_trials)
 
 
 def make_transfer_sampler(
@@ -149,9 +149,9 @@ def make_transfer_sampler(
     ``progress``: a progress bar while a transfer sampler trains."""
     from hpo.transfer import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, portfolio
 
-    spec = get_optimizer(name)
-    if spec.transfer_factory is not None:
-        return load_callable(spec.transfer_factory, "transfer factory")(
+    entry = get_optimizer(name)
+    if entry.transfer_factory is not None:
+        return load_callable(entry.transfer_factory, "transfer factory")(
             sources, space, seed, n_trials, progress=progress
         )
     size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
@@ -170,7 +170,7 @@ def _quiet(cls, **kwargs):
 # Startup trials: Optuna's default of 10 random trials before the model-based samplers
 # take over is kept, so results compare with published Optuna baselines.
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="random",
         description="uniform random search",
         configuration="optuna.samplers.RandomSampler(seed=seed)",
@@ -179,7 +179,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="qmc",
         description="scrambled Sobol quasi-random search",
         configuration="optuna.samplers.QMCSampler(qmc_type='sobol', scramble=True, seed=seed)",
@@ -194,7 +194,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="tpe",
         description="tree-structured Parzen estimator, multivariate (Optuna 5 default)",
         configuration=(
@@ -207,7 +207,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="cmaes",
         description="CMA-ES evolution strategy (categoricals sampled independently)",
         configuration=(
@@ -218,7 +218,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="gp",
         description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
         configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
@@ -228,7 +228,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="nsga2",
         description="NSGA-II genetic algorithm for several objectives",
         configuration="optuna.samplers.NSGAIISampler(seed=seed, population_size=50)",
@@ -239,7 +239,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="motpe",
         description="multi-objective TPE (independent per parameter, Optuna 5's MO default)",
         configuration=(
@@ -257,7 +257,7 @@ register(
 # path, built on first use, so that ``import hpo`` stays fast. Their defaults are in
 # docs/sac-hmr.md and docs/pretrained.md.
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac",
         description="soft actor-critic agent proposing trials (SB3 SAC; the HMR ablation)",
         configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
@@ -266,7 +266,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-hmr",
         description="soft actor-critic with hierarchical mixture regularization proposing trials",
         configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
@@ -278,7 +278,7 @@ register(
 # keeps fine-tuning on the study. The last three names are the ablations of
 # docs/pretrained.md, registered so that hpo bench can run them.
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-hmr-pretrained",
         description=(
             "SAC-HMR agent pre-trained on synthetic tasks (shipped) steering a Gaussian-process "
@@ -290,7 +290,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-pretrained",
         description="ablation: plain SAC pre-trained the same way (no HMR), fine-tuned online",
         configuration="hpo.samplers.PretrainedSampler('sac-pretrained', seed=seed)",
@@ -299,7 +299,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-hmr-pretrained-frozen",
         description="ablation: the pre-trained SAC-HMR agent without online fine-tuning",
         configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed, fine_tune=False)",
@@ -308,7 +308,7 @@ register(
     )
 )
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-hmr-scratch",
         description="ablation: the pre-trained agent's sampler and network with fresh weights",
         configuration="hpo.samplers.PretrainedSampler(None, seed=seed)",
@@ -320,7 +320,7 @@ register(
 # so the factory refuses to build it; hpo.tune(..., transfer_from=...) builds it with
 # hpo.samplers.sac_hmr_transfer.from_sources.
 register(
-    OptimizerSpec(
+    OptimizerEntry(
         name="sac-hmr-transfer",
         description=(
             "the shipped SAC-HMR agent steering a Gaussian-process search, meta-trained on source studies "

@@ -32,29 +32,29 @@ SKIP_ATTR = "hpo:skipped"
 
 
 @dataclass(frozen=True)
-class PrunerSpec:
+class PrunerEntry:
     name: str
     description: str
     configuration: str
     factory: Callable[[], BasePruner]
 
 
-_REGISTRY: dict[str, PrunerSpec] = {}
+_REGISTRY: dict[str, PrunerEntry] = {}
 
 
-def register(spec: PrunerSpec) -> None:
+def register(entry: PrunerEntry) -> None:
     """Add a pruner to the registry (a name may be registered once)."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"pruner {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
+    if entry.name in _REGISTRY:
+        raise ValueError(f"pruner {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
 
 
 def pruners() -> dict[str, str]:
     """Registered pruner names with their one-line descriptions."""
-    return {name: spec.description for name, spec in _REGISTRY.items()}
+    return {name: entry.description for name, entry in _REGISTRY.items()}
 
 
-def get_pruner(name: str) -> PrunerSpec:
+def get_pruner(name: str) -> PrunerEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -168,7 +168,7 @@ def _quiet(cls, **kwargs):
 
 # Optuna's defaults where they exist, written out, so the configuration is explicit.
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="none",
         description="no pruning: every trial runs to the end",
         configuration="optuna.pruners.NopPruner()",
@@ -176,7 +176,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="median",
         description="stop a trial whose intermediate value is worse than the median of earlier trials at that step",
         configuration="optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0, interval_steps=1)",
@@ -184,7 +184,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="percentile",
         description="stop a trial worse than the 25th percentile of earlier trials at that step",
         configuration="optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=0)",
@@ -192,7 +192,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="successive-halving",
         description="asynchronous successive halving (ASHA): keep the best 1/4 at each rung",
         configuration="optuna.pruners.SuccessiveHalvingPruner(min_resource='auto', reduction_factor=4)",
@@ -200,7 +200,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="hyperband",
         description="Hyperband: successive halving over several brackets of minimum resource",
         configuration="optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3)",
@@ -208,7 +208,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="wilcoxon",
         description="Wilcoxon signed-rank test against the best trial over reported instances (e.g. CV folds)",
         configuration="optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)",
@@ -216,7 +216,7 @@ register(
     )
 )
 register(
-    PrunerSpec(
+    PrunerEntry(
         name="dynamics",
         description="Hyperband plus training-dynamics checks: divergence, unrecovered catapults, too-large rates",
         configuration=(

@@ -13,7 +13,7 @@ Reliability rules (the file is the only state):
 - a JSON sidecar records the command, the design and the settings; resuming with other
   settings is refused rather than silently mixing two datasets.
 
-Parallelism goes through a ``map``-like callable (``map_fn(function, tasks)`` yielding the
+Parallelism goes through a ``map``-like callable (``map_fn(function, jobs)`` yielding the
 rows in any order: each carries its ``design_id``); :func:`cluster_map` gives one for this
 process, a local process pool or a Dask cluster (``hpo.cluster``).
 """
@@ -187,9 +187,9 @@ def _model_for(config: SimulationConfig):
     return _MODEL_CACHE[config]
 
 
-def simulate_design(task: tuple[int, float, float, float, SimulationConfig]) -> dict:
+def simulate_design(job: tuple[int, float, float, float, SimulationConfig]) -> dict:
     """Worker function: one design id + process parameters -> one complete dataset row."""
-    design_id, am, sc, cd, config = task
+    design_id, am, sc, cd, config = job
     row: dict = {"design_id": int(design_id), "am": am, "sc": sc, "cd": cd}
     props = manufacture(ProcessParameters(am, sc, cd), config.manufacturing)
     row.update(props.as_dict())
@@ -218,8 +218,8 @@ def cluster_map(workers: int = 1, dask=None) -> MapFunction:
     ``distributed.Client``), yielding rows as they finish (see ``hpo.cluster``)."""
     from hpo.cluster import completed
 
-    def map_fn(fn, tasks):
-        for _, row in completed(fn, list(tasks), workers=0 if workers <= 1 else workers, dask=dask):
+    def map_fn(fn, jobs):
+        for _, row in completed(fn, list(jobs), workers=0 if workers <= 1 else workers, dask=dask):
             yield row
 
     return map_fn

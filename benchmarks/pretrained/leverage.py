@@ -1,30 +1,30 @@
 """How much could any agent gain by steering the pre-trained tuner's search?
 
-``python -m benchmarks.pretrained.leverage [--tasks 32] [--seeds 4] [--workers 2] [--out DIR]``
+``python -m benchmarks.pretrained.leverage [--functions 32] [--seeds 4] [--workers 2] [--out DIR]``
 ``python -m benchmarks.pretrained.leverage --from-runs benchmarks/results/leverage/runs.csv``
 
 The shipped agent validates no better than uniformly random actions. This script asks whether
-a better-trained agent could do better, on tasks of the *training* distribution
-(``hpo.agents.pretraining.make_validation_tasks``, another seed; never held-out problems): each
-task is run ``--seeds`` times by
+a better-trained agent could do better, on functions of the *training* distribution
+(``hpo.agents.pretraining.make_validation_functions``, another seed; never held-out problems): each
+function is run ``--seeds`` times by
 
 * ``uniform``: uniformly random actions (the search the agent starts from);
 * every constant action of the 3 x 3 x 3 grid ``{-1, 0, 1}^3`` (``beta``, radius, local share);
-* ``best constant``: the constant with the lowest mean over all tasks, and ``oracle``: for
-  each task, the constant with the lowest mean on that task; both chosen on half of the
+* ``best constant``: the constant with the lowest mean over all functions, and ``oracle``: for
+  each function, the constant with the lowest mean on that function; both chosen on half of the
   seeds and scored on the other half (then the halves swapped), so that choosing does not
   score itself. The oracle is an upper bound for any policy that only picks its setting
-  from what the task is;
+  from what the function is;
 * ``agent``: the shipped ``sac-hmr-pretrained`` agent without fine-tuning, actions sampled;
-* Optuna's ``GPSampler`` and ``TPESampler`` (float coordinates, snapped by the task).
+* Optuna's ``GPSampler`` and ``TPESampler`` (float coordinates, snapped by the function).
 
 It prints, at 25 and 50 trials, the mean normalized regret ``(best - min) / (median random
-value - min)`` (the held-out report's ranking metric up to a per-task scale, which ranks
+value - min)`` (the held-out report's ranking metric up to a per-function scale, which ranks
 ignore), the mean ``log10`` of it floored at 1e-6 (the pre-training reward's scale), and the
-mean per-task rank of the six entries (ranks of the per-task mean over the scored seeds, as in
+mean per-function rank of the six entries (ranks of the per-function mean over the scored seeds, as in
 the benchmark report; 1 = best). With ``--out``, the per-run results go to ``DIR/runs.csv``,
 saved every 100 runs: the same command resumes an interrupted run. A run that raises is
-recorded with its error and its task left out of the tables. ``--from-runs`` prints the
+recorded with its error and its function left out of the tables. ``--from-runs`` prints the
 tables of such a file without running anything (the shipped one is the docs' table).
 """
 
@@ -41,12 +41,12 @@ import pandas as pd
 
 BUDGETS = (25, 50)
 GRID = tuple(itertools.product((-1.0, 0.0, 1.0), repeat=3))
-TASK_SEED = 5
+FUNCTION_SEED = 5
 REGRET_FLOOR = 1e-6
 
-# per worker process: the tasks are drawn once, the agent loaded once
-_TASK_COUNT = 32
-_TASKS = None
+# per worker process: the functions are drawn once, the agent loaded once
+_FUNCTION_COUNT = 32
+_FUNCTIONS = None
 _AGENT = None
 
 
@@ -63,21 +63,21 @@ def constant_name(action) -> str:
 
 
 def run_one(job: tuple[str, int, int]) -> dict:
-    """One run: ``(entry, task index, seed)`` -> best values at the budgets."""
+    """One run: ``(entry, function index, seed)`` -> best values at the budgets."""
     entry, index, seed = job
     from hpo.agents.pretraining import best_values
 
-    task, lower, center = _tasks()[index]
-    row = {"entry": entry, "task": index, "seed": seed, "dim": task.dim, "error": ""}
+    function, lower, center = _functions()[index]
+    row = {"entry": entry, "function": index, "seed": seed, "dim": function.dim, "error": ""}
     budget = max(BUDGETS)
     try:
         if entry in ("gp", "tpe"):
-            best = _optuna_best_values(entry, task, budget, seed=1000 * index + seed)
+            best = _optuna_best_values(entry, function, budget, seed=1000 * index + seed)
         else:
             import torch
 
             torch.manual_seed(1000 * index + seed)  # the agent samples its actions with torch
-            best = best_values(_policy(entry), task, budget, np.random.default_rng([TASK_SEED, index, seed]))
+            best = best_values(_policy(entry), function, budget, np.random.default_rng([FUNCTION_SEED, index, seed]))
     except Exception as err:  # recorded, not fatal: the other runs still count
         row["error"] = f"{type(err).__name__}: {err}"
     for b in BUDGETS:
@@ -88,18 +88,18 @@ def run_one(job: tuple[str, int, int]) -> dict:
     return row
 
 
-def _tasks():
-    global _TASKS
-    if _TASKS is None:
-        from hpo.agents.pretraining import make_validation_tasks
+def _functions():
+    global _FUNCTIONS
+    if _FUNCTIONS is None:
+        from hpo.agents.pretraining import make_validation_functions
 
-        _TASKS = make_validation_tasks(TASK_SEED, _TASK_COUNT)
-    return _TASKS
+        _FUNCTIONS = make_validation_functions(FUNCTION_SEED, _FUNCTION_COUNT)
+    return _FUNCTIONS
 
 
-def _init_worker(task_count: int) -> None:
-    global _TASK_COUNT
-    _TASK_COUNT = task_count
+def _init_worker(function_count: int) -> None:
+    global _FUNCTION_COUNT
+    _FUNCTION_COUNT = function_count
     from hpo.threads import limit_threads
 
     limit_threads(1)
@@ -119,7 +119,7 @@ def _policy(entry: str):
     return ConstantPolicy(next(a for a in GRID if constant_name(a) == entry))
 
 
-def _optuna_best_values(which: str, task, budget: int, seed: int) -> list[float]:
+def _optuna_best_values(which: str, function, budget: int, seed: int) -> list[float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -127,15 +127,15 @@ def _optuna_best_values(which: str, task, budget: int, seed: int) -> list[float]
     study = optuna.create_study(sampler=sampler)
 
     def objective(trial):
-        point = np.array([trial.suggest_float(f"x{j}", -1.0, 1.0) for j in range(task.dim)])
-        return task(task.discretize(point))
+        point = np.array([trial.suggest_float(f"x{j}", -1.0, 1.0) for j in range(function.dim)])
+        return function(function.discretize(point))
 
     study.optimize(objective, n_trials=budget)
     return list(np.minimum.accumulate([t.value for t in study.trials]))
 
 
 def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
-    """Per task: each entry's mean regret on the scored half of the seeds, for both splits."""
+    """Per function: each entry's mean regret on the scored half of the seeds, for both splits."""
     from scipy.stats import rankdata
 
     column = f"regret_{budget}"
@@ -144,22 +144,22 @@ def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
     constants = [constant_name(a) for a in GRID]
     tables = []
     for choose, score in (halves, halves[::-1]):
-        chosen = runs[runs["seed"].isin(choose)].pivot_table(index="task", columns="entry", values=column)
-        scored = runs[runs["seed"].isin(score)].pivot_table(index="task", columns="entry", values=column)
+        chosen = runs[runs["seed"].isin(choose)].pivot_table(index="function", columns="entry", values=column)
+        scored = runs[runs["seed"].isin(score)].pivot_table(index="function", columns="entry", values=column)
         best_constant = chosen[constants].mean().idxmin()
         oracle = chosen[constants].idxmin(axis=1)
         table = pd.DataFrame(
             {
                 "uniform": scored["uniform"],
                 "best constant": scored[best_constant],
-                "oracle": [scored.loc[task, oracle[task]] for task in scored.index],
+                "oracle": [scored.loc[function, oracle[function]] for function in scored.index],
                 "agent": scored["agent"],
                 "gp": scored["gp"],
                 "tpe": scored["tpe"],
             },
             index=scored.index,
         )
-        table = table.dropna()  # a task with a failed run in the scored half is left out
+        table = table.dropna()  # a function with a failed run in the scored half is left out
         table.attrs["best constant"] = best_constant
         tables.append(table)
     rows = []
@@ -183,8 +183,8 @@ def summarize(runs: pd.DataFrame, budget: int) -> pd.DataFrame:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=32, help="training-distribution tasks (seed 5)")
-    parser.add_argument("--seeds", type=int, default=4, help="runs per task and entry (even, at least 2)")
+    parser.add_argument("--functions", type=int, default=32, help="training-distribution functions (seed 5)")
+    parser.add_argument("--seeds", type=int, default=4, help="runs per function and entry (even, at least 2)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="folder for runs.csv")
     parser.add_argument("--from-runs", type=Path, default=None, help="a runs.csv to summarize instead of running")
@@ -193,27 +193,27 @@ def main(argv=None) -> None:
         if not args.from_runs.is_file():
             parser.error(f"--from-runs: no file {str(args.from_runs)!r}")
         runs = pd.read_csv(args.from_runs)
-        print_tables(runs, runs["task"].nunique(), runs["seed"].nunique())
+        print_tables(runs, runs["function"].nunique(), runs["seed"].nunique())
         return
-    if args.tasks < 1:
-        parser.error(f"--tasks must be at least 1, got {args.tasks}")
+    if args.functions < 1:
+        parser.error(f"--functions must be at least 1, got {args.functions}")
     if args.seeds < 2 or args.seeds % 2:
         parser.error(f"--seeds must be even and at least 2 (half choose, half score), got {args.seeds}")
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
-    runs = run_all(args.tasks, args.seeds, args.workers, args.out)
+    runs = run_all(args.functions, args.seeds, args.workers, args.out)
     failed = int((runs["error"].fillna("") != "").sum())
     if failed:
-        print(f"{failed} runs failed (their 'error' column in runs.csv says why); their tasks are left out")
-    print_tables(runs, args.tasks, args.seeds)
+        print(f"{failed} runs failed (their 'error' column in runs.csv says why); their functions are left out")
+    print_tables(runs, args.functions, args.seeds)
 
 
 SAVE_EVERY = 100  # runs between saves of runs.csv
 
 
-def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFrame:
-    """Every entry on every task and seed; with ``out``, runs already in ``out/runs.csv`` are
-    kept and skipped (task ``i`` is the same task whatever ``--tasks`` is), and the file is
+def run_all(functions: int, seeds: int, workers: int, out: Path | None) -> pd.DataFrame:
+    """Every entry on every function and seed; with ``out``, runs already in ``out/runs.csv`` are
+    kept and skipped (function ``i`` is the same function whatever ``--functions`` is), and the file is
     rewritten every ``SAVE_EVERY`` runs, so an interrupted run resumes where it stopped."""
     from tqdm import tqdm
 
@@ -224,16 +224,16 @@ def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFr
     rows = (
         pd.read_csv(path, keep_default_na=False, na_values=[""]).to_dict("records") if path and path.is_file() else []
     )
-    done = {(r["entry"], r["task"], r["seed"]) for r in rows}
+    done = {(r["entry"], r["function"], r["seed"]) for r in rows}
     # the slow Optuna GP runs first, so the pool is not left waiting on them at the end
-    jobs = [(e, t, s) for e in entries for t in range(tasks) for s in range(seeds) if (e, t, s) not in done]
+    jobs = [(e, t, s) for e in entries for t in range(functions) for s in range(seeds) if (e, t, s) not in done]
     if done:
         print(f"resuming: {len(done)} runs already in {path}, {len(jobs)} to go")
 
     def save():
         atomic_write(path, lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
 
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(tasks,)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(functions,)) as pool:
         for count, row in enumerate(tqdm(pool.map(run_one, jobs, chunksize=1), total=len(jobs), desc="runs"), 1):
             rows.append(row)
             if path is not None and count % SAVE_EVERY == 0:
@@ -241,12 +241,12 @@ def run_all(tasks: int, seeds: int, workers: int, out: Path | None) -> pd.DataFr
     if path is not None:
         save()
     runs = pd.DataFrame(rows)
-    return runs[(runs["task"] < tasks) & (runs["seed"] < seeds)]
+    return runs[(runs["function"] < functions) & (runs["seed"] < seeds)]
 
 
-def print_tables(runs: pd.DataFrame, tasks: int, seeds: int) -> None:
+def print_tables(runs: pd.DataFrame, functions: int, seeds: int) -> None:
     print(
-        f"{tasks} training-distribution tasks (seed {TASK_SEED}), {seeds} runs each; "
+        f"{functions} training-distribution functions (seed {FUNCTION_SEED}), {seeds} runs each; "
         f"constants chosen on half of the runs, scored on the other half"
     )
     for budget in BUDGETS:

@@ -203,7 +203,7 @@ class PretrainCommand:
         return [
             "pretrain",
             *("--out", "out", "--steps", "150", "--checkpoint-every", "25"),
-            *("--validation-tasks", "1", "--learning-starts", "25", "--no-progress"),
+            *("--validation-functions", "1", "--learning-starts", "25", "--no-progress"),
         ]
 
     def finished(self, folder: Path) -> dict:

@@ -5,7 +5,7 @@ its source studies as in the benchmark; then the shipped agent and the meta-trai
 deterministically on the same observations (the last meta-training transitions). Printed per
 family: the mean absolute difference of their actions per action dimension (in [-1, 1]),
 the shipped policy's own spread over those observations, and the mean acquisition settings
-both choose (``hpo._gp.acquisition.action_to_acquisition``: the lower confidence bound's
+both choose (``envs.acquisition_env.action_to_acquisition``: the lower confidence bound's
 exploration weight beta, the radius of the local candidates, their share).
 
     python -m benchmarks.transfer.policy_shift --out DIR  # DIR: the benchmark's, for its sources
@@ -25,7 +25,7 @@ import optuna
 from benchmarks.problems import table_key
 from benchmarks.transfer.entries import make_entry
 from benchmarks.transfer.targets import FAMILIES, sources_for, table, targets
-from hpo._gp.acquisition import action_to_acquisition
+from envs.acquisition_env import action_to_acquisition
 from hpo.agents.shipped import load_pretrained
 from hpo.agents.transfer_training import load_weights
 from hpo.samplers.sac_hmr_transfer import CACHE_ATTR

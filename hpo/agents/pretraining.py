@@ -1,8 +1,8 @@
-"""``pretrain``: train a SAC-HMR tuning agent on the synthetic task distribution.
+"""``pretrain``: train a SAC-HMR tuning agent on the synthetic function distribution.
 
-The agent meets a new synthetic problem every episode (``envs.acquisition_env.AcquisitionEnv``:
+The agent meets a new synthetic function every episode (``envs.acquisition_env.AcquisitionEnv``:
 GP-prior samples and training BBOB functions/instances in 1 to 20 dimensions, random
-budgets) and learns to steer a Gaussian-process search (``hpo._gp.acquisition``): its
+budgets) and learns to steer a Gaussian-process search (``hpo._gp.search``): its
 observation and action do not depend on the number of parameters, so the result serves
 any search space. Everything below is plain SB3 ``learn`` plus:
 
@@ -10,9 +10,9 @@ any search space. Everything below is plain SB3 ``learn`` plus:
   zip), its replay buffer as a NumPy ``.npz`` (no pickle) and ``state.json``; a rerun of the
   same command resumes from there (a resumed run is not bit-identical to an uninterrupted
   one: the RNG streams restart at the checkpoint);
-* **validation** every ``eval_every`` steps on ``VALIDATION_TASKS`` tasks drawn from the
+* **validation** every ``eval_every`` steps on ``VALIDATION_FUNCTIONS`` functions drawn from the
   training distribution with a separate seed (never from the held-out benchmarks): the mean
-  ``log10`` normalized regret (``hpo._gp.acquisition.log_regret``) of the best value after
+  ``log10`` normalized regret (``envs.acquisition_env.log_regret``) of the best value after
   ``VALIDATION_TRIALS`` trials, for the agent (sampling its actions, as the sampler does),
   for uniformly random actions (the search the agent starts from, without learning) and
   for random search; the RNGs of training are left untouched;
@@ -58,7 +58,7 @@ DEFAULT_CHECKPOINT_EVERY = 2_500
 # settings beat both (docs/pretrained.md): a broad policy keeps a portfolio of settings
 # and shifts its mass towards the better ones.
 DEFAULT_TARGET_ENTROPY = 0.0
-VALIDATION_TASKS = 24
+VALIDATION_FUNCTIONS = 24
 VALIDATION_TRIALS = 40
 _VALIDATION_SEED_OFFSET = 1_000_003
 CURVE_COLUMNS = (
@@ -96,14 +96,14 @@ def pretrain(
     target_entropy: float = DEFAULT_TARGET_ENTROPY,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     eval_every: int | None = None,
-    validation_tasks: int = VALIDATION_TASKS,
+    validation_functions: int = VALIDATION_FUNCTIONS,
     progress: bool = True,
 ) -> PretrainResult:
     """Pre-train an agent into ``out`` (see the module docstring); resumes a run found there.
 
     ``hmr=False`` turns HMR's mixing off (the ablation: SB3's SAC update).
-    ``eval_every`` defaults to ``checkpoint_every``; ``validation_tasks`` is the number of
-    validation tasks (fewer validate faster and noisier).
+    ``eval_every`` defaults to ``checkpoint_every``; ``validation_functions`` is the number of
+    validation functions (fewer validate faster and noisier).
     """
     import torch
     from stable_baselines3.common.monitor import Monitor
@@ -118,7 +118,7 @@ def pretrain(
         ("batch_size", batch_size, 1),
         ("learning_starts", learning_starts, 0),
         ("checkpoint_every", checkpoint_every, 1),
-        ("validation_tasks", validation_tasks, 1),
+        ("validation_functions", validation_functions, 1),
     ):
         check_int(name, value, minimum)
     check_real("gamma", gamma, 0, 1, exclusive_maximum=True)
@@ -138,7 +138,7 @@ def pretrain(
         gamma=gamma,
         learning_rate=learning_rate,
         learning_starts=learning_starts,
-        validation_tasks=validation_tasks,
+        validation_functions=validation_functions,
         target_entropy=target_entropy,
     )
     torch.set_num_threads(1)  # the shipped weights were made with one thread; more change them
@@ -171,7 +171,7 @@ def pretrain(
             target_entropy=float(target_entropy),
         )
         done, curve = 0, []
-    validation = make_validation_tasks(seed, validation_tasks)
+    validation = make_validation_functions(seed, validation_functions)
     progress_keeper = _Progress(
         agent=agent,
         total=steps,
@@ -208,60 +208,60 @@ def pretrain(
 # ---- validation -------------------------------------------------------------------------
 
 
-def make_validation_tasks(seed: int, count: int = VALIDATION_TASKS) -> list[tuple[object, float, float]]:
-    """``count`` noise-free training-distribution tasks with their ``lower`` and ``center``
+def make_validation_functions(seed: int, count: int = VALIDATION_FUNCTIONS) -> list[tuple[object, float, float]]:
+    """``count`` noise-free training-distribution functions with their ``lower`` and ``center``
     references (``envs.acquisition_env``), drawn with a seed of their own."""
-    from envs.task_distribution import TaskDistribution
+    from envs.synthetic_functions import FunctionDistribution
 
     rng = np.random.default_rng(seed + _VALIDATION_SEED_OFFSET)
-    tasks = []
+    functions = []
     for _ in range(count):
-        task = TaskDistribution().sample(rng)
-        task.noise = 0.0
-        center = float(np.median([task(x) for x in rng.uniform(-1, 1, size=(64, task.dim))]))
-        tasks.append((task, task.minimum(rng), center))
-    return tasks
+        function = FunctionDistribution().sample(rng)
+        function.noise = 0.0
+        center = float(np.median([function(x) for x in rng.uniform(-1, 1, size=(64, function.dim))]))
+        functions.append((function, function.minimum(rng), center))
+    return functions
 
 
-def best_values(policy, task, budget: int, rng: np.random.Generator) -> list[float]:
-    """The best value after each trial of a ``budget``-trial run on ``task``. ``policy``:
+def best_values(policy, function, budget: int, rng: np.random.Generator) -> list[float]:
+    """The best value after each trial of a ``budget``-trial run on ``function``. ``policy``:
     an agent (its actions sampled), ``"uniform"`` (uniformly random actions) or ``None``
     (random search)."""
-    from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, AcquisitionHistory
+    from envs.acquisition_env import ACTION_SIZE, N_STARTUP, AcquisitionEpisode
 
-    history = AcquisitionHistory(task.dim, budget, snap=task.discretize, categorical=task.categorical)
+    episode = AcquisitionEpisode(function.dim, budget, snap=function.discretize, categorical=function.categorical)
     best = []
     for trial in range(budget):
         if policy is None or trial < N_STARTUP:
-            point, action = task.discretize(rng.uniform(-1, 1, size=task.dim)), None
+            point, action = function.discretize(rng.uniform(-1, 1, size=function.dim)), None
         else:
-            observation = history.observation()
+            observation = episode.observation()
             if isinstance(policy, str):
                 action = rng.uniform(-1, 1, size=ACTION_SIZE)
             else:
                 action = policy.predict(observation, deterministic=False)[0]
-            point = history.propose(action, rng)
-        history.record(point, task(point), action)
-        best.append(history.best_value)
+            point = episode.propose(action, rng)
+        episode.record(point, function(point), action)
+        best.append(episode.best_value)
     return best
 
 
-def run_policy(policy, task, budget: int, rng: np.random.Generator, lower: float, center: float) -> float:
-    """``log10`` normalized regret after a ``budget``-trial run on ``task`` (``best_values``)."""
-    from hpo._gp.acquisition import log_regret
+def run_policy(policy, function, budget: int, rng: np.random.Generator, lower: float, center: float) -> float:
+    """``log10`` normalized regret after a ``budget``-trial run on ``function`` (``best_values``)."""
+    from envs.acquisition_env import log_regret
 
-    return log_regret(best_values(policy, task, budget, rng)[-1], lower, center)
+    return log_regret(best_values(policy, function, budget, rng)[-1], lower, center)
 
 
-def validation_scores(agent, tasks, seed: int) -> dict[str, float]:
-    """Mean ``log10`` regret over the validation tasks: the agent, uniformly random actions
-    and random search (lower is better)."""
+def validation_scores(agent, functions, seed: int) -> dict[str, float]:
+    """Mean ``log10`` regret over the validation functions: the agent, uniformly random
+    actions and random search (lower is better)."""
     policies = {"agent": agent, "uniform": "uniform", "random": None}
     scores = {name: [] for name in policies}
-    for index, (task, lower, center) in enumerate(tasks):
+    for index, (function, lower, center) in enumerate(functions):
         for name, policy in policies.items():
             rng = np.random.default_rng([seed, index])
-            scores[name].append(run_policy(policy, task, VALIDATION_TRIALS, rng, lower, center))
+            scores[name].append(run_policy(policy, function, VALIDATION_TRIALS, rng, lower, center))
     return {name: float(np.mean(values)) for name, values in scores.items()}
 
 

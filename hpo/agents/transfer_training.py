@@ -1,10 +1,10 @@
-"""Meta-training an agent on tasks built from source studies, and its weights as bytes.
+"""Meta-training an agent on surrogates of source studies, and its weights as bytes.
 
-``meta_train`` runs tuning episodes of the pre-trained tuner's MDP (``hpo._gp.acquisition``:
+``meta_train`` runs tuning episodes of the pre-trained tuner's MDP (``envs.acquisition_env``:
 the agent steers a Gaussian-process search, the MDP ``hpo.samplers.PretrainedSampler`` runs on
-a study) on perturbed surrogates of the sources (``hpo.transfer.SourceTask``), one source
+a study) on perturbed surrogates of the sources (``hpo.transfer.SourceSurrogate``), one source
 after the other. Each episode starts as a transfer run on the target does: with the given
-start configurations (the sources' portfolio) evaluated on that episode's task. Every
+start configurations (the sources' portfolio) evaluated on that episode's surrogate. Every
 transition goes into the agent's one replay buffer, so minibatches hold transitions of
 different sources and the SAC-HMR update mixes them (``hpo.agents.sac_hmr``): mixture
 regularization across training environments, what MixReg introduced it for.
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch as th
 
-from hpo._gp.acquisition import N_STARTUP, AcquisitionHistory
+from envs.acquisition_env import N_STARTUP, AcquisitionEpisode
 from hpo.space import SpaceEncoder
-from hpo.transfer.tasks import SourcePrior, SourceTask
+from hpo.transfer.source_surrogates import SourcePrior, SourceSurrogate
 
 _ENT_COEF = "log_ent_coef"
 _TRANSITION_FIELDS = ("observations", "next_observations", "actions", "rewards")
@@ -34,7 +34,7 @@ _REFERENCE_POINTS = 64
 
 def meta_train(
     agent,
-    tasks: Sequence[SourceTask],
+    surrogates: Sequence[SourceSurrogate],
     encoder: SpaceEncoder,
     start: np.ndarray,
     *,
@@ -50,42 +50,42 @@ def meta_train(
 ) -> dict[str, np.ndarray]:
     """Train ``agent`` (SB3 ``SAC``/``SACHMR`` with the spaces of
     ``envs.acquisition_env.AcquisitionEnv``) for ``steps`` agent steps, ``gradient_steps``
-    updates each, on episodes of the ``tasks`` in turn, each perturbed anew: the encoded
+    updates each, on episodes of the ``surrogates`` in turn, each perturbed anew: the encoded
     ``start`` points (at least ``N_STARTUP``: random points fill up), then ``episode_length``
     proposals of the agent, in a run of ``horizon`` trials (the observation's budget; an
     episode that ends before it is cut short, not terminated). Returns the last ``keep``
     transitions. Draws from ``rng`` and from the global torch/NumPy RNGs (the caller seeds
-    those). ``prior``: each task's episodes have the ``SourcePrior`` of the other tasks."""
+    those). ``prior``: each surrogate's episodes have the ``SourcePrior`` of the other surrogates."""
     from tqdm.auto import tqdm
 
-    # A task's prior is the other sources', as a target's is its sources'.
+    # A surrogate's prior is the other sources', as a target's is its sources'.
     priors = [
-        SourcePrior([other for j, other in enumerate(tasks) if j != i]) if prior and len(tasks) > 1 else None
-        for i in range(len(tasks))
+        SourcePrior([other for j, other in enumerate(surrogates) if j != i]) if prior and len(surrogates) > 1 else None
+        for i in range(len(surrogates))
     ]
     buffer = agent.replay_buffer
     buffer.reset()
-    history = observation = task = None
+    episode = observation = surrogate = None
     done_in = episodes = 0
     with tqdm(total=steps, disable=not progress, desc="sac-hmr-transfer: meta-training", unit="step") as bar:
         for _ in range(steps):
-            if done_in == 0 or history.n >= history.horizon:
-                index = episodes % len(tasks)
-                task = tasks[index].perturbed(rng)
-                history = _start(task, encoder, start, horizon, rng, priors[index])
-                observation = history.observation()
+            if done_in == 0 or episode.n >= episode.horizon:
+                index = episodes % len(surrogates)
+                surrogate = surrogates[index].perturbed(rng)
+                episode = _start(surrogate, encoder, start, horizon, rng, priors[index])
+                observation = episode.observation()
                 done_in, episodes = episode_length, episodes + 1
             action, _ = agent.predict(observation, deterministic=False)
-            point = history.propose(action, rng)
-            reward = history.record(point, task(point, rng), action)
+            point = episode.propose(action, rng)
+            reward = episode.record(point, surrogate(point, rng), action)
             done_in -= 1
-            next_observation = history.observation()
+            next_observation = episode.observation()
             buffer.add(
                 observation[None],
                 next_observation[None],
                 np.asarray(action, dtype=np.float32)[None],
                 np.array([reward], dtype=np.float32),
-                np.array([history.n >= history.horizon]),
+                np.array([episode.n >= episode.horizon]),
                 [{}],
             )
             observation = next_observation
@@ -100,31 +100,31 @@ def meta_train(
 
 
 def _start(
-    task: SourceTask,
+    surrogate: SourceSurrogate,
     encoder: SpaceEncoder,
     start: np.ndarray,
     horizon: int,
     rng: np.random.Generator,
     prior: SourcePrior | None = None,
-) -> AcquisitionHistory:
-    """A history with the start points evaluated; the regret's references are the task's
+) -> AcquisitionEpisode:
+    """An episode with the start points evaluated; the regret's references are the surrogate's
     own, as in pre-training: its best value and the median of random points."""
     points = encoder.snap(np.asarray(start, dtype=float).reshape(-1, encoder.dim))
     if len(points) < N_STARTUP:
         points = np.vstack([points, encoder.snap(rng.uniform(-1.0, 1.0, size=(N_STARTUP - len(points), encoder.dim)))])
-    reference = task.values(rng.uniform(-1.0, 1.0, size=(_REFERENCE_POINTS, encoder.dim)))
-    history = AcquisitionHistory(
+    reference = surrogate.values(rng.uniform(-1.0, 1.0, size=(_REFERENCE_POINTS, encoder.dim)))
+    episode = AcquisitionEpisode(
         encoder.dim,
         max(horizon, len(points) + 1),
-        lower=task.lower,
+        lower=surrogate.lower,
         center=float(np.median(reference)),
         snap=encoder.snap,
         categorical=encoder.categorical,
         prior=prior,
     )
     for point in points:
-        history.record(point, task(point, rng))
-    return history
+        episode.record(point, surrogate(point, rng))
+    return episode
 
 
 def add_transitions(buffer, transitions: dict[str, np.ndarray]) -> None:

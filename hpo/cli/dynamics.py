@@ -129,12 +129,12 @@ def _run(args) -> int:
     return 0
 
 
-def _load_factory(spec: str):
-    factory = load_callable(spec, "--model")
+def _load_factory(reference: str):
+    factory = load_callable(reference, "--model")
     built = factory()
     if not (isinstance(built, tuple) and len(built) == 3):
         raise UserError(
-            f"--model: {spec}() must return (model, probe_inputs, probe_targets), got {type(built).__name__}"
+            f"--model: {reference}() must return (model, probe_inputs, probe_targets), got {type(built).__name__}"
         )
     return built
 

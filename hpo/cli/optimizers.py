@@ -20,13 +20,13 @@ def run(args) -> int:
     from hpo.pruners import _REGISTRY as PRUNERS
 
     print("optimizers (--optimizer):")
-    for spec in _REGISTRY.values():
-        kinds = "/".join(k for k, ok in (("single", spec.single_objective), ("multi", spec.multi_objective)) if ok)
-        constrained = ", constraints" if spec.constraints else ""
-        print(f"  {spec.name:26s} [{kinds}-objective{constrained}] {spec.description}")
-        print(f"  {'':26s} = {spec.configuration}")
+    for entry in _REGISTRY.values():
+        kinds = "/".join(k for k, ok in (("single", entry.single_objective), ("multi", entry.multi_objective)) if ok)
+        constrained = ", constraints" if entry.constraints else ""
+        print(f"  {entry.name:26s} [{kinds}-objective{constrained}] {entry.description}")
+        print(f"  {'':26s} = {entry.configuration}")
     print("\npruners (--pruner; single-objective studies):")
-    for spec in PRUNERS.values():
-        print(f"  {spec.name:26s} {spec.description}")
-        print(f"  {'':26s} = {spec.configuration}")
+    for entry in PRUNERS.values():
+        print(f"  {entry.name:26s} {entry.description}")
+        print(f"  {'':26s} = {entry.configuration}")
     return 0

@@ -56,10 +56,10 @@ def register(subparsers) -> None:
         help="steps between checkpoints (and validation points of the curve)",
     )
     parser.add_argument(
-        "--validation-tasks",
+        "--validation-functions",
         type=positive_int,
-        default=defaults.VALIDATION_TASKS,
-        help="training-distribution tasks (own seed) the curve validates on at each checkpoint",
+        default=defaults.VALIDATION_FUNCTIONS,
+        help="training-distribution functions (own seed) the curve validates on at each checkpoint",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
@@ -75,7 +75,7 @@ def run(args) -> int:
         hmr=not args.no_hmr,
         batch_size=args.batch_size,
         learning_starts=args.learning_starts,
-        validation_tasks=args.validation_tasks,
+        validation_functions=args.validation_functions,
         target_entropy=args.target_entropy,
         gamma=args.gamma,
         checkpoint_every=args.checkpoint_every,

@@ -2,7 +2,8 @@
 Optuna sampler.
 
 The shipped agents (``hpo.agents.shipped``) steer the Gaussian-process search of
-``hpo._gp.acquisition``, whose observation and action do not depend on the search space, so
+``hpo._gp.search`` through the MDP of ``envs.acquisition_env``, whose observation and action do
+not depend on the search space, so
 they serve any number of parameters of any type. ``PretrainedSampler`` runs one on an Optuna
 study and keeps training it there (``gradient_steps`` updates of a ``batch_size`` minibatch
 per ``train_every`` new transitions; ``fine_tune=False`` freezes it). Loading never unpickles
@@ -13,7 +14,7 @@ action in the trial's system attributes (``SYSTEM_ATTR``). The GP-based observat
 old trial cannot be recomputed cheaply, so it is kept rather than replayed; the values,
 hence the rewards, come from the study. Trials without that record (start-up trials,
 other samplers, other workers' proposals not yet seen) inform the model but make no
-transition. The first ``hpo._gp.acquisition.N_STARTUP`` finished trials are the independent
+transition. The first ``envs.acquisition_env.N_STARTUP`` finished trials are the independent
 sampler's (random search by default), as in pre-training.
 """
 
@@ -27,7 +28,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
-from hpo._gp.acquisition import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionHistory
+from envs.acquisition_env import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, AcquisitionEpisode
 from hpo.agents.shipped import fresh_agent, load_pretrained
 from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
@@ -42,7 +43,7 @@ _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
 class PretrainedSampler(AgentSampler):
     """An Optuna sampler in which a pre-trained agent steers a Gaussian-process search (see
-    the module docstring and ``hpo._gp.acquisition``).
+    the module docstring and ``envs.acquisition_env``).
 
     Parameters
     ----------
@@ -123,11 +124,11 @@ class PretrainedSampler(AgentSampler):
         numbers = [t.number for t in trials]
         records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
         with self._lock, self._private_global_rngs():
-            history, rewards = self._history(numbers, points, values, records)
-            observation = history.observation()
+            episode, rewards = self._episode(numbers, points, values, records)
+            observation = episode.observation()
             self._add_transitions(records, rewards, observation)
             action, _ = self.agent.predict(observation, deterministic=self.deterministic)
-            point = history.propose(action, np.random.default_rng(self._rng.randint(0, 2**31 - 1)))
+            point = episode.propose(action, np.random.default_rng(self._rng.randint(0, 2**31 - 1)))
         study._storage.set_trial_system_attr(
             trial._trial_id,
             SYSTEM_ATTR,
@@ -143,11 +144,11 @@ class PretrainedSampler(AgentSampler):
             self._cache = dict(key=key, encoded={}, encoder=encoder, sign=sign, added=set(), replay=Replay())
         return self._cache
 
-    def _restart_history(self) -> None:
+    def _restart_episode(self) -> None:
         encoder = self._cache["encoder"]
         self._cache.update(
             rewards={},
-            history=AcquisitionHistory(
+            episode=AcquisitionEpisode(
                 encoder.dim,
                 self.horizon,
                 snap=encoder.snap,
@@ -157,25 +158,25 @@ class PretrainedSampler(AgentSampler):
         )
 
     def _prior(self, encoder):
-        """What is known of the study's landscape before its trials (``AcquisitionHistory``'s
+        """What is known of the study's landscape before its trials (``AcquisitionEpisode``'s
         ``prior``): nothing here."""
         return None
 
-    def _history(self, numbers, points, values, records):
-        """The ``AcquisitionHistory`` of the finished trials and each one's reward; only the
+    def _episode(self, numbers, points, values, records):
+        """The ``AcquisitionEpisode`` of the finished trials and each one's reward; only the
         trials not recorded yet are added (``Replay``), so the model stays warm-started."""
         cache = self._cache
         start = cache["replay"].pending(None, numbers)
         if start == 0:
-            self._restart_history()
-        history, sign = cache["history"], cache["sign"]
+            self._restart_episode()
+        episode, sign = cache["episode"], cache["sign"]
         for number, point, value in zip(numbers[start:], points[start:], values[start:]):
             action = records.get(number, {}).get("action")
-            cache["rewards"][number] = history.record(
+            cache["rewards"][number] = episode.record(
                 point, None if value is None else sign * value, None if action is None else np.array(action)
             )
         cache["replay"].done(numbers)
-        return history, cache["rewards"]
+        return episode, cache["rewards"]
 
     def _add_transitions(self, records, rewards, observation) -> None:
         """Each recorded trial not yet in the buffer, followed by the next recorded one (or

@@ -2,12 +2,12 @@
 
 The study is the replay buffer. At every ``sample_relative`` the sampler replays the study's
 finished trials, in trial-number order, through the MDP of ``envs.HPOEnv`` (the same
-``TuningHistory`` bookkeeping: normalization, observation, reward, failure penalty) and so
+``TuningEpisode`` bookkeeping: normalization, observation, reward, failure penalty) and so
 rebuilds every transition ``(observation, action, reward, next observation)``; the action of
-a trial is recovered from its parameters (``TuningHistory.action_for``). Nothing but the
+a trial is recovered from its parameters (``TuningEpisode.action_for``). Nothing but the
 trials is needed, so the sampler works with any storage and with several processes sharing
 one study: each process keeps its own agent (networks and optimizer state), trains it on
-the whole shared history, and acts on the current state. The whole study is one
+the whole shared study, and acts on the current state. The whole study is one
 continuing episode (no terminal state); the budget feature of the observation is
 ``n_finished / horizon``, clipped at 1.
 
@@ -41,7 +41,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
 from envs import hpo_env
-from envs.hpo_env import HPOEnv, TuningHistory
+from envs.hpo_env import HPOEnv, TuningEpisode
 from hpo.agents import sac_hmr
 from hpo.agents.sac_hmr import SACHMR
 from hpo.errors import UserError
@@ -165,7 +165,7 @@ class SACHMRSampler(AgentSampler):
             optimum=optimum,
         )
         # Validate the MDP options now, not at the first agent step.
-        hpo_env.TuningHistory(1, horizon=self.horizon, **self._mdp_kwargs)
+        hpo_env.TuningEpisode(1, horizon=self.horizon, **self._mdp_kwargs)
         if self.hmr:  # validate the HMR options now too (levels vs depth: at the first update)
             sac_hmr._check_levels("hmr_critic_levels", self._hmr_kwargs["hmr_critic_levels"])
             sac_hmr._check_levels("hmr_actor_levels", self._hmr_kwargs["hmr_actor_levels"])
@@ -174,7 +174,7 @@ class SACHMRSampler(AgentSampler):
         self._agent_space_key: tuple | None = None
         self._trained_transitions = 0
         self._replayed = Replay()
-        self._history: TuningHistory | None = None
+        self._episode: TuningEpisode | None = None
 
     # ---- Optuna's sampler interface --------------------------------------------------
     def sample_relative(
@@ -190,19 +190,19 @@ class SACHMRSampler(AgentSampler):
             return {}
         with self._lock, self._private_global_rngs():
             agent = self._agent_for(search_space, maximize)
-            history, transitions = self._replay(agent, encoder.dim, maximize, numbers, points, values)
+            episode, transitions = self._replay(agent, encoder.dim, maximize, numbers, points, values)
             every = self.train_every
             due = min(transitions // every - self._trained_transitions // every, _MAX_TRIALS_TRAINED_PER_CALL)
             if due > 0 and self.gradient_steps > 0:
                 agent.train(gradient_steps=self.gradient_steps * due, batch_size=self.batch_size)
             self._trained_transitions = transitions
-            action, _ = agent.predict(history.observation(), deterministic=False)
-            point = history.point_for(action)
+            action, _ = agent.predict(episode.observation(), deterministic=False)
+            point = episode.point_for(action)
         return encoder.decode(point)
 
     # ---- internals -----------------------------------------------------------------
-    def _new_history(self, dim: int, maximize: bool) -> TuningHistory:
-        return TuningHistory(
+    def _new_episode(self, dim: int, maximize: bool) -> TuningEpisode:
+        return TuningEpisode(
             dim, horizon=self.horizon, direction="maximize" if maximize else "minimize", **self._mdp_kwargs
         )
 
@@ -267,19 +267,19 @@ class SACHMRSampler(AgentSampler):
         replay buffer (only the trials not replayed yet are added, see ``Replay``)."""
         start = self._replayed.pending((agent, maximize), numbers)
         if start == 0:
-            self._history = self._new_history(dim, maximize)
+            self._episode = self._new_episode(dim, maximize)
             agent.replay_buffer.reset()
-        self._add_transitions(agent.replay_buffer, self._history, points[start:], values[start:])
+        self._add_transitions(agent.replay_buffer, self._episode, points[start:], values[start:])
         self._replayed.done(numbers)
-        return self._history, len(points)
+        return self._episode, len(points)
 
     @staticmethod
-    def _add_transitions(buffer, history, points, values) -> None:
-        observation = history.observation()
+    def _add_transitions(buffer, episode, points, values) -> None:
+        observation = episode.observation()
         for point, value in zip(points, values):
-            action = history.action_for(point)
-            reward = history.record(point, value)
-            next_observation = history.observation()
+            action = episode.action_for(point)
+            reward = episode.record(point, value)
+            next_observation = episode.observation()
             buffer.add(
                 observation[None],
                 next_observation[None],

@@ -8,10 +8,10 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
    are also the start of the Gaussian-process search that follows, which so begins in the
    family's good region.
 2. **How: the shipped SAC-HMR agent** (``hpo.agents.shipped``: it steers a Gaussian-process
-   search by setting each trial's acquisition, see ``hpo._gp.acquisition`` and
+   search by setting each trial's acquisition, see ``envs.acquisition_env`` and
    ``hpo.samplers.PretrainedSampler``), **meta-trained on the source studies**
    (``hpo.agents.transfer_training``): ``training_steps`` agent steps on tuning episodes of
-   cheap surrogates of the sources (``hpo.transfer.SourceTask``: a Gaussian-process mean
+   cheap surrogates of the sources (``hpo.transfer.SourceSurrogate``: a Gaussian-process mean
    fitted to a source's quantile scores, perturbed anew each episode by an input shift, a
    score warp and noise, so that no table is learned by heart), each episode starting with
    the portfolio as the run on the target does. One replay buffer holds all sources'
@@ -20,7 +20,7 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
    ``keep_transitions`` meta-training transitions in its buffer.
 3. **What the sources say about untried configurations** (``source_prior``): the mean of
    the sources' surrogates is the prior mean of the Gaussian process
-   (``hpo.transfer.SourcePrior``, ``hpo._gp.acquisition.prior_scale``), trusted as far as it
+   (``hpo.transfer.SourcePrior``, ``hpo._gp.search.prior_scale``), trusted as far as it
    ranks the study's trials better than chance and than the study's own model. In
    meta-training each source's episodes have the prior of the other sources, as the target
    has that of its sources. It is used only where the sources agree on where the good
@@ -74,7 +74,7 @@ from hpo.transfer import (
     PortfolioSampler,
     Source,
     SourcePrior,
-    SourceTask,
+    SourceSurrogate,
     encode_configs,
     portfolio,
     prior_agreement,
@@ -154,8 +154,8 @@ class SACHMRTransferSampler(PretrainedSampler):
         if source_prior not in ("auto", True, False):
             raise UserError(f"source_prior is {source_prior!r}; allowed: 'auto', True, False")
         self.source_prior = source_prior
-        self._tasks: tuple[tuple, list[SourceTask]] | None = None
-        self._agreement: tuple[list[SourceTask], float] | None = None
+        self._surrogates: tuple[tuple, list[SourceSurrogate]] | None = None
+        self._agreement: tuple[list[SourceSurrogate], float] | None = None
         self.prior_agreement: float | None = None  # set once "auto" has decided
         self.training_steps = int(training_steps)
         self.episode_length = int(episode_length)
@@ -200,7 +200,7 @@ class SACHMRTransferSampler(PretrainedSampler):
             agent.set_logger(silent_logger())
             transitions = meta_train(
                 agent,
-                self._source_tasks(encoder),
+                self._source_surrogates(encoder),
                 encoder,
                 self._start_points(encoder),
                 horizon=self.horizon,
@@ -219,26 +219,26 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.training_seconds = time.perf_counter() - started
         return weights_to_bytes(agent, transitions)
 
-    def _source_tasks(self, encoder: SpaceEncoder) -> list[SourceTask]:
+    def _source_surrogates(self, encoder: SpaceEncoder) -> list[SourceSurrogate]:
         """Each source's surrogate on this space (fitted once per space)."""
         key = tuple((name, repr(dist)) for name, dist in encoder.space.items())
-        if self._tasks is None or self._tasks[0] != key:
-            self._tasks = (key, [SourceTask.from_source(source, encoder) for source in self.sources])
-        return self._tasks[1]
+        if self._surrogates is None or self._surrogates[0] != key:
+            self._surrogates = (key, [SourceSurrogate.from_source(source, encoder) for source in self.sources])
+        return self._surrogates[1]
 
     def _uses_prior(self, encoder: SpaceEncoder) -> bool:
         """``source_prior``, with ``"auto"`` decided by the sources' agreement (kept in
         ``prior_agreement``)."""
         if self.source_prior != "auto":
             return self.source_prior
-        tasks = self._source_tasks(encoder)
-        if self._agreement is None or self._agreement[0] is not tasks:
-            self._agreement = (tasks, prior_agreement(self.sources, tasks, encoder))
+        surrogates = self._source_surrogates(encoder)
+        if self._agreement is None or self._agreement[0] is not surrogates:
+            self._agreement = (surrogates, prior_agreement(self.sources, surrogates, encoder))
         self.prior_agreement = self._agreement[1]
         return self.prior_agreement >= PRIOR_MIN_AGREEMENT
 
     def _prior(self, encoder: SpaceEncoder) -> SourcePrior | None:
-        return SourcePrior(self._source_tasks(encoder)) if self._uses_prior(encoder) else None
+        return SourcePrior(self._source_surrogates(encoder)) if self._uses_prior(encoder) else None
 
     def _start_points(self, encoder: SpaceEncoder) -> np.ndarray:
         """The start configurations encoded; a parameter one leaves unset at its centre."""

@@ -1,12 +1,12 @@
 """Transfer from earlier studies: loading and normalizing source studies (``sources``), the
 greedy portfolio evaluated first by any optimizer (``portfolio``) and the cheap per-source
-surrogate tasks the learned tuner is meta-trained on, whose mean is its prior where the
-sources agree (``tasks``).
+surrogates of the sources the learned tuner is meta-trained on, whose mean is its prior where
+the sources agree (``source_surrogates``).
 docs/transfer.md has the rules and the benchmark."""
 
 from hpo.transfer.portfolio import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, encode_configs, nearest_scores, portfolio
+from hpo.transfer.source_surrogates import PRIOR_MIN_AGREEMENT, SourcePrior, SourceSurrogate, prior_agreement
 from hpo.transfer.sources import Source, load_sources, source_trials
-from hpo.transfer.tasks import PRIOR_MIN_AGREEMENT, SourcePrior, SourceTask, prior_agreement
 
 __all__ = [
     "DEFAULT_PORTFOLIO_SIZE",
@@ -14,7 +14,7 @@ __all__ = [
     "PortfolioSampler",
     "Source",
     "SourcePrior",
-    "SourceTask",
+    "SourceSurrogate",
     "encode_configs",
     "load_sources",
     "nearest_scores",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 import envs
-from envs import HPOEnv, TuningHistory, observation_size
+from envs import HPOEnv, TuningEpisode, observation_size
 from hpo.errors import UserError
 
 MIXED_SPACE = {
@@ -46,7 +46,7 @@ def test_module_prefix_make_and_task_shortcut():
     env = gymnasium.make("envs:hpo/HPO-v0", task="sphere-4d", n_trials=3)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (observation_size(4),)
-    assert env.unwrapped.history.direction == "minimize"
+    assert env.unwrapped.episode.direction == "minimize"
 
 
 def run_episode(env, actions):
@@ -105,19 +105,19 @@ def test_normalization_makes_rewards_and_observations_scale_and_sign_free(scale,
 
 
 def test_relative_action_steps_from_the_incumbent_and_absolute_does_not():
-    history = TuningHistory(2, horizon=10, action_mode="relative", step_scale=0.5)
+    history = TuningEpisode(2, horizon=10, action_mode="relative", step_scale=0.5)
     np.testing.assert_allclose(history.point_for(np.array([0.2, -0.4])), [0.2, -0.4])  # no incumbent yet
     history.record(np.array([0.2, -0.4]), 1.0)
     history.record(np.array([0.9, 0.9]), 5.0)  # worse (minimize): incumbent stays
     np.testing.assert_allclose(history.point_for(np.array([1.0, -1.0])), [0.7, -0.9])
     np.testing.assert_allclose(history.action_for(np.array([0.7, -0.9])), [1.0, -1.0])
     # Near a bound the step shrinks on that side only, so it never leaves the box.
-    near_bound = TuningHistory(2, horizon=10, action_mode="relative", step_scale=0.5)
+    near_bound = TuningEpisode(2, horizon=10, action_mode="relative", step_scale=0.5)
     near_bound.record(np.array([0.9, -0.95]), 1.0)
     np.testing.assert_allclose(near_bound.point_for(np.array([1.0, -1.0])), [1.0, -1.0])
     np.testing.assert_allclose(near_bound.point_for(np.array([0.5, -0.5])), [0.95, -0.975])
     np.testing.assert_allclose(near_bound.point_for(np.array([-1.0, 1.0])), [0.4, -0.45])
-    absolute = TuningHistory(2, horizon=10, action_mode="absolute")
+    absolute = TuningEpisode(2, horizon=10, action_mode="absolute")
     absolute.record(np.array([0.2, -0.4]), 1.0)
     np.testing.assert_allclose(absolute.point_for(np.array([1.0, -1.0])), [1.0, -1.0])
 
@@ -129,7 +129,7 @@ def test_relative_action_steps_from_the_incumbent_and_absolute_does_not():
     step_scale=st.floats(0.05, 2.0),
 )
 def test_relative_points_stay_in_the_box_and_actions_are_recovered(best, action, step_scale):
-    history = TuningHistory(3, horizon=10, action_mode="relative", step_scale=step_scale)
+    history = TuningEpisode(3, horizon=10, action_mode="relative", step_scale=step_scale)
     history.record(np.array(best), 0.0)
     point = history.point_for(np.array(action))
     assert np.all(np.abs(point) <= 1.0)
@@ -138,7 +138,7 @@ def test_relative_points_stay_in_the_box_and_actions_are_recovered(best, action,
 
 
 def test_observation_layout():
-    history = TuningHistory(2, horizon=4, window=2, action_mode="absolute")
+    history = TuningEpisode(2, horizon=4, window=2, action_mode="absolute")
     np.testing.assert_array_equal(history.observation(), np.zeros(observation_size(2, 2), dtype=np.float32))
     history.record(np.array([0.5, 0.5]), 3.0)
     history.record(np.array([-0.5, 0.25]), 1.0)  # new best

@@ -134,8 +134,8 @@ def test_every_optimizer_resumes_from_the_storage_alone(tmp_path, optimizer):
     from hpo.optimizers import get_optimizer
     from hpo.trials import work
 
-    spec = get_optimizer(optimizer)
-    directions = ["minimize"] if spec.single_objective else ["minimize", "minimize"]
+    entry = get_optimizer(optimizer)
+    directions = ["minimize"] if entry.single_objective else ["minimize", "minimize"]
     space = {"x": {"type": "float", "low": -1, "high": 1}, "n": {"type": "int", "low": 0, "high": 4}}
 
     def objective(p):

@@ -57,9 +57,11 @@ def test_lr_range_accepts_a_user_factory(capsys, monkeypatch):
     assert "user_models_for_test:build" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("spec, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")])
-def test_lr_range_bad_model_spec(capsys, spec, fragment):
-    assert main(["dynamics", "lr-range", "--model", spec]) == 2
+@pytest.mark.parametrize(
+    "reference, fragment", [("no_colon", "MODULE:FUNCTION"), ("not_a_module_xyz:f", "cannot import")]
+)
+def test_lr_range_bad_model_reference(capsys, reference, fragment):
+    assert main(["dynamics", "lr-range", "--model", reference]) == 2
     assert fragment in capsys.readouterr().err
 
 

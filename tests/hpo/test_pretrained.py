@@ -17,24 +17,24 @@ from scipy.optimize import approx_fprime
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import hpo
-from envs.acquisition_env import AcquisitionEnv
-from envs.task_distribution import (
-    HELDOUT_BBOB_FUNCTIONS,
-    HELDOUT_BBOB_INSTANCES,
-    TaskDistribution,
-)
-from hpo._gp.acquisition import (
+from envs.acquisition_env import (
     ACTION_SIZE,
     BETA_RANGE,
     N_STARTUP,
     OBSERVATION_SIZE,
     RADIUS_RANGE,
-    AcquisitionHistory,
+    AcquisitionEnv,
+    AcquisitionEpisode,
     action_to_acquisition,
     log_regret,
-    prior_scale,
+)
+from envs.synthetic_functions import (
+    HELDOUT_BBOB_FUNCTIONS,
+    HELDOUT_BBOB_INSTANCES,
+    FunctionDistribution,
 )
 from hpo._gp.gp import GaussianProcess, power_scores
+from hpo._gp.search import prior_scale
 from hpo.agents.pretraining import params_sha, pretrain, read_curve
 from hpo.agents.shipped import AGENTS, load_pretrained, weights_path
 from hpo.cli import main
@@ -48,7 +48,7 @@ TINY = dict(
     checkpoint_every=80,
     batch_size=16,
     net_arch=(16, 16),
-    validation_tasks=2,
+    validation_functions=2,
     progress=False,
 )
 
@@ -160,7 +160,7 @@ def test_actions_map_onto_the_documented_ranges():
 @pytest.mark.parametrize("dim", [1, 5, 20])
 def test_observation_and_proposals_are_valid_in_any_dimension_with_failures(dim):
     rng = np.random.default_rng(dim)
-    history = AcquisitionHistory(dim, horizon=30)
+    history = AcquisitionEpisode(dim, horizon=30)
     for i in range(12):
         point = rng.uniform(-1, 1, dim)
         history.record(point, None if i % 5 == 3 else float(np.sum(point**2)), rng.uniform(-1, 1, ACTION_SIZE))
@@ -172,7 +172,7 @@ def test_observation_and_proposals_are_valid_in_any_dimension_with_failures(dim)
 
 
 def test_improvement_features_count_recent_records_with_failures():
-    history = AcquisitionHistory(1, horizon=20)
+    history = AcquisitionEpisode(1, horizon=20)
     values = [5.0, None, 4.0, 6.0, 3.0, None, 3.0, 2.5]  # records at 2, 4 and 7; 6 ties
     for i, value in enumerate(values):
         history.record(np.array([i / 10]), value)
@@ -186,24 +186,24 @@ def test_improvement_features_count_recent_records_with_failures():
 
 def test_a_small_local_radius_proposes_next_to_the_best_point():
     rng = np.random.default_rng(1)
-    history = AcquisitionHistory(3, horizon=30)
+    history = AcquisitionEpisode(3, horizon=30)
     for point in rng.uniform(-1, 1, (10, 3)):
         history.record(point, float(np.sum((point - 0.3) ** 2)))
     local = history.propose(np.array([-1.0, -1.0, 1.0]), rng)  # exploit, smallest radius, all local
-    assert np.linalg.norm(local - history.best_point) < 0.1
+    assert np.linalg.norm(local - history.search.best_point) < 0.1
 
 
 def test_local_candidates_keep_or_redraw_categorical_choices():
     rng = np.random.default_rng(6)
-    history = AcquisitionHistory(2, horizon=30, categorical=np.array([False, True]))
+    history = AcquisitionEpisode(2, horizon=30, categorical=np.array([False, True]))
     for point in rng.uniform(-1, 1, (8, 2)):
         point[1] = np.round((point[1] + 1) / 2 * 4) / 4 * 2 - 1
         history.record(point, float(point[0] ** 2 + (point[1] != 0.5)))
-    best = history.best_point
-    near = history._around(best, 0.02, 2000, rng)
+    best = history.search.best_point
+    near = history.search._around(best, 0.02, 2000, rng)
     assert np.mean(near[:, 1] == best[1]) > 0.95  # a small scale rarely changes a choice
     assert np.all(np.abs(near[:, 0] - best[0]) < 0.2)
-    far = history._around(best, 2.0, 2000, rng)[:, 1]
+    far = history.search._around(best, 2.0, 2000, rng)[:, 1]
     assert np.mean(far == best[1]) < 0.05 and far.min() < -0.9 and far.max() > 0.9  # redrawn anywhere
 
 
@@ -215,7 +215,7 @@ def test_discrete_search_never_reruns_a_configuration_while_others_remain():
         return np.round((np.clip(points, -1, 1) + 1) / 2 * (levels - 1)) / (levels - 1) * 2 - 1
 
     rng = np.random.default_rng(5)
-    history = AcquisitionHistory(2, horizon=12, snap=snap)
+    history = AcquisitionEpisode(2, horizon=12, snap=snap)
     for point in snap(rng.uniform(-1, 1, (N_STARTUP, 2))):
         history.record(point, float(np.sum(point**2)))
     while history.n < 12:
@@ -263,11 +263,11 @@ def test_a_good_prior_guides_the_model_where_no_trial_was_run():
     unseen = rng.uniform(-1, 1, (300, 2))
     errors, deviations = {}, {}
     for name, prior in (("none", None), ("good", lambda p: 2.0 * f(p) + 1.0), ("reversed", lambda p: -f(p))):
-        history = AcquisitionHistory(2, horizon=30, prior=prior)
+        history = AcquisitionEpisode(2, horizon=30, prior=prior)
         for point in start:
             history.record(point, float(f(point)[0]))
         history.observation()  # fits the model
-        mean, deviations[name] = history.predict(unseen)
+        mean, deviations[name] = history.search.predict(unseen)
         errors[name] = 1.0 - np.corrcoef(mean, f(unseen))[0, 1]
     assert errors["good"] < 0.01 < errors["none"]
     assert errors["reversed"] == pytest.approx(errors["none"])  # a misleading prior is ignored
@@ -276,7 +276,7 @@ def test_a_good_prior_guides_the_model_where_no_trial_was_run():
 
 def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():
     rng = np.random.default_rng(2)
-    history = AcquisitionHistory(2, horizon=20, lower=-1.0, center=4.0)
+    history = AcquisitionEpisode(2, horizon=20, lower=-1.0, center=4.0)
     rewards = [history.record(p, float(np.sum(p**2)) - 1.0) for p in rng.uniform(-1, 1, (20, 2))]
     first = float(np.sum(history.points[0] ** 2)) - 1.0
     assert np.isclose(sum(rewards), log_regret(first, -1.0, 4.0) - log_regret(history.best_value, -1.0, 4.0))
@@ -285,7 +285,7 @@ def test_rewards_add_up_to_the_orders_of_magnitude_of_regret_removed():
 
 
 def test_task_distribution_never_draws_held_out_functions_or_instances():
-    distribution = TaskDistribution(max_dim=20)
+    distribution = FunctionDistribution(max_dim=20)
     rng = np.random.default_rng(1)
     dims, families = [], set()
     for _ in range(400):
@@ -305,7 +305,7 @@ def test_task_distribution_never_draws_held_out_functions_or_instances():
 
 
 def test_discrete_coordinates_take_only_their_levels():
-    distribution = TaskDistribution(max_dim=6, discrete_fraction=1.0)
+    distribution = FunctionDistribution(max_dim=6, discrete_fraction=1.0)
     rng = np.random.default_rng(3)
     task = next(t for t in (distribution.sample(rng) for _ in range(50)) if t.levels.any())
     i = int(np.flatnonzero(task.levels)[0])
@@ -314,7 +314,7 @@ def test_discrete_coordinates_take_only_their_levels():
 
 
 def test_categorical_task_coordinates_shuffle_their_levels():
-    distribution = TaskDistribution(max_dim=6, discrete_fraction=1.0)
+    distribution = FunctionDistribution(max_dim=6, discrete_fraction=1.0)
     rng = np.random.default_rng(8)
     tasks = [distribution.sample(rng) for _ in range(60)]
     task = next(t for t in tasks if t.categorical.any() and t.levels[np.argmax(t.categorical)] >= 4)
@@ -343,7 +343,7 @@ def test_categorical_task_coordinates_shuffle_their_levels():
 
 def test_task_minimum_is_below_every_value_of_the_task():
     rng = np.random.default_rng(7)
-    distribution = TaskDistribution(max_dim=6)
+    distribution = FunctionDistribution(max_dim=6)
     for _ in range(12):
         task = distribution.sample(rng)
         task.noise = 0.0
@@ -358,17 +358,17 @@ def test_pretrain_env_passes_gymnasium_and_sb3_checkers():
     check_env(env)
     sb3_check_env(env)
     obs, info = env.reset(seed=0)
-    assert obs.shape == (OBSERVATION_SIZE,) and env.history.n == N_STARTUP
+    assert obs.shape == (OBSERVATION_SIZE,) and env.episode.n == N_STARTUP
     returns = 0.0
     while True:
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
         returns += reward
         if terminated:
             break
-    assert env.history.n == env.budget and "best_value" in info
-    start = min(env.history.values[:N_STARTUP])
+    assert env.episode.n == env.budget and "best_value" in info
+    start = min(env.episode.values[:N_STARTUP])
     # the return is the log-regret removed after the random start
-    assert np.isclose(returns, log_regret(start, env.history.lower, env.history.center) - info["log_regret"])
+    assert np.isclose(returns, log_regret(start, env.episode.lower, env.episode.center) - info["log_regret"])
 
 
 def test_pretrain_env_refuses_budgets_shorter_than_the_random_start():
@@ -503,12 +503,12 @@ def test_incremental_history_equals_a_full_replay():
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_float("x", -2, 2) ** 2 + t.suggest_int("n", 1, 5), n_trials=15)
     incremental = dict(sampler._cache["rewards"])
-    history = sampler._cache["history"]
+    history = sampler._cache["episode"]
     sampler._cache["replay"] = Replay()  # forget what was replayed: the next call replays every trial
     trials = [t for t in study.trials if t.number in incremental]
     numbers = [t.number for t in trials]
     records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
-    replayed, rewards = sampler._history(numbers, history.points, history.values, records)
+    replayed, rewards = sampler._episode(numbers, history.points, history.values, records)
     assert rewards == incremental
     assert np.allclose(replayed.last_action, history.last_action)
     assert [v for v in replayed.values] == [v for v in history.values]
@@ -526,9 +526,9 @@ def test_wrong_agent_shapes_are_a_clear_error():
 
 # ---- leverage benchmark (benchmarks/pretrained/leverage.py) --------------------------------
 def test_best_values_never_increase_and_agree_with_run_policy():
-    from hpo.agents.pretraining import best_values, make_validation_tasks, run_policy
+    from hpo.agents.pretraining import best_values, make_validation_functions, run_policy
 
-    task, lower, center = make_validation_tasks(3, 1)[0]
+    task, lower, center = make_validation_functions(3, 1)[0]
     best = best_values("uniform", task, 12, np.random.default_rng(0))
     assert len(best) == 12 and all(b <= a for a, b in zip(best, best[1:]))
     assert run_policy("uniform", task, 12, np.random.default_rng(0), lower, center) == log_regret(
@@ -543,7 +543,7 @@ def test_leverage_oracle_is_scored_on_runs_it_did_not_choose_with():
 
     lucky, steady = constant_name(GRID[0]), constant_name(GRID[1])
     rows = []
-    for task in range(2):
+    for function in range(2):
         for seed in range(4):
             for entry in ["uniform", "agent", "gp", "tpe"] + [constant_name(a) for a in GRID]:
                 regret = 0.5
@@ -551,7 +551,7 @@ def test_leverage_oracle_is_scored_on_runs_it_did_not_choose_with():
                     regret = 0.0 if seed < 2 else 1.0
                 elif entry == steady:
                     regret = 0.2
-                rows.append({"entry": entry, "task": task, "seed": seed, "regret_25": regret})
+                rows.append({"entry": entry, "function": function, "seed": seed, "regret_25": regret})
     summary = summarize(pd.DataFrame(rows), 25)
     # chosen on runs 0-1 it scores 1.0 on runs 2-3; chosen on runs 2-3 (steady) it scores 0.2
     assert summary.loc["oracle", "mean regret"] == pytest.approx(0.6)

@@ -15,7 +15,7 @@ from hpo.transfer import (
     PRIOR_MIN_AGREEMENT,
     PortfolioSampler,
     SourcePrior,
-    SourceTask,
+    SourceSurrogate,
     load_sources,
     nearest_scores,
     portfolio,
@@ -202,7 +202,7 @@ def test_a_source_task_follows_its_trials_and_perturbs_with_a_seed():
     study = _grid_study()
     (source,) = load_sources([study], SPACE)
     encoder = SpaceEncoder(SPACE)
-    task = SourceTask.from_source(source, encoder)
+    task = SourceSurrogate.from_source(source, encoder)
     best, worst = (encoder.encode(source.params[i]) for i in (np.argmin(source.scores), np.argmax(source.scores)))
     assert task(best) < 0.25 and task(worst) > 0.6  # the source's best trial scores near 0, its worst near 1
     assert task.lower == source.scores.min()
@@ -214,7 +214,7 @@ def test_a_source_task_follows_its_trials_and_perturbs_with_a_seed():
 def test_a_source_task_evaluates_a_batch_as_its_shifted_warped_model_mean():
     encoder = SpaceEncoder(SPACE)
     (source,) = load_sources([_grid_study()], SPACE)
-    task = SourceTask.from_source(source, encoder).perturbed(np.random.default_rng(2))
+    task = SourceSurrogate.from_source(source, encoder).perturbed(np.random.default_rng(2))
     points = np.random.default_rng(5).uniform(-1, 1, (7, encoder.dim))
     shifted, _ = task.model.predict(points - task.offset)
     assert np.allclose(task.values(points), np.clip(shifted, 0, 1) ** task.power)
@@ -225,10 +225,10 @@ def test_the_source_prior_is_the_mean_of_its_tasks():
     encoder = SpaceEncoder(SPACE)
     study = _grid_study()
     (source,) = load_sources([study], SPACE)
-    tasks = [SourceTask.from_source(source, encoder).perturbed(np.random.default_rng(i)) for i in range(2)]
+    tasks = [SourceSurrogate.from_source(source, encoder).perturbed(np.random.default_rng(i)) for i in range(2)]
     points = np.random.default_rng(5).uniform(-1, 1, (7, encoder.dim))
     assert np.allclose(SourcePrior(tasks)(points), (tasks[0].values(points) + tasks[1].values(points)) / 2)
-    with pytest.raises(ValueError, match="at least one task"):
+    with pytest.raises(ValueError, match="at least one surrogate"):
         SourcePrior([])
 
 
@@ -237,7 +237,7 @@ def test_sources_that_agree_on_the_good_region_pass_the_prior_check_and_others_d
 
     def agreement(centers):
         sources = load_sources([_grid_study(center=c, seed=i) for i, c in enumerate(centers)], SPACE)
-        return prior_agreement(sources, [SourceTask.from_source(s, encoder) for s in sources], encoder)
+        return prior_agreement(sources, [SourceSurrogate.from_source(s, encoder) for s in sources], encoder)
 
     assert agreement([0.3, 0.3, 0.3]) >= PRIOR_MIN_AGREEMENT
     assert agreement([0.1, 0.9, 0.1, 0.9]) < PRIOR_MIN_AGREEMENT  # half of them say the opposite

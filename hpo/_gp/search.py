@@ -1,43 +1,29 @@
-"""The pre-trained tuner's MDP: the agent steers a Gaussian-process search.
+"""The Gaussian-process search: the model of a study's trials and the candidate search that
+proposes the next trial for given acquisition settings.
 
-Learned optimizers that beat hand-designed ones at small budgets (MetaBO, Volpp et al. 2020)
-do not learn to place points from raw coordinates: they learn the *acquisition* on top of a
-surrogate's features, which makes them independent of the dimension and leaves the
-modelling to the model. ``AcquisitionHistory`` is that MDP, shared by pre-training
-(``envs.acquisition_env``) and the Optuna sampler (``hpo.samplers.pretrained``):
+``GPSearch`` holds one tuning run's trials (encoded points of ``[-1, 1]^d``, values to
+*minimize*; failed trials count as the worst value seen) and a ``hpo._gp.gp.GaussianProcess``
+on their power-transformed values (``hpo._gp.gp.power_scores``), refitted (warm-started) on a
+schedule and conditioned on every trial. With a ``prior`` (what earlier studies say about the
+landscape, ``hpo.transfer.SourcePrior``), the model's mean is the prior, mapped onto the
+targets' scale and trusted as far as it ranks the trials so far better than chance and than
+the process itself (``prior_scale``), plus the process conditioned on what the prior leaves
+unexplained.
 
-* **State**: the trials so far (encoded points of ``[-1, 1]^d``, values to *minimize*;
-  failed trials count as the worst value seen) and a ``hpo._gp.gp.GaussianProcess`` on the
-  power-transformed values (``hpo._gp.gp.power_scores``), refitted (warm-started) on a schedule
-  and conditioned on every trial. With a ``prior`` (what earlier studies say about the
-  landscape, ``hpo.transfer.SourcePrior``), the model's mean is the prior, mapped onto the
-  targets' scale and trusted as far as it ranks the trials so far better than chance and
-  than the process itself (``prior_scale``), plus the process conditioned on what the
-  prior leaves unexplained.
-* **Observation** (``OBSERVATION_SIZE`` numbers, none of them depending on ``d`` except one
-  feature ``log d``): budget used, dimension, stagnation, how the last trial ranked, the
-  model's length scales and noise, its predicted improvement and uncertainty over
-  ``N_PROBE`` probe points, the last step's length, and the previous action.
-* **Action** (``Box(-1, 1, (3,))``) sets the acquisition of this trial: ``beta``, the
-  exploration weight of the lower confidence bound ``mu - beta * sigma``, log-uniform in
-  ``BETA_RANGE``; ``radius``, the scale of the local candidates around the best point
-  (``x_best + radius * w * N(0, 1)``, with ``w`` the model's length scales relative to
-  their geometric mean, as in TuRBO), log-uniform in ``RADIUS_RANGE``; and the share of
-  local candidates among ``N_CANDIDATES`` (64 per coordinate below that; the others are
-  uniform in the box). On a categorical coordinate a local candidate keeps the best
-  point's choice or, with a probability that grows with the radius, draws another. The
-  proposal is the candidate with the lowest bound. Candidates are first moved onto the
-  points that will actually run (``snap``: the grid of integer, step and categorical
-  parameters), and those already evaluated are dropped, so a discrete space is never
-  searched by re-running a configuration.
-* **Reward**: the decrease of ``log10`` of the normalized regret of the best value,
-  ``(best - lower) / (center - lower)`` clipped at ``REGRET_FLOOR``. In pre-training
-  ``lower`` is the task's minimum and ``center`` the median value of random points, so an
-  episode's return is the orders of magnitude of regret it removed. On a user's study,
-  where the minimum is unknown, the sampler estimates ``lower`` from the trials (the best
-  value minus the values' robust spread) and takes their median as ``center``.
+``propose(beta, radius, local_share, rng)`` is one acquisition: ``beta`` is the exploration
+weight of the lower confidence bound ``mu - beta * sigma``; ``radius`` the scale of the
+local candidates around the best point (``x_best + radius * w * N(0, 1)``, with ``w`` the
+model's length scales relative to their geometric mean, as in TuRBO); ``local_share`` the
+share of local candidates among ``N_CANDIDATES`` (64 per coordinate below that; the others
+are uniform in the box). On a categorical coordinate a local candidate keeps the best
+point's choice or, with a probability that grows with the radius, draws another. The
+proposal is the candidate with the lowest bound, refined in a few shrinking rounds around
+it. Candidates are first moved onto the points that will actually run (``snap``: the grid of
+integer, step and categorical parameters), and those already evaluated are dropped, so a
+discrete space is never searched by re-running a configuration.
 
-The first ``N_STARTUP`` trials of a run are uniformly random, with no action.
+Who sets the acquisition is not this module's business: the pre-trained tuner's MDP
+(``envs.acquisition_env.AcquisitionEpisode``) maps an agent's action onto it.
 """
 
 from __future__ import annotations
@@ -49,49 +35,22 @@ import numpy as np
 
 from hpo._gp.gp import GaussianProcess, power_scores
 
-N_STARTUP = 3
+N_STARTUP = 3  # trials before the model is trusted: the prior's trust needs them too
 N_CANDIDATES = 512  # at most: CANDIDATES_PER_COORDINATE per coordinate below that
 CANDIDATES_PER_COORDINATE = 64  # 1-D to 7-D searches need fewer
-N_PROBE = 64
 REFINE_ROUNDS = 3
 REFINE_POINTS = 32
 REFINE_SHRINK = 4.0
-BETA_RANGE = (0.01, 10.0)
-RADIUS_RANGE = (0.01, 2.0)
-ACTION_SIZE = 3
-OBSERVATION_SIZE = 13 + ACTION_SIZE
-REGRET_FLOOR = 1e-6
-MAX_DIM_FEATURE = 20  # log d / log MAX_DIM_FEATURE is 1 at 20 parameters (more is allowed)
 FIT_ITERATIONS = 10  # per hyperparameter refit, warm-started; a cold fit takes 50
-_RECENT = 5
 
 
-def action_to_acquisition(action: np.ndarray) -> tuple[float, float, float]:
-    """``(beta, radius, local_share)`` of an action in ``[-1, 1]^3``."""
-    a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-    u = (a + 1.0) / 2.0
-    beta = math.exp(math.log(BETA_RANGE[0]) + u[0] * math.log(BETA_RANGE[1] / BETA_RANGE[0]))
-    radius = math.exp(math.log(RADIUS_RANGE[0]) + u[1] * math.log(RADIUS_RANGE[1] / RADIUS_RANGE[0]))
-    return beta, radius, float(u[2])
-
-
-def log_regret(best: float, lower: float, center: float) -> float:
-    spread = center - lower
-    if not spread > 0:
-        return 0.0
-    return math.log10(max((best - lower) / spread, REGRET_FLOOR))
-
-
-class AcquisitionHistory:
-    """One tuning run in the MDP of the module docstring (values are minimized)."""
+class GPSearch:
+    """The trials of one run, their model and the candidate search (see the module docstring)."""
 
     def __init__(
         self,
         dim: int,
-        horizon: int,
         *,
-        lower: float | None = None,
-        center: float | None = None,
         snap: Callable[[np.ndarray], np.ndarray] | None = None,
         categorical: np.ndarray | None = None,
         prior: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -99,20 +58,17 @@ class AcquisitionHistory:
         self.dim = int(dim)
         self.snap = snap
         self.n_candidates = min(N_CANDIDATES, CANDIDATES_PER_COORDINATE * self.dim)
-        self.horizon = int(horizon)
-        self.lower, self.center = lower, center
         self.points: list[np.ndarray] = []
         self.values: list[float | None] = []
         self.gp = GaussianProcess(self.dim, categorical)
         self.prior = prior
         self._prior_values: list[float] = []
         self._prior_offset = self._prior_slope = 0.0
-        self.last_action = np.zeros(ACTION_SIZE)
         self._fitted_at = -1
         self._hyper_fitted_at = -1
         self._targets_at = -1
 
-    # ---- bookkeeping ---------------------------------------------------------------
+    # ---- the trials ----------------------------------------------------------------
     @property
     def n(self) -> int:
         return len(self.points)
@@ -127,33 +83,15 @@ class AcquisitionHistory:
         finite = [(v, i) for i, v in enumerate(self.values) if v is not None]
         return self.points[min(finite)[1]] if finite else None
 
-    def record(self, point: np.ndarray, value: float | None, action: np.ndarray | None = None) -> float:
-        """Add a trial (``value=None``: failed) and return its reward."""
-        before = self.best_value
+    def add(self, point: np.ndarray, value: float | None) -> None:
+        """Add a trial (``value=None``: failed)."""
         self.points.append(np.asarray(point, dtype=np.float64).copy())
         self.values.append(None if value is None or not math.isfinite(value) else float(value))
         if self.prior is not None:
             self._prior_values.append(float(self.prior(self.points[-1][None])[0]))
-        if action is not None:
-            self.last_action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        return self.reward(before, self.best_value)
-
-    def reward(self, before: float | None, after: float | None) -> float:
-        if before is None or after is None:
-            return 0.0
-        lower, center = self._reference()
-        return log_regret(before, lower, center) - log_regret(after, lower, center)
-
-    def _reference(self) -> tuple[float, float]:
-        if self.lower is not None and self.center is not None:
-            return self.lower, self.center
-        finite = np.array([v for v in self.values if v is not None])
-        q25, median = np.percentile(finite, [25, 50])
-        spread = max(float(median - q25) / 0.674, float(np.std(finite)), 1e-12)
-        return float(finite.min()) - spread, float(median)
 
     # ---- model --------------------------------------------------------------------
-    def _targets(self) -> np.ndarray:
+    def targets(self) -> np.ndarray:
         """The model's targets (computed once per trial count: the fit and the observation
         both need them)."""
         if self._targets_at != self.n:
@@ -163,7 +101,7 @@ class AcquisitionHistory:
             self._targets_at = self.n
         return self._cached_targets
 
-    def _fit(self) -> None:
+    def fit(self) -> None:
         """Condition the model on every trial; refit its hyperparameters at every trial up to
         20, then whenever the data grew by a fifth (they move little from one trial to the
         next, and the refit is most of the cost of a proposal)."""
@@ -175,7 +113,7 @@ class AcquisitionHistory:
             iterations = FIT_ITERATIONS
         else:
             iterations = 0
-        targets = self._targets()
+        targets = self.targets()
         self.gp.fit(np.array(self.points), targets, max_iterations=iterations)
         # The prior moves the mean, not the model's uncertainty: hyperparameters fitted to
         # what the prior leaves unexplained came out with a small signal variance, and the
@@ -223,56 +161,14 @@ class AcquisitionHistory:
             points[:, categorical] = np.where(change, redrawn, center[categorical])
         return points
 
-    # ---- the agent's interface ----------------------------------------------------
-    def observation(self) -> np.ndarray:
-        """The features of the module docstring (fits the model if there are new trials)."""
-        self._fit()
-        targets = self._targets()
-        finite = [i for i, v in enumerate(self.values) if v is not None]
-        best_index = min(finite, key=lambda i: self.values[i]) if finite else self.n - 1
-        start = max(1, self.n - _RECENT)
-        record = min((v for v in self.values[:start] if v is not None), default=math.inf)
-        improved_recently = []  # recent trials that beat every earlier one
-        for i in range(start, self.n):
-            value = self.values[i]
-            if value is not None:
-                if value < record:
-                    improved_recently.append(i)
-                record = min(record, value)
-        probe = self.candidates(np.random.default_rng(self.n), 0.1, 0.5, N_PROBE)
-        if self.snap is not None:
-            probe = self.snap(probe)
-        mean, std = self.predict(np.vstack([probe, self.points[best_index][None]]))
-        signal = math.sqrt(self.gp.signal_variance)
-        incumbent_mean, incumbent_std = mean[-1], std[-1]
-        log_lengths = np.log10(self.gp.length_scales)
-        last_step = np.linalg.norm(self.points[-1] - self.points[best_index]) / math.sqrt(self.dim)
-        features = [
-            2.0 * min(self.n / self.horizon, 1.0) - 1.0,
-            math.log(self.dim) / math.log(MAX_DIM_FEATURE),
-            2.0 * (self.n - 1 - best_index) / max(self.n - 1, 1) - 1.0,
-            1.0 if self.n - 1 in improved_recently else -1.0,
-            2.0 * float(np.mean(targets[-1] >= targets)) - 1.0 if self.values[-1] is not None else 1.0,
-            len(improved_recently) / _RECENT,
-            float(np.mean(log_lengths)),
-            float(np.min(log_lengths)),
-            math.log10(self.gp.noise_variance / self.gp.signal_variance) / 3.0,
-            incumbent_std / signal,
-            float(np.max(std)) / signal,
-            float(np.clip((min(incumbent_mean, targets.min()) - mean[:-1].min()) / signal, -5, 5)),
-            float(np.clip(last_step, 0.0, 2.0)),
-        ]
-        return np.clip(np.concatenate([features, self.last_action]), -5.0, 5.0).astype(np.float32)
-
-    def propose(self, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The point this action picks: the candidate with the lowest confidence bound, then
-        refined by ``REFINE_ROUNDS`` rounds of ``REFINE_POINTS`` candidates around it, each
-        round a ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how close
-        to a minimum the search gets at its own spacing). Candidates are snapped and those
-        already evaluated dropped; when none is left, uniform candidates are tried, and only
-        when those are all evaluated too is a configuration proposed again."""
-        self._fit()
-        beta, radius, local_share = action_to_acquisition(action)
+    def propose(self, beta: float, radius: float, local_share: float, rng: np.random.Generator) -> np.ndarray:
+        """The point this acquisition picks: the candidate with the lowest confidence bound,
+        then refined by ``REFINE_ROUNDS`` rounds of ``REFINE_POINTS`` candidates around it,
+        each round a ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how
+        close to a minimum the search gets at its own spacing). Candidates are snapped and
+        those already evaluated dropped; when none is left, uniform candidates are tried, and
+        only when those are all evaluated too is a configuration proposed again."""
+        self.fit()
         seen = set(_row_keys(np.array(self.points)).tolist())
         best, best_bound = None, np.inf
         batch = self.candidates(rng, radius, local_share)

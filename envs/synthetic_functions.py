@@ -1,7 +1,7 @@
-"""The distribution of cheap synthetic tuning problems the pre-trained agent learns on.
+"""The distribution of cheap synthetic functions the pre-trained agent learns on.
 
-A ``SyntheticTask`` is a function on encoded points of ``[-1, 1]^d`` (the coordinates a
-``hpo.space.SpaceEncoder`` produces), to be minimized. ``TaskDistribution.sample(rng)``
+A ``SyntheticFunction`` is a function on encoded points of ``[-1, 1]^d`` (the coordinates a
+``hpo.space.SpaceEncoder`` produces), to be minimized. ``FunctionDistribution.sample(rng)``
 draws one:
 
 * **dimension** ``d`` in ``1..max_dim``, log-uniform (small spaces are the common case);
@@ -14,7 +14,7 @@ draws one:
 * **output transform**: the identity or ``log10(f - f_min + 1e-8)`` (same minimizer, other
   landscape), then Gaussian noise with a random level;
 * **discrete coordinates**: each coordinate is rounded to ``k`` in ``2..8`` levels with a
-  task-level probability, the way integer and categorical parameters decode; half of them
+  function-level probability, the way integer and categorical parameters decode; half of them
   are categorical: the levels are shuffled before the function sees them, so their order
   means nothing (``categorical``; the search's model then compares choices, not positions).
 
@@ -38,8 +38,8 @@ _RFF_FEATURES = 128
 
 
 @dataclass
-class SyntheticTask:
-    """One sampled problem: ``task(point)`` is the value at an encoded point (minimize)."""
+class SyntheticFunction:
+    """One sampled function: ``function(point)`` is the value at an encoded point (minimize)."""
 
     dim: int
     family: str
@@ -54,7 +54,7 @@ class SyntheticTask:
     floor: float = 0.0  # a lower bound of base, for the log transform
 
     def discretize(self, point: np.ndarray) -> np.ndarray:
-        """The point (or each row of an array of points) rounded to the task's levels."""
+        """The point (or each row of an array of points) rounded to the function's levels."""
         point = np.clip(np.asarray(point, dtype=np.float64), -1.0, 1.0).copy()
         for i in np.flatnonzero(self.levels):
             k = self.levels[i]
@@ -68,7 +68,7 @@ class SyntheticTask:
         return value
 
     def minimum(self, rng: np.random.Generator) -> float:
-        """The task's minimum without noise: exact for BBOB, else the best of multi-start
+        """The function's minimum without noise: exact for BBOB, else the best of multi-start
         L-BFGS-B from the best of 1024 random points (a GP sample is smooth and cheap)."""
         optimum = getattr(self.base, "optimum", None)
         if optimum is None:
@@ -125,17 +125,17 @@ class _BBOB:
         return float(self.problem((5.0 * x).tolist()))
 
 
-class TaskDistribution:
-    """Samples ``SyntheticTask`` objects (see the module docstring).
+class FunctionDistribution:
+    """Samples ``SyntheticFunction`` objects (see the module docstring).
 
     Parameters
     ----------
     max_dim:
         Largest dimension drawn.
     bbob_fraction:
-        Probability of a BBOB task when ``d >= 2`` (else a GP-prior sample).
+        Probability of a BBOB function when ``d >= 2`` (else a GP-prior sample).
     discrete_fraction:
-        Largest per-task probability that a coordinate is discrete.
+        Largest per-function probability that a coordinate is discrete.
     """
 
     def __init__(self, max_dim: int = 20, bbob_fraction: float = 0.4, discrete_fraction: float = 0.5):
@@ -146,7 +146,7 @@ class TaskDistribution:
     def sample_dim(self, rng: np.random.Generator) -> int:
         return int(min(self.max_dim, math.floor(math.exp(rng.uniform(0.0, math.log(self.max_dim + 1))))))
 
-    def sample(self, rng: np.random.Generator) -> SyntheticTask:
+    def sample(self, rng: np.random.Generator) -> SyntheticFunction:
         dim = self.sample_dim(rng)
         if dim >= 2 and rng.random() < self.bbob_fraction:
             function = int(rng.choice(TRAIN_BBOB_FUNCTIONS))
@@ -166,7 +166,7 @@ class TaskDistribution:
         noise = float(rng.choice([0.0, 10 ** rng.uniform(-3, -1)]))
         if family == "bbob" and not log_transform:
             noise = 0.0  # its scale spans decades: a fixed noise level means nothing there
-        return SyntheticTask(
+        return SyntheticFunction(
             dim=dim,
             family=family,
             description=description,
