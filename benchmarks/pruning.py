@@ -27,12 +27,12 @@ import pandas as pd
 import torch
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-import hpo
 from benchmarks.report import markdown_table
 from hpo.digits_mlp import N_CLASSES, DigitsMLP
 from hpo.dynamics import lr_range
 from hpo.io import atomic_write_text
 from hpo.trials import FINISHED
+from hpo.tune import tune
 
 PRUNERS = ("none", "median", "hyperband", "dynamics")
 SPACE = {
@@ -79,7 +79,7 @@ def epochs_of(trial: optuna.trial.FrozenTrial) -> int:
 
 def run_one(pruner: str, seed: int, n_trials: int) -> pd.DataFrame:
     started = time.perf_counter()
-    result = hpo.tune(
+    result = tune(
         functools.partial(objective, dynamics=pruner == "dynamics"),
         SPACE,
         optimizer="tpe",

@@ -1,7 +1,7 @@
 """The layers of docs/architecture.md hold: the import contract in pyproject.toml is kept
-(function-local imports included), no two modules import each other through any chain, every
-module of the four packages sits in a layer, and ruff's lint and format checks pass with the
-settings in pyproject.toml."""
+(function-local imports included), no two modules import each other through any chain, no
+module of the packages imports the facade ``hpo/__init__.py``, every module of the four packages
+sits in a layer, and ruff's lint and format checks pass with the settings in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -55,6 +55,11 @@ def import_cycle(graph: grimp.ImportGraph) -> list[str] | None:
 
 def test_no_module_imports_itself_through_a_chain():
     assert import_cycle(grimp.build_graph(*PACKAGES, cache_dir=None)) is None
+
+
+def test_nothing_inside_the_packages_imports_the_facade():
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    assert graph.find_modules_that_directly_import("hpo") == set()
 
 
 def test_a_planted_cycle_is_found():

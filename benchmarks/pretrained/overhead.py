@@ -48,9 +48,9 @@ def spaces():
 def time_suggestions(optimizer: str, space, objective, trials: int, seed: int) -> list[float]:
     import optuna
 
-    import hpo
+    from hpo.optimizers import make_sampler
 
-    study = optuna.create_study(sampler=hpo.make_sampler(optimizer, seed=seed, n_trials=trials))
+    study = optuna.create_study(sampler=make_sampler(optimizer, seed=seed, n_trials=trials))
     seconds = []
     for _ in range(trials):
         start = time.perf_counter()

@@ -1,5 +1,5 @@
 """SAC with hierarchical mixture regularization (HMR), as reconstructed in
-``docs/sac-hmr.md`` (the paper's method section could not be obtained; its ledger says
+``docs/sac-hmr.md`` (the paper's method section could not be obtained; that page says
 which parts are the paper's and which are this project's interpretation).
 
 HMR is mixup inside the SAC update: at each gradient step (with probability ``hmr_prob``)

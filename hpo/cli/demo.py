@@ -88,9 +88,9 @@ def _bench(out: Path, progress: bool) -> list[Path]:
 def _tune(out: Path, n_trials: int, progress: bool) -> list[Path]:
     import optuna
 
-    import hpo
     from hpo.plotting import plot_comparison
     from hpo.tasks import get_task
+    from hpo.tune import tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = get_task("svc-digits")
@@ -99,7 +99,7 @@ def _tune(out: Path, n_trials: int, progress: bool) -> list[Path]:
     studies = {}
     for tuner in TUNERS:
         started = time.perf_counter()
-        result = hpo.tune(
+        result = tune(
             task.objective,
             task.space,
             optimizer=tuner,
