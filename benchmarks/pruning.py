@@ -56,7 +56,7 @@ def max_lr(hidden: int) -> float:
     task = _task(hidden)
     inputs, labels = task.data["train"]
     targets = torch.nn.functional.one_hot(labels[:256], N_CLASSES).float()
-    found = lr_range(task.build_model(0), inputs[:256], targets, "mse", batch_size=task.batch_size)
+    found = lr_range(task.build_model(0), inputs[:256], targets, loss="mse", batch_size=task.batch_size)
     return float(found.high)
 
 

@@ -104,7 +104,9 @@ def write_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = F
     plot_ranks(data.tests, figures / "ranks.png")
     plot_overhead(data.overhead, figures / "overhead.png")
 
-    text = render(data, config, focus, [p.relative_to(out).as_posix() for p in curve_files], raw_csv=raw_csv)
+    text = render(
+        data, config, focus, curve_files=[p.relative_to(out).as_posix() for p in curve_files], raw_csv=raw_csv
+    )
     return atomic_write_text(out / "report.md", text)
 
 

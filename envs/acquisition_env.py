@@ -164,7 +164,7 @@ class AcquisitionEpisode:
                 if value < record:
                     improved_recently.append(i)
                 record = min(record, value)
-        probe = search.candidates(np.random.default_rng(n), 0.1, 0.5, N_PROBE)
+        probe = search.candidates(np.random.default_rng(n), 0.1, 0.5, size=N_PROBE)
         if search.snap is not None:
             probe = search.snap(probe)
         mean, std = search.predict(np.vstack([probe, self.points[best_index][None]]))

@@ -78,7 +78,7 @@ class DigitsMLP:
         """``size`` training inputs with the one-hot targets the SGD training fits: the probe
         set of :func:`hpo.dynamics.lr_range` and of the NTK sharpness at initialisation."""
         inputs, labels = self.data["train"]
-        check_int("probe size", size, 1, len(inputs))
+        check_int("probe size", size, 1, maximum=len(inputs))
         order = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[:size]
         return inputs[order], nn.functional.one_hot(labels[order], N_CLASSES).to(inputs.dtype)
 

@@ -155,7 +155,7 @@ def make_transfer_sampler(
             sources, space, seed, n_trials, progress=progress
         )
     size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
-    configs = portfolio(sources, space, size, seed)
+    configs = portfolio(sources, space, size, seed=seed)
     return PortfolioSampler(make_sampler(name, seed=seed, n_trials=n_trials), configs)
 
 

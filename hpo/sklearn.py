@@ -113,7 +113,7 @@ class _CVEvaluation:
             if mode is None:
                 record = self._cross_validate(estimator, params)
             else:
-                record = self._train_in_steps(estimator, params, mode, trial)
+                record = self._train_in_steps(estimator, params, mode, trial=trial)
         except optuna.TrialPruned:
             raise
         except Exception as err:
@@ -144,8 +144,8 @@ class _CVEvaluation:
             params,
             result["test_score"],
             result.get("train_score"),
-            result["fit_time"],
-            result["score_time"],
+            fit_time=result["fit_time"],
+            score_time=result["score_time"],
         )
 
     def _train_in_steps(self, estimator, params: dict[str, Any], mode: str, trial) -> _Record:
@@ -158,7 +158,7 @@ class _CVEvaluation:
         try:
             for step, budget in enumerate(schedule):
                 for fold in folds:
-                    fold.fit_step(self, mode, budget, classes)
+                    fold.fit_step(self, mode, budget, classes=classes)
                     fold.score(self)
                 trial.report(float(np.mean([fold.test_score for fold in folds])), step)
                 if trial.should_prune():
@@ -175,8 +175,8 @@ class _CVEvaluation:
             params,
             np.array([fold.test_score for fold in folds], dtype=float),
             np.array([fold.train_score for fold in folds], dtype=float) if self.return_train_score else None,
-            np.array([fold.fit_time for fold in folds]),
-            np.array([fold.score_time for fold in folds]),
+            fit_time=np.array([fold.fit_time for fold in folds]),
+            score_time=np.array([fold.score_time for fold in folds]),
             pruned=pruned,
         )
         if pruned:
@@ -417,7 +417,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
 
         ``groups`` goes to the splitter; ``fit_params`` to every fit of the estimator.
         """
-        space, evaluation = self._evaluation(X, y, groups, fit_params)
+        space, evaluation = self._evaluation(X, y, groups, fit_params=fit_params)
         result = tune(
             evaluation,  # called as evaluation(params, trial): the trial reports for the pruner
             space,

@@ -108,7 +108,7 @@ class Task:
         if trial is not None:
             from hpo.sklearn import stepwise_cv_score
 
-            return stepwise_cv_score(self.make_model(params), X_train, y_train, folds, trial)
+            return stepwise_cv_score(self.make_model(params), X_train, y_train, cv=folds, trial=trial)
         return float(np.mean(cross_val_score(self.make_model(params), X_train, y_train, cv=folds)))
 
     def test_score(self, params: dict[str, Any]) -> float | None:

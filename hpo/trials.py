@@ -129,7 +129,15 @@ def work(
                 if not _wait_for_running_trials(study):
                     break
                 continue
-            frozen = run_trial(study, trial, objective, space, timeout_per_trial, interrupted, constraints)
+            frozen = run_trial(
+                study,
+                trial,
+                objective,
+                space=space,
+                timeout_per_trial=timeout_per_trial,
+                interrupted=interrupted,
+                constraints=constraints,
+            )
         except KeyboardInterrupt:
             # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
             if trial is not None and study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
@@ -177,7 +185,7 @@ def run_trial(
             if interrupted:
                 raise KeyboardInterrupt
             with _time_limit(timeout_per_trial):
-                raw = evaluate(objective, params, trial, space)
+                raw = evaluate(objective, params, trial, space=space)
             values = _check_values(raw, len(study.directions))
             if constraints is not None:
                 record_constraints(trial, constraints, params if space else trial.params)

@@ -189,7 +189,7 @@ def tune(
     space = as_space(space) if space is not None else SearchSpace()
     if not callable(objective):
         raise UserError(f"objective must be callable, got {type(objective).__name__}")
-    check_int("n_trials", n_trials, 1, MAX_TRIALS)
+    check_int("n_trials", n_trials, 1, maximum=MAX_TRIALS)
     check_int("n_jobs", n_jobs, 1)
     if timeout is not None:
         check_real("timeout", timeout, 0, exclusive_minimum=True)
@@ -223,7 +223,7 @@ def tune(
         space,
         objective,
         directions,
-        optimizer,
+        optimizer=optimizer,
         seed=seed,
         timeout_per_trial=timeout_per_trial,
         worker_objective=worker_objective,
@@ -385,17 +385,17 @@ def _prepare_study(
     ``hpo.study_record``) before anything is written to it. Only the process that prepares a
     study adds to its budget; workers that join it (``hpo.worker``) only run what is left.
     """
-    sampler = _sampler(optimizer, seed, len(directions), n_trials, constrained)
+    sampler = _sampler(optimizer, seed, len(directions), n_trials=n_trials, constrained=constrained)
     storage = open_storage(storage)
     with exclusive(storage):  # two runs started at once: one creates the study, one budget
         study = _load_study_if_exists(storage, study_name)
         if study is None:
             study = _open_study(storage, study_name, directions)
         n_finished = count_finished(study)
-        check_resume(study, record, directions, n_finished, allow_changed_space)
+        check_resume(study, record, directions, n_finished=n_finished, allow_changed=allow_changed_space)
         resumed_seed = _resume_seed(seed, n_finished)
         if resumed_seed != seed:  # the first sampler was built to refuse a bad optimizer early
-            sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials, constrained)
+            sampler = _sampler(optimizer, resumed_seed, len(directions), n_trials=n_trials, constrained=constrained)
         study.sampler = sampler
         for config in initial_configs:
             if len(study.get_trials(deepcopy=False)) >= n_trials:
@@ -441,7 +441,7 @@ def _sampler(
 ) -> optuna.samplers.BaseSampler:
     if isinstance(optimizer, optuna.samplers.BaseSampler):
         return optimizer
-    return make_sampler(optimizer, seed, n_objectives, n_trials, constrained=constrained)
+    return make_sampler(optimizer, seed, n_objectives, n_trials=n_trials, constrained=constrained)
 
 
 def _resume_seed(seed: int | None, n_finished: int) -> int | None:

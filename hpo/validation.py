@@ -39,7 +39,7 @@ def check_real(
     if ok and (minimum is None or value > minimum or (value == minimum and not exclusive_minimum)):
         if maximum is None or value < maximum or (value == maximum and not exclusive_maximum):
             return float(value)
-    bounds = _range(minimum, maximum, exclusive_minimum, exclusive_maximum)
+    bounds = _range(minimum, maximum, exclusive_minimum, exclusive_maximum=exclusive_maximum)
     raise UserError(f"{name} must be a finite number{bounds}, got {short_repr(value)}")
 
 

@@ -120,7 +120,8 @@ def fit_coefficients(rows: np.ndarray = TABLE_S3, start: ManufacturingCoefficien
     def log_residuals(values):
         trial = start.with_overrides(**dict(zip(names, values)))
         predicted = [
-            conductivity_law(c, w, cd, trial) for c, w, cd in zip(t.cbd_volume_fraction, t.cbd_mass_fraction, t.cd)
+            conductivity_law(c, w, cd, coeffs=trial)
+            for c, w, cd in zip(t.cbd_volume_fraction, t.cbd_mass_fraction, t.cd)
         ]
         return np.log(predicted) - np.log(t.conductivity)
 
@@ -168,7 +169,7 @@ class CalibratedDomain:
         # inside whatever the relations' residuals.
         t = TableColumns.of(TABLE_S3)
         measured = np.column_stack([t.porosity, t.cbd_volume_fraction, t.cd])
-        modelled = [microstructure(am, sc, cd, DEFAULT_COEFFICIENTS) for am, sc, cd in zip(t.am, t.sc, t.cd)]
+        modelled = [microstructure(am, sc, cd, coeffs=DEFAULT_COEFFICIENTS) for am, sc, cd in zip(t.am, t.sc, t.cd)]
         rendered = np.array([[p.porosity, p.cbd_volume_fraction, achieved_calendering(p)] for p in modelled])
         return _unit_hull(np.vstack([measured, rendered]))
 

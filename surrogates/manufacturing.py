@@ -254,7 +254,7 @@ def manufacture(
     process: ProcessParameters, coeffs: ManufacturingCoefficients = DEFAULT_COEFFICIENTS
 ) -> ElectrodeProperties:
     """Slurry -> coating -> drying -> calendering; returns the electrode properties."""
-    return microstructure(process.am, process.sc, process.cd, coeffs)
+    return microstructure(process.am, process.sc, process.cd, coeffs=coeffs)
 
 
 def microstructure(am: float, sc: float, cd: float, coeffs: ManufacturingCoefficients) -> ElectrodeProperties:
@@ -284,7 +284,7 @@ def microstructure(am: float, sc: float, cd: float, coeffs: ManufacturingCoeffic
         solid_density=solid_density,
         coating_density=(1.0 - eps) * solid_density,
         tortuosity=tortuosity_factor(eps, cbd_fraction, coeffs),
-        conductivity=conductivity_law(cbd_fraction, 1.0 - am, achieved_cd, coeffs),
+        conductivity=conductivity_law(cbd_fraction, 1.0 - am, achieved_cd, coeffs=coeffs),
         exposed_area_fraction=exposed,
         active_surface=3.0 * am_fraction / coeffs.particle_radius * exposed,
         particle_radius=coeffs.particle_radius,

@@ -360,7 +360,7 @@ class P2DModel:
             simulation, inputs = refined._make_simulation(design), {}
         else:
             simulation, inputs = refined._simulation, design
-        return refined._discharge(simulation, inputs, current, self.settings.power_c_rate)
+        return refined._discharge(simulation, inputs, current, c_rate=self.settings.power_c_rate)
 
     def simulate(self, props: ElectrodeProperties) -> P2DResult:
         """Energy- and power-rate discharges of one design; never raises for a bad design."""
@@ -380,11 +380,13 @@ class P2DModel:
             simulation, inputs = self._simulation, design
         try:
             low_capacity, low_energy = self._discharge(
-                simulation, inputs, energy_rate * theoretical * area / 3600.0, energy_rate
+                simulation, inputs, energy_rate * theoretical * area / 3600.0, c_rate=energy_rate
             )
             # The power rate refers to what the design actually delivers (a practical C-rate).
             power_rate = self.settings.power_c_rate
-            high_capacity, high_energy = self._discharge(simulation, inputs, power_rate * low_capacity, power_rate)
+            high_capacity, high_energy = self._discharge(
+                simulation, inputs, power_rate * low_capacity, c_rate=power_rate
+            )
             refined = low_energy > 0 and high_energy < self.settings.refine_below_retention * low_energy
             if refined:
                 high_capacity, high_energy = self._refined_power_discharge(design, power_rate * low_capacity)

@@ -414,7 +414,12 @@ def run_pareto(
         return domain_violations(x, config.manufacturing)
 
     result, _ = run_pymoo(
-        surrogate.predict, algorithm, evaluations, seed, population, constraint if domain == "calibrated" else None
+        surrogate.predict,
+        algorithm,
+        evaluations,
+        seed=seed,
+        population=population,
+        constraint=constraint if domain == "calibrated" else None,
     )
     if result.X is None:
         raise UserError("no design inside the calibrated domain was found: raise --evaluations or use --domain full")
@@ -446,13 +451,15 @@ def run_pareto(
         ok = validation["status"] == "ok"
         hv_validated = scale.hypervolume(validation.loc[ok, [f"simulated_{c}" for c in OBJECTIVE_COLUMNS]].to_numpy())
         if band_members > 0:
-            intervals = uncertainty_intervals(front, validation["front_index"].to_numpy(), config, band_members, seed)
+            intervals = uncertainty_intervals(
+                front, validation["front_index"].to_numpy(), config, members=band_members, seed=seed
+            )
             front = front.join(intervals)
 
     files = [str(out / "front.csv"), str(out / "validation.csv"), str(out / "front.png")]
     atomic_write(out / "front.csv", lambda tmp: front.to_csv(tmp, index_label="front_index"))
     atomic_write(out / "validation.csv", lambda tmp: validation.to_csv(tmp, index=False))
-    plot_front(frame, front, validation, out / "front.png", title=f"{algorithm} on the surrogate, {domain} domain")
+    plot_front(frame, front, validation, path=out / "front.png", title=f"{algorithm} on the surrogate, {domain} domain")
     return ParetoReport(
         front=front,
         validation=validation,

@@ -1,10 +1,13 @@
 """The layers of docs/architecture.md hold: the import contract in pyproject.toml is kept
 (function-local imports included), no two modules import each other through any chain, no
 module of the packages imports the facade ``hpo/__init__.py``, every module of the four packages
-sits in a layer, and ruff's lint and format checks pass with the settings in pyproject.toml."""
+sits in a layer, a call passes at most three arguments by position to a function of the code
+base (the rest by keyword), and ruff's lint and format checks pass with the settings in
+pyproject.toml."""
 
 from __future__ import annotations
 
+import ast
 import graphlib
 import pkgutil
 import subprocess
@@ -20,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "pyproject.toml"
 ABOVE_EVERY_LAYER = {"hpo", "hpo.__main__"}
 PACKAGES = ("hpo", "envs", "surrogates", "benchmarks")
+# Methods of Optuna's samplers and SB3's replay buffer, called with those libraries' own
+# positional conventions.
+LIBRARY_METHODS = {"add", "sample_independent", "after_trial", "before_trial"}
 
 
 def _layers() -> list[str]:
@@ -67,6 +73,36 @@ def test_a_planted_cycle_is_found():
     graph.add_import(importer="hpo.errors", imported="hpo.tune")  # hpo.tune imports hpo.errors
     cycle = import_cycle(graph)
     assert cycle is not None and cycle[0] == cycle[-1] and {"hpo.errors", "hpo.tune"} <= set(cycle)
+
+
+def _sources() -> list[Path]:
+    return [
+        path
+        for folder in (*PACKAGES, "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if "results" not in path.relative_to(ROOT).parts
+    ]
+
+
+def test_calls_pass_at_most_three_positional_arguments_to_functions_of_the_code_base():
+    trees = {path: ast.parse(path.read_text()) for path in _sources()}
+    functions = [
+        node
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    variadic = {node.name for node in functions if node.args.vararg}  # f(*args): positional by design
+    ours = {node.name for node in functions} - variadic
+    offending = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) <= 3:
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name in ours and name not in LIBRARY_METHODS:
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert offending == []
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -189,7 +189,14 @@ def sgd_batch_sweep(
                     "bumps": "",
                     "spikes": spikes,
                     "agop_alignment_init": alignment_at_init,
-                    **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps),
+                    **_finish_and_score(
+                        model,
+                        inputs,
+                        targets,
+                        test_inputs=test_inputs,
+                        test_targets=test_targets,
+                        final_gd_steps=final_gd_steps,
+                    ),
                 }
             )
     return rows
@@ -241,7 +248,14 @@ def gd_lr_bumps(
                     "bumps": k,
                     "spikes": detect_catapults(curve).count,
                     "agop_alignment_init": "",
-                    **_finish_and_score(model, inputs, targets, test_inputs, test_targets, final_gd_steps),
+                    **_finish_and_score(
+                        model,
+                        inputs,
+                        targets,
+                        test_inputs=test_inputs,
+                        test_targets=test_targets,
+                        final_gd_steps=final_gd_steps,
+                    ),
                 }
             )
     return rows

@@ -59,7 +59,7 @@ def hessian_vs_in_degree(
             "network": variant,
             "in_degree": k,
             "width": k if variant == "dense width k" else width,
-            "hessian_norm": mean_hessian_norm(_network(variant, k, width, d, seed, dtype), inputs),
+            "hessian_norm": mean_hessian_norm(_network(variant, k, width, d=d, seed=seed, dtype=dtype), inputs),
         }
         for variant in variants
         for k in in_degrees

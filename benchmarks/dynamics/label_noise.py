@@ -125,7 +125,7 @@ def label_noise_run(
             "cos_train_val": gradient_cosine(model, (data["x_train"], targets), (data["x_val"], val_targets)),
         }
         if has_noise:
-            split = split_gradient(model, data["x_train"], targets, noisy)
+            split = split_gradient(model, data["x_train"], targets, noisy_mask=noisy)
             row.update(
                 cos_total_clean=split.cos_total_clean,
                 cos_noisy_clean=split.cos_noisy_clean,

@@ -30,7 +30,7 @@ TOP_MULTIPLES = (1.0, 1.5, 3.0)
 def digits_lr_range(task: DigitsMLP, seed: int = 0, probe_size: int = 256) -> LearningRateRange:
     """The range ``hpo dynamics lr-range`` prints for the digits MLP: probes trained like the task (SGD, its batch)."""
     inputs, targets = task.probe(probe_size, seed)
-    return lr_range(task.build_model(seed), inputs, targets, "mse", batch_size=task.batch_size, seed=seed)
+    return lr_range(task.build_model(seed), inputs, targets, loss="mse", batch_size=task.batch_size, seed=seed)
 
 
 def top_end_rows(task: DigitsMLP | None = None, seeds=(0, 1, 2), multiples=TOP_MULTIPLES) -> list[dict]:

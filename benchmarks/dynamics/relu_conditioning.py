@@ -60,10 +60,11 @@ def _kernel_row(source: str, activation: str, depth: int, kernel: torch.Tensor, 
 
 
 def analytic_conditioning(inputs: torch.Tensor, depths=ANALYTIC_DEPTHS) -> list[dict]:
-    rows = [_kernel_row("input_gram", "none", 0, input_gram(inputs))]
+    rows = [_kernel_row("input_gram", "none", 0, kernel=input_gram(inputs))]
     for activation in ACTIVATION_GAINS:
         rows += [
-            _kernel_row("analytic", activation, L, analytic_ntk(inputs, depth=L, activation=activation)) for L in depths
+            _kernel_row("analytic", activation, L, kernel=analytic_ntk(inputs, depth=L, activation=activation))
+            for L in depths
         ]
     return rows
 
@@ -76,7 +77,7 @@ def empirical_conditioning(
         for L in depths:
             for seed in seeds:
                 model = NTKMLP(inputs.shape[1], width, depth=L, activation=activation, gain=gain, seed=seed)
-                rows.append(_kernel_row("empirical", activation, L, empirical_ntk(model, inputs), seed=seed))
+                rows.append(_kernel_row("empirical", activation, L, kernel=empirical_ntk(model, inputs), seed=seed))
     return rows
 
 

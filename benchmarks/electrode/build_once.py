@@ -52,7 +52,7 @@ def measure_once(
 
 
 def measure(designs: np.ndarray, rebuild: bool, workers: int, points: int | None, repeats: int) -> dict:
-    runs = [measure_once(designs, rebuild, workers, points) for _ in range(repeats)]
+    runs = [measure_once(designs, rebuild, workers, points=points) for _ in range(repeats)]
     wall, cpu, statuses = min(runs, key=lambda run: run[0])
     return {
         "mode": "rebuild per design" if rebuild else "build once",
@@ -81,8 +81,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     rows = []
     for workers in args.workers:
-        rows.append(measure(design[: args.designs], False, workers, args.points, args.repeats))
-        rows.append(measure(design[: args.rebuild_designs], True, workers, args.points, args.repeats))
+        rows.append(measure(design[: args.designs], False, workers, points=args.points, repeats=args.repeats))
+        rows.append(measure(design[: args.rebuild_designs], True, workers, points=args.points, repeats=args.repeats))
     print(f"load average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}")
     print(
         f"{'mode':20s} {'workers':>7s} {'designs':>7s} {'ok':>4s} {'wall s':>7s} {'CPU s':>7s} "

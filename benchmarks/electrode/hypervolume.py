@@ -47,10 +47,10 @@ def run_optimizer(name: str, objectives, budget: int, seed: int, population: int
     from surrogates.pareto import run_optuna, run_pymoo
 
     if name in PYMOO_NAMES:
-        return run_pymoo(objectives, PYMOO_NAMES[name], budget, seed, population)[1]
+        return run_pymoo(objectives, PYMOO_NAMES[name], budget, seed=seed, population=population)[1]
     if name == "Optuna NSGA-II":
-        return run_optuna(objectives, "nsga2", budget, seed, population)
-    return run_optuna(objectives, "tpe", budget, seed, population)
+        return run_optuna(objectives, "nsga2", budget, seed=seed, population=population)
+    return run_optuna(objectives, "tpe", budget, seed=seed, population=population)
 
 
 def plot_curves(table: pd.DataFrame, path: Path, title: str, xlabel: str, markers: dict | None = None) -> None:
@@ -90,7 +90,7 @@ def surrogate_benchmark(args) -> None:
     for name in OPTIMIZERS:
         for seed in range(args.seeds):
             started = time.perf_counter()
-            log = run_optimizer(name, surrogate.predict, args.budget, seed, args.population)
+            log = run_optimizer(name, surrogate.predict, args.budget, seed=seed, population=args.population)
             seconds = time.perf_counter() - started
             for mark, hv in zip(marks, scale.curve(log, marks)):
                 rows.append(
@@ -110,7 +110,7 @@ def surrogate_benchmark(args) -> None:
         table,
         out / "hypervolume_surrogate.png",
         f"Surrogate problem, {args.seeds} seeds (band: min-max)",
-        "surrogate evaluations",
+        xlabel="surrogate evaluations",
     )
 
 
@@ -127,7 +127,7 @@ def p2d_benchmark(args) -> None:
     # Surrogate route: the whole NSGA-II front on the surrogate, re-simulated with P2D.
     started = time.perf_counter()
     surrogate = Surrogate.from_dataset(frame)
-    result, _ = run_pymoo(surrogate.predict, "nsga2", 4000, 0, 50)
+    result, _ = run_pymoo(surrogate.predict, "nsga2", 4000, seed=0, population=50)
     x_front = np.atleast_2d(result.X)[nondominated(-np.atleast_2d(result.F))]
     physics = P2DObjectives()
     resimulated = physics(x_front)
@@ -141,7 +141,7 @@ def p2d_benchmark(args) -> None:
     for seed in range(args.p2d_seeds):
         started = time.perf_counter()
         objectives = P2DObjectives()
-        _, log = run_pymoo(objectives, "nsga2", args.p2d_budget, seed, args.population)
+        _, log = run_pymoo(objectives, "nsga2", args.p2d_budget, seed=seed, population=args.population)
         direct[seed] = (time.perf_counter() - started, objectives.failures)
         for mark, hv in zip(marks, scale.curve(log, marks)):
             rows.append({"optimizer": "pymoo NSGA-II on P2D", "seed": seed, "evaluations": mark, "hypervolume": hv})
@@ -187,7 +187,7 @@ def p2d_benchmark(args) -> None:
         table,
         out / "hypervolume_p2d.png",
         "P2D hypervolume vs P2D calls",
-        "P2D simulations",
+        xlabel="P2D simulations",
         markers={
             "Sobol dataset": (n_data, scale.hypervolume(dataset_values)),
             "surrogate front re-simulated": (n_data + len(x_front), hv_surrogate_route),

@@ -57,9 +57,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         reference, resumed = Path(tmp) / "reference.csv", Path(tmp) / "resumed.csv"
         subprocess.run(dataset_command(reference, args.n, args.points), check=True, stdout=subprocess.DEVNULL)
-        code = interrupt_after(dataset_command(resumed, args.n, args.points), resumed, args.n // 5, signal.SIGINT)
+        code = interrupt_after(dataset_command(resumed, args.n, args.points), resumed, args.n // 5, sig=signal.SIGINT)
         print(f"Ctrl-C (SIGINT): exit {code}, {lines(resumed) - 1} designs on disk")
-        code = interrupt_after(dataset_command(resumed, args.n, args.points), resumed, args.n // 2, signal.SIGKILL)
+        code = interrupt_after(dataset_command(resumed, args.n, args.points), resumed, args.n // 2, sig=signal.SIGKILL)
         print(f"kill -9 (SIGKILL): exit {code}, {lines(resumed) - 1} complete designs on disk")
         subprocess.run(dataset_command(resumed, args.n, args.points), check=True, stdout=subprocess.DEVNULL)
         final = pd.read_csv(resumed)

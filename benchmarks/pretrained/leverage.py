@@ -77,7 +77,9 @@ def run_one(job: tuple[str, int, int]) -> dict:
             import torch
 
             torch.manual_seed(1000 * index + seed)  # the agent samples its actions with torch
-            best = best_values(_policy(entry), function, budget, np.random.default_rng([FUNCTION_SEED, index, seed]))
+            best = best_values(
+                _policy(entry), function, budget, rng=np.random.default_rng([FUNCTION_SEED, index, seed])
+            )
     except Exception as err:  # recorded, not fatal: the other runs still count
         row["error"] = f"{type(err).__name__}: {err}"
     for b in BUDGETS:
@@ -201,7 +203,7 @@ def main(argv=None) -> None:
         parser.error(f"--seeds must be even and at least 2 (half choose, half score), got {args.seeds}")
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
-    runs = run_all(args.functions, args.seeds, args.workers, args.out)
+    runs = run_all(args.functions, args.seeds, args.workers, out=args.out)
     failed = int((runs["error"].fillna("") != "").sum())
     if failed:
         print(f"{failed} runs failed (their 'error' column in runs.csv says why); their functions are left out")

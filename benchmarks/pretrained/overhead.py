@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         means = {optimizer: [] for optimizer in args.optimizers}
         for repeat in range(args.repeats):
             for optimizer in args.optimizers:
-                seconds = time_suggestions(optimizer, space, objective, args.trials, seed=repeat)
+                seconds = time_suggestions(optimizer, space, objective, trials=args.trials, seed=repeat)
                 means[optimizer].append(np.mean(seconds[-args.last :]))
         ms = {optimizer: 1e3 * float(np.mean(values)) for optimizer, values in means.items()}
         cells = []

@@ -354,7 +354,7 @@ def interrupt_once(command, folder: Path, rng: random.Random, hang_seconds: floa
         )
     group = process.pid
     try:
-        return _interrupt(command, folder, process, log, rng, hang_seconds)
+        return _interrupt(command, folder, process, log=log, rng=rng, hang_seconds=hang_seconds)
     finally:
         if process.poll() is None:  # the campaign itself was stopped
             os.killpg(group, signal.SIGKILL)
@@ -432,7 +432,7 @@ def campaign(names: list[str], runs: int, seed: int, hang_seconds: float, hog: b
             outcomes = []
             for index in range(runs):
                 with tempfile.TemporaryDirectory(prefix=f"hpo-interrupt-{name}-") as tmp:
-                    outcome = interrupt_once(COMMANDS[name], Path(tmp), rng, hang_seconds)
+                    outcome = interrupt_once(COMMANDS[name], Path(tmp), rng, hang_seconds=hang_seconds)
                     outcomes.append(outcome)
                     if keep is not None and (
                         outcome.hang
@@ -495,7 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # `kill` stops the campaign the way Ctrl-C does: the CPU hog and the command are stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    summary = campaign(args.commands, args.runs, args.seed, args.hang_seconds, not args.no_hog, args.keep)
+    summary = campaign(
+        args.commands, args.runs, args.seed, hang_seconds=args.hang_seconds, hog=not args.no_hog, keep=args.keep
+    )
     if args.json:
         atomic_write_text(args.json, json.dumps(summary, indent=1) + "\n")
     bad = sum(

@@ -46,7 +46,7 @@ def make_entry(entry: str, sources, space, *, seed: int, n_trials: int):
     if entry in ("random", "tpe", "gp", "sac-hmr-pretrained"):
         return make_sampler(entry, seed=seed, n_trials=n_trials)
     if entry.startswith("portfolio+"):
-        configs = portfolio(sources, space, DEFAULT_PORTFOLIO_SIZE, seed)
+        configs = portfolio(sources, space, DEFAULT_PORTFOLIO_SIZE, seed=seed)
         return PortfolioSampler(make_sampler(entry.split("+", 1)[1], seed=seed, n_trials=n_trials), configs)
     if entry == "cmaes-warm":
         return optuna.samplers.CmaEsSampler(
@@ -54,4 +54,4 @@ def make_entry(entry: str, sources, space, *, seed: int, n_trials: int):
         )
     from hpo.samplers.sac_hmr_transfer import from_sources
 
-    return from_sources(sources, space, seed, n_trials, **_TRANSFER_OPTIONS[entry])
+    return from_sources(sources, space, seed, n_trials=n_trials, **_TRANSFER_OPTIONS[entry])

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     by_family = defaultdict(list)
     for target in targets(args.families):
-        by_family[target.family].append(actions(target, Path(args.out), args.seed, args.n_trials))
+        by_family[target.family].append(actions(target, Path(args.out), args.seed, n_trials=args.n_trials))
     print(f"{'family':14s} {'':22s} " + " ".join(f"{d:>12s}" for d in DIMENSIONS))
     for family, pairs in by_family.items():
         shipped = np.concatenate([s for s, _ in pairs])

@@ -145,7 +145,7 @@ class GPSearch:
         size = self.n_candidates if size is None else size
         n_local = int(round(local_share * size))
         best = self.best_point if self.best_point is not None else np.zeros(self.dim)
-        local = self._around(best, radius, n_local, rng)
+        local = self._around(best, radius, n_local, rng=rng)
         return np.vstack([local, rng.uniform(-1.0, 1.0, size=(size - n_local, self.dim))])
 
     def _around(self, center: np.ndarray, scale: float, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,7 +176,7 @@ class GPSearch:
         for round_ in range(REFINE_ROUNDS + 1):
             if round_:
                 scale /= REFINE_SHRINK
-                batch = self._around(best, scale, REFINE_POINTS, rng)
+                batch = self._around(best, scale, REFINE_POINTS, rng=rng)
             batch, fresh = self._fresh(batch, seen)
             if not fresh.any() and best is None:
                 # e.g. every local candidate is the best configuration: look anywhere

@@ -121,7 +121,7 @@ def pretrain(
         ("validation_functions", validation_functions, 1),
     ):
         check_int(name, value, minimum)
-    check_real("gamma", gamma, 0, 1, exclusive_maximum=True)
+    check_real("gamma", gamma, 0, maximum=1, exclusive_maximum=True)
     check_real("target_entropy", target_entropy)
     eval_every = checkpoint_every if eval_every is None else eval_every
     out = Path(out)
@@ -250,7 +250,7 @@ def run_policy(policy, function, budget: int, rng: np.random.Generator, lower: f
     """``log10`` normalized regret after a ``budget``-trial run on ``function`` (``best_values``)."""
     from envs.acquisition_env import log_regret
 
-    return log_regret(best_values(policy, function, budget, rng)[-1], lower, center)
+    return log_regret(best_values(policy, function, budget, rng=rng)[-1], lower, center)
 
 
 def validation_scores(agent, functions, seed: int) -> dict[str, float]:
@@ -261,7 +261,7 @@ def validation_scores(agent, functions, seed: int) -> dict[str, float]:
     for index, (function, lower, center) in enumerate(functions):
         for name, policy in policies.items():
             rng = np.random.default_rng([seed, index])
-            scores[name].append(run_policy(policy, function, VALIDATION_TRIALS, rng, lower, center))
+            scores[name].append(run_policy(policy, function, VALIDATION_TRIALS, rng=rng, lower=lower, center=center))
     return {name: float(np.mean(values)) for name, values in scores.items()}
 
 

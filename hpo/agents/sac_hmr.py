@@ -118,7 +118,7 @@ class SACHMR(SAC):
         **kwargs,
     ):
         self.hmr_alpha = check_real("hmr_alpha", hmr_alpha, 0, exclusive_minimum=True)
-        self.hmr_prob = check_real("hmr_prob", hmr_prob, 0, 1)
+        self.hmr_prob = check_real("hmr_prob", hmr_prob, 0, maximum=1)
         self.hmr_critic_levels = _check_levels("hmr_critic_levels", hmr_critic_levels)
         self.hmr_actor_levels = _check_levels("hmr_actor_levels", hmr_actor_levels)
         super().__init__(policy, env, *args, **kwargs)
@@ -162,12 +162,12 @@ class SACHMR(SAC):
         with th.set_grad_enabled(not critic.share_features_extractor):
             features = critic.extract_features(obs, critic.features_extractor)
         critic_input = th.cat([features, actions], dim=1)
-        return tuple(forward_mixed(q_net, critic_input, plan.critic_level, plan) for q_net in critic.q_networks)
+        return tuple(forward_mixed(q_net, critic_input, plan.critic_level, plan=plan) for q_net in critic.q_networks)
 
     def _mixed_actor_action_log_prob(self, obs: th.Tensor, plan: MixPlan) -> tuple[th.Tensor, th.Tensor]:
         actor = self.actor
         features = actor.extract_features(obs, actor.features_extractor)
-        latent_pi = forward_mixed(actor.latent_pi, features, plan.actor_level, plan)
+        latent_pi = forward_mixed(actor.latent_pi, features, plan.actor_level, plan=plan)
         mean_actions = actor.mu(latent_pi)
         log_std = th.clamp(actor.log_std(latent_pi), LOG_STD_MIN, LOG_STD_MAX)
         return actor.action_dist.log_prob_from_params(mean_actions, log_std)

@@ -72,7 +72,7 @@ def meta_train(
             if done_in == 0 or episode.n >= episode.horizon:
                 index = episodes % len(surrogates)
                 surrogate = surrogates[index].perturbed(rng)
-                episode = _start(surrogate, encoder, start, horizon, rng, priors[index])
+                episode = _start(surrogate, encoder, start, horizon=horizon, rng=rng, prior=priors[index])
                 observation = episode.observation()
                 done_in, episodes = episode_length, episodes + 1
             action, _ = agent.predict(observation, deterministic=False)

@@ -39,7 +39,7 @@ def real_in(minimum: float, maximum: float) -> Callable[[str], float]:
 
     def parse(text: str) -> float:
         try:
-            return check_real("value", float(text), minimum, maximum)
+            return check_real("value", float(text), minimum, maximum=maximum)
         except (ValueError, UserError):  # not a number, or out of range
             raise argparse.ArgumentTypeError(f"{short_repr(text)} is not a number in [{minimum}, {maximum}]") from None
 
@@ -64,7 +64,7 @@ def _int(text: str, minimum: int, maximum: int | None) -> int:
     except ValueError:  # also an integer of more than 4300 digits (Python's limit)
         raise argparse.ArgumentTypeError(f"{short_repr(text)} is not an integer") from None
     try:
-        return check_int("value", value, minimum, maximum)
+        return check_int("value", value, minimum, maximum=maximum)
     except UserError:
         raise argparse.ArgumentTypeError(f"{short_repr(text)} is not {_integer_kind(minimum, maximum)}") from None
 

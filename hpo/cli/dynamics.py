@@ -157,7 +157,7 @@ def _lr_range(args) -> int:
         model,
         inputs,
         targets,
-        args.loss,
+        loss=args.loss,
         batch_size=batch_size,
         steps=args.steps,
         tolerance=args.tolerance,

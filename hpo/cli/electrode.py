@@ -324,7 +324,9 @@ def _dataset(args) -> int:
         f"--workers {workers} --points {config.p2d.positive_points}"
         + "".join(f" --coefficient {shlex.quote(item)}" for item in args.coefficient)
     )
-    frame = generate_dataset(args.out, n, seed, config, map_fn=map_fn, command=command, progress=not args.no_progress)
+    frame = generate_dataset(
+        args.out, n, seed, config=config, map_fn=map_fn, command=command, progress=not args.no_progress
+    )
     good = len(ok_rows(frame))
     print(f"{args.out}: {len(frame)} designs, {good} ok, {len(frame) - good} failed (kept with their reason)")
     return 0

@@ -87,8 +87,8 @@ def split_gradient(
     noisy_weights = noisy_mask.to(inputs.dtype) / n
     clean_weights = (~noisy_mask).to(inputs.dtype) / n
     return GradientSplit(
-        clean=_flat_gradient(model, per_sample_loss, inputs, targets, clean_weights),
-        noisy=_flat_gradient(model, per_sample_loss, inputs, targets, noisy_weights),
+        clean=_flat_gradient(model, per_sample_loss, inputs, targets=targets, weights=clean_weights),
+        noisy=_flat_gradient(model, per_sample_loss, inputs, targets=targets, weights=noisy_weights),
     )
 
 
@@ -104,7 +104,7 @@ def gradient_cosine(
     for name, (inputs, targets) in (("first", first), ("second", second)):
         inputs = check_inputs(inputs, f"{name}[0]")
         weights = torch.full((inputs.shape[0],), 1.0 / inputs.shape[0], dtype=inputs.dtype)
-        gradients.append(_flat_gradient(model, per_sample_loss, inputs, targets, weights))
+        gradients.append(_flat_gradient(model, per_sample_loss, inputs, targets=targets, weights=weights))
     return _cosine(*gradients)
 
 

@@ -147,7 +147,9 @@ def lr_range(
     check_int("steps", steps, 1)
     check_int("max_probes", max_probes, 2)
     check_seed(seed)
-    batch_size = inputs.shape[0] if batch_size is None else check_int("batch_size", batch_size, 1, inputs.shape[0])
+    batch_size = (
+        inputs.shape[0] if batch_size is None else check_int("batch_size", batch_size, 1, maximum=inputs.shape[0])
+    )
     if start is not None:
         check_real("start", start, 0, exclusive_minimum=True)
     if loss_fn is None:
@@ -163,7 +165,7 @@ def lr_range(
             model,
             inputs,
             targets,
-            lr,
+            lr=lr,
             loss_fn=loss_fn,
             optimizer=optimizer,
             batch_size=batch_size,

@@ -124,7 +124,7 @@ class PretrainedSampler(AgentSampler):
         numbers = [t.number for t in trials]
         records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
         with self._lock, self._private_global_rngs():
-            episode, rewards = self._episode(numbers, points, values, records)
+            episode, rewards = self._episode(numbers, points, values, records=records)
             observation = episode.observation()
             self._add_transitions(records, rewards, observation)
             action, _ = self.agent.predict(observation, deterministic=self.deterministic)

@@ -136,7 +136,7 @@ class SACHMRSampler(AgentSampler):
             or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in net_arch)
         ):
             raise UserError(f"net_arch must be a non-empty list of positive layer widths, got {net_arch!r}")
-        check_real("gamma", gamma, 0, 1, exclusive_maximum=True)
+        check_real("gamma", gamma, 0, maximum=1, exclusive_maximum=True)
         check_real("learning_rate", learning_rate, 0, exclusive_minimum=True)
         self.hmr = bool(hmr)
         self.n_startup_trials = int(n_startup_trials)
@@ -190,7 +190,9 @@ class SACHMRSampler(AgentSampler):
             return {}
         with self._lock, self._private_global_rngs():
             agent = self._agent_for(search_space, maximize)
-            episode, transitions = self._replay(agent, encoder.dim, maximize, numbers, points, values)
+            episode, transitions = self._replay(
+                agent, encoder.dim, maximize, numbers=numbers, points=points, values=values
+            )
             every = self.train_every
             due = min(transitions // every - self._trained_transitions // every, _MAX_TRIALS_TRAINED_PER_CALL)
             if due > 0 and self.gradient_steps > 0:
@@ -269,7 +271,7 @@ class SACHMRSampler(AgentSampler):
         if start == 0:
             self._episode = self._new_episode(dim, maximize)
             agent.replay_buffer.reset()
-        self._add_transitions(agent.replay_buffer, self._episode, points[start:], values[start:])
+        self._add_transitions(agent.replay_buffer, self._episode, points[start:], values=values[start:])
         self._replayed.done(numbers)
         return self._episode, len(points)
 

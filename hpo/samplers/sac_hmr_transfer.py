@@ -202,7 +202,7 @@ class SACHMRTransferSampler(PretrainedSampler):
                 agent,
                 self._source_surrogates(encoder),
                 encoder,
-                self._start_points(encoder),
+                start=self._start_points(encoder),
                 horizon=self.horizon,
                 steps=self.training_steps,
                 episode_length=self.episode_length,
@@ -310,7 +310,7 @@ def from_sources(
     check_int("portfolio_size", portfolio_size, 0)
     if n_trials is not None:
         check_real("n_trials", n_trials, 1)
-    configs = portfolio(sources, space, portfolio_size, seed) if portfolio_size else []
+    configs = portfolio(sources, space, portfolio_size, seed=seed) if portfolio_size else []
     if not agent:
         return PortfolioSampler(RandomSampler(seed=seed), configs)
     kwargs.setdefault("horizon", int(n_trials) if n_trials else DEFAULT_HORIZON)

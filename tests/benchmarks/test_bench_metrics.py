@@ -44,11 +44,16 @@ def record(problem, optimizer, seed, values, *, direction="minimize", optimum=No
 def test_normalized_regret_is_zero_at_the_optimum_and_one_at_random_search():
     records = [
         # random search ends with regrets 2 and 4: the scale is 3
-        record("p", "random", 0, [9.0, 5.0, 2.0, 3.0], optimum=0.0),
-        record("p", "random", 1, [8.0, 4.0, 6.0, 7.0], optimum=0.0),
+        record("p", "random", 0, values=[9.0, 5.0, 2.0, 3.0], optimum=0.0),
+        record("p", "random", 1, values=[8.0, 4.0, 6.0, 7.0], optimum=0.0),
         # the other optimizer fails its first and last trials and reaches regret 1.5
         record(
-            "p", "other", 0, [np.nan, 6.0, 1.5, np.nan], optimum=0.0, states=["FAIL", "COMPLETE", "COMPLETE", "FAIL"]
+            "p",
+            "other",
+            0,
+            values=[np.nan, 6.0, 1.5, np.nan],
+            optimum=0.0,
+            states=["FAIL", "COMPLETE", "COMPLETE", "FAIL"],
         ),
     ]
     curves = metrics.compute_curves(records)
@@ -71,8 +76,8 @@ def test_normalized_regret_is_zero_at_the_optimum_and_one_at_random_search():
 
 def test_maximized_problem_without_known_optimum_uses_the_best_value_found():
     records = [
-        record("acc", "random", 0, [0.5, 0.7], direction="maximize"),
-        record("acc", "tpe", 0, [0.6, 0.9], direction="maximize"),
+        record("acc", "random", 0, values=[0.5, 0.7], direction="maximize"),
+        record("acc", "tpe", 0, values=[0.6, 0.9], direction="maximize"),
     ]
     curves = metrics.compute_curves(records).curves
     final = curves[curves["trial"] == 2].set_index("optimizer")
@@ -83,7 +88,10 @@ def test_maximized_problem_without_known_optimum_uses_the_best_value_found():
 
 
 def test_problem_solved_by_random_search_is_not_normalized():
-    records = [record("easy", "random", 0, [0.0], optimum=0.0), record("easy", "tpe", 0, [1.0], optimum=0.0)]
+    records = [
+        record("easy", "random", 0, values=[0.0], optimum=0.0),
+        record("easy", "tpe", 0, values=[1.0], optimum=0.0),
+    ]
     curves = metrics.compute_curves(records)
     assert "random search reached the best known value" in curves.normalization["note"].iloc[0]
     assert curves.curves["normalized_regret"].isna().all()

@@ -97,7 +97,7 @@ def test_classify_phase():
 
 def test_lr_range_of_a_shallow_relu_network_starts_at_the_critical_rate_and_is_an_optuna_range():
     inputs = dyn.sphere_inputs(32, 6, seed=0)
-    found = dyn.lr_range(dyn.two_layer_relu(6, 128), inputs, torch.sign(inputs[:, 0]), "half_mse")
+    found = dyn.lr_range(dyn.two_layer_relu(6, 128), inputs, torch.sign(inputs[:, 0]), loss="half_mse")
     assert found.low == pytest.approx(0.3 / found.sharpness)
     assert found.critical == pytest.approx(2 / found.sharpness)
     assert found.probes[0].lr == pytest.approx(found.critical) and found.probes[0].trained

@@ -60,7 +60,7 @@ def test_gradient_split_adds_up_to_the_full_gradient():
     targets = torch.sign(inputs[:, 0])
     model = dyn.two_layer_relu(4, 16)
     noisy = torch.arange(12) % 3 == 0
-    split = dyn.split_gradient(model, inputs, targets, noisy)
+    split = dyn.split_gradient(model, inputs, targets, noisy_mask=noisy)
     model.zero_grad()
     (0.5 * ((model(inputs) - targets) ** 2)).mean().backward()
     full = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
@@ -73,4 +73,4 @@ def test_gradient_cosine_stop_and_bad_masks():
     assert dyn.gradient_cosine_stop([0, 10], [0.9, 0.2]) is None
     inputs = dyn.sphere_inputs(4, 3)
     with pytest.raises(UserError, match="noisy_mask must have shape"):
-        dyn.split_gradient(dyn.two_layer_relu(3, 8), inputs, inputs[:, 0], np.array([True, False]))
+        dyn.split_gradient(dyn.two_layer_relu(3, 8), inputs, inputs[:, 0], noisy_mask=np.array([True, False]))

@@ -83,8 +83,8 @@ def test_gp_objective_gradient_matches_finite_differences(dim, categorical):
         diffs[:, :, mask] = (x[:, None, mask] != x[None, :, mask]).astype(float)
     diffs = diffs.reshape(-1, dim)
     theta = gp.theta + rng.normal(0, 0.3, dim + 2)
-    value, gradient = gp._objective(theta, x, y - y.mean(), diffs)
-    numeric = approx_fprime(theta, lambda t: gp._objective(t, x, y - y.mean(), diffs)[0], 1e-6)
+    value, gradient = gp._objective(theta, x, y - y.mean(), diffs=diffs)
+    numeric = approx_fprime(theta, lambda t: gp._objective(t, x, y - y.mean(), diffs=diffs)[0], 1e-6)
     assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-4)
 
 
@@ -200,10 +200,10 @@ def test_local_candidates_keep_or_redraw_categorical_choices():
         point[1] = np.round((point[1] + 1) / 2 * 4) / 4 * 2 - 1
         history.record(point, float(point[0] ** 2 + (point[1] != 0.5)))
     best = history.search.best_point
-    near = history.search._around(best, 0.02, 2000, rng)
+    near = history.search._around(best, 0.02, 2000, rng=rng)
     assert np.mean(near[:, 1] == best[1]) > 0.95  # a small scale rarely changes a choice
     assert np.all(np.abs(near[:, 0] - best[0]) < 0.2)
-    far = history.search._around(best, 2.0, 2000, rng)[:, 1]
+    far = history.search._around(best, 2.0, 2000, rng=rng)[:, 1]
     assert np.mean(far == best[1]) < 0.05 and far.min() < -0.9 and far.max() > 0.9  # redrawn anywhere
 
 
@@ -508,7 +508,7 @@ def test_incremental_history_equals_a_full_replay():
     trials = [t for t in study.trials if t.number in incremental]
     numbers = [t.number for t in trials]
     records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
-    replayed, rewards = sampler._episode(numbers, history.points, history.values, records)
+    replayed, rewards = sampler._episode(numbers, history.points, history.values, records=records)
     assert rewards == incremental
     assert np.allclose(replayed.last_action, history.last_action)
     assert [v for v in replayed.values] == [v for v in history.values]
@@ -529,9 +529,9 @@ def test_best_values_never_increase_and_agree_with_run_policy():
     from hpo.agents.pretraining import best_values, make_validation_functions, run_policy
 
     task, lower, center = make_validation_functions(3, 1)[0]
-    best = best_values("uniform", task, 12, np.random.default_rng(0))
+    best = best_values("uniform", task, 12, rng=np.random.default_rng(0))
     assert len(best) == 12 and all(b <= a for a, b in zip(best, best[1:]))
-    assert run_policy("uniform", task, 12, np.random.default_rng(0), lower, center) == log_regret(
+    assert run_policy("uniform", task, 12, rng=np.random.default_rng(0), lower=lower, center=center) == log_regret(
         best[-1], lower, center
     )
 

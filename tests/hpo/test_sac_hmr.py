@@ -114,11 +114,11 @@ def test_forward_mixed_mixes_exactly_at_the_requested_level():
         2: net[4](plan.blend(h2)),
     }
     for level, value in expected.items():
-        mixed = forward_mixed(net, x, level, plan)
+        mixed = forward_mixed(net, x, level, plan=plan)
         assert th.allclose(mixed, value)
         assert not th.allclose(mixed, net(x))
     identity = MixPlan(lam=th.ones(6, 1), perm=th.randperm(6), critic_level=None, actor_level=None)
-    assert th.allclose(forward_mixed(net, x, 2, identity), net(x))
+    assert th.allclose(forward_mixed(net, x, 2, plan=identity), net(x))
 
 
 def test_mixing_weights_keep_each_sample_dominant():

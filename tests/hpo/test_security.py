@@ -198,7 +198,11 @@ def test_fuzzed_command_line_numbers_parse_or_give_one_line_errors(parse, text):
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(value=scalars | st.sampled_from([10**5000, 2**64, float("nan"), -(2**70)]))
 def test_fuzzed_python_arguments_pass_or_give_one_line_errors(value):
-    for check in (lambda v: check_int("n_trials", v, 1, 10**6), lambda v: check_real("rate", v, 0.0), check_seed):
+    for check in (
+        lambda v: check_int("n_trials", v, 1, maximum=10**6),
+        lambda v: check_real("rate", v, 0.0),
+        check_seed,
+    ):
         try:
             check(value)
         except UserError as err:

@@ -115,7 +115,7 @@ def test_refit_false_keeps_the_results_and_hides_prediction():
 def test_partial_fit_estimators_report_each_step_and_are_pruned():
     search = SearchCV(SGDClassifier(random_state=0), {"alpha": FloatDistribution(1e-4, 1e-1, log=True)}, cv=3)
     search.set_params(pruner="median", max_iter=5)
-    _, evaluation = search._evaluation(X, Y, None, {})
+    _, evaluation = search._evaluation(X, Y, None, fit_params={})
     params = {"alpha": 1e-3}
 
     trial = FakeTrial()
@@ -139,7 +139,7 @@ def test_partial_fit_estimators_report_each_step_and_are_pruned():
 def test_warm_start_estimators_grow_in_chunks_to_their_own_budget():
     model = GradientBoostingClassifier(n_estimators=12, max_depth=2, random_state=0)
     search = SearchCV(model, {"learning_rate": FloatDistribution(0.01, 1.0)}, pruner="hyperband", max_iter=3, cv=3)
-    _, evaluation = search._evaluation(X, Y, None, {})
+    _, evaluation = search._evaluation(X, Y, None, fit_params={})
     trial = FakeTrial()
     value = evaluation({"learning_rate": 0.1}, trial)
     assert len(trial.reports) == 3
@@ -225,7 +225,7 @@ def test_inconsistent_data_names_x_and_y():
 def test_step_wise_evaluation_with_an_optuna_pruner_records_each_trial_as_it_ended():
     search = SearchCV(SGDClassifier(random_state=0), {"alpha": FloatDistribution(1e-5, 10.0, log=True)}, cv=3)
     search.set_params(pruner="median", max_iter=4)
-    _, evaluation = search._evaluation(X, Y, None, {})
+    _, evaluation = search._evaluation(X, Y, None, fit_params={})
     sampler = optuna.samplers.RandomSampler(seed=0)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=make_pruner("median"))
     study.optimize(lambda trial: evaluation({"alpha": trial.suggest_float("alpha", 1e-5, 10.0, log=True)}, trial), 15)

@@ -149,8 +149,8 @@ def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp
     from hpo.trials import add_budget
 
     storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    _source(0.7, 1, storage, "src-a")
-    _source(0.8, 2, storage, "src-b")
+    _source(0.7, 1, storage=storage, name="src-a")
+    _source(0.8, 2, storage=storage, name="src-b")
     target = optuna.create_study(study_name="target", storage=storage)
     add_budget(target, 24)
     script = tmp_path / "worker.py"

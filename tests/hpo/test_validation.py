@@ -13,7 +13,7 @@ from hpo.validation import check_choice, check_int, check_real, check_seed
 
 
 def test_check_int_accepts_integers_in_range_and_names_the_parameter_otherwise():
-    assert check_int("n", np.int64(3), 1, 5) == 3 and type(check_int("n", np.int64(3), 1)) is int
+    assert check_int("n", np.int64(3), 1, maximum=5) == 3 and type(check_int("n", np.int64(3), 1)) is int
     for value, message in [
         (True, "n must be an integer >= 1, got True"),
         (2.0, "n must be an integer >= 1, got 2.0"),
@@ -22,7 +22,7 @@ def test_check_int_accepts_integers_in_range_and_names_the_parameter_otherwise()
         with pytest.raises(UserError, match=f"^{message.replace('.', '[.]')}$"):
             check_int("n", value, 1)
     with pytest.raises(UserError, match=r"n must be an integer in \[1, 5\], got 6"):
-        check_int("n", 6, 1, 5)
+        check_int("n", 6, 1, maximum=5)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_check_real_bounds(kwargs, value, ok):
 
 def test_check_real_says_which_bounds_are_open():
     with pytest.raises(UserError, match=r"gamma must be a finite number in \[0, 1\), got 1"):
-        check_real("gamma", 1, 0, 1, exclusive_maximum=True)
+        check_real("gamma", 1, 0, maximum=1, exclusive_maximum=True)
 
 
 def test_check_choice_and_seed():

@@ -59,7 +59,7 @@ def test_tortuosity_law_reproduces_calibration_table():
 def test_conductivity_law_reproduces_calibration_table_per_composition():
     predicted = np.array(
         [
-            conductivity_law(c, w, cd, DEFAULT_COEFFICIENTS)
+            conductivity_law(c, w, cd, coeffs=DEFAULT_COEFFICIENTS)
             for c, w, cd in zip(TABLE.cbd_volume_fraction, TABLE.cbd_mass_fraction, TABLE.cd)
         ]
     )
