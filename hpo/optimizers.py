@@ -61,7 +61,7 @@ class ReplayCmaEsSampler(optuna.samplers.CmaEsSampler):
     Optuna's sampler keeps the state as a pickle in the trials' system attributes and unpickles it
     from the storage, so a pickle planted by anyone who can write a shared study would run here;
     this one never reads it. ``tell`` is deterministic, so the replay gives the state Optuna would
-    have stored (``tests/hpo/test_cmaes_replay.py``)."""
+    have stored (``tests/hpo/test_optimizers.py``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

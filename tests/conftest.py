@@ -94,3 +94,19 @@ def _describe(process: psutil.Process) -> str:
         return f"{process.pid} ({' '.join(process.cmdline())[:100]})"
     except psutil.Error:
         return str(process.pid)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The electrode dataset that ships with the package."""
+    from surrogates.dataset import SHIPPED_DATASET, read_dataset
+
+    return read_dataset(SHIPPED_DATASET)
+
+
+@pytest.fixture(scope="module")
+def surrogate(shipped):
+    """The surrogate fitted to the shipped dataset."""
+    from surrogates.models import Surrogate
+
+    return Surrogate.from_dataset(shipped)

@@ -155,7 +155,7 @@ def pretrain(
         _load_buffer(agent.replay_buffer, checkpoint / "buffer.npz")
         done, curve = int(state["step"]), state["curve"]
     else:
-        # hmr_prob=0 is SB3's SAC update (tests/test_sac_hmr.py): one class for both.
+        # hmr_prob=0 is SB3's SAC update (tests/hpo/agents/test_sac_hmr.py): one class for both.
         agent = SACHMR(
             "MlpPolicy",
             env,

@@ -18,7 +18,7 @@ sample i stays dominant (MixReg's convention). One mixing level is drawn per ste
 
 Everything else is SB3's ``SAC``; only ``train`` is overridden. With ``hmr_prob=0`` (or no
 levels) no random number is drawn for mixing and the update is SB3's, operation by
-operation (``tests/test_sac_hmr.py`` compares all parameters after the same seeded run).
+operation (``tests/hpo/agents/test_sac_hmr.py`` compares all parameters after the same seeded run).
 """
 
 from __future__ import annotations

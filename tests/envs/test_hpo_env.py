@@ -29,6 +29,18 @@ def mixed_objective(params):
     return (params["width"] - 1.0) ** 2 + (math.log10(params["lr"]) + 3) ** 2 + 0.1 * params["layers"] + penalty
 
 
+def run_episode(env, actions):
+    env.reset(seed=0)
+    return [env.step(a) for a in actions]
+
+
+def failing_every_third(params):
+    failing_every_third.calls += 1
+    if failing_every_third.calls % 3 == 0:
+        raise RuntimeError("diverged")
+    return mixed_objective(params)
+
+
 def test_registered_env_passes_gymnasium_and_sb3_checkers_without_warnings():
     from gymnasium.utils.env_checker import check_env as gymnasium_check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -47,11 +59,6 @@ def test_module_prefix_make_and_task_shortcut():
     obs, _ = env.reset(seed=0)
     assert obs.shape == (observation_size(4),)
     assert env.unwrapped.episode.direction == "minimize"
-
-
-def run_episode(env, actions):
-    env.reset(seed=0)
-    return [env.step(a) for a in actions]
 
 
 def test_episode_ends_after_n_trials_and_info_carries_the_trial():
@@ -153,13 +160,6 @@ def test_observation_layout():
     assert obs[11] == 1.0
     np.testing.assert_allclose(obs[12:14], [0.5, 0.5])  # window slot 2
     assert obs[13 + 2] == 1.0
-
-
-def failing_every_third(params):
-    failing_every_third.calls += 1
-    if failing_every_third.calls % 3 == 0:
-        raise RuntimeError("diverged")
-    return mixed_objective(params)
 
 
 @pytest.mark.parametrize("reward", ["improvement", "score", "neg_log_regret"])

@@ -7,8 +7,6 @@ from hpo.cluster import completed
 from surrogates.dataset import SimulationConfig, cluster_map, generate_dataset
 from surrogates.p2d import P2DSettings
 
-CONFIG = SimulationConfig(p2d=P2DSettings(positive_points=10))
-
 
 def square(x):
     return x * x
@@ -22,6 +20,9 @@ def dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+CONFIG = SimulationConfig(p2d=P2DSettings(positive_points=10))
 
 
 def test_completed_runs_every_task_once_everywhere(dask_client):

@@ -1,4 +1,5 @@
-"""hpo.io.atomic_write: whole files or none, with the permissions a plain open gives."""
+"""``hpo.io``: atomic writes keep permissions, replace planted links, leave no temporary; study
+names become file names that stay in their folder."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ def umask_027():
     old = os.umask(0o027)
     yield
     os.umask(old)
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "..", ".", "", "a/b", "ok-name_1.0"])
+def test_study_names_become_file_names_that_stay_in_their_folder(tmp_path, name):
+    from hpo.io import safe_file_name
+
+    safe = safe_file_name(name)
+    assert "/" not in safe and safe not in ("", ".", "..")
+    assert (tmp_path / safe).resolve().parent == tmp_path.resolve()
+    if name == "ok-name_1.0":
+        assert safe == name  # a plain name is kept as it is
+    assert safe_file_name("a/b") != safe_file_name("a_b")  # two names stay two folders
 
 
 def test_a_new_file_gets_the_umask_permissions_not_owner_only(tmp_path, umask_027):

@@ -7,6 +7,10 @@ from hpo.errors import UserError
 from hpo.pruners import DynamicsPruner, Reporter, make_pruner, pruners
 
 
+def _study_with(pruner):
+    return optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+
+
 def test_every_registry_name_builds_an_optuna_pruner():
     names = set(pruners())
     assert {"none", "median", "percentile", "successive-halving", "hyperband", "wilcoxon", "dynamics"} <= names
@@ -18,10 +22,6 @@ def test_every_registry_name_builds_an_optuna_pruner():
 def test_unknown_pruner_names_the_value_and_the_choices():
     with pytest.raises(UserError, match=r"pruner 'asha' is unknown; allowed: none, median"):
         make_pruner("asha")
-
-
-def _study_with(pruner):
-    return optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
 
 
 def test_dynamics_pruner_stops_a_catapult_that_does_not_recover():

@@ -25,7 +25,9 @@ from hpo.pruners import make_pruner
 from hpo.sklearn import SearchCV, _cv_results, _Record
 
 X, Y = load_iris(return_X_y=True)
+
 SVC_GRID = {"C": CategoricalDistribution([0.1, 1.0, 10.0]), "kernel": CategoricalDistribution(["linear", "rbf"])}
+
 C_RANGE = {"C": FloatDistribution(1e-2, 1e2, log=True)}
 
 

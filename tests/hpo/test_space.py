@@ -1,15 +1,114 @@
-"""Search-space encoding: round trips, clipping and validation, under hypothesis."""
+"""``hpo.space``: search spaces (conditional ones too), their files and their limits, the
+encoding to ``[-1, 1]^d`` and back, configuration checks."""
 
 import json
 import math
+import tracemalloc
 
 import numpy as np
+import optuna
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from hpo import SpaceEncoder, UserError, as_space, load_space
+from hpo.errors import UserError
+from hpo.space import (
+    MAX_CHOICES,
+    MAX_PARAMETERS,
+    MAX_SPACE_FILE_BYTES,
+    SpaceEncoder,
+    as_space,
+    load_space,
+    suggest,
+    when,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+
+spec_like = st.dictionaries(
+    st.text(min_size=0, max_size=4),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["float", "int", "categorical", "normal", 3, None]),
+            "low": json_values,
+            "high": json_values,
+            "step": json_values,
+            "log": json_values,
+            "choices": json_values,
+            "extra": json_values,
+        },
+    )
+    | json_values,
+    max_size=4,
+)
+
+
+# Parsing a space file must stay far below this, whatever the file holds (a YAML alias bomb
+# of 590 bytes once reached 2.2 GB).
+MEMORY_CAP_BYTES = 64 * 2**20
+
+
+def load_within_memory_cap(path):
+    """``load_space(path)`` with the peak of Python allocations checked against the cap."""
+    tracemalloc.start()
+    try:
+        return load_space(path)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < MEMORY_CAP_BYTES, f"parsing {path} allocated {peak / 2**20:.0f} MiB"
+
+
+def assert_one_line_error(path, *fragments):
+    with pytest.raises(UserError) as caught:
+        load_within_memory_cap(path)
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{parent}'] * 9)}]\n" for parent, name in zip("abcdefgh", "bcdefghi")
+)
+
+
+# -- fuzzing: only one-line UserErrors come out, within the memory cap ----------------------------
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+
+values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=10,
+)
+
+specs = st.fixed_dictionaries(
+    {"type": st.sampled_from(["float", "int", "categorical", "other"])},
+    optional={
+        "low": scalars | st.sampled_from([1e400, -1e400, 10**30, "1e3"]),
+        "high": scalars | st.sampled_from([1e400, 10**400, 1e308]),
+        "step": scalars | st.sampled_from([1e-300, 5e-324, 0.5]),
+        "log": st.booleans() | scalars,
+        "choices": values,
+        "when": values,
+    },
+)
+
+space_documents = st.dictionaries(st.text(max_size=4), specs | values, max_size=5)
+
+
+def _yaml_text(data) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, allow_unicode=True)
+
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -72,6 +171,119 @@ def same_value(dist, a, b):
     if isinstance(dist, FloatDistribution) and dist.step is None:
         return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12 * max(1.0, abs(dist.high - dist.low)))
     return a == b and type(a) is type(b)
+
+
+SPACE_YAML = """
+kernel: {type: categorical, choices: [rbf, poly, linear]}
+degree: {type: int, low: 2, high: 5, when: {kernel: poly}}
+gamma: {type: float, low: 1.0e-4, high: 1.0, log: true, when: {kernel: [rbf, poly]}}
+coef0: {type: float, low: 0, high: 1, when: {degree: [4, 5]}}
+"""
+
+
+@pytest.fixture
+def space(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(SPACE_YAML)
+    return load_space(path)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(spec_like, json_values))
+def test_random_space_files_load_or_raise_user_error(tmp_path, data):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(data))
+    try:
+        space = load_space(path)
+    except UserError as err:
+        assert str(err) and "\n" not in str(err)
+    else:
+        assert space and all(isinstance(name, str) for name in space)
+
+
+@pytest.mark.parametrize(
+    "name, content, fragments",
+    [
+        ("inf.yaml", "x: {type: float, low: 0, high: 1e400}\n", ["'x'", "'high'", "finite"]),
+        ("inf.json", '{"x": {"type": "int", "low": 0, "high": 1e400}}', ["'x'", "'high'", "finite"]),
+        ("nan.yaml", "x: {type: float, low: .nan, high: 1}\n", ["'x'", "'low'", "finite"]),
+        ("fine.yaml", "x: {type: float, low: 0, high: 1, step: 1e-300}\n", ["'x'", "step 1e-300", "grid points"]),
+        ("fine.json", '{"x": {"type": "float", "low": -1e300, "high": 1e300, "step": 1}}', ["'x'", "grid points"]),
+        ("wide.json", '{"x": {"type": "float", "low": -1e308, "high": 1e308}}', ["'x'", "wider"]),
+        ("bigint.yaml", "x: {type: int, low: 0, high: 100000000000000000000}\n", ["'x'", "2**53"]),
+        ("bomb.yaml", ALIAS_BOMB, ["aliases (*a)", "line 2"]),
+        ("merge.yaml", "base: &b {type: float, low: 0, high: 1}\nx: {<<: *b}\n", ["aliases (*b)"]),
+        ("list.yaml", "x: {type: categorical, choices: [a, [1, 2]]}\n", ["'x'", "choice [1, 2]"]),
+        ("map.json", '{"x": {"type": "categorical", "choices": ["a", {"b": 1}]}}', ["'x'", "choice {'b': 1}"]),
+        ("nanchoice.yaml", "x: {type: categorical, choices: [1.5, .nan]}\n", ["'x'", "choice nan"]),
+        ("tag.yaml", "x: !!python/object/apply:os.system [echo]\n", ["not valid", "python/object"]),
+        ("deep.json", '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", ["nested too deeply"]),
+    ],
+)
+def test_bad_space_files_give_one_line_errors_naming_file_and_input(tmp_path, name, content, fragments):
+    path = tmp_path / name
+    path.write_text(content)
+    assert_one_line_error(path, *fragments)
+
+
+def test_a_space_file_that_is_not_utf8_names_the_byte(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("x: {type: categorical, choices: [café]}\n".encode("latin-1"))
+    assert_one_line_error(path, "not UTF-8", "0xe9")
+
+
+def test_space_files_are_capped_in_size_parameters_and_choices(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"x": {"type": "float", "low": 0, "high": 1}}) + " " * MAX_SPACE_FILE_BYTES)
+    assert_one_line_error(big, "larger than")
+    many = tmp_path / "many.json"
+    params = {f"p{i}": {"type": "float", "low": 0, "high": 1} for i in range(MAX_PARAMETERS + 1)}
+    many.write_text(json.dumps(params))
+    assert_one_line_error(many, f"{MAX_PARAMETERS + 1} parameters")
+    choices = tmp_path / "choices.json"
+    choices.write_text(json.dumps({"x": {"type": "categorical", "choices": list(range(MAX_CHOICES + 1))}}))
+    assert_one_line_error(choices, "'x'", f"{MAX_CHOICES + 1} choices")
+    # At the caps the file is accepted.
+    params.popitem()
+    many.write_text(json.dumps(params))
+    assert len(load_within_memory_cap(many)) == MAX_PARAMETERS
+
+
+def test_a_valid_yaml_space_still_loads_with_anchors_refused_only_where_used(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(
+        "C: {type: float, low: 1.0e-3, high: 1.0e+3, log: true}\n"
+        "kernel: {type: categorical, choices: [rbf, poly, null, 3, 2.5, true]}\n"
+        "degree: {type: int, low: 2, high: 5, when: {kernel: poly}}\n"
+        "grid: {type: float, low: 0, high: 1, step: 0.25}\n"
+    )
+    space = load_within_memory_cap(path)
+    assert list(space) == ["C", "kernel", "degree", "grid"]
+    assert space["kernel"].choices == ("rbf", "poly", None, 3, 2.5, True)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=space_documents,
+    form=st.sampled_from(["json", "yaml"]),
+    noise=st.binary(max_size=8),
+    cut=st.integers(0, 400),
+)
+def test_fuzzed_space_files_load_or_give_one_line_errors(tmp_path, data, form, noise, cut):
+    try:
+        text = json.dumps(data) if form == "json" else _yaml_text(data)
+    except (ValueError, OverflowError):  # values JSON cannot write (1e400 is fine: Infinity)
+        return
+    raw = text.encode("utf-8")
+    raw = raw[:cut] + noise + raw[cut:] if noise else raw  # stray bytes, often not UTF-8
+    path = tmp_path / f"space.{form}"
+    path.write_bytes(raw)
+    try:
+        space = load_within_memory_cap(path)
+    except UserError as err:
+        assert "\n" not in str(err) and str(path) in str(err), str(err)
+    else:
+        assert 0 < len(space) <= MAX_PARAMETERS
 
 
 @settings(max_examples=300, deadline=None)
@@ -222,3 +434,83 @@ def test_check_configs_names_the_configuration_and_the_value(configs, message):
     assert check_configs("configs", [{"n": 4, "k": 1}, {"k": 2}], space) == [{"n": 4, "k": 1}, {"k": 2}]
     with pytest.raises(UserError, match=message):
         check_configs("configs", configs, space)
+
+
+def test_conditions_are_read_from_files(space):
+    assert space.conditions == {
+        "degree": {"kernel": ("poly",)},
+        "gamma": {"kernel": ("rbf", "poly")},
+        "coef0": {"degree": (4, 5)},
+    }
+    assert space.active("degree", {"kernel": "poly"})
+    assert not space.active("degree", {"kernel": "rbf"})
+    assert not space.active("coef0", {"kernel": "rbf"})  # its parent is inactive
+
+
+def test_suggest_sets_exactly_the_active_parameters(space):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_kernels = set()
+    for _ in range(40):
+        trial = study.ask()
+        params = suggest(trial, space)
+        study.tell(trial, 0.0)
+        seen_kernels.add(params["kernel"])
+        assert ("degree" in params) == (params["kernel"] == "poly")
+        assert ("gamma" in params) == (params["kernel"] in ("rbf", "poly"))
+        assert ("coef0" in params) == (params.get("degree") in (4, 5))
+        assert trial.params == params
+    assert seen_kernels == {"rbf", "poly", "linear"}
+
+
+def test_python_form_with_when():
+    space = as_space({"kind": CategoricalDistribution(["a", "b"]), "x": when(FloatDistribution(0, 1), kind="b")})
+    assert space.conditions == {"x": {"kind": ("b",)}}
+    assert isinstance(space["x"], FloatDistribution)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"x": {"type": "float", "low": 0, "high": 1, "when": {"k": "a"}}}, r"'when' names 'k', which is not a"),
+        (
+            {
+                "x": {"type": "float", "low": 0, "high": 1, "when": {"k": "a"}},
+                "k": {"type": "categorical", "choices": ["a"]},
+            },
+            r"not a parameter defined before 'x'",
+        ),
+        (
+            {
+                "k": {"type": "categorical", "choices": ["a"]},
+                "x": {"type": "float", "low": 0, "high": 1, "when": {"k": "z"}},
+            },
+            r"'when' value 'z' for 'k' is not a value 'k' can take",
+        ),
+        (
+            {"n": {"type": "int", "low": 1, "high": 3}, "x": {"type": "float", "low": 0, "high": 1, "when": {"n": 7}}},
+            r"'when' value 7 for 'n'",
+        ),
+        (
+            {"k": {"type": "categorical", "choices": ["a"]}, "x": {"type": "float", "low": 0, "high": 1, "when": []}},
+            "must map",
+        ),
+    ],
+)
+def test_bad_conditions_name_the_parameter(spec, message):
+    with pytest.raises(UserError, match=message):
+        as_space(spec)
+
+
+def test_a_boolean_parent_value_does_not_match_an_integer():
+    space = as_space({"flag": CategoricalDistribution([True, 1]), "x": when(IntDistribution(0, 3), flag=1)})
+    assert space.active("x", {"flag": 1})
+    assert not space.active("x", {"flag": True})
+
+
+def test_encoder_marks_inactive_parameters():
+    encoder = SpaceEncoder({"a": FloatDistribution(0, 1), "b": FloatDistribution(0, 1)})
+    point = encoder.encode({"a": 1.0}, inactive_missing=True)
+    assert point.tolist() == [1.0, 0.0]
+    assert encoder.active_mask({"a": 1.0}).tolist() == [True, False]
+    with pytest.raises(UserError, match="missing parameter"):
+        encoder.encode({"a": 1.0})

@@ -1,0 +1,102 @@
+"""``hpo._gp.search``: local candidates, the discrete search that never reruns a
+configuration, and the prior's trust."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hpo._gp.search import N_STARTUP, GPSearch, prior_scale
+
+# The acquisition that exploits most: the smallest exploration weight and radius, all local.
+GREEDY = dict(beta=0.01, radius=0.01, local_share=1.0)
+
+
+def test_a_small_local_radius_proposes_next_to_the_best_point():
+    rng = np.random.default_rng(1)
+    search = GPSearch(3)
+    for point in rng.uniform(-1, 1, (10, 3)):
+        search.add(point, float(np.sum((point - 0.3) ** 2)))
+    local = search.propose(**GREEDY, rng=rng)
+    assert np.linalg.norm(local - search.best_point) < 0.1
+
+
+def test_local_candidates_keep_or_redraw_categorical_choices():
+    rng = np.random.default_rng(6)
+    search = GPSearch(2, categorical=np.array([False, True]))
+    for point in rng.uniform(-1, 1, (8, 2)):
+        point[1] = np.round((point[1] + 1) / 2 * 4) / 4 * 2 - 1
+        search.add(point, float(point[0] ** 2 + (point[1] != 0.5)))
+    best = search.best_point
+    near = search._around(best, 0.02, 2000, rng=rng)
+    assert np.mean(near[:, 1] == best[1]) > 0.95  # a small scale rarely changes a choice
+    assert np.all(np.abs(near[:, 0] - best[0]) < 0.2)
+    far = search._around(best, 2.0, 2000, rng=rng)[:, 1]
+    assert np.mean(far == best[1]) < 0.05 and far.min() < -0.9 and far.max() > 0.9  # redrawn anywhere
+
+
+def test_discrete_search_never_reruns_a_configuration_while_others_remain():
+    # 2 coordinates of 3 and 4 levels: 12 configurations in all
+    levels = np.array([3, 4])
+
+    def snap(points):
+        return np.round((np.clip(points, -1, 1) + 1) / 2 * (levels - 1)) / (levels - 1) * 2 - 1
+
+    rng = np.random.default_rng(5)
+    search = GPSearch(2, snap=snap)
+    for point in snap(rng.uniform(-1, 1, (N_STARTUP, 2))):
+        search.add(point, float(np.sum(point**2)))
+    while search.n < 12:
+        point = search.propose(**GREEDY, rng=rng)  # greedy and local: tempted to repeat
+        assert np.allclose(snap(point[None])[0], point)
+        search.add(point, float(np.sum(point**2)))
+    assert len({tuple(np.round(p, 9)) for p in search.points}) == len(set(map(tuple, np.round(search.points, 9))))
+    assert len({tuple(np.round(p, 9)) for p in search.points}) >= 12 - 1  # start-up trials may coincide
+
+
+def test_a_prior_is_scaled_by_how_well_it_ranks_the_trials():
+    targets = np.array([-1.0, 0.0, 1.0, 2.0])
+    model = -targets  # the study's own model, left out trial by trial, ranks them all wrong
+    offset, slope = prior_scale(targets, 10.0 * targets + 3.0, model)  # ranks them all right
+    # nearly all of it: only the resamples of one trial, with no pair to order, tie
+    assert np.allclose(offset + slope * (10.0 * targets + 3.0), targets, atol=0.02)
+    assert prior_scale(targets, -targets, model)[1] == 0.0  # ranks them the wrong way round
+    assert prior_scale(targets, np.array([0.0, 1.0, 1.0, 0.0]), model)[1] == 0.0  # no better than chance
+    assert prior_scale(targets[:2], targets[:2], model[:2])[1] == 0.0  # too few trials to judge it
+
+
+def test_a_prior_gives_way_to_a_model_that_ranks_the_trials_better():
+    rng = np.random.default_rng(0)
+    targets = rng.normal(size=30)
+    prior = targets + rng.normal(0.0, 0.7, 30)  # ranks them fairly well
+    slopes = {
+        name: prior_scale(targets, prior, model)[1]
+        for name, model in (
+            ("worse", targets + rng.normal(0.0, 3.0, 30)),
+            ("as good", prior.copy()),
+            ("better", targets + rng.normal(0.0, 0.05, 30)),
+        )
+    }
+    assert slopes["worse"] > 0.9 * prior_scale(targets, prior, -targets)[1]  # nearly all its trust
+    assert slopes["as good"] == pytest.approx(0.5 * prior_scale(targets, prior, -targets)[1])  # ties: half
+    assert slopes["better"] < 0.05 * slopes["worse"]
+
+
+def test_a_good_prior_guides_the_model_where_no_trial_was_run():
+    def f(points):
+        return np.sum((np.atleast_2d(points) - np.array([0.6, -0.4])) ** 2, axis=1)
+
+    rng = np.random.default_rng(4)
+    start = rng.uniform(-1, 1, (5, 2))
+    unseen = rng.uniform(-1, 1, (300, 2))
+    errors, deviations = {}, {}
+    for name, prior in (("none", None), ("good", lambda p: 2.0 * f(p) + 1.0), ("reversed", lambda p: -f(p))):
+        search = GPSearch(2, prior=prior)
+        for point in start:
+            search.add(point, float(f(point)[0]))
+        search.fit()
+        mean, deviations[name] = search.predict(unseen)
+        errors[name] = 1.0 - np.corrcoef(mean, f(unseen))[0, 1]
+    assert errors["good"] < 0.01 < errors["none"]
+    assert errors["reversed"] == pytest.approx(errors["none"])  # a misleading prior is ignored
+    assert np.allclose(deviations["good"], deviations["none"])  # it moves the mean, not the uncertainty

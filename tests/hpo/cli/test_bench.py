@@ -1,0 +1,49 @@
+"""``hpo bench``: packing, bad input, and a replicate on other seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.runner import ARCHIVE, read_records, run_jobs
+from tests.benchmarks.helpers import Interrupt, bench, quadratic_jobs
+
+
+def test_pack_command(tmp_path, monkeypatch, capsys):
+    run_jobs(quadratic_jobs(monkeypatch, Interrupt(None))[:2], tmp_path, workers=0, progress=False)
+    assert bench(monkeypatch, "pack", str(tmp_path)) == 0
+    assert f"packed 2 runs into {tmp_path / ARCHIVE}" in capsys.readouterr().out
+    assert bench(monkeypatch, "pack", str(tmp_path / "nope")) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--suite", "nope", "--out", "X"], "suite 'nope' is unknown; allowed: smoke, standard"),
+        (["--problems", "bbob-f99-d2", "--out", "X"], "matches no problem; allowed: bbob-fFF-dD"),
+        (["--optimizers", "nope", "--out", "X"], "optimizer 'nope' is unknown; allowed: random"),
+        (["--suite", "smoke"], "--out: required"),
+        (["report"], "report: give the results folder"),
+        (["pack"], "pack: give the results folder"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_listing_the_allowed_values(monkeypatch, capsys, tmp_path, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert bench(monkeypatch, *argv) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "X").exists()
+
+
+def test_a_replicate_on_other_seeds_runs_those_seeds_and_says_so_in_the_report(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "replicate"
+    argv = ("--problems", "bbob-f01-d2", "--optimizers", "tpe", "--seeds", "2", "--first-seed", "7")
+    assert bench(monkeypatch, *argv, "--n-trials", "4", "--workers", "0", "--no-progress", "--out", str(out)) == 0
+    ran = {(r["optimizer"], r["seed"]) for r in read_records(out)}
+    assert ran == {(optimizer, seed) for optimizer in ("random", "tpe") for seed in (7, 8)}
+    assert "--seeds 2 --first-seed 7" in (out / "report.md").read_text()
+    with pytest.raises(SystemExit):
+        bench(monkeypatch, "--first-seed", "-1", "--out", str(tmp_path / "refused"))
+    assert "--first-seed: '-1' is not a non-negative integer" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()

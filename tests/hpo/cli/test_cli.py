@@ -1,0 +1,45 @@
+"""``hpo`` (``hpo.cli``): the subcommands and their documented options; an unknown option points
+to the subcommand's help."""
+
+import pytest
+
+from hpo.cli import main
+
+
+def test_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("tune", "tasks", "optimizers", "electrode", "dynamics"):
+        assert command in text
+
+
+def test_every_subcommand_documents_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = capsys.readouterr().out
+    for option in (
+        "--objective",
+        "--space",
+        "--optimizer",
+        "--n-trials",
+        "--seed",
+        "--storage",
+        "--study-name",
+        "--out",
+        "--direction",
+        "--directions",
+    ):
+        assert option in text
+
+
+@pytest.mark.parametrize(
+    "command", [["tune", "sphere-4d"], ["worker", "sphere-4d", "--storage", "sqlite://", "--study", "s"]]
+)
+def test_an_unknown_option_points_to_the_subcommand_help(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--bogus"])
+    assert exit_info.value.code == 2
+    name = command[0]
+    assert f"hpo {name}: error: unrecognized arguments: --bogus (see 'hpo {name} --help')" in capsys.readouterr().err

@@ -1,0 +1,168 @@
+"""The sac-hmr-transfer sampler: meta-training on source studies, its cache in the study's
+storage, reproducibility, and workers sharing one study."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+
+from hpo.errors import UserError
+from hpo.samplers.sac_hmr_transfer import CACHE_ATTR, SACHMRTransferSampler, from_sources
+from hpo.transfer import PRIOR_MIN_AGREEMENT, PortfolioSampler, load_sources
+
+SPACE = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+
+FAST = dict(training_steps=40, episode_length=10, batch_size=16)
+
+
+def _source(center, seed, storage=None, name=None):
+    rng = np.random.default_rng(seed)
+    study = optuna.create_study(storage=storage, study_name=name)
+    for _ in range(30):
+        params = {"x": float(rng.uniform()), "y": float(rng.uniform())}
+        value = (params["x"] - center) ** 2 + (params["y"] - center) ** 2
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=SPACE, value=value))
+    return study
+
+
+def _objective(trial):
+    return (trial.suggest_float("x", 0, 1) - 0.75) ** 2 + (trial.suggest_float("y", 0, 1) - 0.75) ** 2
+
+
+def _run(sampler, n_trials=12, storage=None, name=None):
+    study = optuna.create_study(sampler=sampler, storage=storage, study_name=name, load_if_exists=True)
+    study.optimize(_objective, n_trials=n_trials)
+    return study
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return load_sources([_source(0.7, 1), _source(0.8, 2)], SPACE)
+
+
+_WORKER = textwrap.dedent(
+    """
+    import json, sys
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from hpo.samplers.sac_hmr_transfer import from_sources
+    from hpo.transfer import load_sources
+    from hpo.trials import work
+
+    storage, seed = sys.argv[1], int(sys.argv[2])
+    space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+    sources = load_sources(["src-a", "src-b"], space, storage=storage)
+    sampler = from_sources(sources, space, seed=0, training_steps=40, episode_length=10, batch_size=16)
+    study = optuna.load_study(study_name="target", storage=storage, sampler=sampler)
+    work(study, lambda p: (p["x"] - 0.75) ** 2 + (p["y"] - 0.75) ** 2, space)
+    print(json.dumps({"trained": sampler.sampler.training_seconds is not None}))
+    """
+)
+
+
+def test_the_portfolio_comes_first_then_the_meta_trained_agent(sources):
+    sampler = from_sources(sources, SPACE, seed=0, portfolio_size=2, **FAST)
+    assert isinstance(sampler, PortfolioSampler)
+    study = _run(sampler)
+    assert [t.params for t in study.trials[:2]] == sampler.configs
+    assert sampler.sampler.training_seconds is not None  # it trained, here, once
+    # The sources' good region transfers: the agent's proposals beat random search's.
+    random_study = _run(optuna.samplers.RandomSampler(seed=0))
+    assert np.median([t.value for t in study.trials[2:]]) < np.median([t.value for t in random_study.trials[2:]])
+
+
+def test_seeded_runs_repeat_exactly(sources):
+    first = _run(from_sources(sources, SPACE, seed=3, **FAST), n_trials=6)
+    second = _run(from_sources(sources, SPACE, seed=3, **FAST), n_trials=6)
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+
+
+def test_a_rerun_on_the_same_storage_loads_the_cached_agent_and_continues_identically(sources, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    trained = from_sources(sources, SPACE, seed=5, **FAST)
+    first = _run(trained, n_trials=6, storage=storage, name="target")
+    assert trained.sampler.training_seconds is not None
+    attrs = first._storage.get_study_system_attrs(first._study_id)
+    assert any(key.startswith(CACHE_ATTR) and not key.endswith(":claim") for key in attrs)
+    # Same seed, same study: the weights are read back, not trained again.
+    again = from_sources(sources, SPACE, seed=5, **FAST)
+    copy = _run(again, n_trials=6, storage=f"sqlite:///{tmp_path / 'other.sqlite3'}", name="target")
+    reloaded = from_sources(sources, SPACE, seed=5, **FAST)
+    _run(reloaded, n_trials=1, storage=storage, name="target")
+    assert reloaded.sampler.training_seconds is None
+    assert again.sampler.training_seconds is not None
+    assert [t.params for t in copy.trials] == [t.params for t in first.trials[:6]]
+
+
+def test_the_sources_prior_is_used_where_the_sources_agree_on_the_good_region(sources):
+    from hpo.space import SpaceEncoder
+
+    encoder = SpaceEncoder(SPACE)
+    agreeing = SACHMRTransferSampler(sources)
+    assert agreeing._prior(encoder) is not None and agreeing.prior_agreement >= PRIOR_MIN_AGREEMENT
+    apart = load_sources([_source(0.1, 1), _source(0.9, 2)], SPACE)
+    disagreeing = SACHMRTransferSampler(apart)
+    assert disagreeing._prior(encoder) is None and disagreeing.prior_agreement < PRIOR_MIN_AGREEMENT
+    assert SACHMRTransferSampler(apart, source_prior=True)._prior(encoder) is not None
+    assert SACHMRTransferSampler(sources, source_prior=False)._prior(encoder) is None
+
+
+def test_the_registry_builds_it_from_source_studies(sources):
+    from hpo.optimizers import make_transfer_sampler
+
+    sampler = make_transfer_sampler("sac-hmr-transfer", sources, SPACE, seed=0)
+    assert isinstance(sampler, PortfolioSampler) and isinstance(sampler.sampler, SACHMRTransferSampler)
+
+
+def test_the_ablations_build(sources):
+    plain = SACHMRTransferSampler(sources, hmr=False, fine_tune=False)
+    assert plain.agent_name == "sac-pretrained" and not plain.fine_tune
+    shipped = from_sources(sources, SPACE, seed=0, meta_train=False, **FAST)
+    study = _run(shipped, n_trials=8)
+    assert shipped.sampler.training_seconds is None  # the shipped agent, not meta-trained
+    assert not any(key.startswith(CACHE_ATTR) for key in study._storage.get_study_system_attrs(study._study_id))
+    only = from_sources(sources, SPACE, seed=0, agent=False)
+    assert isinstance(only.sampler, optuna.samplers.RandomSampler)
+
+
+def test_bad_arguments_are_errors_naming_them(sources):
+    with pytest.raises(UserError, match="sources must be a non-empty list"):
+        SACHMRTransferSampler([])
+    with pytest.raises(UserError, match="training_steps"):
+        SACHMRTransferSampler(sources, training_steps=0)
+    with pytest.raises(UserError, match=r"start\[1\] must be a dict"):
+        SACHMRTransferSampler(sources, start=[{"x": 0.5}, 0.5])
+    with pytest.raises(UserError, match="source_prior is 'yes'; allowed: 'auto', True, False"):
+        SACHMRTransferSampler(sources, source_prior="yes")
+    with pytest.raises(UserError, match="needs source studies"):
+        optuna.create_study(sampler=__import__("hpo.optimizers", fromlist=["x"]).make_sampler("sac-hmr-transfer"))
+
+
+@pytest.mark.slow
+def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp_path):
+    from hpo.trials import add_budget
+
+    storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    _source(0.7, 1, storage=storage, name="src-a")
+    _source(0.8, 2, storage=storage, name="src-b")
+    target = optuna.create_study(study_name="target", storage=storage)
+    add_budget(target, 24)
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    workers = [
+        subprocess.Popen([sys.executable, str(script), storage, str(i)], stdout=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    outputs = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert sum(o["trained"] for o in outputs) == 1
+    trials = optuna.load_study(study_name="target", storage=storage).trials
+    assert len(trials) == 24 and len({t.number for t in trials}) == 24
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)

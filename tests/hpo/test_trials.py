@@ -1,0 +1,137 @@
+"""``hpo.trials``: Ctrl-C at the moments where a run could hang or lose work: right after the heartbeat thread
+and the progress bar (with tqdm's monitor thread) start and stop, and between taking a trial
+from the queue and running it. Each time the run stops with ``KeyboardInterrupt``, no
+non-daemon thread is left, the bar is closed, no trial stays RUNNING, the finished ones are
+kept and a rerun completes the budget."""
+
+import importlib
+import os
+import signal
+import threading
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.storages._heartbeat import get_heartbeat_thread
+
+import hpo
+import hpo.trials
+from hpo.trials import INTERRUPTED
+
+tune_module = importlib.import_module("hpo.tune")  # the attribute hpo.tune is the function
+
+SPACE = {"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)}
+
+N_TRIALS = 6
+
+INTERRUPTED_TRIAL = 2  # the third trial; the first two finish
+
+
+def square(params):
+    return params["x"] ** 2 + params["y"] ** 2
+
+
+@pytest.fixture
+def ctrl_c():
+    """A Ctrl-C sent to this process, handled as in a terminal (pytest may run with SIGINT
+    ignored when started in the background)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield lambda: os.kill(os.getpid(), signal.SIGINT)
+    signal.signal(signal.SIGINT, previous)
+
+
+def interrupt_heartbeat(monkeypatch, ctrl_c, method: str) -> None:
+    """Ctrl-C right after the heartbeat thread of the interrupted trial starts or stops."""
+    seen = []
+
+    def heartbeat_thread(trial_id, storage):
+        thread = get_heartbeat_thread(trial_id, storage)
+        original = getattr(thread, method)
+
+        def then_interrupt():
+            original()
+            seen.append(trial_id)
+            if len(seen) == INTERRUPTED_TRIAL + 1:
+                ctrl_c()
+
+        setattr(thread, method, then_interrupt)
+        return thread
+
+    monkeypatch.setattr(hpo.trials, "get_heartbeat_thread", heartbeat_thread)
+
+
+def interrupt_progress_bar(monkeypatch, ctrl_c, method: str) -> list:
+    """Ctrl-C right after the bar (and tqdm's monitor thread) starts, or after it closes;
+    returns the bars made, to check that they were closed."""
+    bars = []
+    base = tune_module.tqdm
+
+    class Bar(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+            if method == "start":
+                ctrl_c()
+
+        def close(self):
+            closing = not self.disable
+            super().close()
+            if method == "stop" and closing:
+                ctrl_c()
+
+    monkeypatch.setattr(tune_module, "tqdm", Bar)
+    return bars
+
+
+def interrupt_before_the_trial_runs(monkeypatch, ctrl_c) -> None:
+    """Ctrl-C after a trial is taken from the queue (RUNNING) and before it starts."""
+    seen = []
+    original = hpo.trials.run_trial
+
+    def run_trial(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == INTERRUPTED_TRIAL + 1:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hpo.trials, "run_trial", run_trial)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["heartbeat start", "heartbeat stop", "progress start", "progress stop", "before the trial runs"],
+)
+def test_ctrl_c_leaves_no_thread_no_running_trial_and_loses_nothing(tmp_path, monkeypatch, ctrl_c, where):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"  # an RDB storage: trials run with heartbeats
+    bars = []
+    thing, moment = where.split(" ", 1)
+    if thing == "heartbeat":
+        interrupt_heartbeat(monkeypatch, ctrl_c, "start" if moment == "start" else "join")
+    elif thing == "progress":
+        bars = interrupt_progress_bar(monkeypatch, ctrl_c, moment)
+    else:
+        interrupt_before_the_trial_runs(monkeypatch, ctrl_c)
+    threads_before = set(threading.enumerate())
+
+    with pytest.raises(KeyboardInterrupt):
+        hpo.tune(square, SPACE, n_trials=N_TRIALS, seed=0, storage=storage, study_name="s", show_progress_bar=True)
+    monkeypatch.undo()  # the rerun below runs uninterrupted
+
+    left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive() and not t.daemon]
+    assert left == []
+    assert all(bar.disable for bar in bars)  # closed (tqdm stops its monitor with the last bar)
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    states = [t.state.name for t in trials]
+    assert "RUNNING" not in states
+    if thing == "progress" and moment == "start":  # before any trial
+        assert set(states) == {"WAITING"}
+    elif thing == "progress":  # after the last one
+        assert states == ["COMPLETE"] * N_TRIALS
+    else:
+        assert states[:INTERRUPTED_TRIAL] == ["COMPLETE"] * INTERRUPTED_TRIAL
+        assert states[INTERRUPTED_TRIAL] == "FAIL" and trials[INTERRUPTED_TRIAL].user_attrs["error"] == INTERRUPTED
+    finished = {t.number: t.params for t in trials if t.state.name == "COMPLETE"}
+
+    again = hpo.tune(square, SPACE, n_trials=N_TRIALS, seed=0, storage=storage, study_name="s").study.get_trials()
+    assert len(again) == N_TRIALS and "RUNNING" not in {t.state.name for t in again}
+    assert finished.items() <= {t.number: t.params for t in again}.items()

@@ -1,0 +1,114 @@
+"""P2D full cell: NMC111 capacity, anode sizing, build-once inputs vs rebuilt model, failure flags (small mesh)."""
+
+import dataclasses
+import math
+
+import pytest
+
+from surrogates.manufacturing import ProcessParameters, manufacture
+from surrogates.p2d import FARADAY, P2DModel, P2DSettings
+
+SMALL_MESH = P2DSettings(positive_points=8)
+
+
+# Corners of the process box: porous and CBD-rich, mid-range, densest and AM-richest.
+THIN_POROUS, MID_RANGE, THICK_DENSE = (0.86, 0.40, 0.0), (0.91, 0.55, 0.2), (0.96, 0.71, 0.40)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return P2DModel(SMALL_MESH)
+
+
+FIELDS = ("energy_wh_per_kg", "power_wh_per_kg", "energy_capacity_mah_cm2")
+
+
+@pytest.mark.parametrize("design", [THIN_POROUS, MID_RANGE, THICK_DENSE])
+def test_nmc111_capacity_at_c_over_5(model, design):
+    result = model.simulate(manufacture(ProcessParameters(*design)))
+    assert result.status == "ok"
+    assert 150.0 <= result.specific_capacity_mah_g <= 170.0  # NMC111 at 4.2-3.0 V (Shaju et al. 2002)
+    print(f"{design}: {result.specific_capacity_mah_g:.1f} mAh/g NMC, {result.energy_wh_per_kg:.1f} Wh/kg stack")
+    if design == THICK_DENSE:  # the densest design of the box: a realistic stack, not a Li-metal one
+        assert 200.0 < result.energy_wh_per_kg < 300.0
+
+
+def test_window_sits_on_the_cut_offs_and_the_anode_holds_np_times_the_cathode(model):
+    pybamm = pytest.importorskip("pybamm")
+    base = pybamm.ParameterValues(SMALL_MESH.parameter_set)
+    window, stack = model.window, model.stack
+
+    def ocv(positive, negative):
+        u_p = base["Positive electrode OCP [V]"](pybamm.Scalar(positive)).evaluate()
+        return float(u_p - base["Negative electrode OCP [V]"](pybamm.Scalar(negative)).evaluate())
+
+    low = SMALL_MESH.negative_min_stoichiometry
+    assert ocv(window.positive_charged, window.negative_charged) == pytest.approx(SMALL_MESH.upper_cutoff, abs=1e-6)
+    assert ocv(window.positive_discharged, low) == pytest.approx(SMALL_MESH.lower_cutoff, abs=1e-6)
+    props = manufacture(ProcessParameters(*MID_RANGE))
+    result = model.simulate(props)
+    anode = (
+        FARADAY * window.negative_max_concentration * stack.negative_am_fraction * result.negative_thickness_um * 1e-6
+    )
+    assert anode / model.theoretical_capacity(props) == pytest.approx(stack.np_ratio, rel=1e-9)
+
+
+@pytest.mark.parametrize("design", [THIN_POROUS, MID_RANGE, THICK_DENSE])
+def test_input_parameters_equal_numeric_parameters_on_the_same_mesh(model, design):
+    props = manufacture(ProcessParameters(*design))
+    reused = model.simulate(props)
+    rebuilt = P2DModel(SMALL_MESH, rebuild=True, rebuild_mesh="symbolic").simulate(props)
+    for field in FIELDS:
+        assert getattr(reused, field) == pytest.approx(getattr(rebuilt, field), rel=1e-4), field
+
+
+@pytest.mark.parametrize("design", [THIN_POROUS, MID_RANGE, THICK_DENSE])
+def test_input_parameter_model_matches_rebuilt_default_mesh_model(model, design):
+    props = manufacture(ProcessParameters(*design))
+    reused = model.simulate(props)
+    rebuilt = P2DModel(SMALL_MESH, rebuild=True).simulate(props)
+    assert reused.status == rebuilt.status == "ok"
+    for field in FIELDS:
+        assert getattr(reused, field) == pytest.approx(getattr(rebuilt, field), rel=0.01), field
+
+
+def test_energy_power_trade_off(model):
+    # More AM and no calendering: more energy, but the sparse CBD network starves the 3C discharge.
+    balanced = model.simulate(manufacture(ProcessParameters(0.88, 0.50, 0.10)))
+    rich = model.simulate(manufacture(ProcessParameters(0.96, 0.69, 0.0)))
+    assert rich.energy_wh_per_kg > balanced.energy_wh_per_kg
+    assert rich.power_wh_per_kg < balanced.power_wh_per_kg
+    assert 0 < rich.power_retention < balanced.power_retention < 1
+
+
+def test_invalid_volume_fractions_rejected_before_solving(model):
+    props = manufacture(ProcessParameters(0.9, 0.55, 0.1))
+    bad = dataclasses.replace(props, porosity=0.5, am_volume_fraction=0.7)
+    result = model.simulate(bad)
+    assert result.status == "invalid" and "sum" in result.reason
+    assert math.isnan(result.energy_wh_per_kg) and math.isnan(result.solve_seconds)
+
+
+def test_partial_solution_flagged_not_used():
+    # Too short a time window: the discharge cannot reach the cut-off voltage.
+    short = P2DModel(dataclasses.replace(SMALL_MESH, time_margin=0.1))
+    result = short.simulate(manufacture(ProcessParameters(0.9, 0.55, 0.1)))
+    assert result.status == "solver_failure"
+    assert "ended with" in result.reason
+    assert math.isnan(result.energy_wh_per_kg) and math.isnan(result.power_wh_per_kg)
+
+
+def test_a_design_below_the_refinement_retention_gets_its_power_discharge_from_the_refined_mesh():
+    props = manufacture(ProcessParameters(*MID_RANGE))
+    coarse = SMALL_MESH.with_overrides(
+        refine_below_retention=0.0, refined_positive_points=16, refined_particle_points=16
+    )
+    plain = P2DModel(coarse).simulate(props)
+    # Every design is below a retention of 1.01, so its power-rate discharge is solved again.
+    refined = P2DModel(coarse.with_overrides(refine_below_retention=1.01)).simulate(props)
+    fine = P2DModel(coarse.refined()).simulate(props)
+    assert not plain.refined_mesh and refined.refined_mesh and not fine.refined_mesh
+    assert refined.energy_wh_per_kg == plain.energy_wh_per_kg  # the energy rate stays on the coarse mesh
+    assert refined.power_wh_per_kg != plain.power_wh_per_kg
+    assert refined.power_wh_per_kg == pytest.approx(fine.power_wh_per_kg, rel=1e-3)
+    assert coarse.refined().positive_points == 16 and coarse.refined().particle_points == 16
