@@ -60,7 +60,8 @@ def import_cycle(graph: grimp.ImportGraph) -> list[str] | None:
 
 
 def test_no_module_imports_itself_through_a_chain():
-    assert import_cycle(grimp.build_graph(*PACKAGES, cache_dir=None)) is None
+    cycle = import_cycle(grimp.build_graph(*PACKAGES, cache_dir=None))
+    assert cycle is None, "import cycle: " + " -> ".join(reversed(cycle or []))
 
 
 def test_nothing_inside_the_packages_imports_the_facade():
