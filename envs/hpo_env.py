@@ -14,7 +14,7 @@ configuration; the objective is evaluated once and the agent is rewarded.
   encoded configuration (d), its normalized score, fraction of the budget used, then
   ``window`` earlier trials (most recent first), each as configuration (d), normalized
   score and a flag "slot filled". Everything is normalized, so the layout depends only on d
-  and ``window``: one agent can be trained on many cheap tasks and fine-tuned on another.
+  and ``window``: one agent can be trained on many cheap functions and fine-tuned on another.
 * **Score normalization** (online, so one agent works for objectives of any scale and
   sign): the score is the value for ``direction="maximize"`` and minus the value for
   ``"minimize"``; it is standardized robustly with the median and the interquartile range
