@@ -92,8 +92,8 @@ class GPSearch:
 
     # ---- model --------------------------------------------------------------------
     def targets(self) -> np.ndarray:
-        """The model's targets (computed once per trial count: the fit and the observation
-        both need them)."""
+        """The model's targets, the power-transformed values (computed once per trial count:
+        the fit and the callers that describe the model both need them)."""
         if self._targets_at != self.n:
             finite = [v for v in self.values if v is not None]
             worst = max(finite) if finite else 0.0
