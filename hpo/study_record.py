@@ -9,7 +9,7 @@ processes run: ``worker_objective``); ``check_resume`` compares the search with 
 study records and refuses a different one, listing the differences and the two ways on, unless
 the change is allowed: then the change is recorded in the study (user attribute
 ``hpo:changes``). An accepted record replaces the stored one. ``hpo.worker`` reads it back
-(``read_record``).
+(``read_study_record``).
 
 The objective is described by its name and a digest of its source code's syntax tree, so an
 edit of its code counts as a change and an edit of its comments or layout does not. Values
@@ -39,8 +39,6 @@ from hpo.errors import UserError
 
 RECORD_ATTR = "hpo:search"
 CHANGES_ATTR = "hpo:changes"
-# What defines the search: a record that differs in any of these holds another search.
-SEARCH_KEYS = ("space", "conditions", "objective", "objective_source", "directions", "optimizer")
 
 
 def study_record(
@@ -53,8 +51,8 @@ def study_record(
     timeout_per_trial: float | None = None,
     worker_objective: str | None = None,
 ) -> dict[str, Any]:
-    """A JSON-ready record of a study: its search (``SEARCH_KEYS``; equal searches mean the
-    same search) and how it runs (``seed``, ``timeout_per_trial``, ``worker_objective``: a
+    """A JSON-ready record of a study: its search (space, conditions, objective, directions,
+    optimizer: ``differences`` compares these) and how it runs (``seed``, ``timeout_per_trial``, ``worker_objective``: a
     built-in task's name or ``MODULE:FUNCTION``, what ``hpo worker`` runs; ``None``: workers
     cannot join)."""
     return {
@@ -73,7 +71,7 @@ def study_record(
     }
 
 
-def read_record(study: optuna.Study) -> dict[str, Any]:
+def read_study_record(study: optuna.Study) -> dict[str, Any]:
     """The study's record, for a worker joining it; a ``UserError`` where there is none that
     names the code to run."""
     record = study.user_attrs.get(RECORD_ATTR)

@@ -25,7 +25,7 @@ from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
 from hpo.space import SearchSpace, as_space
 from hpo.storage import open_storage, redact_url
-from hpo.study_record import read_record
+from hpo.study_record import read_study_record
 from hpo.trials import Objective, work
 from hpo.validation import check_real, check_seed
 
@@ -100,7 +100,7 @@ def run_worker(
     if (task is None) == (objective is None):
         raise UserError("name what this worker runs: a built-in TASK or --objective MODULE:FUNCTION (one of them)")
     study = load_study(storage, study_name)
-    record = read_record(study)
+    record = read_study_record(study)
     check_runs(record, task=task, objective=objective)
     stored_seed = check_seed(record.get("seed"))
     timeout_per_trial = record.get("timeout_per_trial")
