@@ -187,15 +187,23 @@ def _inside(dist: BaseDistribution, value: Any) -> bool:
     return dist.low <= value <= dist.high
 
 
-def source_trials(sources: Sequence[Source], space: Mapping[str, Any]) -> list[optuna.trial.FrozenTrial]:
+def source_trials(
+    sources: Sequence[Source], space: Mapping[str, Any], *, direction: str | optuna.study.StudyDirection
+) -> list[optuna.trial.FrozenTrial]:
     """The sources' trials as complete Optuna trials over the numerical parameters of
-    ``space`` (those CMA-ES searches; trials that leave one unset are skipped), with their
-    quantile score as value (minimized): what ``CmaEsSampler(source_trials=...)`` takes."""
+    ``space`` (those CMA-ES searches; trials that leave one unset are skipped), valued in the
+    ``direction`` of the study they warm-start: the quantile score (0 the best) when it
+    minimizes, one minus it when it maximizes. ``CmaEsSampler(source_trials=...)`` reads
+    source values in its own study's direction, so this is what it takes."""
+    if isinstance(direction, optuna.study.StudyDirection):
+        direction = direction.name.lower()
+    check_choice("direction", direction, DIRECTIONS)
     numerical = {p: d for p, d in as_space(space).items() if not isinstance(d, CategoricalDistribution)}
     trials = []
     for source in sources:
         for params, score in zip(source.params, source.scores):
             if numerical and all(p in params for p in numerical):
                 kept = {p: params[p] for p in numerical}
-                trials.append(optuna.trial.create_trial(params=kept, distributions=numerical, value=float(score)))
+                value = float(score) if direction == "minimize" else 1.0 - float(score)
+                trials.append(optuna.trial.create_trial(params=kept, distributions=numerical, value=value))
     return trials
