@@ -32,7 +32,8 @@ class OptimizerEntry:
     name: str
     description: str
     configuration: str
-    factory: SamplerFactory | str
+    # None: the sampler is built from source studies only (``transfer_factory``).
+    factory: SamplerFactory | str | None
     single_objective: bool = True
     multi_objective: bool = False
     options: Mapping[str, object] = field(default_factory=dict)
@@ -44,9 +45,24 @@ class OptimizerEntry:
     # (``optuna.trial.Trial.set_constraint``, Optuna's constrained optimization).
     constraints: bool = False
 
+    # The random start-up trials the sampler draws before it models (its factory then takes
+    # ``n_startup_trials``); None: it has none to shorten. Finished trials of the study count,
+    # so after a portfolio of k configurations a sampler built with ``n_startup_trials=k``
+    # models at once.
+    startup_trials: int | None = None
+
+    @property
+    def needs_sources(self) -> bool:
+        return self.factory is None
+
     def build(
         self, seed: int | None, n_objectives: int, n_trials: int | None, **extra: Any
     ) -> optuna.samplers.BaseSampler:
+        if self.factory is None:
+            raise UserError(
+                f"optimizer {self.name!r} needs source studies: pass transfer_from= to hpo.tune "
+                "(--transfer-from on the command line)"
+            )
         factory = load_callable(self.factory, "optimizer factory") if isinstance(self.factory, str) else self.factory
         return factory(seed, n_objectives, n_trials, **self.options, **extra)
 
@@ -108,12 +124,14 @@ def make_sampler(
     n_trials: int | None = None,
     *,
     constrained: bool = False,
+    n_startup_trials: int | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Build the sampler registered under ``name`` for a study with ``n_objectives`` and a
     budget of ``n_trials`` trials (``None``: unknown; samplers that use the budget, like the
     SAC agents' "fraction of the budget used" input, then assume 100). ``constrained``: the
     trials will carry constraint values (``Trial.set_constraint``), so the sampler must use
-    them."""
+    them. ``n_startup_trials``: finished trials before the sampler models, for samplers with
+    random start-up trials (``OptimizerEntry.startup_trials``; ignored by the others)."""
     entry = get_optimizer(name)
     if n_objectives == 1 and not entry.single_objective:
         single = [n for n, s in _REGISTRY.items() if s.single_objective]
@@ -129,7 +147,10 @@ def make_sampler(
     if constrained and not entry.constraints:
         supported = [n for n, s in _REGISTRY.items() if s.constraints]
         raise UserError(f"optimizer {name!r} does not handle constraints; use one of: {', '.join(supported)}")
-    return entry.build(seed, n_objectives, n_trials)
+    extra = {}
+    if n_startup_trials is not None and entry.startup_trials is not None:
+        extra["n_startup_trials"] = check_int("n_startup_trials", n_startup_trials, 0)
+    return entry.build(seed, n_objectives, n_trials, **extra)
 
 
 def make_transfer_sampler(
@@ -145,18 +166,20 @@ def make_transfer_sampler(
     """The sampler registered under ``name`` for a single-objective study that transfers from
     ``sources`` (``hpo.transfer.load_sources``): a transfer sampler (``sac-hmr-transfer``)
     is built from them; any other optimizer runs after the sources' greedy portfolio of
-    ``portfolio_size`` configurations (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``).
+    ``portfolio_size`` configurations (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``) and
+    models from the next trial on: the portfolio's trials are its start-up trials.
     ``progress``: a progress bar while a transfer sampler trains."""
     from hpo.transfer import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, portfolio
 
     entry = get_optimizer(name)
+    size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
     if entry.transfer_factory is not None:
         return load_callable(entry.transfer_factory, "transfer factory")(
-            sources, space, seed, n_trials, progress=progress
+            sources, space, seed, n_trials, progress=progress, portfolio_size=size
         )
-    size = DEFAULT_PORTFOLIO_SIZE if portfolio_size is None else check_int("portfolio_size", portfolio_size, 1)
     configs = portfolio(sources, space, size, seed=seed)
-    return PortfolioSampler(make_sampler(name, seed=seed, n_trials=n_trials), configs)
+    startup = None if entry.startup_trials is None else min(size, entry.startup_trials)
+    return PortfolioSampler(make_sampler(name, seed=seed, n_trials=n_trials, n_startup_trials=startup), configs)
 
 
 def _quiet(cls, **kwargs):
@@ -200,10 +223,11 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=True
+        factory=lambda seed, n_obj, n_trials, n_startup_trials=10: optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, constant_liar=True, n_startup_trials=n_startup_trials
         ),
         constraints=True,
+        startup_trials=10,
     )
 )
 register(
@@ -222,9 +246,12 @@ register(
         name="gp",
         description="Gaussian-process Bayesian optimization (Optuna's GPSampler)",
         configuration="optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)",
-        factory=lambda seed, n_obj, n_trials: optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False),
+        factory=lambda seed, n_obj, n_trials, n_startup_trials=10: optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False
+        ),
         multi_objective=True,
         constraints=True,
+        startup_trials=10,
     )
 )
 register(
@@ -245,8 +272,11 @@ register(
         configuration=(
             "optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=True, n_startup_trials=10)"
         ),
-        factory=lambda seed, n_obj, n_trials: _quiet(optuna.samplers.TPESampler, seed=seed, multivariate=False),
+        factory=lambda seed, n_obj, n_trials, n_startup_trials=10: _quiet(
+            optuna.samplers.TPESampler, seed=seed, multivariate=False, n_startup_trials=n_startup_trials
+        ),
         constraints=True,
+        startup_trials=10,
         single_objective=False,
         multi_objective=True,
     )
@@ -263,6 +293,7 @@ register(
         configuration="hpo.SACHMRSampler(seed=seed, hmr=False)",
         factory="hpo.samplers.sac_hmr:from_registry",
         options={"hmr": False},
+        startup_trials=10,
     )
 )
 register(
@@ -272,6 +303,7 @@ register(
         configuration="hpo.SACHMRSampler(seed=seed, hmr=True)",
         factory="hpo.samplers.sac_hmr:from_registry",
         options={"hmr": True},
+        startup_trials=10,
     )
 )
 # The pre-trained agents: a shipped policy steers a Gaussian-process search in any space and
@@ -287,6 +319,23 @@ register(
         configuration="hpo.samplers.PretrainedSampler('sac-hmr-pretrained', seed=seed)",
         factory="hpo.samplers.pretrained:from_registry",
         options={"agent": "sac-hmr-pretrained"},
+    )
+)
+# The search those agents steer, on its own: each claim about an agent is made against it.
+register(
+    OptimizerEntry(
+        name="gp-search",
+        description=(
+            "our Gaussian-process search with fixed acquisition settings, no agent; with "
+            "transfer_from: after the sources' portfolio, with their prior (docs/pretrained.md)"
+        ),
+        configuration=(
+            "hpo.samplers.PretrainedSampler(None, seed=seed, fixed_action=(0, 0, 0)); with sources: "
+            "hpo.samplers.sac_hmr_transfer.gp_search_from_sources(sources, space, seed=seed)"
+        ),
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": None, "fixed_action": (0.0, 0.0, 0.0)},
+        transfer_factory="hpo.samplers.sac_hmr_transfer:gp_search_from_sources",
     )
 )
 register(
@@ -316,8 +365,8 @@ register(
         options={"agent": None},
     )
 )
-# Transfer from earlier studies (docs/transfer.md): the name alone gives no source studies,
-# so the factory refuses to build it; hpo.tune(..., transfer_from=...) builds it with
+# Transfer from earlier studies (docs/transfer.md): the name alone gives no source studies
+# (no factory); hpo.tune(..., transfer_from=...) builds it with
 # hpo.samplers.sac_hmr_transfer.from_sources.
 register(
     OptimizerEntry(
@@ -327,7 +376,7 @@ register(
             "(transfer_from=), after their greedy portfolio, fine-tuned online (docs/transfer.md)"
         ),
         configuration="hpo.samplers.sac_hmr_transfer.from_sources(sources, space, seed=seed)",
-        factory="hpo.samplers.sac_hmr_transfer:from_registry",
+        factory=None,
         transfer_factory="hpo.samplers.sac_hmr_transfer:from_sources",
     )
 )

@@ -108,6 +108,7 @@ def tune(
     initial_configs: Sequence[Mapping[str, Any]] = (),
     transfer_from: Sequence[Any] | None = None,
     transfer_storage: str | optuna.storages.BaseStorage | None = None,
+    portfolio_size: int | None = None,
     create_only: bool = False,
     worker_objective: str | None = None,
 ) -> TuneResult:
@@ -171,9 +172,13 @@ def tune(
     transfer_from, transfer_storage:
         Earlier studies of related problems (study names in ``transfer_storage``, default
         ``storage``; ``optuna.Study`` objects; or data frames of trials) to learn from
-        (``docs/transfer.md``). ``optimizer="sac-hmr-transfer"`` meta-trains its agent on
-        them; any other optimizer runs after their greedy portfolio of 5 configurations.
-        Single objective only.
+        (``docs/transfer.md``). Every optimizer starts with their greedy portfolio of
+        ``portfolio_size`` configurations; ``optimizer="sac-hmr-transfer"`` then meta-trains
+        its agent on them, any other optimizer models from the next trial on (the portfolio
+        is its start-up trials). Single objective only.
+    portfolio_size:
+        The size ``k`` of that portfolio (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``,
+        5); only with ``transfer_from``.
     create_only:
         Create (or resume) the study and its budget of ``n_trials``, run no trial: workers
         run it (``hpo worker``, ``hpo.trials.work``).
@@ -206,6 +211,10 @@ def tune(
         if value not in _DIRECTIONS:
             raise UserError(f"direction {value!r} is not allowed; allowed: {', '.join(_DIRECTIONS)}")
     check_seed(seed)
+    if portfolio_size is not None:
+        if transfer_from is None:
+            raise UserError("portfolio_size: the portfolio comes from source studies; give transfer_from too")
+        check_int("portfolio_size", portfolio_size, 1)
 
     if timeout_per_trial is not None and not (isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0):
         raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")
@@ -241,6 +250,7 @@ def tune(
             n_trials=n_trials,
             constrained=constrained,
             progress=show_progress_bar,
+            portfolio_size=portfolio_size,
         )
 
     study = _prepare_study(
@@ -339,7 +349,7 @@ def run_workers(
 
 
 def _transfer_sampler(
-    optimizer, *, transfer_from, storage, space, directions, seed, n_trials, constrained, progress
+    optimizer, *, transfer_from, storage, space, directions, seed, n_trials, constrained, progress, portfolio_size
 ) -> optuna.samplers.BaseSampler:
     """The sampler that learns from the source studies (``hpo.optimizers.make_transfer_sampler``)."""
     if not isinstance(optimizer, str):
@@ -353,7 +363,9 @@ def _transfer_sampler(
     from hpo.transfer import load_sources  # scipy.stats: loaded only when a run transfers
 
     sources = load_sources(transfer_from, space, directions[0], storage=storage)
-    return make_transfer_sampler(optimizer, sources, space, seed=seed, n_trials=n_trials, progress=progress)
+    return make_transfer_sampler(
+        optimizer, sources, space, seed=seed, n_trials=n_trials, portfolio_size=portfolio_size, progress=progress
+    )
 
 
 def _check_callbacks(callbacks) -> list:

@@ -1,11 +1,15 @@
 """The transfer benchmark's entries: what tunes each target.
 
-Random, tpe and gp from scratch; the sources' greedy portfolio (``k =
-hpo.transfer.DEFAULT_PORTFOLIO_SIZE``) then tpe or gp; CMA-ES warm-started from the source
-trials (``CmaEsSampler(source_trials=...)``); ``sac-hmr-pretrained`` (no transfer);
-``sac-hmr-transfer`` and its ablations: plain SAC (no HMR), frozen (no online fine-tuning), no
-meta-training (the shipped agent after the portfolio), no prior from the sources in the
-Gaussian process, and its portfolio followed by random search.
+Random, tpe, gp and our Gaussian-process search (``gp-search``) from scratch; the sources'
+greedy portfolio (``k = hpo.transfer.DEFAULT_PORTFOLIO_SIZE``) then tpe, gp or ``gp-search``
+(``hpo.optimizers.make_transfer_sampler``: each models from the trial after the portfolio;
+``portfolio+gp-search`` uses the sources' prior as ``sac-hmr-transfer`` does, and
+``portfolio+gp-search-no-prior`` does not); CMA-ES warm-started from the source trials
+(``CmaEsSampler(source_trials=...)``, valued in the target's direction);
+``sac-hmr-pretrained`` (no transfer); ``sac-hmr-transfer`` and its ablations: plain SAC (no
+HMR), frozen (no online fine-tuning), no meta-training (the shipped agent after the
+portfolio), no prior from the sources in the Gaussian process, and its portfolio followed by
+random search.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ ENTRIES = (
     "random",
     "tpe",
     "gp",
+    "gp-search",
     "portfolio+tpe",
     "portfolio+gp",
+    "portfolio+gp-search",
+    "portfolio+gp-search-no-prior",
     "cmaes-warm",
     "sac-hmr-pretrained",
     "sac-hmr-transfer",
@@ -38,19 +45,25 @@ _TRANSFER_OPTIONS = {
 }
 
 
-def make_entry(entry: str, sources, space, *, seed: int, n_trials: int):
-    """The sampler of one entry; its meta-training (if any) happens at its first suggestions."""
-    from hpo.optimizers import make_sampler
-    from hpo.transfer import DEFAULT_PORTFOLIO_SIZE, PortfolioSampler, portfolio, source_trials
+def make_entry(entry: str, sources, space, *, seed: int, n_trials: int, direction: str):
+    """The sampler of one entry for a target studied in ``direction``; its meta-training (if
+    any) happens at its first suggestions."""
+    from hpo.optimizers import make_sampler, make_transfer_sampler
+    from hpo.transfer import source_trials
 
-    if entry in ("random", "tpe", "gp", "sac-hmr-pretrained"):
+    if entry in ("random", "tpe", "gp", "gp-search", "sac-hmr-pretrained"):
         return make_sampler(entry, seed=seed, n_trials=n_trials)
+    if entry == "portfolio+gp-search-no-prior":
+        from hpo.samplers.sac_hmr_transfer import gp_search_from_sources
+
+        return gp_search_from_sources(sources, space, seed, n_trials=n_trials, source_prior=False)
     if entry.startswith("portfolio+"):
-        configs = portfolio(sources, space, DEFAULT_PORTFOLIO_SIZE, seed=seed)
-        return PortfolioSampler(make_sampler(entry.split("+", 1)[1], seed=seed, n_trials=n_trials), configs)
+        return make_transfer_sampler(entry.split("+", 1)[1], sources, space, seed=seed, n_trials=n_trials)
     if entry == "cmaes-warm":
         return optuna.samplers.CmaEsSampler(
-            seed=seed, source_trials=source_trials(sources, space), warn_independent_sampling=False
+            seed=seed,
+            source_trials=source_trials(sources, space, direction=direction),
+            warn_independent_sampling=False,
         )
     from hpo.samplers.sac_hmr_transfer import from_sources
 

@@ -38,7 +38,10 @@ def actions(target, out: Path, seed: int, n_trials: int) -> tuple[np.ndarray, np
     """The shipped and the meta-trained agent's deterministic actions on the meta-training
     observations of ``target``."""
     space, means, _ = table(target.table)
-    sampler = make_entry("sac-hmr-transfer", sources_for(out, target, space), space, seed=seed, n_trials=n_trials)
+    sources = sources_for(out, target, space)
+    sampler = make_entry(
+        "sac-hmr-transfer", sources, space, seed=seed, n_trials=n_trials, direction=target.table.direction
+    )
     study = optuna.create_study(direction=target.table.direction, sampler=sampler)
     for _ in range(DEFAULT_PORTFOLIO_SIZE + 1):  # the first agent suggestion meta-trains
         trial = study.ask(space)

@@ -88,7 +88,9 @@ def run_job(job: Job, out: str) -> dict[str, Any]:
         )
         sources = sources_for(Path(out), target, space)
         seed = 1000 * job.seed + sum(map(ord, job.problem)) % 1000
-        sampler = make_entry(job.optimizer, sources, space, seed=seed, n_trials=job.n_trials)
+        sampler = make_entry(
+            job.optimizer, sources, space, seed=seed, n_trials=job.n_trials, direction=target_table.direction
+        )
         study = optuna.create_study(direction=target_table.direction, sampler=sampler)
         trials = []
         for _ in range(job.n_trials):

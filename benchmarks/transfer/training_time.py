@@ -27,7 +27,7 @@ def measure_training(out: str | Path, n_sources: int = 10, seed: int = 0) -> dic
     frames = [source_frame(Path(out), "hpobench", d) for d in target.others]
     frames = (frames * (n_sources // len(frames) + 1))[:n_sources]
     sources = load_sources(frames, space, "maximize", directions="maximize")
-    sampler = make_entry("sac-hmr-transfer", sources, space, seed=seed, n_trials=100)
+    sampler = make_entry("sac-hmr-transfer", sources, space, seed=seed, n_trials=100, direction="maximize")
     sampler.sampler.progress = True
     study = optuna.create_study(direction="maximize", sampler=sampler)
     for _ in range(DEFAULT_PORTFOLIO_SIZE + 1):  # the first agent suggestion meta-trains

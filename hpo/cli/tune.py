@@ -60,8 +60,16 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="STUDY",
         default=None,
-        help="earlier studies of related problems to learn from (docs/transfer.md): sac-hmr-transfer is "
-        "meta-trained on them; any other optimizer starts with their greedy portfolio of 5 configurations",
+        help="earlier studies of related problems to learn from (docs/transfer.md): every optimizer starts "
+        "with their greedy portfolio of --portfolio-size configurations; sac-hmr-transfer is then "
+        "meta-trained on them, any other optimizer models from the next trial on",
+    )
+    parser.add_argument(
+        "--portfolio-size",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="configurations in the --transfer-from portfolio [default: 5]",
     )
     parser.add_argument(
         "--transfer-storage",
@@ -175,6 +183,7 @@ def run(args) -> int:
             timeout=args.timeout,
             transfer_from=args.transfer_from,
             transfer_storage=args.transfer_storage or args.storage,
+            portfolio_size=args.portfolio_size,
             create_only=args.create_only,
             worker_objective=task.name if task else args.objective,
         )

@@ -20,6 +20,7 @@ sampler's (random search by default), as in pre-training.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,8 @@ SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TRAIN_EVERY = 8  # one update per 8 trials keeps the cost per trial near TPE's (docs)
+# The middle of each acquisition setting's range: beta 0.32, radius 0.14, local share 0.5.
+FIXED_ACTION = (0.0, 0.0, 0.0)
 _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
 
@@ -67,6 +70,11 @@ class PretrainedSampler(AgentSampler):
         where known; ``hpo.tune`` passes it).
     independent_sampler:
         For start-up trials and parameters outside the relative search space.
+    fixed_action:
+        Take this action (in ``[-1, 1]^3``, ``envs.acquisition_env.action_to_acquisition``)
+        at every trial instead of asking an agent: the same Gaussian-process search with
+        fixed acquisition settings, no agent loaded or trained (``agent`` and the
+        fine-tuning options are then unused). ``FIXED_ACTION`` is the middle of each range.
     """
 
     def __init__(
@@ -81,6 +89,7 @@ class PretrainedSampler(AgentSampler):
         deterministic: bool = False,
         horizon: int = DEFAULT_HORIZON,
         independent_sampler: BaseSampler | None = None,
+        fixed_action: Sequence[float] | None = None,
     ):
         super().__init__(seed, independent_sampler)
         for name, value, minimum in (
@@ -90,19 +99,24 @@ class PretrainedSampler(AgentSampler):
             ("horizon", horizon, 1),
         ):
             check_int(name, value, minimum)
-        if isinstance(agent, str):
+        self.fixed_action = _check_action(fixed_action)
+        if self.fixed_action is not None:
+            agent = None
+            self.agent = None
+        elif isinstance(agent, str):
             agent = load_pretrained(agent)
         elif agent is None:
             with self._private_global_rngs():
                 agent = fresh_agent(int(self._rng.randint(0, 2**31 - 1)))
-        shapes = (agent.observation_space.shape, agent.action_space.shape)
-        if shapes != ((OBSERVATION_SIZE,), (ACTION_SIZE,)):
-            raise UserError(
-                f"agent: observation and action shapes {shapes} do not match the pre-trained tuner's "
-                f"({OBSERVATION_SIZE},) and ({ACTION_SIZE},)"
-            )
-        agent.set_logger(silent_logger())  # SB3 sets one only in learn(); train() needs it
-        self.agent = agent
+        if agent is not None:
+            shapes = (agent.observation_space.shape, agent.action_space.shape)
+            if shapes != ((OBSERVATION_SIZE,), (ACTION_SIZE,)):
+                raise UserError(
+                    f"agent: observation and action shapes {shapes} do not match the pre-trained tuner's "
+                    f"({OBSERVATION_SIZE},) and ({ACTION_SIZE},)"
+                )
+            agent.set_logger(silent_logger())  # SB3 sets one only in learn(); train() needs it
+            self.agent = agent
         self.fine_tune = bool(fine_tune)
         self.gradient_steps, self.batch_size, self.train_every = int(gradient_steps), int(batch_size), int(train_every)
         self.deterministic = bool(deterministic)
@@ -126,8 +140,11 @@ class PretrainedSampler(AgentSampler):
         with self._lock, self._private_global_rngs():
             episode, rewards = self._episode(numbers, points, values, records=records)
             observation = episode.observation()
-            self._add_transitions(records, rewards, observation)
-            action, _ = self.agent.predict(observation, deterministic=self.deterministic)
+            if self.fixed_action is None:
+                self._add_transitions(records, rewards, observation)
+                action, _ = self.agent.predict(observation, deterministic=self.deterministic)
+            else:
+                action = self.fixed_action
             point = episode.propose(action, np.random.default_rng(self._rng.randint(0, 2**31 - 1)))
         study._storage.set_trial_system_attr(
             trial._trial_id,
@@ -205,8 +222,28 @@ class PretrainedSampler(AgentSampler):
                 self.agent.train(gradient_steps=self.gradient_steps * due, batch_size=self.batch_size)
 
 
+def _check_action(action: Sequence[float] | None) -> np.ndarray | None:
+    if action is None:
+        return None
+    try:
+        array = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.shape != (ACTION_SIZE,) or not np.all(np.abs(array) <= 1.0):
+        raise UserError(f"fixed_action must be {ACTION_SIZE} numbers in [-1, 1], got {action!r:.80}")
+    return array
+
+
 def from_registry(
-    seed: int | None, n_objectives: int, n_trials: int | None, *, agent: Any, fine_tune: bool = True
+    seed: int | None,
+    n_objectives: int,
+    n_trials: int | None,
+    *,
+    agent: Any,
+    fine_tune: bool = True,
+    fixed_action: Sequence[float] | None = None,
 ) -> PretrainedSampler:
-    """The registry's ``sac-hmr-pretrained`` and its ablations (``hpo.optimizers``)."""
-    return PretrainedSampler(agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune)
+    """The registry's ``sac-hmr-pretrained``, its ablations and ``gp-search`` (``hpo.optimizers``)."""
+    return PretrainedSampler(
+        agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune, fixed_action=fixed_action
+    )

@@ -293,6 +293,13 @@ class SACHMRSampler(AgentSampler):
             observation = next_observation
 
 
-def from_registry(seed: int | None, n_objectives: int, n_trials: int | None, *, hmr: bool) -> SACHMRSampler:
+def from_registry(
+    seed: int | None,
+    n_objectives: int,
+    n_trials: int | None,
+    *,
+    hmr: bool,
+    n_startup_trials: int = DEFAULT_N_STARTUP_TRIALS,
+) -> SACHMRSampler:
     """The registry's ``sac`` and ``sac-hmr`` (``hpo.optimizers``)."""
-    return SACHMRSampler(seed=seed, hmr=hmr, horizon=n_trials or DEFAULT_HORIZON)
+    return SACHMRSampler(seed=seed, hmr=hmr, horizon=n_trials or DEFAULT_HORIZON, n_startup_trials=n_startup_trials)

@@ -66,7 +66,7 @@ from hpo.agents.shipped import load_pretrained
 from hpo.agents.transfer_training import add_transitions, load_weights, meta_train, weights_to_bytes
 from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, silent_logger
-from hpo.samplers.pretrained import PretrainedSampler
+from hpo.samplers.pretrained import FIXED_ACTION, PretrainedSampler
 from hpo.space import SpaceEncoder, check_configs
 from hpo.transfer import (
     DEFAULT_PORTFOLIO_SIZE,
@@ -151,6 +151,10 @@ class SACHMRTransferSampler(PretrainedSampler):
         self.start = check_configs("start", start)
         self.hmr = bool(hmr)
         self.meta_train = bool(meta_train)
+        if self.meta_train and self.fixed_action is not None:
+            raise UserError(
+                "meta_train: a search with a fixed_action has no agent to meta-train; pass meta_train=False"
+            )
         if source_prior not in ("auto", True, False):
             raise UserError(f"source_prior is {source_prior!r}; allowed: 'auto', True, False")
         self.source_prior = source_prior
@@ -328,10 +332,29 @@ def from_sources(
     return PortfolioSampler(inner, configs)
 
 
-def from_registry(seed: int | None, n_objectives: int, n_trials: int | None, **options: Any):
-    """The registry's ``sac-hmr-transfer`` names need source studies, which a name alone
-    cannot give: ``hpo.tune(..., transfer_from=...)`` builds them with ``from_sources``."""
-    raise UserError(
-        "optimizer 'sac-hmr-transfer' needs source studies: pass transfer_from= to hpo.tune "
-        "(--transfer-from on the command line)"
+def gp_search_from_sources(
+    sources: Sequence[Source],
+    space: Mapping[str, Any],
+    seed: int | None,
+    n_trials: int | None = None,
+    *,
+    portfolio_size: int = DEFAULT_PORTFOLIO_SIZE,
+    source_prior: bool | str = "auto",
+    progress: bool = False,
+) -> PortfolioSampler:
+    """``gp-search`` with source studies: ``sac-hmr-transfer`` without its agent. The
+    sources' greedy portfolio first, then the same Gaussian-process search with fixed
+    acquisition settings (``hpo.samplers.pretrained.FIXED_ACTION``) and the sources' prior
+    (``source_prior`` as in ``SACHMRTransferSampler``). ``progress`` is unused: nothing trains."""
+    return from_sources(
+        sources,
+        space,
+        seed,
+        n_trials,
+        portfolio_size=portfolio_size,
+        meta_train=False,
+        fine_tune=False,
+        source_prior=source_prior,
+        fixed_action=FIXED_ACTION,
     )
+

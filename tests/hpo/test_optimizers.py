@@ -34,7 +34,7 @@ from tests.hpo.transfer.helpers import SPACE, grid_study
 def _optimizers_without_sources():
     from hpo.optimizers import get_optimizer, optimizers
 
-    return sorted(name for name in optimizers() if get_optimizer(name).transfer_factory is None)
+    return sorted(name for name in optimizers() if not get_optimizer(name).needs_sources)
 
 
 def sphere(trial):
@@ -192,6 +192,41 @@ def test_any_registry_optimizer_runs_after_the_portfolio():
     assert sampler.configs == portfolio(sources, SPACE, k=2, seed=0)
     with pytest.raises(UserError, match="portfolio_size must be an integer >= 1"):
         make_transfer_sampler("tpe", sources, SPACE, portfolio_size=0)
+
+
+@pytest.mark.parametrize("optimizer", ["tpe", "gp"])
+def test_after_a_portfolio_the_optimizer_models_at_once(optimizer):
+    # With its own 10 start-up trials, the optimizer would draw trials 5-9 at random: the
+    # draws of RandomSampler with the same seed (Optuna's start-up sampler).
+    from hpo.optimizers import make_transfer_sampler
+
+    sources = load_sources([grid_study()], SPACE)
+    configs = portfolio(sources, SPACE, k=5, seed=0)
+
+    def run(sampler):
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2 + t.suggest_int("n", 1, 5), n_trials=10)
+        return [t.params for t in study.trials]
+
+    modelled = run(make_transfer_sampler(optimizer, sources, SPACE, seed=0))
+    random = run(PortfolioSampler(optuna.samplers.RandomSampler(seed=0), configs))
+    assert modelled[:5] == random[:5] == [{p: c[p] for p in ("x", "n")} for c in configs]
+    assert all(a != b for a, b in zip(modelled[5:], random[5:]))
+
+
+def test_gp_search_transfers_with_the_sources_prior_and_no_agent():
+    from hpo.optimizers import make_transfer_sampler
+    from hpo.samplers.pretrained import FIXED_ACTION
+
+    sources = load_sources([grid_study()], SPACE)
+    sampler = make_transfer_sampler("gp-search", sources, SPACE, seed=0, portfolio_size=3)
+    assert isinstance(sampler, PortfolioSampler) and len(sampler.configs) == 3
+    inner = sampler.sampler
+    assert inner.agent is None and not inner.meta_train and list(inner.fixed_action) == list(FIXED_ACTION)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2 + t.suggest_int("n", 1, 5), n_trials=8)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 8
+    assert all("hpo:acquisition" in t.system_attrs for t in study.trials[3:])  # the search proposed them
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def _single_objective_optimizers():
     return [
         name
         for name in hpo.optimizers()
-        if get_optimizer(name).single_objective and get_optimizer(name).transfer_factory is None
+        if get_optimizer(name).single_objective and not get_optimizer(name).needs_sources
     ]
 
 
@@ -92,6 +92,20 @@ def test_any_optimizer_starts_with_the_sources_portfolio(source_studies):
     assert not any(t.params in seen for t in result.study.trials[5:])  # then TPE's own
     scratch = hpo.tune(target, SPACE, optimizer="tpe", n_trials=12, seed=0)
     assert result.best_value < scratch.best_value  # the sources' optima are near the target's
+
+
+def test_portfolio_size_sets_how_many_source_configurations_come_first(source_studies):
+    from hpo.transfer import load_sources, portfolio
+
+    transfer = dict(transfer_from=["source0", "source1"], transfer_storage=source_studies)
+    result = hpo.tune(target, SPACE, optimizer="gp-search", n_trials=6, seed=0, portfolio_size=3, **transfer)
+    sources = load_sources(["source0", "source1"], SPACE, "minimize", storage=source_studies)
+    assert [t.params for t in result.study.trials[:3]] == portfolio(sources, SPACE, 3, seed=0)
+    assert len(result.study.trials) == 6
+    with pytest.raises(UserError, match="portfolio_size: the portfolio comes from source studies"):
+        hpo.tune(target, SPACE, n_trials=3, portfolio_size=3)
+    with pytest.raises(UserError, match="portfolio_size must be an integer >= 1"):
+        hpo.tune(target, SPACE, n_trials=3, portfolio_size=0, **transfer)
 
 
 def test_transfer_refusals_name_the_culprit(source_studies):

@@ -123,3 +123,30 @@ def test_wrong_agent_shapes_are_a_clear_error():
     env = HPOEnv(lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=3)
     with pytest.raises(UserError, match="do not match the pre-trained tuner"):
         PretrainedSampler(SAC("MlpPolicy", env, device="cpu"))
+
+
+def test_a_fixed_action_runs_the_search_without_an_agent():
+    from hpo.samplers.pretrained import FIXED_ACTION
+
+    space = {"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)}
+
+    def run():
+        sampler = PretrainedSampler("no such agent", seed=3, fixed_action=FIXED_ACTION)
+        study = optuna.create_study(sampler=sampler)
+        for _ in range(12):
+            trial = study.ask(space)
+            study.tell(trial, (trial.params["x"] - 0.3) ** 2 + (trial.params["y"] + 0.4) ** 2)
+        return sampler, study
+
+    sampler, study = run()
+    assert sampler.agent is None
+    recorded = [t.system_attrs[SYSTEM_ATTR]["action"] for t in study.trials if SYSTEM_ATTR in t.system_attrs]
+    assert len(recorded) == 12 - 3 and all(a == list(FIXED_ACTION) for a in recorded)  # after 3 start-up trials
+    assert [t.params for t in run()[1].trials] == [t.params for t in study.trials]  # seeded
+    assert study.best_value < 0.05
+
+
+@pytest.mark.parametrize("action", [(0.0, 0.0), (0.0, 0.0, 2.0), "abc", (0.0, float("nan"), 0.0)])
+def test_a_bad_fixed_action_is_refused(action):
+    with pytest.raises(UserError, match="fixed_action must be 3 numbers in \\[-1, 1\\]"):
+        PretrainedSampler(seed=0, fixed_action=action)
