@@ -21,8 +21,16 @@ Conventions (docs/benchmarks.md explains them for readers of the report):
 * **AUC**: mean over all trials of the normalized regret clipped to [0, 1] (time spent
   worse than random search's final result counts as 1), so 0 is best.
 * **Ranks**: per problem, optimizers ranked by their mean normalized regret over seeds
-  (ties share the mean rank); averaged over problems; Friedman test over problems;
-  pairwise Wilcoxon signed-rank tests with Holm's correction for the number of pairs.
+  (ties share the mean rank); averaged over problems. The problem is the unit of every
+  test: Friedman's test over problems with the Iman-Davenport F; pairwise Wilcoxon
+  signed-rank tests over problems with Holm's correction for the number of pairs; the
+  critical-difference groups: optimizers adjacent in mean rank whose every pair is not
+  significantly different (Holm-corrected Wilcoxon, Benavoli et al., 2016).
+* **Equivalence**: a Wilcoxon two one-sided tests procedure (TOST) on the per-problem
+  differences: ``d + margin`` shifted above zero and ``d - margin`` below it, each a
+  one-sided signed-rank test; its p-value is the larger of the two, Holm-corrected like
+  the difference tests. "No difference" is only claimed within the margin
+  (``EQUIVALENCE_MARGIN``, 0.05 normalized regret by default) and with this test.
 * **Overhead**: seconds per trial in the optimizer (sampling and Optuna's bookkeeping)
   versus in the objective.
 """
@@ -38,6 +46,8 @@ import pandas as pd
 
 BUDGETS = (0.1, 0.25, 0.5, 1.0)
 BASELINE = "random"
+SIGNIFICANCE = 0.05
+EQUIVALENCE_MARGIN = 0.05  # in the units of the compared scores: normalized regret
 RUN_KEYS = ["problem", "group", "optimizer", "seed"]
 
 
@@ -301,6 +311,71 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return adjusted
 
 
+def paired_test(a: Sequence[float], b: Sequence[float], *, margin: float = EQUIVALENCE_MARGIN) -> dict:
+    """Paired comparison of ``a`` and ``b`` (one value per unit, lower is better): wins of a,
+    ties, wins of b, median of ``a - b``, the two-sided Wilcoxon signed-rank statistic and p
+    (zero differences dropped, exact or normal as scipy chooses; p = 1 when all differences
+    are zero), the one-sided p that ``a`` is lower (``p_less``) and the equivalence p of the
+    Wilcoxon TOST within ``margin`` (``p_equivalence``: small when the location of ``a - b``
+    is surely inside ``(-margin, margin)``)."""
+    difference = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    statistic = p_value = p_less = math.nan
+    if np.any(difference != 0):
+        statistic, p_value = _signed_rank(difference, "two-sided")
+        _, p_less = _signed_rank(difference, "less")
+    elif len(difference):
+        p_value = p_less = 1.0  # identical on every unit
+    return {
+        "wins_a": int(np.sum(difference < 0)),
+        "ties": int(np.sum(difference == 0)),
+        "wins_b": int(np.sum(difference > 0)),
+        "median_difference": float(np.median(difference)) if len(difference) else math.nan,
+        "statistic": statistic,
+        "p": p_value,
+        "p_less": p_less,
+        "p_equivalence": equivalence_p(difference, margin=margin),
+    }
+
+
+def equivalence_p(differences: Sequence[float], *, margin: float = EQUIVALENCE_MARGIN) -> float:
+    """Wilcoxon TOST: the larger p of the one-sided signed-rank tests of ``d + margin > 0``
+    (rejects a location at or below ``-margin``) and ``d - margin < 0`` (rejects one at or
+    above ``+margin``); the location is that of the signed-rank test (the pseudo-median of
+    the differences). Equivalent within the margin where it is below the significance level."""
+    d = np.asarray(differences, dtype=float)
+    if not len(d):
+        return math.nan
+    lower = d + margin
+    upper = d - margin
+    p_lower = _signed_rank(lower, "greater")[1] if np.any(lower != 0) else 1.0
+    p_upper = _signed_rank(upper, "less")[1] if np.any(upper != 0) else 1.0
+    return float(max(p_lower, p_upper))
+
+
+def _signed_rank(differences: np.ndarray, alternative: str) -> tuple[float, float]:
+    from scipy import stats
+
+    result = stats.wilcoxon(differences, zero_method="wilcox", alternative=alternative)
+    return float(result.statistic), float(result.pvalue)
+
+
+def iman_davenport(chi2: float, n_blocks: int, n_treatments: int) -> tuple[float, float]:
+    """The Iman-Davenport F of a Friedman chi2 over ``n_blocks`` problems and
+    ``n_treatments`` optimizers, ``(N - 1) chi2 / (N (k - 1) - chi2)``, and its p-value
+    with ``k - 1`` and ``(k - 1)(N - 1)`` degrees of freedom (less conservative than the
+    chi2 approximation; Demsar, 2006)."""
+    from scipy import stats
+
+    n, k = n_blocks, n_treatments
+    if not math.isfinite(chi2) or n < 2 or k < 2:
+        return math.nan, math.nan
+    denominator = n * (k - 1) - chi2
+    if denominator <= 0:  # every problem ranks the optimizers alike
+        return math.inf, 0.0
+    statistic = (n - 1) * chi2 / denominator
+    return float(statistic), float(stats.f.sf(statistic, k - 1, (k - 1) * (n - 1)))
+
+
 @dataclass
 class RankTest:
     """Ranks and tests of one comparison set (problems run by the same optimizers) at one budget."""
@@ -312,7 +387,12 @@ class RankTest:
     block_scores: pd.DataFrame  # problems x optimizers: mean normalized regret over seeds
     friedman_statistic: float
     friedman_p: float
-    pairwise: pd.DataFrame  # a, b, wins_a, ties, wins_b, median_difference, statistic, p, p_holm
+    # a, b, wins_a, ties, wins_b, median_difference, statistic, p, p_holm, p_equivalence,
+    # p_equivalence_holm
+    pairwise: pd.DataFrame
+    iman_davenport_statistic: float = math.nan
+    iman_davenport_p: float = math.nan
+    margin: float = EQUIVALENCE_MARGIN  # of the equivalence tests in ``pairwise``
 
 
 def comparison_sets(budget_frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -329,8 +409,10 @@ def comparison_sets(budget_frame: pd.DataFrame) -> dict[str, list[str]]:
     return labelled
 
 
-def rank_tests(budget_frame: pd.DataFrame) -> list[RankTest]:
-    """Ranks, Friedman and pairwise Wilcoxon/Holm for every comparison set and budget."""
+def rank_tests(budget_frame: pd.DataFrame, *, margin: float = EQUIVALENCE_MARGIN) -> list[RankTest]:
+    """Ranks, Friedman (with Iman-Davenport) and pairwise Wilcoxon/Holm with the equivalence
+    tests within ``margin`` for every comparison set and budget; the problem is the unit
+    (its mean over seeds)."""
     from scipy import stats
 
     results = []
@@ -346,6 +428,7 @@ def rank_tests(budget_frame: pd.DataFrame) -> list[RankTest]:
             statistic = p_value = math.nan
             if blocks.shape[1] >= 3 and blocks.shape[0] >= 2:
                 statistic, p_value = stats.friedmanchisquare(*[blocks[c].to_numpy() for c in blocks.columns])
+            f_statistic, f_p = iman_davenport(float(statistic), *blocks.shape)
             results.append(
                 RankTest(
                     label=label,
@@ -355,42 +438,51 @@ def rank_tests(budget_frame: pd.DataFrame) -> list[RankTest]:
                     block_scores=blocks,
                     friedman_statistic=float(statistic),
                     friedman_p=float(p_value),
-                    pairwise=_pairwise_wilcoxon(blocks),
+                    pairwise=_pairwise_wilcoxon(blocks, margin),
+                    iman_davenport_statistic=f_statistic,
+                    iman_davenport_p=f_p,
+                    margin=margin,
                 )
             )
     return results
 
 
-def _pairwise_wilcoxon(blocks: pd.DataFrame) -> pd.DataFrame:
-    from scipy import stats
-
+def _pairwise_wilcoxon(blocks: pd.DataFrame, margin: float) -> pd.DataFrame:
     rows = []
     names = list(blocks.columns)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            difference = blocks[a].to_numpy() - blocks[b].to_numpy()
-            statistic = p_value = math.nan
-            if np.any(difference != 0):
-                # Exact or normal approximation as scipy chooses; zero differences dropped.
-                result = stats.wilcoxon(blocks[a], blocks[b], zero_method="wilcox")
-                statistic, p_value = float(result.statistic), float(result.pvalue)
-            elif len(difference):
-                p_value = 1.0  # identical on every problem
-            rows.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "wins_a": int(np.sum(difference < 0)),
-                    "ties": int(np.sum(difference == 0)),
-                    "wins_b": int(np.sum(difference > 0)),
-                    "median_difference": float(np.median(difference)),
-                    "statistic": statistic,
-                    "p": p_value,
-                }
-            )
-    frame = pd.DataFrame(rows, columns=["a", "b", "wins_a", "ties", "wins_b", "median_difference", "statistic", "p"])
-    frame["p_holm"] = holm(frame["p"].to_numpy()) if len(frame) else []
+            result = paired_test(blocks[a], blocks[b], margin=margin)
+            del result["p_less"]
+            rows.append({"a": a, "b": b, **result})
+    columns = ["a", "b", "wins_a", "ties", "wins_b", "median_difference", "statistic", "p", "p_equivalence"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.insert(len(columns) - 1, "p_holm", holm(frame["p"].to_numpy()) if len(frame) else [])
+    frame["p_equivalence_holm"] = holm(frame["p_equivalence"].to_numpy()) if len(frame) else []
     return frame
+
+
+def cd_groups(test: RankTest, alpha: float = SIGNIFICANCE) -> list[list[str]]:
+    """The critical-difference groups of a rank test: maximal runs of optimizers adjacent in
+    mean rank whose every pair has a Holm-corrected Wilcoxon p of at least ``alpha`` (not
+    significantly different), best first; an optimizer different from both neighbours is in
+    no group. These are the bars of the critical-difference figure."""
+    names = list(test.mean_ranks.sort_values(kind="stable").index)
+    different = {
+        frozenset((a, b))
+        for a, b, p in test.pairwise[["a", "b", "p_holm"]].itertuples(index=False)
+        if p < alpha  # NaN (no test) is not a difference
+    }
+    spans: list[tuple[int, int]] = []
+    for start in range(len(names)):
+        end = start
+        while end + 1 < len(names) and all(
+            frozenset((names[m], names[end + 1])) not in different for m in range(start, end + 1)
+        ):
+            end += 1
+        if end > start and not any(s <= start and end <= e for s, e in spans):
+            spans.append((start, end))
+    return [names[s : e + 1] for s, e in spans]
 
 
 # -- overhead, test scores, hypervolume ------------------------------------------------------

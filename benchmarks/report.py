@@ -4,11 +4,15 @@
 and the run files ``DIR/runs/``, see ``benchmarks.runner``) and writes, each atomically:
 
 * ``report.md``: runs, normalized regret per group and budget with AUC, ranks with the
-  Friedman test and pairwise Wilcoxon/Holm tests, the focus optimizer (that of
-  ``bench.json``, else ``sac-hmr``) against every other optimizer at every budget, hypervolumes, held-out test
-  scores, suggestion overhead, failed and skipped runs;
+  Friedman and Iman-Davenport tests, pairwise Wilcoxon/Holm and equivalence tests over
+  problems, the critical-difference groups, the focus optimizer (that of ``bench.json``,
+  else ``sac-hmr``) against every other optimizer at every budget (better, worse,
+  equivalent within the margin, or inconclusive), hypervolumes, held-out test scores,
+  suggestion overhead, failed and skipped runs;
 * ``figures/curves-GROUP.png`` (median normalized regret against the fraction of the
-  budget, per optimizer), ``figures/ranks.png``, ``figures/overhead.png``;
+  budget, per optimizer), ``figures/ranks.png``, ``figures/cd-SET.png`` (the
+  critical-difference figure of each comparison set at 25% and 100% of the budget),
+  ``figures/overhead.png``;
 * ``runs.csv``, ``budgets.csv``, ``normalization.csv``, ``ranks.csv`` and ``pairwise.csv``;
   with ``raw_csv=True`` (``--raw-csv``) also ``trials.csv`` (one row per trial) and
   ``curves.csv`` (one row per trial and run): tens of MB for a large suite, and derivable
@@ -39,8 +43,9 @@ from hpo.io import atomic_write, atomic_write_text
 
 CONFIG_FILE = "bench.json"
 FIGURES_DIR = "figures"
-SIGNIFICANCE = 0.05
+SIGNIFICANCE = metrics.SIGNIFICANCE
 DEFAULT_FOCUS = "sac-hmr"
+CD_BUDGETS = (0.25, 1.0)
 
 
 @dataclass
@@ -56,9 +61,10 @@ class ReportData:
     tests: list[metrics.RankTest]
     overhead: pd.DataFrame
     hypervolumes: pd.DataFrame
+    margin: float = metrics.EQUIVALENCE_MARGIN  # of the equivalence tests, in normalized regret
 
 
-def compute(out: str | Path) -> ReportData:
+def compute(out: str | Path, *, margin: float = metrics.EQUIVALENCE_MARGIN) -> ReportData:
     records = read_records(out)
     if not records:
         raise UserError(
@@ -73,20 +79,29 @@ def compute(out: str | Path) -> ReportData:
         curves=curves,
         budgets=budgets,
         auc=metrics.auc(curves.curves),
-        tests=metrics.rank_tests(budgets),
+        tests=metrics.rank_tests(budgets, margin=margin),
         overhead=metrics.overhead(metrics.trials_frame(records)),
         hypervolumes=metrics.final_hypervolumes(records),
+        margin=margin,
     )
 
 
-def write_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = False) -> Path:
+def write_report(
+    out: str | Path,
+    focus: str | None = None,
+    *,
+    raw_csv: bool = False,
+    margin: float = metrics.EQUIVALENCE_MARGIN,
+) -> Path:
     """Compute everything from the run records of ``out`` and write the report, figures and
     summary CSVs; ``raw_csv`` also writes the large ``trials.csv`` and ``curves.csv``.
-    ``focus``: default, the benchmark's own (``bench.json``), else ``sac-hmr``."""
+    ``focus``: default, the benchmark's own (``bench.json``), else ``sac-hmr``. ``margin``:
+    the equivalence margin in normalized regret (default 0.05): two optimizers are called
+    equivalent when the equivalence test shows their per-problem difference within it."""
     out = Path(out)
     if not out.is_dir():
         raise UserError(f"{str(out)!r} is not a folder")
-    data = compute(out)
+    data = compute(out, margin=margin)
     config = read_config(out)
     focus = focus or config.get("focus") or DEFAULT_FOCUS
 
@@ -102,6 +117,8 @@ def write_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = F
     figures = out / FIGURES_DIR
     curve_files = plot_curves(data.curves.curves, figures)
     plot_ranks(data.tests, figures / "ranks.png")
+    for label, name in cd_files(data.tests).items():
+        plot_cd([t for t in data.tests if t.label == label and t.budget in CD_BUDGETS], figures / name)
     plot_overhead(data.overhead, figures / "overhead.png")
 
     text = render(
@@ -286,12 +303,21 @@ def _ranks_section(data: ReportData) -> list[str]:
         (
             "Per comparison set (problems run by the same optimizers), each problem ranks the "
             "optimizers by mean normalized regret over seeds (1 = best); the table gives the mean "
-            "rank. Friedman's test asks whether any optimizer differs; the pairwise table uses "
-            f"Wilcoxon signed-rank tests over problems with Holm's correction (significant: "
-            f"p_holm < {SIGNIFICANCE})."
+            "rank. The problem is the unit of every test (its mean over seeds). Friedman's test "
+            "asks whether any optimizer differs: its chi2 (scipy, corrected for ties) and the "
+            "Iman-Davenport F = (N - 1) chi2 / (N (k - 1) - chi2) with k - 1 and (k - 1)(N - 1) "
+            "degrees of freedom, the less conservative of the two (N problems, k optimizers). The "
+            "pairwise table uses Wilcoxon signed-rank tests over problems with Holm's correction "
+            f"(significant: p_holm < {SIGNIFICANCE}); p_equiv_holm is the Holm-corrected p of the "
+            f"equivalence test (Wilcoxon TOST) with a margin of {_margin(data)} normalized regret: "
+            f"below {SIGNIFICANCE}, the two optimizers are equivalent within the margin. The "
+            "critical-difference figure places the optimizers by mean rank and joins with a bar "
+            "those adjacent in rank whose every pair is not significantly different (p_holm >= "
+            f"{SIGNIFICANCE})."
         ),
         "",
     ]
+    figure_names = cd_files(data.tests)
     for label in dict.fromkeys(t.label for t in data.tests):
         tests = [t for t in data.tests if t.label == label]
         ranks = pd.DataFrame({_budget_label(t.budget): t.mean_ranks for t in tests})
@@ -303,6 +329,8 @@ def _ranks_section(data: ReportData) -> list[str]:
                     "problems": len(t.problems),
                     "Friedman chi2": t.friedman_statistic,
                     "p": t.friedman_p,
+                    "Iman-Davenport F": t.iman_davenport_statistic,
+                    "p (F)": t.iman_davenport_p,
                 }
                 for t in tests
             ]
@@ -317,8 +345,10 @@ def _ranks_section(data: ReportData) -> list[str]:
                 for wins, ties, losses in zip(pairwise["wins_a"], pairwise["ties"], pairwise["wins_b"])
             ],
         )
-        pairwise = pairwise.drop(columns=["wins_a", "ties", "wins_b"])
-        pairwise = pairwise.rename(columns={"median_difference": "median(a - b)", "statistic": "W"})
+        pairwise = pairwise.drop(columns=["wins_a", "ties", "wins_b", "p_equivalence"])
+        pairwise = pairwise.rename(
+            columns={"median_difference": "median(a - b)", "statistic": "W", "p_equivalence_holm": "p_equiv_holm"}
+        )
         lines += [
             f"### {label}",
             "",
@@ -333,11 +363,32 @@ def _ranks_section(data: ReportData) -> list[str]:
             markdown_table(pairwise),
             "",
         ]
+        lines += _cd_lines([t for t in tests if t.budget in CD_BUDGETS], figure_names.get(label))
         lines += _ranks_per_group(final, data.budgets)
     if not data.tests:
         lines += ["Too few problems or optimizers with normalized results to rank.", ""]
     lines += ["![ranks](figures/ranks.png)", ""]
     return lines
+
+
+def _margin(data: ReportData) -> str:
+    return f"{data.margin:g}"
+
+
+def _cd_lines(tests: Sequence[metrics.RankTest], figure: str | None) -> list[str]:
+    """The critical-difference groups in words, and the figure that draws them."""
+    if not tests or figure is None:
+        return []
+    lines = ["Critical-difference groups (optimizers adjacent in mean rank, no pair significantly different):", ""]
+    for test in tests:
+        groups = metrics.cd_groups(test, SIGNIFICANCE)
+        grouped = {name for group in groups for name in group}
+        alone = [name for name in test.mean_ranks.index if name not in grouped]
+        text = "; ".join("{" + ", ".join(group) + "}" for group in groups) or "none"
+        if alone:
+            text += f"; alone (significantly different from its neighbours in rank): {', '.join(alone)}"
+        lines.append(f"- {_budget_label(test.budget)} of the budget: {text}.")
+    return lines + ["", f"![critical difference]({FIGURES_DIR}/{figure})", ""]
 
 
 def _ranks_per_group(test: metrics.RankTest, budgets: pd.DataFrame) -> list[str]:
@@ -361,7 +412,10 @@ def _ranks_per_group(test: metrics.RankTest, budgets: pd.DataFrame) -> list[str]
 
 def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataFrame:
     """The focus optimizer against every other optimizer of its comparison sets, at each
-    budget: mean ranks, wins/ties/losses over problems, Wilcoxon statistic, Holm p, verdict."""
+    budget: mean ranks, wins/ties/losses over problems, Wilcoxon statistic, Holm p, the
+    equivalence test's Holm p and the verdict: better or worse (two-sided p_holm below the
+    significance level), else equivalent within the test's margin (its equivalence p_holm
+    below it), else inconclusive."""
     rows = []
     for test in tests:
         if focus not in test.mean_ranks.index:
@@ -372,10 +426,7 @@ def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataF
             other = pair.b if pair.a == focus else pair.a
             wins, losses = (pair.wins_a, pair.wins_b) if pair.a == focus else (pair.wins_b, pair.wins_a)
             difference = pair.median_difference if pair.a == focus else -pair.median_difference
-            if pair.p_holm < SIGNIFICANCE:
-                verdict = f"{focus} better" if wins > losses else f"{focus} worse"
-            else:
-                verdict = "no significant difference"
+            verdict = _verdict(focus, pair, wins > losses, margin=test.margin)
             rows.append(
                 {
                     "set": test.label,
@@ -387,10 +438,19 @@ def focus_comparisons(tests: Sequence[metrics.RankTest], focus: str) -> pd.DataF
                     "median difference": difference,
                     "W": pair.statistic,
                     "p_holm": pair.p_holm,
+                    "p_equiv_holm": pair.p_equivalence_holm,
                     "verdict": verdict,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _verdict(focus: str, pair, focus_ahead: bool, *, margin: float) -> str:
+    equivalent = pair.p_equivalence_holm < SIGNIFICANCE
+    if pair.p_holm < SIGNIFICANCE:
+        verdict = f"{focus} better" if focus_ahead else f"{focus} worse"
+        return verdict + (f" (by less than {margin:g})" if equivalent else "")
+    return f"equivalent within {margin:g}" if equivalent else "inconclusive"
 
 
 def _focus_section(data: ReportData, focus: str) -> list[str]:
@@ -402,17 +462,23 @@ def _focus_section(data: ReportData, focus: str) -> list[str]:
         (
             f"Wins/ties/losses count problems where {focus}'s mean normalized regret is lower/equal/"
             f"higher; median difference is {focus} minus the other (negative: {focus} better); W and "
-            "p_holm are the Wilcoxon signed-rank statistic and its Holm-corrected p-value."
+            "p_holm are the Wilcoxon signed-rank statistic and its Holm-corrected p-value, "
+            "p_equiv_holm the Holm-corrected p of the equivalence test (Wilcoxon TOST over problems) "
+            f"with a margin of {_margin(data)} normalized regret. Verdict: better or worse where "
+            f"p_holm < {SIGNIFICANCE}; else equivalent within the margin where p_equiv_holm < "
+            f"{SIGNIFICANCE}; else inconclusive (neither a difference nor an equivalence shown)."
         ),
         "",
     ]
     for label, rows in table.groupby("set", sort=False):
         lines += [f"### {label}", ""]
         for budget, at_budget in rows.groupby("budget", sort=False):
+            verdict = at_budget["verdict"]
             verdicts = {
-                "significantly better than": at_budget.loc[at_budget["verdict"].str.endswith("better"), "versus"],
-                "significantly worse than": at_budget.loc[at_budget["verdict"].str.endswith("worse"), "versus"],
-                "not significantly different from": at_budget.loc[at_budget["verdict"].str.startswith("no"), "versus"],
+                "significantly better than": at_budget.loc[verdict.str.startswith(f"{focus} better"), "versus"],
+                "significantly worse than": at_budget.loc[verdict.str.startswith(f"{focus} worse"), "versus"],
+                f"equivalent within {_margin(data)} to": at_budget.loc[verdict.str.startswith("equivalent"), "versus"],
+                "inconclusive against": at_budget.loc[verdict == "inconclusive", "versus"],
             }
             clauses = [f"{words} {', '.join(names)}" for words, names in verdicts.items() if len(names)]
             rank = at_budget[f"rank {focus}"].iloc[0]
@@ -529,6 +595,8 @@ def _ranks_long(tests: Sequence[metrics.RankTest]) -> pd.DataFrame:
                     "problems": len(test.problems),
                     "friedman_statistic": test.friedman_statistic,
                     "friedman_p": test.friedman_p,
+                    "iman_davenport_statistic": test.iman_davenport_statistic,
+                    "iman_davenport_p": test.iman_davenport_p,
                 }
             )
     return pd.DataFrame(rows)
@@ -623,6 +691,79 @@ def plot_ranks(tests: Sequence[metrics.RankTest], path: Path) -> Path:
         if optimizers:
             ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def cd_files(tests: Sequence[metrics.RankTest]) -> dict[str, str]:
+    """The critical-difference figure's file name of each comparison set that has a test at
+    one of ``CD_BUDGETS``: ``cd-Nproblems-Koptimizers.png``."""
+    names: dict[str, str] = {}
+    for label in dict.fromkeys(t.label for t in tests if t.budget in CD_BUDGETS):
+        test = next(t for t in tests if t.label == label)
+        stem = f"cd-{len(test.problems)}problems-{len(test.mean_ranks)}optimizers"
+        name, suffix = f"{stem}.png", 2
+        while name in names.values():
+            name, suffix = f"{stem}-{suffix}.png", suffix + 1
+        names[label] = name
+    return names
+
+
+def plot_cd(tests: Sequence[metrics.RankTest], path: Path, alpha: float = SIGNIFICANCE) -> Path:
+    """The critical-difference figure of one comparison set, one panel per budget: the
+    optimizers on an axis of mean rank (1 = best, on the left), thick bars joining the
+    groups of ``metrics.cd_groups`` (no pair significantly different, Holm-corrected Wilcoxon
+    at ``alpha``)."""
+    plt = _pyplot()
+    heights = [_cd_height(t) for t in tests]
+    fig, axes = plt.subplots(len(tests), 1, figsize=(7.5, sum(heights)), squeeze=False, height_ratios=heights)
+    for ax, test in zip(axes[:, 0], tests):
+        _draw_cd(ax, test, alpha)
+    return _save(fig, path)
+
+
+def _cd_layout(test: metrics.RankTest) -> tuple[int, float, float]:
+    """Optimizers on the left half, the y of the first label, the y spacing of the labels."""
+    k = len(test.mean_ranks)
+    groups = len(metrics.cd_groups(test))
+    return (k + 1) // 2, 0.35 + 0.18 * groups + 0.2, 0.3
+
+
+def _cd_height(test: metrics.RankTest) -> float:
+    left, first, step = _cd_layout(test)
+    return 0.6 + 1.1 * (first + step * left)
+
+
+def _draw_cd(ax, test: metrics.RankTest, alpha: float) -> None:
+    ranks = test.mean_ranks.sort_values(kind="stable")
+    k = len(ranks)
+    left, first, step = _cd_layout(test)
+    ax.hlines(0.0, 1, k, color="black", lw=1.2)
+    for tick in range(1, k + 1):
+        ax.vlines(tick, -0.06, 0.0, color="black", lw=1.0)
+        ax.text(tick, -0.1, str(tick), ha="center", va="bottom", fontsize=9)
+    for i, (name, rank) in enumerate(ranks.items()):
+        on_left = i < left
+        y = first + step * (i if on_left else k - 1 - i)
+        edge = 0.6 if on_left else k + 0.4
+        ax.plot([rank, rank, edge], [0.0, y, y], color="black", lw=0.8)
+        ax.text(
+            edge - 0.05 if on_left else edge + 0.05,
+            y,
+            f"{name} ({rank:.2f})",
+            ha="right" if on_left else "left",
+            va="center",
+            fontsize=9,
+        )
+    for j, group in enumerate(metrics.cd_groups(test, alpha)):
+        y = 0.35 + 0.18 * j
+        ax.hlines(y, ranks[group[0]] - 0.04, ranks[group[-1]] + 0.04, color="black", lw=4.0)
+    ax.set_xlim(-1.2, k + 2.2)
+    ax.set_ylim(first + step * left, -0.45)
+    ax.axis("off")
+    ax.set_title(
+        f"{_budget_label(test.budget)} of the budget, {len(test.problems)} problems: mean rank; bars join "
+        f"optimizers not significantly different (Wilcoxon, Holm, p >= {alpha:g})",
+        fontsize=8.5,
+    )
 
 
 def plot_overhead(overhead: pd.DataFrame, path: Path) -> Path:

@@ -1,5 +1,6 @@
 """``benchmarks.metrics``: normalized regret, hypervolume regret, Holm's adjustment, ranks,
-Friedman and pairwise Wilcoxon tests."""
+Friedman (with Iman-Davenport) and pairwise Wilcoxon tests, the critical-difference groups and
+the equivalence test."""
 
 from __future__ import annotations
 
@@ -194,4 +195,65 @@ def test_no_significant_difference_when_optimizers_trade_wins():
     frame = _budget_frame({"a": [0.1, 0.9, 0.2, 0.8], "b": [0.9, 0.1, 0.8, 0.2]})
     (test,) = metrics.rank_tests(frame)
     assert np.isnan(test.friedman_p)  # Friedman needs three optimizers
-    assert focus_comparisons([test], "a")["verdict"].tolist() == ["no significant difference"]
+    assert focus_comparisons([test], "a")["verdict"].tolist() == ["inconclusive"]  # nor equivalent within 0.05
+
+
+def test_iman_davenport_f_from_the_friedman_chi2():
+    from scipy import stats
+
+    # (N - 1) chi2 / (N (k - 1) - chi2) = 9 * 10 / (30 - 10), with 3 and 27 degrees of freedom
+    statistic, p_value = metrics.iman_davenport(10.0, 10, 4)
+    assert statistic == pytest.approx(4.5)
+    assert p_value == pytest.approx(stats.f.sf(4.5, 3, 27))
+    # Every problem ranks the optimizers alike: chi2 = N (k - 1), F is infinite.
+    assert metrics.iman_davenport(16.0, 8, 3) == (np.inf, 0.0)
+    (test,) = metrics.rank_tests(_budget_frame({"a": [0.1, 0.4, 0.2], "b": [0.3, 0.2, 0.5], "c": [0.9, 0.8, 0.7]}))
+    assert (test.iman_davenport_statistic, test.iman_davenport_p) == pytest.approx(
+        metrics.iman_davenport(test.friedman_statistic, 3, 3)
+    )
+
+
+def test_cd_groups_join_the_tied_optimizers_and_leave_the_clear_winner_alone():
+    rng = np.random.default_rng(0)
+    b = rng.uniform(0.4, 0.6, 12)
+    # c trades small wins and losses with b; a is far ahead of both on all 12 problems.
+    c = b + np.array([1, -1] * 6) * np.linspace(0.01, 0.02, 12)
+    a = rng.uniform(0.0, 0.1, 12)
+    (test,) = metrics.rank_tests(_budget_frame({"a": a, "b": b, "c": c}))
+    assert test.mean_ranks.index[0] == "a"
+    pairs = test.pairwise.set_index(["a", "b"])
+    assert pairs.loc[("a", "b"), "p_holm"] < 0.05 and pairs.loc[("a", "c"), "p_holm"] < 0.05
+    assert pairs.loc[("b", "c"), "p_holm"] >= 0.05
+    assert [set(group) for group in metrics.cd_groups(test)] == [{"b", "c"}]
+    # With no significant pair every optimizer is in one group; a group inside another is not repeated.
+    few = metrics.rank_tests(_budget_frame({"a": a[:3], "b": b[:3], "c": c[:3]}))[0]
+    assert [set(group) for group in metrics.cd_groups(few)] == [{"a", "b", "c"}]
+
+
+def test_equivalence_test_within_the_margin():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    small = rng.uniform(-0.02, 0.02, 12)  # distinct, every |d| below the margin 0.05
+    # Both one-sided tests see 12 differences of one sign and distinct sizes: exact p = 2^-12 each.
+    assert metrics.equivalence_p(small, margin=0.05) == pytest.approx(2.0**-12)
+    shifted = small + 0.2
+    assert metrics.equivalence_p(shifted, margin=0.05) > 0.5
+    mixed = rng.normal(0.03, 0.04, 12)
+    by_hand = max(
+        stats.wilcoxon(mixed + 0.05, alternative="greater").pvalue,
+        stats.wilcoxon(mixed - 0.05, alternative="less").pvalue,
+    )
+    assert metrics.equivalence_p(mixed, margin=0.05) == pytest.approx(by_hand)
+    # Identical results are equivalent at any margin; the margin is a parameter.
+    assert metrics.equivalence_p(np.zeros(12), margin=0.05) < 1e-3
+    assert metrics.equivalence_p(small, margin=0.001) > 0.05
+
+    base = rng.uniform(0.3, 0.7, 12)
+    frame = _budget_frame({"x": base, "same": base + small, "worse": base + 0.2 + small})
+    (test,) = metrics.rank_tests(frame)
+    pairs = test.pairwise.set_index(["a", "b"])
+    assert pairs.loc[("same", "x"), "p_equivalence"] == pytest.approx(2.0**-12)
+    assert pairs.loc[("same", "x"), "p_equivalence_holm"] < 0.05  # Holm over the 3 pairs
+    assert pairs.loc[("worse", "x"), "p_equivalence_holm"] == pytest.approx(1.0)
+    assert metrics.paired_test(base, base + 0.2, margin=0.05)["p_less"] == pytest.approx(2.0**-12)

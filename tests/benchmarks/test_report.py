@@ -1,5 +1,6 @@
 """``benchmarks.report``: the report of a benchmark folder, rebuilt identically from the archive,
-with its machine and focus from ``bench.json``."""
+with its machine and focus from ``bench.json``, its critical-difference figures and the focus
+optimizer's verdicts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.report import markdown_table, write_report
+from benchmarks import metrics
+from benchmarks.report import _cd_lines, focus_comparisons, markdown_table, plot_cd, write_report
 from benchmarks.runner import ARCHIVE, RUNS_DIR, pack_records, read_records, run_jobs
 from tests.benchmarks.helpers import Interrupt, bench, markdown_section_table, quadratic_jobs
 
@@ -43,9 +45,10 @@ def test_smoke_suite_report(tmp_path, monkeypatch):
     assert list(problems_table["problem"]) == list(SMOKE_PROBLEMS)
     assert set(problems_table["runs ok/failed/skipped"]) == {"4/0/0"}  # 2 optimizers x 2 seeds
 
-    # Every figure the report shows exists and is a PNG; the three kinds are there.
+    # Every figure the report shows exists and is a PNG; the four kinds are there.
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert {"figures/curves-bbob.png", "figures/ranks.png", "figures/overhead.png"} <= set(figures)
+    assert any(figure.startswith("figures/cd-") for figure in figures)
     for figure in figures:
         assert (out / figure).read_bytes()[:8] == PNG_MAGIC
 
@@ -149,3 +152,61 @@ def test_report_of_a_folder_without_runs_is_an_error(monkeypatch, capsys, tmp_pa
 def test_markdown_table_formats_numbers_and_escapes_pipes():
     text = markdown_table(pd.DataFrame({"name": ["a|b"], "value": [1234.5678], "missing": [np.nan]}))
     assert text.splitlines() == ["| name | value | missing |", "|---|---|---|", "| a\\|b | 1.23e+03 | - |"]
+
+
+def _scores(scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A budgets table: one seed, budgets 25% and 100% with the same scores."""
+    rows = [
+        dict(problem=f"p{i}", group="g", optimizer=name, seed=0, budget=budget, normalized_regret=value)
+        for budget in (0.25, 1.0)
+        for name, values in scores.items()
+        for i, value in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_critical_difference_groups_in_words_and_figure(tmp_path):
+    rng = np.random.default_rng(2)
+    b = rng.uniform(0.4, 0.6, 12)
+    c = b + np.array([1, -1] * 6) * np.linspace(0.01, 0.02, 12)
+    tests = metrics.rank_tests(_scores({"a": rng.uniform(0.0, 0.1, 12), "b": b, "c": c}))
+    lines = _cd_lines(tests, "cd.png")
+    bullets = [line for line in lines if line.startswith("- ")]
+    assert len(bullets) == 2 and all(("{b, c}" in line or "{c, b}" in line) for line in bullets)
+    assert all(line.endswith("alone (significantly different from its neighbours in rank): a.") for line in bullets)
+    assert "![critical difference](figures/cd.png)" in lines
+    assert plot_cd(tests, tmp_path / "cd.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_focus_verdicts_better_worse_equivalent_inconclusive():
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.3, 0.7, 12)
+    small = rng.uniform(-0.02, 0.02, 12)
+    swings = np.array([1, -1] * 6) * rng.uniform(0.2, 0.4, 12)
+    scores = {
+        "focus": base,
+        "behind": base + 0.3 + small,  # focus better
+        "ahead": base - 0.25 + small,  # focus worse
+        "same": base + small,  # within 0.05: equivalent
+        "swings": base + swings,  # neither
+    }
+    (test,) = [t for t in metrics.rank_tests(_scores(scores)) if t.budget == 1.0]
+    verdicts = focus_comparisons([test], "focus").set_index("versus")["verdict"].to_dict()
+    assert verdicts == {
+        "ahead": "focus worse",
+        "behind": "focus better",
+        "same": "equivalent within 0.05",
+        "swings": "inconclusive",
+    }
+    # A smaller margin turns the equivalence into an open question.
+    (strict,) = [t for t in metrics.rank_tests(_scores(scores), margin=0.001) if t.budget == 1.0]
+    assert focus_comparisons([strict], "focus").set_index("versus").loc["same", "verdict"] == "inconclusive"
+
+
+def test_report_states_the_margin_and_links_the_cd_figure(tmp_path, monkeypatch):
+    run_jobs(quadratic_jobs(monkeypatch, Interrupt(None)), tmp_path, workers=0, progress=False)
+    text = write_report(tmp_path, focus="tpe", margin=0.1).read_text()
+    assert "with a margin of 0.1 normalized regret" in text
+    assert "| budget | problems | Friedman chi2 | p | Iman-Davenport F | p (F) |" in text
+    (figure,) = re.findall(r"!\[critical difference\]\(([^)]+)\)", text)
+    assert (tmp_path / figure).read_bytes()[:8] == PNG_MAGIC
