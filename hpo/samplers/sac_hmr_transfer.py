@@ -350,7 +350,7 @@ def gp_search_from_sources(
         sources,
         space,
         seed,
-        n_trials,
+        n_trials=n_trials,
         portfolio_size=portfolio_size,
         meta_train=False,
         fine_tune=False,
