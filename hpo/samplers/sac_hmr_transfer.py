@@ -357,4 +357,3 @@ def gp_search_from_sources(
         source_prior=source_prior,
         fixed_action=FIXED_ACTION,
     )
-
