@@ -380,3 +380,59 @@ register(
         transfer_factory="hpo.samplers.sac_hmr_transfer:from_sources",
     )
 )
+
+
+# The field's optimizers, each behind an ask/tell adapter that is an Optuna sampler
+# (hpo.samplers._ask_tell; single objective): HEBO, SMAC3, Nevergrad and Syne Tune. Their
+# libraries come with the peers extra (sh scripts/install_peers.sh; building one without it is a
+# UserError that says so). Each is told the complete trials' values, the pruned trials' last
+# intermediate values (skipped without one) and nothing of failed trials; maximized values
+# are negated. SMAC3 runs its BlackBoxFacade (a GP): its recommendation for a few tens of
+# evaluations of a black box, the budgets these optimizers are compared at; its
+# HyperparameterOptimizationFacade (a random forest) targets hundreds of cheap evaluations.
+register(
+    OptimizerEntry(
+        name="hebo",
+        description="HEBO: GP with input/output warping, MACE acquisition by NSGA-II (peers extra)",
+        configuration=(
+            "hebo.optimizers.hebo.HEBO(space, model_name='gp', rand_sample=None (1 + dimensions Sobol points), "
+            "acq_cls=MACE, es='nsga2', scramble_seed=seed), suggest(n_suggestions=1); HEBO 0.3.6"
+        ),
+        factory="hpo.samplers.hebo:from_registry",
+    )
+)
+register(
+    OptimizerEntry(
+        name="smac",
+        description="SMAC3 Bayesian optimization, black-box facade: GP and EI (peers extra)",
+        configuration=(
+            "smac.BlackBoxFacade(Scenario(configspace, deterministic=True, n_trials=n_trials or 100, seed=seed), "
+            "initial_design=BlackBoxFacade.get_initial_design(scenario) (Sobol, "
+            "n_configs_per_hyperparameter=8, max_ratio=0.25)), ask/tell; SMAC3 2.4.1"
+        ),
+        factory="hpo.samplers.smac:from_registry",
+    )
+)
+register(
+    OptimizerEntry(
+        name="ngopt",
+        description="Nevergrad's NGOpt: picks an optimizer for the budget, dimension and types (peers extra)",
+        configuration=(
+            "nevergrad.optimizers.NGOpt(parametrization (seeded), budget=n_trials or 100, num_workers=1); "
+            "Nevergrad 1.0.12"
+        ),
+        factory="hpo.samplers.nevergrad:from_registry",
+    )
+)
+register(
+    OptimizerEntry(
+        name="syne-tune-bo",
+        description="Syne Tune's Bayesian optimization searcher: BoTorch GP and log EI (peers extra)",
+        configuration=(
+            "syne_tune...botorch_searcher.BoTorchSearcher(config_space, random_seed=seed) (num_init_random=3, "
+            "input_warping=False, num_restarts=20, num_raw_samples=200), rebuilt from the finished trials "
+            "at each suggestion; Syne Tune 0.16.0, BoTorch 0.18.1"
+        ),
+        factory="hpo.samplers.syne_tune:from_registry",
+    )
+)
