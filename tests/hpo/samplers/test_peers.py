@@ -1,0 +1,110 @@
+"""The peers' samplers (``hpo.samplers.hebo``, ``smac``, ``nevergrad``, ``syne_tune``) on small
+budgets: valid configurations in a mixed space, a maximized study maximized, a resumed study
+continued, the same run for the same seed. Skipped for a peer whose library is not installed
+(``sh scripts/install_peers.sh``)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+import hpo
+
+LIBRARIES = {"hebo": ("hebo",), "smac": ("smac",), "ngopt": ("nevergrad",), "syne-tune-bo": ("syne_tune", "botorch")}
+# HEBO trains its GP and runs NSGA-II on the acquisition at every suggestion (seconds each);
+# SMAC3's local search of the acquisition and Syne Tune's BoTorch restarts take about one.
+SLOW = {"hebo", "smac", "syne-tune-bo"}
+
+
+def _peers():
+    return [
+        pytest.param(
+            name,
+            marks=[
+                *([pytest.mark.slow] if name in SLOW else []),
+                pytest.mark.skipif(
+                    not all(importlib.util.find_spec(m) for m in modules), reason=f"{name}: peers extra not installed"
+                ),
+            ],
+        )
+        for name, modules in LIBRARIES.items()
+    ]
+
+
+MIXED = {
+    "x": FloatDistribution(-2.0, 2.0),
+    "lr": FloatDistribution(1e-4, 1.0, log=True),
+    "dropout": FloatDistribution(0.0, 0.5, step=0.1),
+    "layers": IntDistribution(1, 6),
+    "units": IntDistribution(8, 256, log=True),
+    "width": IntDistribution(8, 64, step=8),
+    "act": CategoricalDistribution(["relu", "tanh", None]),
+}
+
+
+def mixed(params):
+    return (
+        params["x"] ** 2
+        + (params["lr"] - 0.01) ** 2
+        + params["dropout"]
+        + abs(params["layers"] - 3)
+        + abs(params["units"] - 64) / 64
+        + params["width"] / 64
+        + {"relu": 0.0, "tanh": 0.5, None: 1.0}[params["act"]]
+    )
+
+
+QUADRATIC = {"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)}
+
+
+def peak(params):
+    """Maximized: its top is 0 at (0.4, -0.3); its lowest values are in the corners (about -3)."""
+    return -((params["x"] - 0.4) ** 2) - (params["y"] + 0.3) ** 2
+
+
+@pytest.mark.parametrize("optimizer", _peers())
+def test_peer_proposes_valid_configurations_in_a_mixed_space(optimizer):
+    result = hpo.tune(mixed, MIXED, optimizer=optimizer, n_trials=12, seed=0)
+    trials = result.study.trials
+    assert len(trials) == 12 and all(t.state.name == "COMPLETE" for t in trials)
+    for trial in trials:
+        for name, value in trial.params.items():
+            assert MIXED[name]._contains(MIXED[name].to_internal_repr(value)), (name, value)
+    assert len(result.study.sampler._states) == 1  # the peer proposed trials 1..11
+    assert len({tuple(sorted(t.params.items(), key=str)) for t in trials}) > 6
+
+
+@pytest.mark.parametrize("optimizer", _peers())
+def test_peer_maximizes_a_maximized_study(optimizer):
+    """With the sign wrong the peer would chase the corners: its trials after the first few
+    would get worse than the first ones instead of better."""
+    result = hpo.tune(peak, QUADRATIC, optimizer=optimizer, direction="maximize", n_trials=12, seed=0)
+    values = [t.value for t in result.study.trials]
+    assert result.best_value > -0.15
+    assert sum(values[6:]) / 6 > sum(values[:6]) / 6
+
+
+@pytest.mark.parametrize("optimizer", _peers())
+def test_peer_continues_a_resumed_study(tmp_path, optimizer):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    space = {**QUADRATIC, "act": CategoricalDistribution(["relu", "tanh"])}
+
+    def objective(params):
+        return -peak(params) + (params["act"] == "tanh")
+
+    first = hpo.tune(objective, space, optimizer=optimizer, n_trials=6, seed=0, storage=storage, study_name="s")
+    first_params = [t.params for t in first.study.trials]
+    second = hpo.tune(objective, space, optimizer=optimizer, n_trials=10, seed=0, storage=storage, study_name="s")
+    trials = second.study.trials
+    assert len(first_params) == 6 and len(trials) == 10
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert [t.params for t in trials[:6]] == first_params
+    assert len(second.study.sampler._states) == 1  # rebuilt from the 6 stored trials
+
+
+@pytest.mark.parametrize("optimizer", _peers())
+def test_peer_gives_the_same_run_for_the_same_seed(optimizer):
+    runs = [hpo.tune(mixed, MIXED, optimizer=optimizer, n_trials=7, seed=4).study.trials for _ in range(2)]
+    assert [t.params for t in runs[0]] == [t.params for t in runs[1]]
