@@ -5,10 +5,15 @@ Floats are ``ng.p.Scalar`` (``ng.p.Log`` on a log scale), integers the same with
 casting, choices ``ng.p.Choice`` over the choice indices. The optimizer is told the trials it
 did not ask as children of its parametrization (Nevergrad's "tell not asked"); its random
 state is seeded with the parametrization's.
+
+Some of the optimizers NGOpt picks (COBYLA and others recast from SciPy) run in a thread that
+waits for the next value; the threads left waiting are stopped when the process exits, which
+would otherwise wait for them forever.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import Any
 
@@ -32,6 +37,7 @@ class NevergradPeer(Peer):
     ):
         import nevergrad as ng
 
+        _stop_threads_at_exit()
         self.parametrization = ng.p.Dict(**{p.name: _variable(ng, p) for p in params})
         self.parametrization.random_state = np.random.RandomState(seed)
         self.optimizer = ng.optimizers.registry[optimizer](
@@ -47,6 +53,27 @@ class NevergradPeer(Peer):
     def tell(self, config: Config, loss: float, token: Any) -> None:
         candidate = token if token is not None else self.parametrization.spawn_child(new_value=config)
         self.optimizer.tell(candidate, loss)
+
+
+_exit_hook = threading.Lock()
+_exit_hook_set = False
+
+
+def _stop_threads_at_exit() -> None:
+    """Stop Nevergrad's waiting optimizer threads before the interpreter joins its threads."""
+    global _exit_hook_set
+    with _exit_hook:
+        if not _exit_hook_set:
+            threading._register_atexit(_stop_messaging_threads)  # runs before the threads are joined
+            _exit_hook_set = True
+
+
+def _stop_messaging_threads() -> None:
+    from nevergrad.optimization.recaster import _MessagingThread
+
+    for thread in threading.enumerate():
+        if isinstance(thread, _MessagingThread):
+            thread.stop()
 
 
 def _variable(ng, param: Param):

@@ -6,6 +6,8 @@ continued, the same run for the same seed. Skipped for a peer whose library is n
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -108,3 +110,20 @@ def test_peer_continues_a_resumed_study(tmp_path, optimizer):
 def test_peer_gives_the_same_run_for_the_same_seed(optimizer):
     runs = [hpo.tune(mixed, MIXED, optimizer=optimizer, n_trials=7, seed=4).study.trials for _ in range(2)]
     assert [t.params for t in runs[0]] == [t.params for t in runs[1]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nevergrad") is None, reason="ngopt: peers extra not installed")
+def test_ngopt_in_a_continuous_space_resumes_and_lets_the_process_exit(tmp_path):
+    """NGOpt picks COBYLA here, which Nevergrad runs in a thread waiting for values: the
+    process still exits, and a rebuilt peer is told the stored trials it did not ask."""
+    code = f"""
+import hpo
+from tests.hpo.samplers.test_peers import QUADRATIC, peak
+url = "sqlite:///{tmp_path / "db.sqlite"}"
+for n in (6, 12):
+    options = dict(direction="maximize", n_trials=n, seed=0, storage=url, study_name="s")
+    result = hpo.tune(peak, QUADRATIC, optimizer="ngopt", **options)
+print(len(result.study.trials), type(next(iter(result.study.sampler._states.values())).peer.optimizer.optim).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["12", "_NonObjectMinimizeBase"]
