@@ -173,8 +173,13 @@ def make_jobs(
     if isinstance(suite, str):
         suite = get_suite(suite)
     names = select_problems(problems if problems else suite.problems)
-    # "Every registry optimizer" leaves out those that need source studies (transfer).
-    every = [name for name in registry_optimizers() if get_optimizer(name).transfer_factory is None]
+    # "Every registry optimizer" leaves out those that need source studies (transfer) and
+    # those of an extra (the peers: named with --optimizers, they run too).
+    every = [
+        name
+        for name in registry_optimizers()
+        if not get_optimizer(name).needs_sources and get_optimizer(name).extra is None
+    ]
     chosen = list(optimizers) if optimizers else list(suite.optimizers or every)
     for name in chosen:
         get_optimizer(name)  # an unknown name is an error listing the allowed ones

@@ -51,6 +51,11 @@ class OptimizerEntry:
     # models at once.
     startup_trials: int | None = None
 
+    # The pip extra its library comes with (``peers``: the field's optimizers); None: always
+    # installed. Suites run such entries only where named, the registry-wide tests leave them
+    # to their own tests.
+    extra: str | None = None
+
     @property
     def needs_sources(self) -> bool:
         return self.factory is None
@@ -399,6 +404,7 @@ register(
             "acq_cls=MACE, es='nsga2', scramble_seed=seed), suggest(n_suggestions=1); HEBO 0.3.6"
         ),
         factory="hpo.samplers.hebo:from_registry",
+        extra="peers",
     )
 )
 register(
@@ -411,6 +417,7 @@ register(
             "n_configs_per_hyperparameter=8, max_ratio=0.25)), ask/tell; SMAC3 2.4.1"
         ),
         factory="hpo.samplers.smac:from_registry",
+        extra="peers",
     )
 )
 register(
@@ -422,6 +429,7 @@ register(
             "Nevergrad 1.0.12"
         ),
         factory="hpo.samplers.nevergrad:from_registry",
+        extra="peers",
     )
 )
 register(
@@ -434,5 +442,6 @@ register(
             "at each suggestion; Syne Tune 0.16.0, BoTorch 0.18.1"
         ),
         factory="hpo.samplers.syne_tune:from_registry",
+        extra="peers",
     )
 )
