@@ -134,6 +134,14 @@ def test_registry_lists_the_required_names():
     assert all(isinstance(text, str) and text for text in names.values())
 
 
+def test_an_entry_that_needs_source_studies_is_refused_by_name_alone():
+    from hpo.optimizers import get_optimizer
+
+    assert get_optimizer("sac-hmr-transfer").needs_sources and not get_optimizer("gp-search").needs_sources
+    with pytest.raises(UserError, match="optimizer 'sac-hmr-transfer' needs source studies: pass transfer_from="):
+        hpo.make_sampler("sac-hmr-transfer")
+
+
 def test_replayed_state_equals_the_state_optuna_pickles():
     study = optuna.create_study(sampler=optuna.samplers.CmaEsSampler(seed=3, warn_independent_sampling=False))
     study.optimize(sphere, n_trials=40)
