@@ -181,8 +181,9 @@ def _list() -> int:
     for suite in SUITES.values():
         print(f"  {suite.name:10s} {suite.description}")
     print(
-        f"  {'transfer':10s} leave one dataset out on HPOBench-NN, HPOLib and NAS-Bench-201 with 100-trial "
-        "source studies; --problems takes families, --optimizers entries (docs/transfer.md)"
+        f"  {'transfer':10s} leave one dataset out on HPOBench-NN, HPOLib and NAS-Bench-201 (default) or the "
+        "held-out family hgb, with 100-trial source studies; --problems takes families (hpobench hpolib nb201 "
+        "hgb), --optimizers entries (docs/transfer.md)"
     )
     print("problem groups (names; patterns like 'bbob-*-d2' also work):")
     for group in GROUPS:
