@@ -11,11 +11,15 @@ generator states are restored after it.
 HEBO 0.3.6 pins ``numpy<1.25`` and ``pymoo==0.6.0`` but runs unchanged on NumPy 2 and pymoo
 0.6.2 along the path used here (the GP model, the MACE acquisition, NSGA-II), so it is
 installed without its dependencies (``scripts/install_peers.sh``). Importing it sets torch to
-one thread; the sampler restores the caller's thread count.
+one thread; the sampler restores the caller's thread count. HEBO runs pymoo's ``minimize``
+without a seed, and pymoo 0.6.2 then draws from a fresh, unseeded generator (0.6.0 drew
+from NumPy's global one): the sampler passes each suggestion's seed to it, so that a seed
+gives the same run.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import Any
 
@@ -54,8 +58,13 @@ class HeboPeer(Peer):
 
     def ask(self) -> tuple[Config, Any]:
         self.asked += 1
-        with global_seed(derive_seed(self.seed, self.asked)):
-            row = self.optimizer.suggest(n_suggestions=1).iloc[0]
+        seed = derive_seed(self.seed, self.asked)
+        _PYMOO_SEED.value = seed
+        try:
+            with global_seed(seed):
+                row = self.optimizer.suggest(n_suggestions=1).iloc[0]
+        finally:
+            _PYMOO_SEED.value = None
         return {p.name: _value(p, row[p.name]) for p in self.params}, None
 
     def tell(self, config: Config, loss: float, token: Any) -> None:
@@ -66,15 +75,32 @@ class HeboPeer(Peer):
         return self._pd.DataFrame(columns)
 
 
+_PYMOO_SEED = threading.local()  # the seed of the suggestion under way, per thread
+
+
 def _hebo():
     import torch
 
     threads = torch.get_num_threads()
+    from hebo.acq_optimizers import evolution_optimizer
     from hebo.design_space.design_space import DesignSpace
     from hebo.optimizers.hebo import HEBO
 
     torch.set_num_threads(threads)
+    if not getattr(evolution_optimizer.minimize, "seeded", False):
+        evolution_optimizer.minimize = _seeded(evolution_optimizer.minimize)
     return DesignSpace, HEBO
+
+
+def _seeded(minimize):
+    """pymoo's ``minimize`` given the seed of the suggestion under way in this thread."""
+
+    def seeded_minimize(problem, algorithm, *args, **kwargs):
+        kwargs.setdefault("seed", getattr(_PYMOO_SEED, "value", None))
+        return minimize(problem, algorithm, *args, **kwargs)
+
+    seeded_minimize.seeded = True
+    return seeded_minimize
 
 
 def _variable(param: Param) -> dict[str, Any]:
