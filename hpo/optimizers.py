@@ -445,3 +445,39 @@ register(
         extra="peers",
     )
 )
+# Syne Tune's transfer searchers: built from source studies only (transfer_from=), each its own
+# method, so neither runs after the sources' portfolio.
+register(
+    OptimizerEntry(
+        name="syne-tune-quantile",
+        description=(
+            "Syne Tune's quantile-based transfer (copula Thompson sampling of an XGBoost model of "
+            "the sources; transfer_from=, peers extra)"
+        ),
+        configuration=(
+            "syne_tune...quantile_based_searcher.QuantileBasedSurrogateSearcher(config_space, "
+            "sources as TransferLearningTaskEvaluations (quantile scores), random_seed=seed) "
+            "(normalization='gaussian', XGBRegressor(), 100 000 candidates); Syne Tune 0.16.0"
+        ),
+        factory=None,
+        transfer_factory="hpo.samplers.syne_tune:quantile_from_sources",
+        extra="peers",
+    )
+)
+register(
+    OptimizerEntry(
+        name="syne-tune-box",
+        description=(
+            "syne-tune-bo inside Syne Tune's bounding box of the sources' best configurations "
+            "(transfer_from=, peers extra)"
+        ),
+        configuration=(
+            "syne_tune...bounding_box.BoundingBox(config_space, sources as TransferLearningTaskEvaluations, "
+            "do_minimize=True, num_hyperparameters_per_task=1)'s box, searched by syne-tune-bo's "
+            "BoTorchSearcher; Syne Tune 0.16.0"
+        ),
+        factory=None,
+        transfer_factory="hpo.samplers.syne_tune:box_from_sources",
+        extra="peers",
+    )
+)

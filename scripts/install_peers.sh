@@ -9,7 +9,8 @@
 #   (gpytorch and disjoint-set, in the extra).
 # - Syne Tune 0.16 requires xgboost, whose Linux wheel pulls a 350 MB NCCL (GPU) wheel; its BO
 #   searcher needs BoTorch instead, and only its transfer searchers import xgboost, which the
-#   CPU build xgboost-cpu (in the extra) provides. Its other requirements (dill, pandas,
+#   CPU build xgboost-cpu (in the extra) provides; its quantile-based transfer searcher also
+#   imports huggingface_hub (in the extra). Its other requirements (dill, pandas,
 #   scikit-learn, tqdm, psutil, sortedcontainers) are the extra's or the project's;
 #   statsmodels is used only by its KDE searcher, not installed.
 set -eu

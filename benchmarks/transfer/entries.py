@@ -9,7 +9,9 @@ greedy portfolio (``k = hpo.transfer.DEFAULT_PORTFOLIO_SIZE``) then tpe, gp or `
 ``sac-hmr-pretrained`` (no transfer); ``sac-hmr-transfer`` and its ablations: plain SAC (no
 HMR), frozen (no online fine-tuning), no meta-training (the shipped agent after the
 portfolio), no prior from the sources in the Gaussian process, and its portfolio followed by
-random search.
+random search. Syne Tune's transfer searchers (``syne-tune-quantile``, ``syne-tune-box``: the
+peers extra) are entries too, run where named (``--optimizers``), each as its own method,
+without the portfolio.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ ENTRIES = (
     "sac-hmr-transfer-no-meta",
     "sac-hmr-transfer-no-prior",
     "sac-hmr-transfer-portfolio-only",
+    "syne-tune-quantile",
+    "syne-tune-box",
 )
+# The entries of the peers extra: run where named, never by default.
+PEER_ENTRIES = ("syne-tune-quantile", "syne-tune-box")
 # The ablations of sac-hmr-transfer: its options in ``hpo.samplers.sac_hmr_transfer.from_sources``.
 _TRANSFER_OPTIONS = {
     "sac-hmr-transfer": {},
@@ -57,6 +63,8 @@ def make_entry(entry: str, sources, space, *, seed: int, n_trials: int, directio
         from hpo.samplers.sac_hmr_transfer import gp_search_from_sources
 
         return gp_search_from_sources(sources, space, seed, n_trials=n_trials, source_prior=False)
+    if entry in PEER_ENTRIES:
+        return make_transfer_sampler(entry, sources, space, seed=seed, n_trials=n_trials)
     if entry.startswith("portfolio+"):
         return make_transfer_sampler(entry.split("+", 1)[1], sources, space, seed=seed, n_trials=n_trials)
     if entry == "cmaes-warm":

@@ -24,7 +24,7 @@ import optuna
 
 from benchmarks.problems import table_key
 from benchmarks.runner import Job
-from benchmarks.transfer.entries import ENTRIES, make_entry
+from benchmarks.transfer.entries import ENTRIES, PEER_ENTRIES, make_entry
 from benchmarks.transfer.targets import PREFIX, source_frame, sources_for, table, target_of, targets
 from hpo.errors import UserError
 from hpo.validation import check_int
@@ -41,13 +41,13 @@ def make_jobs(
     n_trials: int = DEFAULT_TRIALS,
     first_seed: int = 0,
 ) -> list[Job]:
-    """Every entry on every target of ``families`` for seeds ``first_seed`` ..
-    ``first_seed + seeds - 1``, seed-major: a benchmark stopped early still covers every
-    target and entry."""
+    """Every entry (default: all but the peers extra's) on every target of ``families`` for
+    seeds ``first_seed`` .. ``first_seed + seeds - 1``, seed-major: a benchmark stopped early
+    still covers every target and entry."""
     check_int("seeds", seeds, 1)
     check_int("first_seed", first_seed, 0)
     check_int("n_trials", n_trials, 1)
-    chosen = list(entries or ENTRIES)
+    chosen = list(entries or [e for e in ENTRIES if e not in PEER_ENTRIES])
     unknown = [e for e in chosen if e not in ENTRIES]
     if unknown:
         raise UserError(f"entries {unknown} are unknown; allowed: {', '.join(ENTRIES)}")

@@ -178,10 +178,20 @@ class _State:
 
 class AskTellSampler(BaseSampler):
     """An Optuna sampler driven by the peer that ``build(params, seed, budget, told)`` makes
-    (see the module docstring). ``budget``: the study's trials where known (``n_trials``)."""
+    (see the module docstring). ``budget``: the study's trials where known (``n_trials``).
+    ``space``: the search space where it is known in advance (a transfer peer's, given with
+    its sources), so that the peer suggests the first trial too; else the finished trials'."""
 
-    def __init__(self, build: PeerBuilder, *, seed: int | None = None, n_trials: int | None = None):
+    def __init__(
+        self,
+        build: PeerBuilder,
+        *,
+        seed: int | None = None,
+        n_trials: int | None = None,
+        space: Mapping[str, BaseDistribution] | None = None,
+    ):
         self._build = build
+        self._space = None if space is None else {n: d for n, d in space.items() if not d.single()}
         self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self._budget = int(n_trials) if n_trials else DEFAULT_BUDGET
         self._independent = RandomSampler(seed=seed)
@@ -194,6 +204,8 @@ class AskTellSampler(BaseSampler):
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         if len(study.directions) > 1:
             raise UserError("the peers' samplers handle a single objective")
+        if self._space is not None:
+            return dict(self._space)
         trials = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True)
         space = intersection_search_space(trials)
         return {name: dist for name, dist in space.items() if not dist.single()}

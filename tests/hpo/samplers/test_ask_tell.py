@@ -28,6 +28,7 @@ SPACE = {
 }
 
 PEERS = ("hebo", "smac", "ngopt", "syne-tune-bo")
+TRANSFER_PEERS = ("syne-tune-quantile", "syne-tune-box")
 PEER_MODULES = {"hebo": "hebo", "smac": "smac", "ngopt": "nevergrad", "syne-tune-bo": "syne_tune"}
 
 
@@ -103,6 +104,19 @@ def test_a_single_process_study_builds_its_peer_once_and_tells_each_trial_once()
     assert [loss for _, loss, _ in peer.told] == [t.value for t in trials[1:-1]]
     assert [token for _, _, token in peer.told] == [("token", i) for i in range(8)]  # each told its own ask
     assert all(SPACE[name]._contains(SPACE[name].to_internal_repr(v)) for t in trials for name, v in t.params.items())
+
+
+def test_a_sampler_given_its_space_lets_the_peer_suggest_the_first_trial_too():
+    space = {**SPACE, "fixed": FloatDistribution(1.0, 1.0)}
+    sampler = AskTellSampler(RecordingPeer, seed=3, n_trials=5, space=space)
+    result = hpo.tune(
+        lambda p: _objective({n: v for n, v in p.items() if n != "fixed"}), space, optimizer=sampler, n_trials=5, seed=3
+    )
+    peer = RecordingPeer.builds[0]
+    assert len(RecordingPeer.builds) == 1 and peer.built_with == []
+    assert [p.name for p in peer.params] == list(SPACE)  # a single-valued parameter is not the peer's
+    asked = np.random.default_rng(peer.seed).uniform(-2.0, 3.0)  # the peer's first draw, for x
+    assert result.study.trials[0].params["x"] == pytest.approx(asked)
 
 
 def test_a_maximized_study_tells_negated_values():
@@ -189,6 +203,25 @@ def test_a_missing_peer_library_is_a_user_error_naming_the_extra(monkeypatch, op
         monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
     with pytest.raises(UserError, match=rf"optimizer '{optimizer}' needs the peers extra: .*install_peers.sh"):
         hpo.make_sampler(optimizer, seed=0)
+
+
+@pytest.mark.parametrize("optimizer", TRANSFER_PEERS)
+def test_a_transfer_peer_without_its_library_is_a_user_error_naming_the_extra(monkeypatch, optimizer):
+    from hpo.optimizers import make_transfer_sampler
+    from hpo.transfer import load_sources
+
+    sources = load_sources([_source_frame()], {"x": FloatDistribution(-2.0, 3.0)}, "minimize")
+    monkeypatch.setitem(sys.modules, "syne_tune", None)
+    with pytest.raises(UserError, match=rf"optimizer '{optimizer}' needs the peers extra: .*install_peers.sh"):
+        make_transfer_sampler(optimizer, sources, {"x": FloatDistribution(-2.0, 3.0)}, seed=0)
+    with pytest.raises(UserError, match="needs source studies"):
+        hpo.make_sampler(optimizer, seed=0)
+
+
+def _source_frame():
+    import pandas as pd
+
+    return pd.DataFrame({"params_x": [0.0, 1.0, 2.0], "value": [3.0, 1.0, 2.0], "state": ["COMPLETE"] * 3})
 
 
 def test_import_hpo_imports_no_peer_library():

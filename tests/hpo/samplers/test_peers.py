@@ -6,9 +6,11 @@ continued, the same run for the same seed. Skipped for a peer whose library is n
 from __future__ import annotations
 
 import importlib.util
+import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -129,3 +131,79 @@ print(len(result.study.trials), type(next(iter(result.study.sampler._states.valu
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["12", "_NonObjectMinimizeBase"]
+
+
+# Syne Tune's transfer searchers, built from source studies: a shifted bowl whose sources have
+# their optimum near x = 1, lr = 1e-2, act = "relu"; the target's is at x = 1.2.
+TRANSFER_SPACE = {
+    "x": FloatDistribution(-5.0, 5.0),
+    "lr": FloatDistribution(1e-4, 1.0, log=True),
+    "layers": IntDistribution(1, 8),
+    "act": CategoricalDistribution(["relu", "tanh", "gelu"]),
+}
+
+
+def bowl(params):
+    return shifted_bowl(params, 1.2)
+
+
+def shifted_bowl(params, shift):
+    return (
+        (params["x"] - shift) ** 2
+        + (math.log10(params["lr"]) + 2) ** 2
+        + abs(params["layers"] - 3) / 4
+        + (params["act"] != "relu")
+    )
+
+
+def _transfer_sources():
+    import optuna
+
+    studies = []
+    for seed, shift in enumerate((0.8, 1.0, 1.3)):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        for _ in range(80):
+            trial = study.ask(TRANSFER_SPACE)
+            study.tell(trial, shifted_bowl(trial.params, shift))
+        studies.append(study)
+    return studies
+
+
+def _syne_tune_transfer(name):
+    return pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            not all(importlib.util.find_spec(m) for m in ("syne_tune", "xgboost", "huggingface_hub", "botorch")),
+            reason=f"{name}: peers extra not installed",
+        ),
+    )
+
+
+@pytest.mark.parametrize("optimizer", [_syne_tune_transfer("syne-tune-quantile"), _syne_tune_transfer("syne-tune-box")])
+def test_syne_tune_transfer_searchers_start_where_the_sources_are_good(optimizer):
+    """Their first trials (the first one included) beat random search's by far, and a seed
+    gives the same run in one process."""
+    studies = _transfer_sources()
+    runs = [
+        hpo.tune(bowl, TRANSFER_SPACE, optimizer=optimizer, transfer_from=studies, n_trials=6, seed=seed).study
+        for seed in (0, 1, 0)
+    ]
+    random = [hpo.tune(bowl, TRANSFER_SPACE, optimizer="random", n_trials=6, seed=s).study for s in (0, 1)]
+    random_median = np.median([t.value for study in random for t in study.trials])
+    assert np.median([t.value for study in runs[:2] for t in study.trials]) < random_median / 4
+    assert max(study.trials[0].value for study in runs[:2]) < random_median
+    assert [t.params for t in runs[0].trials] != [t.params for t in runs[1].trials]
+    assert [t.params for t in runs[2].trials] == [t.params for t in runs[0].trials]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("syne_tune") is None, reason="syne-tune-box: peers extra not installed")
+def test_syne_tune_box_searches_inside_the_box_of_the_sources_best_configurations():
+    studies = _transfer_sources()
+    best = [study.best_params for study in studies]
+    study = hpo.tune(bowl, TRANSFER_SPACE, optimizer="syne-tune-box", transfer_from=studies, n_trials=8, seed=0).study
+    for trial in study.trials:
+        for name in ("x", "lr", "layers"):
+            low, high = min(b[name] for b in best), max(b[name] for b in best)
+            slack = 1e-9 * max(abs(low), abs(high))  # a log range's round trip
+            assert low - slack <= trial.params[name] <= high + slack, (name, trial.params[name], low, high)
+        assert trial.params["act"] in {b["act"] for b in best}
