@@ -17,6 +17,7 @@ study's storage and read back by another process without unpickling anything.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -153,19 +154,63 @@ def weights_to_bytes(agent, transitions: dict[str, np.ndarray] | None = None) ->
     return out.getvalue()
 
 
-def load_weights(agent, data: bytes) -> dict[str, np.ndarray]:
+MAX_WEIGHTS_BYTES = 64 * 2**20  # the .npz members' declared sizes together; a cached agent takes about 1 MB
+
+
+def load_weights(agent, data: bytes, *, max_bytes: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarray]:
     """Put weights written by ``weights_to_bytes`` into ``agent`` (same architecture) and
-    return the transitions stored with them (empty if none)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        transitions = {
-            name[len(_TRANSITION_PREFIX) :]: arrays[name]
-            for name in arrays.files
-            if name.startswith(_TRANSITION_PREFIX)
+    return the transitions stored with them (empty if none).
+
+    The bytes may come from a storage others write to, so they are checked before the agent
+    changes: a ``ValueError`` says what is wrong if they are not a ``.npz`` archive, if its
+    members declare more than ``max_bytes`` uncompressed (checked before anything is
+    decompressed), if a network tensor is missing, unexpected or of another shape, if the
+    transitions are incomplete or of unequal lengths, or if any value is not a finite number."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise ValueError(f"not a .npz archive ({err})") from None
+    if declared > max_bytes:
+        raise ValueError(f"its arrays declare {declared} bytes uncompressed; at most {max_bytes} are read")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"an array cannot be read ({err})") from None
+    for name, array in arrays.items():
+        if array.dtype.kind not in "fiub" or not np.isfinite(array).all():
+            raise ValueError(f"array {name!r} holds values that are not finite numbers")
+    state = agent.policy.state_dict()
+    weights = {n: a for n, a in arrays.items() if n != _ENT_COEF and not n.startswith(_TRANSITION_PREFIX)}
+    if set(weights) != set(state):
+        missing, extra = sorted(set(state) - set(weights)), sorted(set(weights) - set(state))
+        raise ValueError(f"the network tensors differ from the agent's (missing {missing[:3]}, unexpected {extra[:3]})")
+    for name, array in weights.items():
+        if tuple(array.shape) != tuple(state[name].shape):
+            raise ValueError(f"tensor {name!r} has shape {array.shape}, the agent's {tuple(state[name].shape)}")
+    transitions = {n[len(_TRANSITION_PREFIX) :]: a for n, a in arrays.items() if n.startswith(_TRANSITION_PREFIX)}
+    if transitions:
+        if set(transitions) != set(_TRANSITION_FIELDS):
+            raise ValueError(f"the transitions have fields {sorted(transitions)}; expected {list(_TRANSITION_FIELDS)}")
+        lengths = {len(a) if a.ndim else -1 for a in transitions.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            raise ValueError("the transitions' fields have unequal lengths")
+        shapes = {
+            "observations": agent.observation_space.shape,
+            "next_observations": agent.observation_space.shape,
+            "actions": agent.action_space.shape,
+            "rewards": (),
         }
-        weights = [name for name in arrays.files if name != _ENT_COEF and not name.startswith(_TRANSITION_PREFIX)]
-        state = {name: th.as_tensor(arrays[name]) for name in weights}
-        agent.policy.load_state_dict(state)
-        if _ENT_COEF in arrays.files and getattr(agent, _ENT_COEF, None) is not None:
-            with th.no_grad():
-                agent.log_ent_coef.copy_(th.as_tensor(arrays[_ENT_COEF]))
+        for name, shape in shapes.items():
+            if tuple(transitions[name].shape[1:]) != tuple(shape):
+                raise ValueError(f"transitions {name!r} have shape {transitions[name].shape[1:]} per step, not {shape}")
+    entropy = arrays.get(_ENT_COEF)
+    has_entropy = getattr(agent, _ENT_COEF, None) is not None
+    if entropy is not None and has_entropy and entropy.shape != tuple(agent.log_ent_coef.shape):
+        raise ValueError(f"{_ENT_COEF} has shape {entropy.shape}, the agent's {tuple(agent.log_ent_coef.shape)}")
+    agent.policy.load_state_dict({name: th.as_tensor(array) for name, array in weights.items()})
+    if entropy is not None and has_entropy:
+        with th.no_grad():
+            agent.log_ent_coef.copy_(th.as_tensor(entropy))
     return transitions

@@ -29,9 +29,16 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
 
 **Caching**: the meta-trained weights go into the study's storage as a study system
 attribute (NumPy ``.npz``, base64; never pickle), keyed by a hash of the sources, the
-portfolio, the space, the seed and the settings. A rerun, or another worker on the same
-study, loads them instead of training; a worker that finds another one's recent claim waits
-for its weights.
+portfolio, the space, the seed and the settings (the budget among them: a rerun with a
+larger ``n_trials`` trains for its own horizon). A rerun, or another worker on the same
+study, loads them instead of training; a worker that finds another one's live claim waits
+for its weights, at most ``_CLAIM_SECONDS`` (10 minutes), and takes over a claim older than
+that, dated in the future or malformed. The record is read as input from a storage others
+may write: at most 16 MiB of base64, at most 64 MiB declared by the ``.npz`` members before
+anything is decompressed, the tensors' names and shapes those of the agent, every value
+finite (``hpo.agents.transfer_training.load_weights``); a record that fails a check is
+logged as a warning naming the study and the attribute, and the agent is trained again and
+stored in its place.
 
 **Reproducible from ``seed``**: the meta-training draws from a seed drawn from the sampler's
 RNG and runs on its own global RNG states; the agent is rebuilt from the shipped weights and
@@ -48,8 +55,11 @@ random search.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+import logging
+import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -86,8 +96,12 @@ DEFAULT_TRAINING_STEPS = 500
 DEFAULT_EPISODE_LENGTH = 25
 DEFAULT_KEEP_TRANSITIONS = 500
 _META_GRADIENT_STEPS = 1
-_CLAIM_SECONDS = 600.0  # a claim older than this is taken over (its worker died)
+logger = logging.getLogger(__name__)
+_CLAIM_SECONDS = 600.0  # a claim older than this is taken over (its worker died); the longest wait
+_CLAIM_SKEW_SECONDS = 60.0  # clocks of workers on different machines may differ by this much
 _CLAIM_SETTLE_SECONDS = 0.5
+_CLAIM_POLL_SECONDS = 1.0
+_MAX_CACHE_CHARS = 16 * 2**20  # base64 of a cached agent: about 0.3 MB
 
 
 class SACHMRTransferSampler(PretrainedSampler):
@@ -183,14 +197,24 @@ class SACHMRTransferSampler(PretrainedSampler):
     def _use_meta_trained(self, study: Study, encoder: SpaceEncoder) -> None:
         train_seed = int(self._rng.randint(0, 2**31 - 1))
         key = f"{CACHE_ATTR}:{self._cache_key(encoder, train_seed)}"
-        data = _cached(study, key)
-        if data is None:
-            data = self._train(encoder, train_seed)
-            _set(study, key, base64.b64encode(data).decode("ascii"))
         # The same agent whether trained here or read back: the shipped one (its optimizer
         # state included) with the meta-trained weights and source transitions loaded.
         self.agent = load_pretrained(self.agent_name)
         self.agent.set_logger(silent_logger())
+        stored = _cached(study, key)
+        if stored is not None:
+            try:
+                add_transitions(self.agent.replay_buffer, load_weights(self.agent, _decoded(stored)))
+                return
+            except ValueError as err:  # checked before the agent changed: it is still the shipped one
+                logger.warning(
+                    "study %r: system attribute %r does not hold a usable agent (%s); training it again",
+                    study.study_name,
+                    key,
+                    err,
+                )
+        data = self._train(encoder, train_seed)
+        _set(study, key, base64.b64encode(data).decode("ascii"))
         add_transitions(self.agent.replay_buffer, load_weights(self.agent, data))
 
     def _train(self, encoder: SpaceEncoder, train_seed: int) -> bytes:
@@ -271,22 +295,47 @@ class SACHMRTransferSampler(PretrainedSampler):
 
 
 # ---- the cache in the study's storage ------------------------------------------------------
-def _cached(study: Study, key: str) -> bytes | None:
-    """The cached weights, waiting for them while another worker's claim is fresh; ``None``
-    when this worker holds the claim and trains."""
+def _cached(study: Study, key: str) -> Any:
+    """The cached record (base64 text, unchecked), waiting for it while another worker's
+    claim is live; ``None`` when this worker trains. A claim is live for ``_CLAIM_SECONDS``
+    after its time; one dated in the future (beyond ``_CLAIM_SKEW_SECONDS`` of clock skew) or
+    malformed is taken over, and after ``_CLAIM_SECONDS`` of waiting this worker trains
+    anyway: a wait is bounded by ``_CLAIM_SECONDS`` plus one poll."""
     me = uuid.uuid4().hex
+    deadline = time.monotonic() + _CLAIM_SECONDS
     while True:
         attrs = study._storage.get_study_system_attrs(study._study_id)
         if key in attrs:
-            return base64.b64decode(attrs[key])
-        claim = attrs.get(key + ":claim")
-        if claim is None or time.time() - claim["time"] > _CLAIM_SECONDS:
+            return attrs[key]
+        if not _live(attrs.get(key + ":claim")) or time.monotonic() > deadline:
             _set(study, key + ":claim", {"owner": me, "time": time.time()})
             time.sleep(_CLAIM_SETTLE_SECONDS)  # a worker claiming at the same moment: the last write wins
-            claim = study._storage.get_study_system_attrs(study._study_id)[key + ":claim"]
-            if claim["owner"] == me:
+            claim = study._storage.get_study_system_attrs(study._study_id).get(key + ":claim")
+            if not isinstance(claim, dict) or claim.get("owner") == me or time.monotonic() > deadline:
                 return None
-        time.sleep(1.0)
+        time.sleep(_CLAIM_POLL_SECONDS)
+
+
+def _live(claim: Any) -> bool:
+    """Whether ``claim`` is another worker's claim made within the last ``_CLAIM_SECONDS``."""
+    stamp = claim.get("time") if isinstance(claim, dict) else None
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) or not math.isfinite(stamp):
+        return False
+    now = time.time()
+    return now - _CLAIM_SECONDS <= stamp <= now + _CLAIM_SKEW_SECONDS
+
+
+def _decoded(stored: Any) -> bytes:
+    """The bytes of a cached record, or a ``ValueError``: it must be base64 text of at most
+    ``_MAX_CACHE_CHARS`` characters."""
+    if not isinstance(stored, str):
+        raise ValueError(f"a {type(stored).__name__}, not base64 text")
+    if len(stored) > _MAX_CACHE_CHARS:
+        raise ValueError(f"{len(stored)} characters; at most {_MAX_CACHE_CHARS} are read")
+    try:
+        return base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise ValueError(f"not base64 ({err})") from None
 
 
 def _set(study: Study, key: str, value: Any) -> None:

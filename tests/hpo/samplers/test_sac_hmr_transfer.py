@@ -3,10 +3,16 @@ storage, reproducibility, and workers sharing one study."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import tracemalloc
+import zipfile
 
 import numpy as np
 import optuna
@@ -164,3 +170,129 @@ def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp
     trials = optuna.load_study(study_name="target", storage=storage).trials
     assert len(trials) == 24 and len({t.number for t in trials}) == 24
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+
+
+# ---- the cache as input: records and claims others may have written ---------------------------
+def _cache_key(study):
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    return next(key for key in attrs if key.startswith(CACHE_ATTR) and not key.endswith(":claim"))
+
+
+def _npz(**arrays) -> str:
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _bomb(declared_bytes: int) -> bytes:
+    """A .npz whose one float64 array declares ``declared_bytes``: zeros, written in chunks, so
+    the archive is small and making it allocates little."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (declared_bytes // 8,)}
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("actor.mu.weight.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            chunk = bytes(2**20)
+            for _ in range(declared_bytes // len(chunk)):
+                member.write(chunk)
+    return out.getvalue()
+
+
+def _corrupted(valid: str) -> dict[str, object]:
+    """Bad records of the kinds a shared storage can hold, from a valid one."""
+    with np.load(io.BytesIO(base64.b64decode(valid))) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    weight = next(name for name in arrays if not name.startswith("transitions/") and name != "log_ent_coef")
+    nan = {**arrays, weight: np.full_like(arrays[weight], np.nan)}
+    reshaped = {**arrays, weight: arrays[weight].reshape(-1)[:-1]}
+    return {
+        "not base64": "%%% not base64 %%%",
+        "an integer": 12345,
+        "not an archive": base64.b64encode(b"PK\x03\x04 broken").decode("ascii"),
+        "NaN weights": _npz(**nan),
+        "a tensor of another shape": _npz(**reshaped),
+        "a decompression bomb": base64.b64encode(_bomb(96 * 2**20)).decode("ascii"),
+    }
+
+
+def test_a_bad_cached_agent_is_refused_with_a_warning_and_trained_again(sources, tmp_path, caplog):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    first = _run(from_sources(sources, SPACE, seed=5, **FAST), n_trials=6, storage=storage, name="target")
+    key = _cache_key(first)
+    valid = first._storage.get_study_system_attrs(first._study_id)[key]
+    for n, (kind, record) in enumerate(_corrupted(valid).items()):
+        first._storage.set_study_system_attr(first._study_id, key, record)
+        caplog.clear()
+        rerun = from_sources(sources, SPACE, seed=5, **FAST)
+        study = _run(rerun, n_trials=7 + n, storage=storage, name="target")
+        assert study.trials[-1].state == optuna.trial.TrialState.COMPLETE, kind
+        assert rerun.sampler.training_seconds is not None, kind  # trained again
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and "'target'" in warnings[0] and key in warnings[0], (kind, warnings)
+        assert study._storage.get_study_system_attrs(study._study_id)[key] == valid, (
+            kind
+        )  # the same agent, stored again
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decompressed(sources):
+    from hpo.agents.transfer_training import load_weights
+
+    agent = SACHMRTransferSampler(sources).agent
+    bomb = _bomb(256 * 2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"its arrays declare 2684355\d\d bytes uncompressed; at most 67108864 are read"):
+            load_weights(agent, bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # the 256 MiB array was never made
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [{"owner": "other", "time": 1e18}, {"owner": "other", "time": float("nan")}, {"owner": "other"}, "garbage", 7],
+)
+def test_a_claim_from_the_future_or_malformed_is_taken_over(claim):
+    from hpo.samplers import sac_hmr_transfer
+
+    study = optuna.create_study()
+    study._storage.set_study_system_attr(study._study_id, "k:claim", claim)
+    assert _bounded(lambda: sac_hmr_transfer._cached(study, "k")) is None  # this worker trains
+    taken = study._storage.get_study_system_attrs(study._study_id)["k:claim"]
+    assert isinstance(taken, dict) and taken["owner"] != "other"
+
+
+def test_a_live_claim_is_waited_for_at_most_the_claim_lease(monkeypatch):
+    from hpo.samplers import sac_hmr_transfer
+
+    monkeypatch.setattr(sac_hmr_transfer, "_CLAIM_SECONDS", 0.5)
+    monkeypatch.setattr(sac_hmr_transfer, "_CLAIM_POLL_SECONDS", 0.05)
+    study = optuna.create_study()
+    stop = threading.Event()
+
+    def renew():  # another worker that keeps its claim fresh and never delivers
+        while not stop.is_set():
+            study._storage.set_study_system_attr(study._study_id, "k:claim", {"owner": "other", "time": time.time()})
+            time.sleep(0.01)
+
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    try:
+        assert _bounded(lambda: sac_hmr_transfer._cached(study, "k")) is None
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _bounded(call, seconds=60.0):
+    """``call()``'s result; fails the test if it has not returned within ``seconds`` (a hang)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still waiting"
+    return result[0]
