@@ -20,6 +20,8 @@ sampler's (random search by default), as in pre-training.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +36,8 @@ from hpo.agents.shipped import fresh_agent, load_pretrained
 from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
 from hpo.validation import check_int
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
@@ -122,6 +126,7 @@ class PretrainedSampler(AgentSampler):
         self.deterministic = bool(deterministic)
         self.horizon = int(horizon)
         self._cache: dict[str, Any] | None = None
+        self._warned: dict[str, set[int]] = {}  # study name -> trials whose bad record was reported
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -136,7 +141,7 @@ class PretrainedSampler(AgentSampler):
         if len(points) < N_STARTUP:
             return {}
         numbers = [t.number for t in trials]
-        records = {t.number: t.system_attrs[SYSTEM_ATTR] for t in trials if SYSTEM_ATTR in t.system_attrs}
+        records = self._stored_records(study, trials)
         with self._lock, self._private_global_rngs():
             episode, rewards = self._episode(numbers, points, values, records=records)
             observation = episode.observation()
@@ -154,6 +159,29 @@ class PretrainedSampler(AgentSampler):
         return encoder.decode(point)
 
     # ---- internals -----------------------------------------------------------------
+    def _stored_records(self, study: Study, trials: Sequence[FrozenTrial]) -> dict[int, dict]:
+        """The trials' ``SYSTEM_ATTR`` records that are well formed; another record (anyone who
+        can write the storage can change one) is left out, with one warning per trial."""
+        records = {}
+        warned = self._warned.setdefault(study.study_name, set())
+        for trial in trials:
+            if SYSTEM_ATTR not in trial.system_attrs:
+                continue
+            record = trial.system_attrs[SYSTEM_ATTR]
+            problem = _record_problem(record)
+            if problem is None:
+                records[trial.number] = record
+            elif trial.number not in warned:
+                warned.add(trial.number)
+                logger.warning(
+                    "study %r, trial %d: system attribute %r is ignored (%s)",
+                    study.study_name,
+                    trial.number,
+                    SYSTEM_ATTR,
+                    problem,
+                )
+        return records
+
     def _cache_for(self, encoder, sign) -> dict[str, Any]:
         """What is kept between calls for one search space and direction."""
         key = (tuple((name, repr(dist)) for name, dist in encoder.space.items()), sign)
@@ -247,3 +275,21 @@ def from_registry(
     return PretrainedSampler(
         agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune, fixed_action=fixed_action
     )
+
+
+def _record_problem(record: Any) -> str | None:
+    """What is wrong with a stored ``SYSTEM_ATTR`` record, or ``None``: it must be a dict with
+    an ``observation`` of ``OBSERVATION_SIZE`` finite numbers and an ``action`` of
+    ``ACTION_SIZE`` numbers in [-1, 1]."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}, not a dict"
+    for field, size, bound in (("observation", OBSERVATION_SIZE, math.inf), ("action", ACTION_SIZE, 1.0)):
+        values = record.get(field)
+        if not isinstance(values, list) or len(values) != size:
+            return f"{field} must be a list of {size} numbers"
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"{field} holds {value!r:.40}, not a finite number"
+            if abs(value) > bound:
+                return f"{field} holds {value!r}, outside [-{bound:g}, {bound:g}]"
+    return None

@@ -3,6 +3,9 @@ stays frozen, is seeded and replays a study incrementally."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import numpy as np
 import optuna
 import pytest
@@ -150,3 +153,37 @@ def test_a_fixed_action_runs_the_search_without_an_agent():
 def test_a_bad_fixed_action_is_refused(action):
     with pytest.raises(UserError, match="fixed_action must be 3 numbers in \\[-1, 1\\]"):
         PretrainedSampler(seed=0, fixed_action=action)
+
+
+BAD_RECORDS = {
+    "a list": [1, 2],
+    "no action": {"observation": [0.0] * OBSERVATION_SIZE},
+    "a NaN observation": {"observation": [float("nan")] * OBSERVATION_SIZE, "action": [0.0] * ACTION_SIZE},
+    "a short action": {"observation": [0.0] * OBSERVATION_SIZE, "action": [0.0]},
+    "an action out of range": {"observation": [0.0] * OBSERVATION_SIZE, "action": [5.0] * ACTION_SIZE},
+    "a text observation": {"observation": ["x"] * OBSERVATION_SIZE, "action": [0.0] * ACTION_SIZE},
+}
+
+
+def test_malformed_stored_records_are_ignored_with_one_warning_each(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    storage = f"sqlite:///{path}"
+    space = {"x": FloatDistribution(-2.0, 2.0), "y": FloatDistribution(-2.0, 2.0)}
+
+    def objective(params):
+        return params["x"] ** 2 + params["y"] ** 2
+
+    options = dict(optimizer="sac-hmr-pretrained", seed=0, storage=storage, study_name="s")
+    study = hpo.tune(objective, space, n_trials=N_STARTUP + len(BAD_RECORDS), **options).study
+    recorded = [t for t in study.trials if SYSTEM_ATTR in t.system_attrs]
+    with sqlite3.connect(path) as connection:  # finished trials: Optuna's API refuses to change them
+        connection.executemany(
+            "UPDATE trial_system_attributes SET value_json = ? WHERE trial_id = ? AND key = ?",
+            [(json.dumps(r), t._trial_id, SYSTEM_ATTR) for t, r in zip(recorded, BAD_RECORDS.values())],
+        )
+    caplog.clear()
+    resumed = hpo.tune(objective, space, n_trials=N_STARTUP + len(BAD_RECORDS) + 4, **options).study
+    assert [t.state.name for t in resumed.trials] == ["COMPLETE"] * (N_STARTUP + len(BAD_RECORDS) + 4)
+    warnings = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+    assert len(warnings) == len(BAD_RECORDS)  # one per trial, not one per suggestion
+    assert all(f"trial {t.number}: system attribute '{SYSTEM_ATTR}'" in w for t, w in zip(recorded, warnings))

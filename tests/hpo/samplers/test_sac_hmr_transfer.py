@@ -244,7 +244,9 @@ def test_a_decompression_bomb_is_refused_before_it_is_decompressed(sources):
     bomb = _bomb(256 * 2**20)
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match=r"its arrays declare 2684355\d\d bytes uncompressed; at most 67108864 are read"):
+        with pytest.raises(
+            ValueError, match=r"its arrays declare 2684355\d\d bytes uncompressed; at most 67108864 are read"
+        ):
             load_weights(agent, bomb)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
