@@ -77,7 +77,8 @@ def load_sources(
     directions: Mapping[str, str] | str | None = None,
 ) -> list[Source]:
     """The ``sources`` (study names in ``storage``, ``optuna.Study`` objects or data frames)
-    as ``Source`` objects for a target study with ``space`` and ``direction``.
+    as ``Source`` objects for a target study with ``space`` and ``direction``. ``storage``: a
+    URL (opened by ``hpo.storage.open_storage``, with its checks) or an Optuna storage.
 
     ``directions``: the direction of data-frame sources, one for all or per source name
     (``"frame0"``, ``"frame1"``, ... in the order given); a study's own direction always wins.
@@ -86,6 +87,13 @@ def load_sources(
     check_choice("direction", direction, DIRECTIONS)
     if isinstance(sources, (str, bytes)) or not isinstance(sources, Sequence) or not sources:
         raise UserError(f"transfer_from must be a non-empty list of studies, names or data frames, got {sources!r}")
+    if any(isinstance(source, str) for source in sources):
+        from hpo.storage import open_storage  # the checks and one-line errors of every storage URL
+
+        try:
+            storage = open_storage(storage)
+        except UserError as err:
+            raise UserError(f"transfer_from: the sources' {err}") from None
     loaded, frame_index = [], 0
     for source in sources:
         if isinstance(source, str):

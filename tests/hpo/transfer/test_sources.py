@@ -135,3 +135,18 @@ def test_source_trials_refuses_an_unknown_direction():
     sources = load_sources([grid_study()], SPACE)
     with pytest.raises(UserError, match="direction"):
         source_trials(sources, {"x": SPACE["x"]}, direction="max")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://", "is an in-memory SQLite database"),
+        ("postgresql://u:secret@127.0.0.1:1/db", "cannot open it"),
+        ("postgresql://u@127.0.0.1:99999/db", "cannot open it"),
+        ("sqlite:////nonexistent-folder/sources.db", "cannot open it"),
+    ],
+)
+def test_a_sources_storage_url_is_opened_with_the_checks_of_every_storage(url, message):
+    with pytest.raises(UserError, match=f"transfer_from: the sources' storage .*{message}") as caught:
+        load_sources(["a"], {"x": FloatDistribution(0.0, 1.0)}, storage=url)
+    assert "secret" not in str(caught.value)
