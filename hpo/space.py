@@ -153,7 +153,7 @@ def distribution_from_spec(name: str, spec: Mapping[str, Any]) -> BaseDistributi
         kwargs["choices"] = tuple(choices)
     else:
         for key in ("low", "high"):
-            if key not in kwargs:
+            if kwargs.get(key) is None:
                 raise UserError(f"search space parameter {name!r}: missing {key!r}")
         for key in ("low", "high", "step"):
             if kwargs.get(key) is not None:

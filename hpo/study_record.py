@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import json
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,6 +37,8 @@ from optuna.distributions import (
 )
 
 from hpo.errors import UserError
+from hpo.space import MAX_PARAMETERS, MAX_SPACE_FILE_BYTES, SearchSpace, as_space
+from hpo.validation import check_real, check_seed
 
 RECORD_ATTR = "hpo:search"
 CHANGES_ATTR = "hpo:changes"
@@ -72,15 +75,86 @@ def study_record(
 
 
 def read_study_record(study: optuna.Study) -> dict[str, Any]:
-    """The study's record, for a worker joining it; a ``UserError`` where there is none that
-    names the code to run."""
+    """The study's record, for a worker joining it, checked (``check_record``); a
+    ``UserError`` where there is none that names the code to run."""
     record = study.user_attrs.get(RECORD_ATTR)
     if not isinstance(record, Mapping) or not record.get("worker_objective"):
         raise UserError(
             f"study {study.study_name!r} was not created by 'hpo tune' (its {RECORD_ATTR!r} attribute names "
             "no task or objective): workers do not know what to run"
         )
+    return check_record(record, study.study_name)
+
+
+_TEXT_FIELDS = ("objective", "objective_source", "optimizer", "worker_objective")
+
+
+def check_record(record: Mapping[str, Any], study_name: str) -> dict[str, Any]:
+    """``record`` as read from a study's storage, which anyone who can write the storage can
+    change: its fields of the types ``study_record`` writes, its space within the limits of a
+    space file (``record_space``); else one ``UserError`` naming the study, the attribute and
+    the field."""
+    where = f"study {study_name!r}: attribute {RECORD_ATTR!r}"
+    for field in _TEXT_FIELDS:
+        if record.get(field) is not None and not isinstance(record[field], str):
+            raise UserError(f"{where}: {field} must be a text, got {type(record[field]).__name__}")
+    if not isinstance(record.get("optimizer"), str):
+        raise UserError(f"{where}: optimizer must be a text, got {type(record.get('optimizer')).__name__}")
+    directions = record.get("directions")
+    if directions is not None and (not isinstance(directions, list) or not all(isinstance(d, str) for d in directions)):
+        raise UserError(f"{where}: directions must be a list of texts")
+    try:
+        check_seed(record.get("seed"))
+        if record.get("timeout_per_trial") is not None:
+            check_real("timeout_per_trial", record["timeout_per_trial"], 0, exclusive_minimum=True)
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+    record_space(record, study_name)
     return dict(record)
+
+
+def record_space(record: Mapping[str, Any], study_name: str) -> SearchSpace:
+    """The search space a study record holds (Optuna's JSON form of each distribution, and
+    the conditions), through the checks and limits of a space file (``hpo.space.as_space``:
+    at most ``MAX_PARAMETERS`` parameters, ``MAX_CHOICES`` choices each, ``MAX_SPACE_FILE_BYTES``
+    of text); a ``UserError`` naming the study and the parameter otherwise."""
+    where = f"study {study_name!r}: attribute {RECORD_ATTR!r}"
+    space, conditions = record.get("space"), record.get("conditions") or {}
+    if not isinstance(space, Mapping) or not isinstance(conditions, Mapping):
+        raise UserError(f"{where}: space and conditions must be mappings")
+    if len(space) > MAX_PARAMETERS:
+        raise UserError(f"{where}: {len(space)} parameters; at most {MAX_PARAMETERS} are allowed")
+    if not all(isinstance(text, str) for text in space.values()):
+        raise UserError(f"{where}: each parameter must be stored as a JSON text")
+    if sum(len(text) for text in space.values()) > MAX_SPACE_FILE_BYTES:
+        raise UserError(f"{where}: the space's text is longer than {MAX_SPACE_FILE_BYTES} characters")
+    unknown = set(conditions) - set(space)
+    if unknown:
+        raise UserError(f"{where}: conditions on unknown parameters {sorted(map(str, unknown))[:5]}")
+    specs: dict[str, Any] = {}
+    try:
+        for name, text in space.items():
+            spec = _spec(name, text)
+            specs[name] = spec if name not in conditions else {"distribution": spec, "when": conditions[name]}
+        return as_space(specs)
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+
+
+_OPTUNA_TYPES = {"FloatDistribution": "float", "IntDistribution": "int", "CategoricalDistribution": "categorical"}
+
+
+def _spec(name: Any, text: str) -> dict[str, Any]:
+    """A distribution stored as Optuna's JSON text, in the space-file form ``as_space`` checks."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise UserError(f"search space parameter {name!r}: not JSON") from None
+    kind = _OPTUNA_TYPES.get(data.get("name")) if isinstance(data, dict) else None
+    attributes = data.get("attributes") if isinstance(data, dict) else None
+    if kind is None or not isinstance(attributes, dict):
+        raise UserError(f"search space parameter {name!r}: not one of Optuna's {', '.join(_OPTUNA_TYPES)} in JSON form")
+    return {"type": kind, **attributes}
 
 
 def objective_name(objective: Callable[..., Any]) -> str:
@@ -149,6 +223,8 @@ def check_resume(
     if wanted is None:
         return
     recorded = study.user_attrs.get(RECORD_ATTR)
+    if isinstance(recorded, Mapping):
+        recorded = check_record(recorded, study.study_name)
     changes = differences(recorded, wanted) if isinstance(recorded, Mapping) else []
     if changes:
         impossible = _incompatible(recorded["space"], wanted["space"])

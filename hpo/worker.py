@@ -18,33 +18,26 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import json_to_distribution
 
 from hpo.errors import UserError
 from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
-from hpo.space import SearchSpace, as_space
 from hpo.storage import open_storage, redact_url
-from hpo.study_record import read_study_record
+from hpo.study_record import read_study_record, record_space
 from hpo.trials import Objective, work
 from hpo.validation import check_real, check_seed
 
 
-def resolve(record: Mapping[str, Any]) -> tuple[Objective, dict[str, Any]]:
-    """The objective function and the search space a study record names."""
+def resolve(record: Mapping[str, Any], study_name: str = "?") -> tuple[Objective, dict[str, Any]]:
+    """The objective function and the search space a study record names (its space checked as
+    a space file is, ``hpo.study_record.record_space``)."""
     reference = record["worker_objective"]
     if ":" not in reference:  # a built-in task's name
         from hpo.tasks import get_task
 
         task = get_task(reference)
         return task.objective, task.space
-    space = SearchSpace(
-        {name: json_to_distribution(text) for name, text in record["space"].items()},
-        conditions={
-            child: {p: tuple(v) for p, v in parents.items()} for child, parents in record.get("conditions", {}).items()
-        },
-    )
-    return load_objective(reference), as_space(space)
+    return load_objective(reference), record_space(record, study_name)
 
 
 def check_runs(record: Mapping[str, Any], *, task: str | None, objective: str | None) -> None:
@@ -106,7 +99,7 @@ def run_worker(
     timeout_per_trial = record.get("timeout_per_trial")
     if timeout_per_trial is not None:
         check_real("timeout_per_trial", timeout_per_trial, 0, exclusive_minimum=True)
-    objective, space = resolve(record)  # the operator's own references: check_runs made them equal
+    objective, space = resolve(record, study.study_name)  # the operator's own references: check_runs made them equal
     study.sampler = make_sampler(
         record["optimizer"],
         seed=worker_seed(stored_seed) if seed is None else seed,
