@@ -107,6 +107,7 @@ def suggest(trial, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
 MAX_SPACE_FILE_BYTES = 1 << 20
 MAX_PARAMETERS = 1000
 MAX_CHOICES = 10_000
+MAX_SPACE_VALUES = 50_000  # YAML nodes (names, keys, values, choices) in one space file
 MAX_EXACT_INT = 2**53
 MAX_GRID_POINTS = 2**53
 
@@ -347,7 +348,8 @@ def load_space(path: str | Path) -> Space:
         degree: {type: int, low: 2, high: 5, when: {kernel: poly}}   # only where kernel is poly
 
     A file may come from someone else, so reading it is bounded: at most
-    ``MAX_SPACE_FILE_BYTES``, ``MAX_PARAMETERS`` parameters and ``MAX_CHOICES`` choices each,
+    ``MAX_SPACE_FILE_BYTES``, ``MAX_SPACE_VALUES`` YAML values in all, ``MAX_PARAMETERS``
+    parameters and ``MAX_CHOICES`` choices each,
     scalar choices, finite bounds, no YAML aliases or tags beyond plain data. Every problem is a
     one-line ``UserError`` naming the file.
     """
@@ -388,15 +390,24 @@ def _read_text(path: Path, where: str) -> str:
 
 
 def _load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` without aliases: a few nested aliases expand into gigabytes."""
+    """``yaml.safe_load`` without aliases (a few nested aliases expand into gigabytes) and
+    with at most ``MAX_SPACE_VALUES`` nodes: PyYAML builds about 800 bytes per node, so a
+    1 MiB file of half a million choices took 23 s and 430 MB before the choices were counted."""
     import yaml
 
     class NoAliasLoader(yaml.SafeLoader):
+        nodes = 0
+
         def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
                 raise yaml.composer.ComposerError(
                     None, None, f"YAML aliases (*{event.anchor}) are not allowed in a search space", event.start_mark
+                )
+            self.nodes += 1
+            if self.nodes > MAX_SPACE_VALUES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_SPACE_VALUES} values in a search space", event.start_mark
                 )
             return super().compose_node(parent, index)
 
