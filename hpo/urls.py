@@ -8,6 +8,7 @@ network location), so a password can never end up on the host side.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 HIDDEN = "***"
@@ -46,3 +47,17 @@ def _redact_query(query: str) -> str:
         secret = equals and unquote(key).strip().lower() in SECRET_QUERY_KEYS
         parts.append(f"{key}={HIDDEN}" if secret else part)
     return "&".join(parts) + hash_mark + fragment
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it (a scheme, ``://``, then everything up to the next
+    whitespace, quotes included, so that a password holding a quote is hidden whole) passed
+    through ``redact_url``: for messages that echo what a user typed, as argparse's do.
+
+    >>> redact_text("unrecognized arguments: 'postgresql://ann:s3cr@db/hpo' x")
+    "unrecognized arguments: 'postgresql://ann:***@db/hpo' x"
+    """
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)

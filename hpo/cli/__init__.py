@@ -16,6 +16,7 @@ from types import MappingProxyType
 from hpo.cli import bench, demo, dynamics, electrode, optimizers, pretrain, tasks, tune, worker
 from hpo.errors import UserError
 from hpo.threads import limit_threads
+from hpo.urls import redact_text
 
 # Order is the order shown by ``hpo --help``.
 COMMANDS = (tune, worker, tasks, optimizers, pretrain, bench, electrode, dynamics, demo)
@@ -27,7 +28,8 @@ class _Parser(argparse.ArgumentParser):
     commands: Mapping[str, argparse.ArgumentParser] = MappingProxyType({})  # by name, set by build_parser
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        # argparse echoes what was typed: a misplaced storage URL would show its password
+        self.exit(2, f"{self.prog}: error: {redact_text(message)} (see '{self.prog} --help')\n")
 
     def parse_args(self, args=None, namespace=None):
         # argparse reports options no parser knows from the top parser; the command's own

@@ -43,3 +43,19 @@ def test_an_unknown_option_points_to_the_subcommand_help(capsys, command):
     assert exit_info.value.code == 2
     name = command[0]
     assert f"hpo {name}: error: unrecognized arguments: --bogus (see 'hpo {name} --help')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "postgresql://ann:S3cr@db.example/hpo"],
+        ["tune", "sphere-4d", "postgresql://ann:S3'cr@db.example/hpo"],
+        ["tune", "sphere-4d", "--n-trials", "mysql://ann:S3cr@db/x?password=S3cr"],
+    ],
+)
+def test_argument_errors_hide_the_password_of_a_misplaced_url(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "S3cr" not in err and "ann:***@" in err and err.count("\n") == 1
