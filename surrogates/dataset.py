@@ -48,6 +48,8 @@ from surrogates.p2d import OBJECTIVE_COLUMNS, P2DResult, P2DSettings, StackCoeff
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_DATASET = DATA_DIR / "electrode_designs.csv"
+MAX_DESIGN_ID = 2**53  # ids are exact integers in a float64 (a CSV cell of -1e23 wrapped around in int64)
+_BOUND_SLACK = 1e-9  # a process value written and read back in decimal
 
 PROPERTY_COLUMNS = tuple(f.name for f in dataclasses.fields(ElectrodeProperties)) + ("bruggeman_exponent",)
 RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(P2DResult))
@@ -263,13 +265,15 @@ def read_dataset(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise UserError(f"dataset file {str(path)!r} lacks column(s) {missing}")
     frame = _numeric_cells(frame, path)
-    return frame.drop_duplicates("design_id").sort_values("design_id").reset_index(drop=True)
+    return frame.sort_values("design_id").reset_index(drop=True)
 
 
 def _numeric_cells(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """The columns the surrogates read, as finite floats: ids and process parameters of every
-    design, objectives of the successful ones. A text, empty, NaN or infinite cell there is
-    refused with its line, never learned from or scored."""
+    """The columns the surrogates read, as finite floats: ids (integers in [0,
+    ``MAX_DESIGN_ID``], each on one line) and process parameters (inside ``PROCESS_BOUNDS``) of
+    every design, objectives of the successful ones. A text, empty, NaN, infinite or
+    out-of-range cell there, or a repeated id, is refused with its line, never learned from or
+    scored."""
     ok = (frame["status"] == "ok").to_numpy()
     needed = [(column, np.ones(len(frame), dtype=bool)) for column in ("design_id",) + PROCESS_NAMES]
     if ok.any():
@@ -281,18 +285,32 @@ def _numeric_cells(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column, rows in needed:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         bad = rows & ~np.isfinite(values)
-        if column == "design_id":
-            bad |= np.isfinite(values) & (values != np.round(values))
+        with np.errstate(invalid="ignore"):
+            if column == "design_id":
+                bad |= (values != np.round(values)) | (values < 0) | (values > MAX_DESIGN_ID)
+                needed_text = f"an integer in [0, {MAX_DESIGN_ID}]"
+            elif column in PROCESS_BOUNDS:  # the process box the designs are drawn from
+                low, high = PROCESS_BOUNDS[column]
+                bad |= rows & ((values < low - _BOUND_SLACK) | (values > high + _BOUND_SLACK))
+                needed_text = f"a finite number in [{low}, {high}]"
+            else:
+                needed_text = "a finite number"
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             cell = frame[column].iloc[first]  # an empty cell reads as nan
             shown = short_repr(cell) if isinstance(cell, str) else str(cell)
             raise UserError(
                 f"dataset file {str(path)!r}, line {first + 2}: {column} is {shown}; "
-                f"{'an integer' if column == 'design_id' else 'a finite number'} is needed there "
-                f"({int(bad.sum())} such cell(s) in {column})"
+                f"{needed_text} is needed there ({int(bad.sum())} such cell(s) in {column})"
             )
         frame[column] = values.astype(np.int64) if column == "design_id" else values
+    repeated = frame["design_id"].duplicated(keep=False).to_numpy()
+    if repeated.any():
+        lines = [int(i) + 2 for i in np.flatnonzero(repeated)]
+        raise UserError(
+            f"dataset file {str(path)!r}: design_id {int(frame['design_id'].iloc[lines[0] - 2])} appears on lines "
+            f"{', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''}; each design has one line"
+        )
     return frame
 
 

@@ -197,3 +197,24 @@ def test_dataset_generation_refuses_to_append_through_a_symlink(tmp_path):
     with pytest.raises(UserError, match="symbolic link"):
         generate_dataset(link, 2, progress=False)
     assert victim.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"am": "1e300"}, "line 3: am is 1e+300; a finite number in [0.86, 0.96] is needed there"),
+        ({"cd": "-0.5"}, "line 3: cd is -0.5; a finite number in [0.0, 0.4] is needed there"),
+        ({"design_id": "-1e23"}, "line 3: design_id is -1e+23; an integer in [0, 9007199254740992] is needed there"),
+        ({"design_id": "1"}, "design_id 1 appears on lines 2, 3; each design has one line"),
+    ],
+)
+def test_out_of_range_process_values_huge_ids_and_repeated_ids_are_refused(tmp_path, edit, message):
+    frame = pd.read_csv(SHIPPED_DATASET, nrows=4, converters={"reason": str})
+    for column, value in edit.items():
+        frame[column] = frame[column].astype(object)
+        frame.loc[1, column] = value
+    path = tmp_path / "designs.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(UserError) as caught:
+        read_dataset(path)
+    assert message in str(caught.value) and str(path) in str(caught.value)
