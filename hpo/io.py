@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from hpo.errors import UserError
+
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over
@@ -17,8 +19,14 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     written through, and its target's mode is not copied. The file gets the permissions of the
     regular file it replaces (execute bits dropped: results are data), or the umask's for a new
     one, not the owner-only ones of a temporary file. The temporary name keeps ``path``'s suffix, for
-    writers that choose a format by it (Matplotlib, NumPy, SB3)."""
+    writers that choose a format by it (Matplotlib, NumPy, SB3). A folder that is a symbolic
+    link is refused (``UserError``): results go only into real folders."""
     path = Path(path)
+    if path.parent.is_symlink():
+        raise UserError(
+            f"{str(path.parent)!r} is a symbolic link to {os.readlink(path.parent)!r}: results are written "
+            "only into real folders (a link planted there would redirect them); give the folder it points to"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)

@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from hpo.errors import UserError
 from hpo.io import atomic_write, atomic_write_text
 
 
@@ -76,3 +77,14 @@ def test_a_planted_symlink_is_replaced_not_written_through(tmp_path, umask_027):
     assert not link.is_symlink() and link.read_text() == "new"
     assert target.read_text() == "precious"
     assert mode(link) == 0o640  # the umask's, not the target's 0777
+
+
+def test_a_results_folder_that_is_a_symlink_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "results"
+    link.symlink_to(elsewhere)
+    with pytest.raises(UserError, match="is a symbolic link to .*elsewhere.*only into real folders"):
+        atomic_write_text(link / "history.csv", "x\n")
+    assert list(elsewhere.iterdir()) == []
+    assert atomic_write_text(elsewhere / "history.csv", "x\n").read_text() == "x\n"  # the real folder is fine

@@ -110,7 +110,7 @@ def _stored(**fields):
         SVM_SPACE,
         svm_like,
         ["minimize"],
-        "tpe",
+        optimizer="tpe",
         seed=0,
         worker_objective="tests.hpo.test_study_record:svm_like",
     )
