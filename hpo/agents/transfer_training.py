@@ -176,8 +176,8 @@ def load_weights(agent, data: bytes, *, max_bytes: int = MAX_WEIGHTS_BYTES) -> d
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"an array cannot be read ({err})") from None
+    except Exception as err:  # corrupt bytes surface as zlib, zipfile, struct or NumPy errors alike
+        raise ValueError(f"an array cannot be read ({type(err).__name__}: {err})") from None
     for name, array in arrays.items():
         if array.dtype.kind not in "fiub" or not np.isfinite(array).all():
             raise ValueError(f"array {name!r} holds values that are not finite numbers")

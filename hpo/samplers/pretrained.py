@@ -38,6 +38,7 @@ from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_p
 from hpo.validation import check_int
 
 logger = logging.getLogger(__name__)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # the replay buffer's precision
 
 SYSTEM_ATTR = "hpo:acquisition"
 DEFAULT_GRADIENT_STEPS = 1
@@ -279,11 +280,11 @@ def from_registry(
 
 def _record_problem(record: Any) -> str | None:
     """What is wrong with a stored ``SYSTEM_ATTR`` record, or ``None``: it must be a dict with
-    an ``observation`` of ``OBSERVATION_SIZE`` finite numbers and an ``action`` of
+    an ``observation`` of ``OBSERVATION_SIZE`` numbers finite in float32 and an ``action`` of
     ``ACTION_SIZE`` numbers in [-1, 1]."""
     if not isinstance(record, dict):
         return f"a {type(record).__name__}, not a dict"
-    for field, size, bound in (("observation", OBSERVATION_SIZE, math.inf), ("action", ACTION_SIZE, 1.0)):
+    for field, size, bound in (("observation", OBSERVATION_SIZE, _FLOAT32_MAX), ("action", ACTION_SIZE, 1.0)):
         values = record.get(field)
         if not isinstance(values, list) or len(values) != size:
             return f"{field} must be a list of {size} numbers"

@@ -187,3 +187,39 @@ def test_malformed_stored_records_are_ignored_with_one_warning_each(tmp_path, ca
     warnings = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
     assert len(warnings) == len(BAD_RECORDS)  # one per trial, not one per suggestion
     assert all(f"trial {t.number}: system attribute '{SYSTEM_ATTR}'" in w for t, w in zip(recorded, warnings))
+
+
+def test_random_mutations_of_a_stored_record_are_usable_or_reported():
+    """300 mutations of a real record: each is refused with a reason, or its observation and
+    action make the arrays the replay buffer takes."""
+    import random
+
+    from hpo.samplers.pretrained import _record_problem
+
+    junk = [None, True, "x", [], {}, float("nan"), float("inf"), 1e308, -2.0, 0.5, [0.1], 2**70]
+    base = {"observation": [0.1] * OBSERVATION_SIZE, "action": [0.2] * ACTION_SIZE}
+    rng = random.Random(0)
+    outcomes = {"usable": 0, "reported": 0}
+    for _ in range(300):
+        record = json.loads(json.dumps(base))
+        field = rng.choice(["observation", "action", "other"])
+        kind = rng.random()
+        if field == "other":
+            record = rng.choice([*junk, {**record, "extra": 1}])
+        elif kind < 0.4:
+            record[field][rng.randrange(len(record[field]))] = rng.choice(junk)
+        elif kind < 0.7:
+            record[field] = record[field][: rng.randrange(len(record[field]) + 2)]
+        else:
+            record[field] = rng.choice(junk)
+        problem = _record_problem(record)
+        if problem is None:
+            observation = np.array(record["observation"], dtype=np.float32)
+            action = np.array(record["action"], dtype=np.float32)
+            assert observation.shape == (OBSERVATION_SIZE,) and action.shape == (ACTION_SIZE,)
+            assert np.isfinite(observation).all() and (np.abs(action) <= 1).all()
+            outcomes["usable"] += 1
+        else:
+            assert isinstance(problem, str) and problem
+            outcomes["reported"] += 1
+    assert outcomes["usable"] > 0 and outcomes["reported"] > 150

@@ -298,3 +298,34 @@ def _bounded(call, seconds=60.0):
     thread.join(seconds)
     assert not thread.is_alive(), "still waiting"
     return result[0]
+
+
+def test_random_corruptions_of_a_cached_agent_load_or_are_refused(sources):
+    """200 byte-level corruptions of a real cached agent (flipped bytes, cut, appended junk):
+    each loads into the agent or raises ValueError, never another exception."""
+    import random
+
+    from hpo.agents.transfer_training import load_weights, weights_to_bytes
+
+    sampler = SACHMRTransferSampler(sources)
+    valid = weights_to_bytes(sampler.agent)
+    rng = random.Random(0)
+    outcomes = {"loaded": 0, "refused": 0}
+    for _ in range(200):
+        data = bytearray(valid)
+        kind = rng.random()
+        if kind < 0.5:
+            for _ in range(rng.randint(1, 8)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind < 0.8:
+            data = data[: rng.randrange(len(data))]
+        else:
+            data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+        try:
+            load_weights(
+                SACHMRTransferSampler(sources).agent if outcomes["loaded"] % 50 == 49 else sampler.agent, bytes(data)
+            )
+            outcomes["loaded"] += 1
+        except ValueError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 50
