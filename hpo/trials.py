@@ -215,17 +215,25 @@ def run_trial(
     return frozen
 
 
+REPORTER_NAMES = ("trial", "reporter")  # an optional second parameter under these names gets the reporter
+
+
 def takes_trial(objective: Callable) -> bool:
-    """Whether ``objective`` accepts a second positional argument (the ``Reporter``)."""
+    """Whether ``objective`` takes the ``Reporter`` as its second positional argument: a
+    second positional parameter without a default, one with a default named ``trial`` or
+    ``reporter`` (``def objective(params, trial=None)``), or ``*args`` after the first. An
+    option with another name and a default (``def objective(params, verbose=False)``) is
+    left to its default."""
     try:
         signature = inspect.signature(objective)
     except (TypeError, ValueError):  # builtins without a signature: one argument
         return False
-    try:
-        signature.bind(None, None)
-    except TypeError:
-        return False
-    return True
+    parameters = list(signature.parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2:
+        second = positional[1]
+        return second.default is inspect.Parameter.empty or second.name in REPORTER_NAMES
+    return any(p.kind is p.VAR_POSITIONAL for p in parameters)
 
 
 def record_constraints(trial: optuna.Trial, constraints: Callable, params: Mapping[str, Any]) -> None:

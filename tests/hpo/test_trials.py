@@ -135,3 +135,35 @@ def test_ctrl_c_leaves_no_thread_no_running_trial_and_loses_nothing(tmp_path, mo
     again = hpo.tune(square, SPACE, n_trials=N_TRIALS, seed=0, storage=storage, study_name="s").study.get_trials()
     assert len(again) == N_TRIALS and "RUNNING" not in {t.state.name for t in again}
     assert finished.items() <= {t.number: t.params for t in again}.items()
+
+
+def _options(params, verbose=False):
+    return float(verbose is not False)
+
+
+def _reporter(params, trial=None):
+    return float(trial is None)
+
+
+@pytest.mark.parametrize(
+    ("objective", "takes"),
+    [
+        (lambda params: 0.0, False),
+        (lambda params, reporter: 0.0, True),
+        (_reporter, True),
+        (_options, False),  # an option of the objective, not a place for the reporter
+        (lambda params, *rest: 0.0, True),
+        (lambda params, *, verbose=False: 0.0, False),
+    ],
+)
+def test_the_reporter_goes_to_a_second_parameter_only_where_one_is_meant_for_it(objective, takes):
+    from hpo.trials import takes_trial
+
+    assert takes_trial(objective) is takes
+
+
+def test_an_objective_option_with_a_default_keeps_its_default():
+    result = hpo.tune(_options, {"x": optuna.distributions.FloatDistribution(0, 1)}, n_trials=3, seed=0)
+    assert [t.value for t in result.study.trials] == [0.0, 0.0, 0.0]
+    reported = hpo.tune(_reporter, {"x": optuna.distributions.FloatDistribution(0, 1)}, n_trials=3, seed=0)
+    assert [t.value for t in reported.study.trials] == [0.0, 0.0, 0.0]  # it got the reporter
