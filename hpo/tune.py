@@ -48,11 +48,24 @@ class TuneResult:
 
     @property
     def best_params(self) -> dict[str, Any]:
-        return self.study.best_trial.params
+        return self._best_trial().params
 
     @property
     def best_value(self) -> float:
-        return self.study.best_value
+        return self._best_trial().value
+
+    def _best_trial(self) -> optuna.trial.FrozenTrial:
+        try:
+            return self.study.best_trial
+        except ValueError:
+            if any(
+                t.constraints for t in self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            ):
+                raise UserError(
+                    f"study {self.study.study_name!r}: no completed trial is feasible (every one has a constraint "
+                    "value > 0): see the constraint_* and feasible columns of result.history"
+                ) from None
+            raise
 
     @property
     def best_trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -62,8 +75,25 @@ class TuneResult:
     @property
     def history(self) -> pd.DataFrame:
         """One row per trial: number, state, value(s), ``params_*``, ``user_attrs_error``,
-        times, and for one objective the ``best_so_far`` curve over completed trials."""
+        times; with constraints, ``constraint_*`` and ``feasible``; for one objective the
+        ``best_so_far`` curve over completed (and, with constraints, feasible) trials."""
         return history_frame(self.study)
+
+
+def _constraint_columns(study: optuna.Study, frame: pd.DataFrame) -> bool:
+    """Add each trial's constraint values (``constraint_0``, ...; ``Trial.set_constraint``)
+    and ``feasible`` (all of them <= 0) to ``frame``, if any trial has them; whether it did."""
+    constraints = {t.number: t.constraints for t in study.get_trials(deepcopy=False)}
+    keys = sorted({key for values in constraints.values() for key in values}, key=str)
+    if not keys:
+        return False
+    numbers = frame["number"]
+    for key in keys:
+        frame[f"constraint_{key}"] = [constraints.get(n, {}).get(key) for n in numbers]
+    frame["feasible"] = [
+        (all(v <= 0 for v in constraints[n].values()) if constraints.get(n) else None) for n in numbers
+    ]
+    return True
 
 
 def history_frame(study: optuna.Study) -> pd.DataFrame:
@@ -74,11 +104,15 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
     internal = [c for c in frame.columns if c.startswith("system_attrs_") or c.startswith("user_attrs_hpo:")]
     frame = frame.drop(columns=internal)
     frame["state"] = frame["state"].astype(str)
+    feasible = _constraint_columns(study, frame)
     frame = frame[frame["state"] != "WAITING"].reset_index(drop=True)  # budget not yet run
     if frame.empty:
         return frame
     if len(study.directions) == 1 and "value" in frame:
-        values = frame["value"].where(frame["state"] == "COMPLETE")
+        counted = frame["state"] == "COMPLETE"
+        if feasible:
+            counted &= frame["feasible"].fillna(False).astype(bool)
+        values = frame["value"].where(counted)
         if study.direction == optuna.study.StudyDirection.MAXIMIZE:
             frame["best_so_far"] = values.cummax()
         else:

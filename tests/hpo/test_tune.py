@@ -183,6 +183,26 @@ def test_constraints_give_a_feasible_best():
     assert max(values) > 0.5  # infeasible points were tried, yet not chosen as best
 
 
+def test_the_history_keeps_the_constraint_values_and_feasibility():
+    def constraints(params):
+        return [params["x"] - 0.5, -1.0]  # feasible where x <= 0.5
+
+    result = hpo.tune(lambda p: -p["x"], {"x": FloatDistribution(-1, 1)}, n_trials=20, seed=0, constraints=constraints)
+    history = result.history
+    assert history["constraint_0"].tolist() == pytest.approx([x - 0.5 for x in history["params_x"]])
+    assert (history["constraint_1"] == -1.0).all()
+    assert history["feasible"].tolist() == [x <= 0.5 for x in history["params_x"]]
+    # the best so far counts feasible trials only: it ends at the feasible best, not at -max(x)
+    assert history["best_so_far"].iloc[-1] == result.best_value == -history.loc[history["feasible"], "params_x"].max()
+
+
+def test_a_run_with_no_feasible_trial_says_so():
+    result = hpo.tune(lambda p: -p["x"], {"x": FloatDistribution(0, 1)}, n_trials=4, seed=0, constraints=lambda p: 1.0)
+    assert result.history["feasible"].tolist() == [False] * 4 and result.history["best_so_far"].isna().all()
+    with pytest.raises(hpo.UserError, match="no completed trial is feasible"):
+        _ = result.best_params
+
+
 def test_constraints_can_read_what_the_objective_recorded():
     def objective(params, trial):
         trial.set_user_attr("cost", params["x"] * 10)
