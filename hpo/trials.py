@@ -98,6 +98,50 @@ def _claim(storage, trial_id: int) -> bool:
     return updated == 1
 
 
+FAIL_FAST_TRIALS = 5
+_OUTCOMES = (NonFiniteObjectiveError, TrialTimeoutError)  # what a working objective may end in
+
+
+class FailFast:
+    """Stops a run whose first ``FAIL_FAST_TRIALS`` trials all failed with one exception
+    type (an objective with a programming error, or called the wrong way, would otherwise
+    fail the whole budget). Outcomes of a working objective never count (a NaN or infinite
+    value, a per-trial timeout), nor exceptions of the ``catch`` types, and once a trial of
+    the run completed nothing does. Shared by the threads of one run."""
+
+    def __init__(self, catch: Sequence[type[BaseException]] = ()):
+        self.catch = tuple(catch)
+        self._lock = threading.Lock()
+        self._failures: list[tuple[type, str]] = []
+        self._completed = False
+        self.error: str | None = None
+
+    def record(self, frozen: optuna.trial.FrozenTrial, error: Exception | None) -> None:
+        with self._lock:
+            if frozen.state == TrialState.COMPLETE:
+                self._completed = True
+            if self._completed or error is None or self.error is not None:
+                return
+            if isinstance(error, (*self.catch, *_OUTCOMES)):
+                return
+            self._failures.append((type(error), f"{type(error).__name__}: {error}"))
+            kinds = {kind for kind, _ in self._failures}
+            if len(self._failures) >= FAIL_FAST_TRIALS and len(kinds) == 1:
+                self.error = (
+                    f"the first {len(self._failures)} trials all failed with {self._failures[0][1]}; stopped so "
+                    "that the rest of the budget is not spent on it (their error column has each one; fix the "
+                    "objective, or pass catch=(" + self._failures[0][0].__name__ + ",) to go on)"
+                )
+
+    @property
+    def tripped(self) -> bool:
+        return self.error is not None
+
+    def raise_if_tripped(self) -> None:
+        if self.error is not None:
+            raise UserError(self.error)
+
+
 def work(
     study: optuna.Study,
     objective: Objective,
@@ -108,13 +152,19 @@ def work(
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     constraints: Callable | None = None,
+    fail_fast: FailFast | None = None,
 ) -> int:
     """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran, or
-    ``should_stop()`` says so before a trial starts); returns the number of trials this call
-    ran. ``objective``, ``space`` and ``constraints`` are as in ``hpo.tune`` (see
-    ``evaluate`` and ``record_constraints``)."""
+    ``should_stop()`` says so before a trial starts, or ``fail_fast`` trips); returns the
+    number of trials this call ran. ``objective``, ``space`` and ``constraints`` are as in
+    ``hpo.tune`` (see ``evaluate`` and ``record_constraints``). The caller raises
+    ``fail_fast``'s error (``FailFast.raise_if_tripped``): with threads, once all stopped."""
     ran = 0
-    while (max_trials is None or ran < max_trials) and not (should_stop is not None and should_stop()):
+    while (
+        (max_trials is None or ran < max_trials)
+        and not (should_stop is not None and should_stop())
+        and not (fail_fast is not None and fail_fast.tripped)
+    ):
         if is_heartbeat_enabled(study._storage):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -129,6 +179,7 @@ def work(
                 if not _wait_for_running_trials(study):
                     break
                 continue
+            errors: list[Exception] = []
             frozen = run_trial(
                 study,
                 trial,
@@ -137,6 +188,7 @@ def work(
                 timeout_per_trial=timeout_per_trial,
                 interrupted=interrupted,
                 constraints=constraints,
+                on_error=errors.append,
             )
         except KeyboardInterrupt:
             # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
@@ -144,6 +196,8 @@ def work(
                 _tell_failure(study, trial, INTERRUPTED)
             raise
         ran += 1
+        if fail_fast is not None:
+            fail_fast.record(frozen, errors[0] if errors else None)
         if on_trial is not None:
             on_trial(frozen)
     return ran
@@ -170,10 +224,11 @@ def run_trial(
     timeout_per_trial: float | None = None,
     interrupted: Sequence[int] = (),
     constraints: Callable | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> optuna.trial.FrozenTrial:
     """Sample ``trial`` over ``space``, evaluate it, record its ``constraints``, tell the
-    outcome. Failures of the objective or the constraints never raise (the trial is FAIL);
-    ``KeyboardInterrupt`` fails the trial and propagates."""
+    outcome. Failures of the objective or the constraints never raise (the trial is FAIL;
+    ``on_error`` gets the exception); ``KeyboardInterrupt`` fails the trial and propagates."""
     sampled = False
     try:
         with _heartbeat(trial._trial_id, study._storage):
@@ -205,6 +260,8 @@ def run_trial(
             # further trial would fail the same way, so stop with the message.
             _tell_failure(study, trial, reason)
             raise
+        if on_error is not None:
+            on_error(err)
         logger.warning("Trial %d failed: %s", trial.number, reason)
         logger.debug("Trial %d traceback:\n%s", trial.number, traceback.format_exc())
         return _tell_failure(study, trial, reason)

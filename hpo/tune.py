@@ -30,7 +30,7 @@ from hpo.pruners import make_pruner
 from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
 from hpo.study_record import check_resume, study_record
-from hpo.trials import FINISHED, Objective, add_budget, logger, work
+from hpo.trials import FINISHED, FailFast, Objective, add_budget, logger, work
 from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
 
 _DIRECTIONS = ("minimize", "maximize")
@@ -145,6 +145,7 @@ def tune(
     portfolio_size: int | None = None,
     create_only: bool = False,
     worker_objective: str | None = None,
+    catch: Sequence[type[BaseException]] = (),
 ) -> TuneResult:
     """Minimize or maximize ``objective`` over ``space``; return a ``TuneResult``.
 
@@ -221,6 +222,11 @@ def tune(
         ``"MODULE:FUNCTION"``, recorded in the study (``hpo.study_record``); a worker refuses
         a study that names other code than its own command line. ``None``: only processes
         that bring their own objective (``hpo.trials.work``) can join.
+    catch:
+        Exception types that never stop the run. Otherwise, when the first
+        ``hpo.trials.FAIL_FAST_TRIALS`` (5) trials of this call all fail with one exception
+        type (NaN/inf values and per-trial timeouts do not count), the run stops with a
+        ``UserError`` that quotes it: a programming error does not use up the budget.
 
     Several processes can share one study: create it with ``tune`` (which sets the
     budget), then join with ``hpo.trials.work`` or ``hpo worker``; see ``hpo.trials``.
@@ -235,6 +241,7 @@ def tune(
     pruner_name = pruner if isinstance(pruner, str) else type(pruner).__name__
     pruner = make_pruner(pruner)
     callbacks = _check_callbacks(callbacks)
+    catch = _check_catch(catch)
     initial_configs = check_configs("initial_configs", initial_configs, space)
     if directions is None:
         directions = [direction]
@@ -348,17 +355,29 @@ def tune(
             timeout_per_trial=timeout_per_trial,
             on_trial=advance,
             constraints=constraints,
+            catch=catch,
         )
     return TuneResult(study)
 
 
 def run_workers(
-    study, objective, space, *, n_jobs: int, timeout: float | None, limit: int | None = None, **work_options
+    study,
+    objective,
+    space,
+    *,
+    n_jobs: int,
+    timeout: float | None,
+    limit: int | None = None,
+    catch: Sequence[type[BaseException]] = (),
+    **work_options,
 ) -> None:
     """``work`` in this thread and ``n_jobs - 1`` more, sharing the study's queue (the atomic
     pop keeps the budget exact); no trial starts after ``timeout`` seconds nor beyond
     ``limit`` trials. On an exception here (Ctrl-C) the other threads finish their running
-    trial and stop."""
+    trial and stop. When the run's first trials all fail alike (``hpo.trials.FailFast``, with
+    ``catch``), every thread stops and the ``UserError`` says why."""
+    fail_fast = FailFast(catch)
+    work_options["fail_fast"] = fail_fast
     deadline = None if timeout is None else time.monotonic() + timeout
     stop = threading.Event()
     starts = itertools.count()  # next() is atomic: one slot per trial about to start
@@ -380,6 +399,7 @@ def run_workers(
         for thread in threads:
             if thread.ident is not None:  # started
                 thread.join()
+    fail_fast.raise_if_tripped()
 
 
 def _transfer_sampler(
@@ -400,6 +420,14 @@ def _transfer_sampler(
     return make_transfer_sampler(
         optimizer, sources, space, seed=seed, n_trials=n_trials, portfolio_size=portfolio_size, progress=progress
     )
+
+
+def _check_catch(catch) -> tuple[type[BaseException], ...]:
+    if isinstance(catch, type):
+        catch = (catch,)
+    if not isinstance(catch, Sequence) or not all(isinstance(c, type) and issubclass(c, Exception) for c in catch):
+        raise UserError(f"catch must be a tuple of exception classes, got {catch!r:.80}")
+    return tuple(catch)
 
 
 def _check_callbacks(callbacks) -> list:

@@ -24,7 +24,7 @@ from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
 from hpo.storage import open_storage, redact_url
 from hpo.study_record import read_study_record, record_space
-from hpo.trials import Objective, work
+from hpo.trials import FailFast, Objective, work
 from hpo.validation import check_real, check_seed
 
 
@@ -106,7 +106,17 @@ def run_worker(
         n_objectives=len(study.directions),
         n_trials=len(study.get_trials(deepcopy=False)),  # the budget: every trial, queued or done
     )
-    ran = work(study, objective, space, max_trials=max_trials, timeout_per_trial=timeout_per_trial, on_trial=on_trial)
+    fail_fast = FailFast()
+    ran = work(
+        study,
+        objective,
+        space,
+        max_trials=max_trials,
+        timeout_per_trial=timeout_per_trial,
+        on_trial=on_trial,
+        fail_fast=fail_fast,
+    )
+    fail_fast.raise_if_tripped()
     return study, ran
 
 

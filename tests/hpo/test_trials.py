@@ -167,3 +167,55 @@ def test_an_objective_option_with_a_default_keeps_its_default():
     assert [t.value for t in result.study.trials] == [0.0, 0.0, 0.0]
     reported = hpo.tune(_reporter, {"x": optuna.distributions.FloatDistribution(0, 1)}, n_trials=3, seed=0)
     assert [t.value for t in reported.study.trials] == [0.0, 0.0, 0.0]  # it got the reporter
+
+
+SPACE_X = {"x": FloatDistribution(0, 1)}
+
+
+def test_an_optuna_style_objective_stops_after_the_first_failures_instead_of_the_budget(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    for n_jobs, name in ((1, "one"), (2, "two")):
+        with pytest.raises(
+            hpo.UserError, match=r"first 5 trials all failed with AttributeError: .*catch=\(AttributeError,\)"
+        ):
+            hpo.tune(
+                lambda trial: trial.suggest_float("x", 0, 1),
+                SPACE_X,
+                n_trials=20,
+                seed=0,
+                n_jobs=n_jobs,
+                storage=storage,
+                study_name=name,
+            )
+        states = [t.state.name for t in optuna.load_study(study_name=name, storage=storage).trials]
+        assert 5 <= states.count("FAIL") <= 4 + n_jobs and states.count("WAITING") == 20 - states.count("FAIL")
+
+
+def test_caught_types_outcomes_of_a_working_objective_and_a_success_never_stop_the_run():
+    def nan(params):
+        return float("nan")
+
+    assert len(hpo.tune(nan, SPACE_X, n_trials=8, seed=0).study.trials) == 8  # NaN: an outcome
+    caught = hpo.tune(
+        lambda trial: trial.suggest_float("x", 0, 1), SPACE_X, n_trials=8, seed=0, catch=(AttributeError,)
+    )
+    assert [t.state.name for t in caught.study.trials] == ["FAIL"] * 8
+    calls = []
+
+    def late(params):
+        calls.append(1)
+        if len(calls) in (1, 2, 3, 4, 6, 7, 8, 9, 10):
+            raise ValueError("flaky")
+        return params["x"]
+
+    states = [t.state.name for t in hpo.tune(late, SPACE_X, n_trials=12, seed=0).study.trials]
+    assert states.count("COMPLETE") == 3 and len(states) == 12  # a success in the first 5: no stop later
+    mixed = []
+
+    def alternating(params):
+        mixed.append(1)
+        raise (ValueError if len(mixed) % 2 else KeyError)("x")
+
+    assert len(hpo.tune(alternating, SPACE_X, n_trials=8, seed=0).study.trials) == 8  # two types: not one error
+    with pytest.raises(hpo.UserError, match="catch must be a tuple of exception classes"):
+        hpo.tune(lambda p: 0.0, SPACE_X, n_trials=2, catch=("ValueError",))
