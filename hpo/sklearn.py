@@ -427,6 +427,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             direction="maximize",
             seed=self.random_state,
             show_progress_bar=self.show_progress_bar,
+            catch=(Exception,),  # the evaluation handles the estimator's errors itself (error_score)
         )
         if evaluation.error is not None:
             raise evaluation.error
