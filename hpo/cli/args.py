@@ -73,3 +73,15 @@ def _integer_kind(minimum: int, maximum: int | None) -> str:
     if maximum is not None:
         return f"an integer in [{minimum}, {maximum}]"
     return {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's "(default: X)" after each option's help, except where there is nothing to
+    say (no default, a flag off by default) or the help states its default itself
+    ("[default: ...]")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "[default:" in text:
+            return text
+        return super()._get_help_string(action)

@@ -4,9 +4,7 @@ compressed archive DIR/runs.jsonl.xz; ``hpo bench --list`` shows what can be cho
 
 from __future__ import annotations
 
-import argparse
-
-from hpo.cli.args import non_negative_int, positive_int
+from hpo.cli.args import HelpFormatter, non_negative_int, positive_int
 from hpo.errors import UserError
 
 
@@ -21,7 +19,7 @@ def register(subparsers) -> None:
             "figures and CSVs. A rerun skips finished runs (packed or not). 'hpo bench report DIR' "
             "rebuilds the report from the run records; 'hpo bench pack DIR' packs DIR/runs/."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "action",

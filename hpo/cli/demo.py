@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-from hpo.cli.args import positive_int
+from hpo.cli.args import HelpFormatter, positive_int
 
 TUNERS = ("sac-hmr-pretrained", "tpe", "gp")
 
@@ -29,7 +28,7 @@ def register(subparsers) -> None:
             "find the electrode energy-power Pareto front (OUT/electrode/) and run the smoke "
             "benchmark suite (OUT/bench/). A rerun resumes what is finished."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--out", default="results/demo", help="output folder")
     parser.add_argument("--n-trials", type=positive_int, default=30, help="trials per tuner")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from hpo.cli.args import non_negative_int, positive_int
+from hpo.cli.args import HelpFormatter, non_negative_int, positive_int
 
 
 def register(subparsers) -> None:
@@ -22,7 +20,7 @@ def register(subparsers) -> None:
             "there when rerun. The shipped agents were made with the defaults "
             "('--seed 0', and '--no-hmr' for the ablation); see docs/pretrained.md."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--out", required=True, help="folder for the agent, curve and checkpoints")
     parser.add_argument("--steps", type=positive_int, default=defaults.DEFAULT_STEPS, help="environment steps (trials)")

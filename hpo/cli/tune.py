@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from hpo.cli.args import int_in, positive_float, positive_int, seed
+from hpo.cli.args import HelpFormatter, int_in, positive_float, positive_int, seed
 from hpo.errors import UserError
 from hpo.validation import MAX_TRIALS
 
@@ -25,7 +24,7 @@ def register(subparsers) -> None:
             "when the search changed (space, objective, directions, optimizer) unless "
             "--allow-changed-space is given."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("task", nargs="?", help="built-in task name (see 'hpo tasks')")
     parser.add_argument(

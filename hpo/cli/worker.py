@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from hpo.cli.args import positive_int, seed
+from hpo.cli.args import HelpFormatter, positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -17,7 +15,7 @@ def register(subparsers) -> None:
             "Start as many workers as you like, on any machine that reaches the storage; "
             "together they run exactly the study's --n-trials."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("task", nargs="?", default=None, help="the study's built-in task (see 'hpo tasks')")

@@ -219,7 +219,11 @@ def test_random_space_files_load_or_raise_user_error(tmp_path, data):
         ("tag.yaml", "x: !!python/object/apply:os.system [echo]\n", ["not valid", "python/object"]),
         ("deep.json", '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", ["nested too deeply"]),
         # PyYAML built every node before the choices were counted (half a million in 1 MiB: 23 s, 430 MB)
-        ("choices.yaml", "k: {type: categorical, choices: [" + ",".join("1" * 51_000) + "]}\n", ["more than 50000 values"]),
+        (
+            "choices.yaml",
+            "k: {type: categorical, choices: [" + ",".join("1" * 51_000) + "]}\n",
+            ["more than 50000 values"],
+        ),
     ],
 )
 def test_bad_space_files_give_one_line_errors_naming_file_and_input(tmp_path, name, content, fragments):

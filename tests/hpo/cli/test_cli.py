@@ -59,3 +59,12 @@ def test_argument_errors_hide_the_password_of_a_misplaced_url(capsys, argv):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "S3cr" not in err and "ann:***@" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["tune", "worker", "bench", "pretrain", "demo"])
+def test_help_states_each_default_once_and_only_where_there_is_one(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "] (default:" not in text  # a help that says "[default: ...]" gets no second one
