@@ -204,6 +204,9 @@ def run(args) -> int:
     n_failed = int((history["state"] == "FAIL").sum()) if not history.empty else 0
     print(f"study {study_name!r}: {len(history)} trials ({n_failed} failed), optimizer {args.optimizer}")
     if result.multi_objective:
+        if not result.best_trials:
+            print("no trial completed: see the 'user_attrs_error' column of history.csv")
+            return 1
         print(f"Pareto front: {len(result.best_trials)} trials")
         for trial in result.best_trials:
             print(f"  trial {trial.number}: values {trial.values} params {trial.params}")

@@ -316,6 +316,20 @@ def test_tune_multi_objective_writes_the_pareto_plot(tmp_path):
     assert len(pd.read_csv(out / "history.csv")) == 20
 
 
+def test_a_multi_objective_run_whose_trials_all_fail_exits_1_as_a_single_objective_one_does(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # where the objective's module is
+    (tmp_path / "two.py").write_text("def f(p):\n    raise ValueError('broken')\n")
+    (tmp_path / "s.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    common = ["--objective", "two:f", "--space", str(tmp_path / "s.yaml"), "--n-trials", "3", "--no-progress"]
+    multi = ["--directions", "minimize", "minimize", "--optimizer", "nsga2"]
+    for extra, name in ((multi, "multi"), ([], "single")):
+        out = tmp_path / name
+        assert main(["tune", *common, *extra, "--out", str(out), "--study-name", name]) == 1
+        assert "no trial completed: see the 'user_attrs_error' column of history.csv" in capsys.readouterr().out
+
+
 def test_rerun_with_a_narrowed_space_and_a_changed_objective_is_refused_then_allowed(tmp_path):
     (tmp_path / "obj.py").write_text("def objective(p):\n    return p['C'] * p['degree'] + (p['kernel'] == 'rbf')\n")
     (tmp_path / "space.yaml").write_text(
