@@ -33,11 +33,14 @@ def open_storage(
     heartbeat_interval: int | None = HEARTBEAT_INTERVAL,
     grace_period: int | None = GRACE_PERIOD,
     max_retry: int | None = None,
+    existing: bool = False,
 ) -> optuna.storages.BaseStorage | None:
     """An Optuna storage from a URL; storage objects and ``None`` (in memory) pass through.
 
     ``max_retry`` re-enqueues a trial failed by the heartbeat check up to that many times
-    (Optuna's ``RetryFailedTrialCallback``), with the same parameters.
+    (Optuna's ``RetryFailedTrialCallback``), with the same parameters. ``existing``: a storage
+    that is only read (source studies): a SQLite file that does not exist is refused before
+    anything is created.
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -45,6 +48,9 @@ def open_storage(
         raise UserError(f"storage must be a URL string or an Optuna storage, got {type(storage).__name__}")
     storage = _dialect_spelled_out(storage)
     _refuse_sqlite_in_memory(storage)
+    path = _sqlite_file(storage)
+    if existing and path is not None and not os.path.isfile(path):
+        raise UserError(f"storage {redact_url(storage)!r}: no such SQLite file ({path})")
     try:
         if "://" in storage and not storage.startswith(("redis", "grpc")):
             callback = optuna.storages.RetryFailedTrialCallback(max_retry=max_retry) if max_retry else None

@@ -91,7 +91,7 @@ def load_sources(
         from hpo.storage import open_storage  # the checks and one-line errors of every storage URL
 
         try:
-            storage = open_storage(storage)
+            storage = open_storage(storage, existing=True)  # read only: nothing is created for a wrong name
         except UserError as err:
             raise UserError(f"transfer_from: the sources' {err}") from None
     loaded, frame_index = [], 0

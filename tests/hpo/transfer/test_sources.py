@@ -143,10 +143,17 @@ def test_source_trials_refuses_an_unknown_direction():
         ("sqlite://", "is an in-memory SQLite database"),
         ("postgresql://u:secret@127.0.0.1:1/db", "cannot open it"),
         ("postgresql://u@127.0.0.1:99999/db", "cannot open it"),
-        ("sqlite:////nonexistent-folder/sources.db", "cannot open it"),
+        ("sqlite:////nonexistent-folder/sources.db", "no such SQLite file"),
     ],
 )
 def test_a_sources_storage_url_is_opened_with_the_checks_of_every_storage(url, message):
     with pytest.raises(UserError, match=f"transfer_from: the sources' storage .*{message}") as caught:
         load_sources(["a"], {"x": FloatDistribution(0.0, 1.0)}, storage=url)
     assert "secret" not in str(caught.value)
+
+
+def test_a_missing_sources_file_is_refused_without_creating_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with pytest.raises(UserError, match="no such SQLite file"):
+        load_sources(["wine"], {"x": FloatDistribution(0.0, 1.0)}, storage=url)
+    assert list(tmp_path.iterdir()) == []
