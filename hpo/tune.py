@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -331,17 +332,19 @@ def tune(
         disable=not show_progress_bar,
         desc=study.study_name,
         unit="trial",
+        # into a log file or a pipe, a frame every 10 s instead of every 0.1 s
+        mininterval=0.1 if _is_terminal(sys.stderr) else _LOG_PROGRESS_SECONDS,
     )
     with running(progress_bar, lambda bar: bar.close()) as bar:
         lock = threading.Lock()
 
         def advance(trial: optuna.trial.FrozenTrial) -> None:
             with lock:
-                bar.update(1)
                 if len(directions) == 1:
                     best = _best_value_or_none(study)
                     if best is not None:
-                        bar.set_postfix(best=f"{best:.6g}")
+                        bar.set_postfix(best=f"{best:.6g}", refresh=False)  # drawn by the update
+                bar.update(1)
             for callback in callbacks:
                 callback(study, trial)
 
@@ -420,6 +423,16 @@ def _transfer_sampler(
     return make_transfer_sampler(
         optimizer, sources, space, seed=seed, n_trials=n_trials, portfolio_size=portfolio_size, progress=progress
     )
+
+
+_LOG_PROGRESS_SECONDS = 10.0
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
 
 
 def _check_catch(catch) -> tuple[type[BaseException], ...]:

@@ -548,3 +548,13 @@ def test_objective_raising_trial_pruned_marks_it_pruned():
     result = hpo.tune(prune_half, SPHERE_SPACE, optimizer="random", n_trials=10, seed=0)
     states = set(result.history["state"])
     assert states == {"PRUNED", "COMPLETE"}
+
+
+def test_a_progress_bar_into_a_log_writes_few_frames(capsys):
+    def slow(params):
+        time.sleep(0.01)
+        return params["x"]
+
+    hpo.tune(slow, {"x": FloatDistribution(0, 1)}, n_trials=40, seed=0, show_progress_bar=True)
+    err = capsys.readouterr().err  # not a terminal, as a log file or a pipe
+    assert "40/40" in err and err.count("\r") <= 4  # first and last frames (about 0.5 s in all)
