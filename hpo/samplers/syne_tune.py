@@ -34,6 +34,7 @@ CPU build ``xgboost-cpu`` and ``huggingface_hub`` (imported by the quantile sear
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -237,8 +238,10 @@ def box_from_sources(
     require("syne_tune", optimizer="syne-tune-box", package="Syne Tune")
     require("botorch", optimizer="syne-tune-box", package="BoTorch")
     sources = list(sources)
+    # the peer is rebuilt at every suggestion; its box depends on the parameters alone
+    boxes = functools.lru_cache(maxsize=4)(lambda params: bounding_box(list(params), sources))
     return AskTellSampler(
-        partial(SyneTuneBOPeer, box=partial(bounding_box, sources=sources)),
+        partial(SyneTuneBOPeer, box=lambda params: boxes(tuple(params))),
         seed=seed,
         n_trials=n_trials,
         space=as_space(space),
