@@ -184,7 +184,7 @@ def run_job(job: Job) -> dict[str, Any]:
     from benchmarks.problems import ProblemUnavailable, make_problem, problem_group, sampler_seed
     from hpo.optimizers import make_sampler
     from hpo.threads import limit_threads
-    from hpo.trials import add_budget, work
+    from hpo.trials import set_budget, work
 
     limit_threads()  # Dask workers and pool processes: one BLAS/torch thread per job
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -237,7 +237,7 @@ def run_job(job: Job) -> dict[str, Any]:
             )
             last_mark = now
 
-        add_budget(study, job.n_trials)
+        set_budget(study, job.n_trials)
         work(study, timed_objective, problem.space, on_trial=record_trial)
         record["trials"] = trials
         record["test_score"] = _incumbent_test_score(problem, study)

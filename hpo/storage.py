@@ -18,6 +18,7 @@ import warnings
 import optuna
 
 from hpo.errors import UserError
+from hpo.optuna_internals import rdb_backend
 from hpo.urls import redact_url  # noqa: F401  (re-exported: storage errors and hints show URLs)
 
 # Seconds between a running trial's heartbeats, and without one before a RUNNING trial is
@@ -119,26 +120,34 @@ def first_line(err: BaseException) -> str:
 @contextlib.contextmanager
 def exclusive(storage: optuna.storages.BaseStorage | None):
     """Hold a lock shared by every process that uses ``storage`` for the block: a file lock
-    beside a SQLite file, an advisory lock on PostgreSQL; in memory and elsewhere a lock of
-    this process. ``hpo.tune`` creates a study and tops up its budget under it, so two runs
-    started at once neither both create the schema nor both enqueue the missing trials."""
-    backend = getattr(storage, "_backend", storage)
-    url = backend.url if isinstance(backend, optuna.storages.RDBStorage) else ""
+    beside a SQLite file, an advisory lock on PostgreSQL, a named lock on MySQL; in memory
+    and elsewhere a lock of this process. ``hpo.tune`` creates a study under it, so two runs
+    started at once do not both create it, and ``hpo.trials.next_trial`` counts and creates
+    trials under it, so workers run exactly the budget."""
+    backend = rdb_backend(storage)
+    url = backend.url if backend is not None else ""
     if _sqlite_file(url):
         with _file_lock(url):
             yield
-    elif url.startswith("postgresql"):
+    elif url.startswith(("postgresql", "mysql")):
         import sqlalchemy
 
+        take, release = _SQL_LOCKS[url.split(":", 1)[0].split("+", 1)[0]]
         with backend.engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            connection.execute(sqlalchemy.text(take), {"key": _LOCK_KEY})
             try:
                 yield
             finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+                connection.execute(sqlalchemy.text(release), {"key": _LOCK_KEY})
     else:
         with _PROCESS_LOCK:
             yield
+
+
+_SQL_LOCKS = {  # a lock held by the session until released, whatever the transactions do
+    "postgresql": ("SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)"),
+    "mysql": ("SELECT GET_LOCK(CONCAT('hpo-', :key), -1)", "SELECT RELEASE_LOCK(CONCAT('hpo-', :key))"),
+}
 
 
 def _sqlite_file(url: str) -> str | None:

@@ -1,11 +1,14 @@
 """Running trials of a study robustly, alone or as one of many workers.
 
-The budget of a study is a queue: ``add_budget`` enqueues WAITING trials up to the wanted
-total, and every worker (a ``tune`` call, ``hpo worker``, a thread) pops one at a time with
-Optuna's atomic pop, until none is left. So several processes sharing a storage run exactly
-the budget, with no overshoot, and a resumed run picks up where it stopped.
+The budget of a study is a number stored in it (``set_budget``), not a queue of made
+trials: every worker (a ``tune`` call, ``hpo worker``, a thread) takes its next trial with
+``next_trial``, which first pops a queued (WAITING) trial atomically and otherwise creates
+one while the study holds fewer trials than the budget, counting under a lock that every
+process on the storage shares. So several processes sharing a storage run exactly the
+budget, with no overshoot; a resumed run picks up where it stopped; and a run that stops
+early (``timeout``, ``Study.stop()`` from a callback or the objective) leaves nothing queued.
 
-Each trial: the sampler fills the popped trial over the space, the objective runs (with a
+Each trial: the sampler fills the trial over the space, the objective runs (with a
 heartbeat thread on RDB storages and an optional time limit), and the outcome is told. An
 exception, NaN/inf or a timeout fails the trial with the reason in user attribute
 ``error``; Ctrl-C is held during storage writes so that no trial is left RUNNING.
@@ -22,18 +25,29 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from hpo.errors import UserError
 from hpo.interrupts import deferred_interrupt, running
+from hpo.optuna_internals import (
+    claim_waiting,
+    forget_cached_trials,
+    get_heartbeat_thread,
+    is_heartbeat_enabled,
+    optimize_loop,
+    stop_requested,
+    storage_of,
+    study_id,
+    trial_id,
+)
 from hpo.pruners import Reporter
 from hpo.space import suggest
+from hpo.storage import exclusive
+from hpo.validation import MAX_TRIALS
 
 Objective = Callable[[dict[str, Any]], float | Sequence[float]]
 
@@ -51,51 +65,63 @@ class TrialTimeoutError(TimeoutError):
     """The objective ran past the per-trial time limit."""
 
 
-def add_budget(study: optuna.Study, n_trials: int) -> int:
-    """Enqueue WAITING trials until the study holds ``n_trials`` trials in any state;
-    returns how many were added. Call it from one process (the one that creates or
-    resumes the study): workers only pop."""
-    missing = n_trials - len(study.get_trials(deepcopy=False))
-    for _ in range(max(0, missing)):
-        study.enqueue_trial({})
-    return max(0, missing)
+BUDGET_KEY = "hpo:budget"
+
+
+def set_budget(study: optuna.Study, n_trials: int) -> None:
+    """Set the study's budget: workers create trials until the study holds ``n_trials``
+    trials in any state (``next_trial``). Set by the process that creates or resumes the
+    study (``hpo.tune``); workers only read it."""
+    study.set_user_attr(BUDGET_KEY, int(n_trials))
+
+
+def budget(study: optuna.Study) -> int | None:
+    """The study's budget (``set_budget``); ``None`` for a study without one, whose workers
+    run only its queued (WAITING) trials. The value is read from a storage that others can
+    write, so it is checked."""
+    value = study.user_attrs.get(BUDGET_KEY)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TRIALS:
+        raise UserError(
+            f"study {study.study_name!r}: its stored budget {BUDGET_KEY!r} is {value!r:.80}; "
+            f"allowed: an integer from 0 to {MAX_TRIALS} (set by hpo.tune's n_trials)"
+        )
+    return value
+
+
+def next_trial(study: optuna.Study) -> optuna.Trial | None:
+    """The next trial to run, RUNNING from now on: a queued (WAITING) one first (initial
+    configurations, retries, ``Study.enqueue_trial``), else a new one while the study holds
+    fewer trials than its budget; ``None`` when the budget is spent.
+
+    No trial is made before it runs, so a run that stops early (``timeout``, ``Study.stop``)
+    leaves none waiting. Counting and creating happen under ``hpo.storage.exclusive``, held by
+    every process on the storage, so workers sharing a study run exactly the budget."""
+    trial = pop_trial(study)
+    if trial is not None:
+        return trial
+    wanted = budget(study)
+    if wanted is None:
+        return None
+    storage = storage_of(study)
+    with exclusive(storage):
+        if len(storage.get_all_trials(study_id(study), deepcopy=False)) >= wanted:
+            return None
+        created = storage.create_new_trial(study_id(study))
+    forget_cached_trials(study)
+    return optuna.Trial(study, created)
 
 
 def pop_trial(study: optuna.Study) -> optuna.Trial | None:
     """Atomically take one WAITING trial of the study (RUNNING from now on), or ``None``."""
     # Study.ask would create a new trial when the queue is empty, overshooting the budget.
-    for waiting in study._storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
-        if _claim(study._storage, waiting._trial_id):
-            study._thread_local.cached_all_trials = None  # as Study.ask: sync with the storage
-            return optuna.Trial(study, waiting._trial_id)
+    storage = storage_of(study)
+    for waiting in storage.get_all_trials(study_id(study), deepcopy=False, states=(TrialState.WAITING,)):
+        if claim_waiting(storage, trial_id(waiting)):
+            forget_cached_trials(study)  # as Study.ask: sync with the storage
+            return optuna.Trial(study, trial_id(waiting))
     return None
-
-
-def _claim(storage, trial_id: int) -> bool:
-    """Move a trial from WAITING to RUNNING; ``False`` if another worker took it first.
-
-    Optuna's own pop reads the state, then writes RUNNING: on SQLite, which has no ``SELECT
-    ... FOR UPDATE``, two processes (or threads) can both read WAITING and run the same
-    trial. Here the RDB update is one conditional ``UPDATE ... WHERE state = 'WAITING'``,
-    atomic on every database, and its row count says who won."""
-    backend = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
-    if not isinstance(backend, optuna.storages.RDBStorage):
-        try:
-            return storage.set_trial_state_values(trial_id, state=TrialState.RUNNING)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            return False
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    with _create_scoped_session(backend.scoped_session) as session:
-        updated = (
-            session.query(models.TrialModel)
-            .filter(models.TrialModel.trial_id == trial_id, models.TrialModel.state == TrialState.WAITING)
-            .update({models.TrialModel.state: TrialState.RUNNING}, synchronize_session=False)
-        )
-        if updated == 1:  # won: the start time, through the model's own setter (UTC in the table)
-            models.TrialModel.find_or_raise_by_id(trial_id, session).datetime_start = datetime.now()
-    return updated == 1
 
 
 FAIL_FAST_TRIALS = 5
@@ -154,66 +180,76 @@ def work(
     constraints: Callable | None = None,
     fail_fast: FailFast | None = None,
 ) -> int:
-    """Run WAITING trials of ``study`` until the queue is empty (or ``max_trials`` ran, or
-    ``should_stop()`` says so before a trial starts, or ``fail_fast`` trips); returns the
-    number of trials this call ran. ``objective``, ``space`` and ``constraints`` are as in
-    ``hpo.tune`` (see ``evaluate`` and ``record_constraints``). The caller raises
-    ``fail_fast``'s error (``FailFast.raise_if_tripped``): with threads, once all stopped."""
+    """Run trials of ``study`` (``next_trial``) until its budget is spent (or ``max_trials``
+    ran, or ``should_stop()`` says so before a trial starts, or ``Study.stop()`` was called,
+    or ``fail_fast`` trips); returns the number of trials this call ran. ``objective``,
+    ``space`` and ``constraints`` are as in ``hpo.tune`` (see ``evaluate`` and
+    ``record_constraints``); ``on_trial`` gets each finished trial, and may call
+    ``study.stop()``, as Optuna's callbacks do. The caller raises ``fail_fast``'s error
+    (``FailFast.raise_if_tripped``): with threads, once all stopped."""
+    check_time_limit(timeout_per_trial)
     ran = 0
-    while (
-        (max_trials is None or ran < max_trials)
-        and not (should_stop is not None and should_stop())
-        and not (fail_fast is not None and fail_fast.tripped)
-    ):
-        if is_heartbeat_enabled(study._storage):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)  # dead workers' trials -> FAIL
-        trial = None
-        try:
-            with deferred_interrupt() as interrupted:
-                trial = pop_trial(study)
-            if trial is None:
-                if interrupted:
-                    raise KeyboardInterrupt
-                if not _wait_for_running_trials(study):
-                    break
-                continue
-            errors: list[Exception] = []
-            frozen = run_trial(
-                study,
-                trial,
-                objective,
-                space=space,
-                timeout_per_trial=timeout_per_trial,
-                interrupted=interrupted,
-                constraints=constraints,
-                on_error=errors.append,
-            )
-        except KeyboardInterrupt:
-            # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
-            if trial is not None and study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
-                _tell_failure(study, trial, INTERRUPTED)
-            raise
-        ran += 1
-        if fail_fast is not None:
-            fail_fast.record(frozen, errors[0] if errors else None)
-        if on_trial is not None:
-            on_trial(frozen)
+    storage = storage_of(study)
+    with optimize_loop(study):
+        while (
+            (max_trials is None or ran < max_trials)
+            and not stop_requested(study)
+            and not (fail_fast is not None and fail_fast.tripped)
+            and not (should_stop is not None and should_stop())
+        ):
+            if is_heartbeat_enabled(storage):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)  # dead workers' trials -> FAIL
+            trial = None
+            try:
+                with deferred_interrupt() as interrupted:
+                    trial = next_trial(study)
+                if trial is None:
+                    if interrupted:
+                        raise KeyboardInterrupt
+                    if not _wait_for_running_trials(study):
+                        break
+                    continue
+                errors: list[Exception] = []
+                frozen = run_trial(
+                    study,
+                    trial,
+                    objective,
+                    space=space,
+                    timeout_per_trial=timeout_per_trial,
+                    interrupted=interrupted,
+                    constraints=constraints,
+                    on_error=errors.append,
+                )
+            except KeyboardInterrupt:
+                # A Ctrl-C between the pop and run_trial's own handler: the trial is RUNNING.
+                if trial is not None and storage.get_trial(trial_id(trial)).state == TrialState.RUNNING:
+                    _tell_failure(study, trial, INTERRUPTED)
+                raise
+            ran += 1
+            if fail_fast is not None:
+                fail_fast.record(frozen, errors[0] if errors else None)
+            if on_trial is not None:
+                on_trial(frozen)
     return ran
 
 
 def _wait_for_running_trials(study: optuna.Study) -> bool:
     """With heartbeats, a RUNNING trial of another worker may belong to a dead process:
-    wait one heartbeat interval and return True while such trials exist, so that a stale
-    one is failed (and retried if configured) before the workers give up on the budget."""
-    storage = study._storage
+    wait a little and return True while such trials exist, so that a stale one is failed (and
+    retried if configured) before the workers give up on the budget. The caller checks its
+    stop conditions between waits."""
+    storage = storage_of(study)
     if not is_heartbeat_enabled(storage):
         return False
     if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         return False
-    time.sleep(storage.get_heartbeat_interval())
+    time.sleep(min(_WAIT_SECONDS, storage.get_heartbeat_interval()))
     return True
+
+
+_WAIT_SECONDS = 1.0
 
 
 def run_trial(
@@ -231,7 +267,7 @@ def run_trial(
     ``on_error`` gets the exception); ``KeyboardInterrupt`` fails the trial and propagates."""
     sampled = False
     try:
-        with _heartbeat(trial._trial_id, study._storage):
+        with _heartbeat(trial_id(trial), storage_of(study)):
             if interrupted:
                 raise KeyboardInterrupt
             with deferred_interrupt() as interrupted:
@@ -343,14 +379,34 @@ def _heartbeat(trial_id: int, storage):
     return running(start, lambda thread: thread.join())
 
 
+def check_time_limit(seconds: float | None, n_jobs: int = 1) -> None:
+    """Refuse a per-trial time limit where it cannot hold: it is a signal (SIGALRM), which
+    only the main thread receives, so it needs ``n_jobs=1`` and the main thread."""
+    if not seconds:
+        return
+    if n_jobs != 1:
+        raise UserError(
+            f"timeout_per_trial={seconds} needs n_jobs=1, got n_jobs={n_jobs}: the limit is a signal to the "
+            "main thread and cannot stop a trial in another thread; run parallel trials with a time limit as "
+            "hpo worker processes, or drop timeout_per_trial"
+        )
+    if threading.current_thread() is not threading.main_thread():
+        raise UserError(
+            f"timeout_per_trial={seconds} needs the main thread (the limit is a SIGALRM signal), but this call "
+            f"runs in thread {threading.current_thread().name!r}; call it from the main thread or drop "
+            "timeout_per_trial"
+        )
+
+
 @contextlib.contextmanager
 def _time_limit(seconds: float | None):
-    """Raise ``TrialTimeoutError`` in the block after ``seconds`` (SIGALRM, main thread).
+    """Raise ``TrialTimeoutError`` in the block after ``seconds`` (SIGALRM; the caller
+    checked ``check_time_limit``).
 
     Python code is interrupted at once; a long call into C (one big BLAS or libsvm call)
-    is interrupted when it returns to Python. Elsewhere than the main thread: no limit.
+    is interrupted when it returns to Python.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if not seconds:
         yield
         return
 

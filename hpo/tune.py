@@ -27,11 +27,12 @@ from tqdm.auto import tqdm
 from hpo.errors import UserError
 from hpo.interrupts import running
 from hpo.optimizers import make_sampler, make_transfer_sampler
+from hpo.optuna_internals import clear_stop
 from hpo.pruners import make_pruner
 from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
 from hpo.study_record import check_resume, study_record
-from hpo.trials import FINISHED, FailFast, Objective, add_budget, logger, work
+from hpo.trials import FINISHED, FailFast, Objective, check_time_limit, logger, set_budget, work
 from hpo.validation import MAX_TRIALS, check_int, check_real, check_seed
 
 _DIRECTIONS = ("minimize", "maximize")
@@ -178,8 +179,10 @@ def tune(
     show_progress_bar:
         A tqdm bar over trials with the best value so far.
     timeout_per_trial:
-        Seconds after which a running objective is stopped and its trial fails (main
-        thread only; see ``hpo.trials``).
+        Seconds after which a running objective is stopped and its trial fails. The limit
+        is a signal (SIGALRM) to the main thread: it needs ``n_jobs=1`` and a call from the
+        main thread (other combinations are refused); run parallel trials with a time limit
+        as ``hpo worker`` processes.
     allow_changed_space:
         Resume a study although its search changed (space, objective, optimizer); the
         change is recorded in the study (user attribute ``hpo:changes``).
@@ -196,10 +199,16 @@ def tune(
         reads them) use them; ``best_params`` is then the best feasible trial.
     callbacks:
         Called as ``callback(study, frozen_trial)`` after every trial this call runs, as
-        Optuna's ``Study.optimize`` callbacks.
+        Optuna's ``Study.optimize`` callbacks; ``study.stop()`` there (or in the objective,
+        through ``trial.study``) ends the run once the running trials finish, e.g. Optuna's
+        ``MaxTrialsCallback``. Optuna's ``RetryHeartbeatStaleTrialCallback`` (or
+        ``RetryFailedTrialCallback``) here retries each
+        failed trial with the same parameters, up to its ``max_retry``; each retry is a
+        trial of the budget.
     timeout:
-        Seconds for the whole run: no trial starts after it (the running ones finish; the
-        rest of the budget stays queued for a rerun).
+        Seconds for the whole run: no trial starts after it (the running ones finish). No
+        trial is made ahead of its run, so nothing is left queued; a rerun goes on with the
+        rest of the budget.
     n_jobs:
         Trials run in parallel threads of this process; the budget stays exact.
     initial_configs:
@@ -260,6 +269,7 @@ def tune(
 
     if timeout_per_trial is not None and not (isinstance(timeout_per_trial, numbers.Real) and timeout_per_trial > 0):
         raise UserError(f"timeout_per_trial must be a positive number of seconds, got {timeout_per_trial!r}")
+    check_time_limit(timeout_per_trial, n_jobs)
     if len(directions) > 1 and not isinstance(pruner, optuna.pruners.NopPruner):
         raise UserError(
             f"pruner {pruner_name!r}: Optuna prunes single-objective studies only; "
@@ -374,13 +384,15 @@ def run_workers(
     catch: Sequence[type[BaseException]] = (),
     **work_options,
 ) -> None:
-    """``work`` in this thread and ``n_jobs - 1`` more, sharing the study's queue (the atomic
-    pop keeps the budget exact); no trial starts after ``timeout`` seconds nor beyond
-    ``limit`` trials. On an exception here (Ctrl-C) the other threads finish their running
-    trial and stop. When the run's first trials all fail alike (``hpo.trials.FailFast``, with
-    ``catch``), every thread stops and the ``UserError`` says why."""
+    """``work`` in this thread and ``n_jobs - 1`` more, sharing the study's budget
+    (``hpo.trials.next_trial`` keeps it exact); no trial starts after ``timeout`` seconds,
+    beyond ``limit`` trials or after ``study.stop()``. On an exception here (Ctrl-C) the
+    other threads finish their running trial and stop. When the run's first trials all fail
+    alike (``hpo.trials.FailFast``, with ``catch``), every thread stops and the ``UserError``
+    says why."""
     fail_fast = FailFast(catch)
     work_options["fail_fast"] = fail_fast
+    clear_stop(study)  # a Study.stop() of an earlier run
     deadline = None if timeout is None else time.monotonic() + timeout
     stop = threading.Event()
     starts = itertools.count()  # next() is atomic: one slot per trial about to start
@@ -449,7 +461,26 @@ def _check_callbacks(callbacks) -> list:
     for callback in callbacks:
         if not callable(callback):
             raise UserError(f"callbacks: {callback!r:.80} is not callable")
-    return list(callbacks)
+    return [_on_failures(c) if isinstance(c, _RETRY_CALLBACKS) else c for c in callbacks]
+
+
+# Optuna's storage callbacks that re-enqueue a trial (the second name since Optuna 4.9)
+_RETRY_CALLBACKS = tuple(
+    getattr(optuna.storages, name)
+    for name in ("RetryFailedTrialCallback", "RetryHeartbeatStaleTrialCallback")
+    if hasattr(optuna.storages, name)
+)
+
+
+def _on_failures(callback):
+    """Optuna's retry callbacks are made for the storage's stale trials and re-enqueue
+    whatever trial they get: among ``callbacks`` they get the failed ones only."""
+
+    def call(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == optuna.trial.TrialState.FAIL:
+            callback(study, trial)
+
+    return call
 
 
 def _prepare_study(
@@ -488,7 +519,7 @@ def _prepare_study(
             if len(study.get_trials(deepcopy=False)) >= n_trials:
                 break
             study.enqueue_trial(dict(config), skip_if_exists=True)
-        add_budget(study, n_trials)
+        set_budget(study, n_trials)
     return study
 
 

@@ -4,8 +4,8 @@
 needs to run its trials (``hpo.study_record``): the built-in task or the ``MODULE:FUNCTION``
 objective, the search space, the optimizer and the seed. ``hpo worker`` (``run_worker``) loads
 the study from the shared storage, rebuilds the objective and the sampler (with a seed of its
-own: the same seed in every worker would duplicate suggestions), and runs trials from the
-study's budget queue until it is empty. The sampler's state comes from the storage, never
+own: the same seed in every worker would duplicate suggestions), and runs trials until the
+study's budget is spent (``hpo.trials.next_trial``). The sampler's state comes from the storage, never
 from the process.
 """
 
@@ -22,9 +22,10 @@ import optuna
 from hpo.errors import UserError
 from hpo.loading import load_callable
 from hpo.optimizers import make_sampler
+from hpo.optuna_internals import clear_stop
 from hpo.storage import open_storage, redact_url
 from hpo.study_record import read_study_record, record_space
-from hpo.trials import FailFast, Objective, work
+from hpo.trials import FailFast, Objective, budget, work
 from hpo.validation import check_real, check_seed
 
 
@@ -104,8 +105,9 @@ def run_worker(
         record["optimizer"],
         seed=worker_seed(stored_seed) if seed is None else seed,
         n_objectives=len(study.directions),
-        n_trials=len(study.get_trials(deepcopy=False)),  # the budget: every trial, queued or done
+        n_trials=max(budget(study) or 0, len(study.get_trials(deepcopy=False))),
     )
+    clear_stop(study)
     fail_fast = FailFast()
     ran = work(
         study,

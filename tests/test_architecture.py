@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import logging
 import pkgutil
 import subprocess
 import sys
@@ -45,7 +46,15 @@ def _modules(package: str) -> list[str]:
 
 def test_import_contract_is_kept(monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert cli.lint_imports(config_filename=str(CONFIG), no_cache=True) == 0
+    # import-linter configures logging with dictConfig, which disables every existing logger
+    # (the toolkit's warnings would vanish from the tests that run after this one)
+    loggers = [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    disabled = [lg.disabled for lg in loggers]
+    try:
+        assert cli.lint_imports(config_filename=str(CONFIG), no_cache=True) == 0
+    finally:
+        for lg, was in zip(loggers, disabled, strict=True):
+            lg.disabled = was
 
 
 def import_cycle(graph: grimp.ImportGraph) -> list[str] | None:

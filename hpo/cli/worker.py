@@ -44,6 +44,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import optuna
 
+    from hpo.trials import budget
     from hpo.worker import run_worker
 
     if not args.verbose:
@@ -52,9 +53,10 @@ def run(args) -> int:
         args.storage, args.study, task=args.task, objective=args.objective, max_trials=args.n_trials, seed=args.seed
     )
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    left = max(0, (budget(study) or 0) - len(states)) + states.count("WAITING")
     print(
         f"worker ran {ran} trials; study {args.study!r}: {states.count('COMPLETE')} complete, "
-        f"{states.count('FAIL')} failed, {states.count('RUNNING')} running, "
-        f"{states.count('WAITING')} waiting"
+        f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed, {states.count('RUNNING')} running, "
+        f"{left} left to run"
     )
     return 0

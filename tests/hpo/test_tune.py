@@ -2,7 +2,11 @@
 timeouts, threads, initial configurations, the history, transfer from source studies."""
 
 import math
+import sys
+import threading
 import time
+import types
+import warnings
 
 import numpy as np
 import optuna
@@ -63,16 +67,20 @@ def param_columns(result):
 
 def test_a_budget_stored_larger_than_asked_runs_only_what_is_asked(tmp_path):
     import hpo
+    from hpo.trials import budget
 
     def objective(params):
         return params["x"]
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     space = {"x": {"type": "float", "low": 0, "high": 1}}
-    hpo.tune(objective, space, optimizer="random", n_trials=40, storage=url, study_name="big", create_only=True)
+    created = hpo.tune(
+        objective, space, optimizer="random", n_trials=40, storage=url, study_name="big", create_only=True
+    )
+    assert budget(created.study) == 40 and created.study.trials == []  # no trial made ahead of its run
     result = hpo.tune(objective, space, optimizer="random", n_trials=5, storage=url, study_name="big")
     states = [t.state.name for t in result.study.get_trials(deepcopy=False)]
-    assert states.count("COMPLETE") == 5 and states.count("WAITING") == 35
+    assert states == ["COMPLETE"] * 5 and budget(result.study) == 5  # the last n_trials asked is the budget
     with pytest.raises(UserError, match="n_trials must be an integer in"):
         hpo.tune(lambda p: p["x"], space, n_trials=10**9)
 
@@ -272,15 +280,32 @@ def test_callbacks_see_every_trial_in_order():
     assert {state for _, _, state in seen} == {"COMPLETE"}
 
 
-def test_timeout_stops_starting_trials_and_keeps_the_rest_queued():
-    def slow(params):
-        time.sleep(0.1)
+@pytest.mark.parametrize("storage", [None, "sqlite"])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_timeout_stops_starting_trials_and_leaves_nothing_queued(storage, n_jobs, tmp_path, monkeypatch):
+    url = None if storage is None else f"sqlite:///{tmp_path / 'study.db'}"
+    clock = {"now": 0.0}  # the run's clock, advanced only by the trials: 1/8 s each
+    lock = threading.Lock()
+    monkeypatch.setattr(sys.modules["hpo.tune"], "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
+
+    def eighth_of_a_second(params):
+        with lock:
+            clock["now"] += 0.125
         return params["x"]
 
-    result = hpo.tune(slow, {"x": FloatDistribution(0, 1)}, n_trials=200, timeout=0.5, seed=0)
+    result = hpo.tune(
+        eighth_of_a_second,
+        {"x": FloatDistribution(0, 1)},
+        n_trials=100_000,
+        timeout=0.5,
+        seed=0,
+        n_jobs=n_jobs,
+        storage=url,
+        study_name="s",
+    )
     states = [t.state.name for t in result.study.get_trials(deepcopy=False)]
-    assert 1 <= states.count("COMPLETE") < 200
-    assert states.count("WAITING") == 200 - states.count("COMPLETE")
+    # the 5th trial would start at 0.5 s: only a thread already past the check runs one more
+    assert states == ["COMPLETE"] * len(states) and 4 <= len(states) <= 3 + n_jobs
 
 
 @pytest.mark.parametrize("storage", [None, "sqlite"])
@@ -493,7 +518,7 @@ def test_interrupted_sqlite_run_resumes_to_the_requested_total(tmp_path, caplog)
     with pytest.raises(KeyboardInterrupt):
         run()
     stored = optuna.load_study(study_name="resume", storage=storage).get_trials()
-    assert [t.state.name for t in stored] == ["COMPLETE"] * 6 + ["FAIL"] + ["WAITING"] * 13
+    assert [t.state.name for t in stored] == ["COMPLETE"] * 6 + ["FAIL"]
     kept = stored[:7]
     assert "interrupted" in kept[-1].user_attrs["error"]
 
@@ -558,3 +583,89 @@ def test_a_progress_bar_into_a_log_writes_few_frames(capsys):
     hpo.tune(slow, {"x": FloatDistribution(0, 1)}, n_trials=40, seed=0, show_progress_bar=True)
     err = capsys.readouterr().err  # not a terminal, as a log file or a pipe
     assert "40/40" in err and err.count("\r") <= 4  # first and last frames (about 0.5 s in all)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_study_stop_from_a_callback_ends_the_run_as_in_optuna(n_jobs):
+    from optuna.study import MaxTrialsCallback
+
+    result = hpo.tune(
+        lambda p: p["x"],
+        {"x": FloatDistribution(0, 1)},
+        n_trials=20,
+        seed=0,
+        n_jobs=n_jobs,
+        callbacks=[lambda study, trial: study.stop() if trial.number == 4 else None],
+    )
+    assert 5 <= len(result.study.trials) <= 4 + n_jobs  # the trials already running finish
+    capped = hpo.tune(
+        lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=20, seed=0, callbacks=[MaxTrialsCallback(3)]
+    )
+    assert [t.state.name for t in capped.study.trials] == ["COMPLETE"] * 3
+
+
+def test_study_stop_from_the_objective_and_a_rerun_goes_on(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def objective(params, trial):
+        if trial.number == 2:
+            trial.study.stop()
+        return params["x"]
+
+    first = hpo.tune(objective, {"x": FloatDistribution(0, 1)}, n_trials=10, seed=0, storage=url, study_name="s")
+    assert len(first.study.trials) == 3
+    again = hpo.tune(objective, {"x": FloatDistribution(0, 1)}, n_trials=10, seed=0, storage=url, study_name="s")
+    assert [t.state.name for t in again.study.trials] == ["COMPLETE"] * 10  # an earlier stop() does not carry over
+
+
+@pytest.mark.parametrize("name", ["RetryHeartbeatStaleTrialCallback", "RetryFailedTrialCallback"])
+def test_retry_callbacks_retry_failures_within_the_budget(name):
+    if not hasattr(optuna.storages, name):
+        pytest.skip(f"optuna {optuna.__version__} has no {name}")
+    retry_callback = getattr(optuna.storages, name)
+    calls = []
+
+    def flaky(params):
+        calls.append(params["x"])
+        if len(calls) == 2:
+            raise RuntimeError("flaky")
+        return params["x"]
+
+    with warnings.catch_warnings():  # RetryFailedTrialCallback is deprecated since Optuna 4.9
+        warnings.simplefilter("ignore", FutureWarning)
+        callback = retry_callback(max_retry=1)
+    result = hpo.tune(flaky, {"x": FloatDistribution(0, 1)}, n_trials=6, seed=0, callbacks=[callback])
+    trials = result.study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"] + ["COMPLETE"] * 4
+    retry = [t for t in trials if retry_callback.retried_trial_number(t) == 1]
+    assert len(retry) == 1 and retry[0].params == trials[1].params
+
+
+def test_a_per_trial_time_limit_where_it_cannot_hold_is_refused():
+    with pytest.raises(UserError, match=r"timeout_per_trial=0.3 needs n_jobs=1, got n_jobs=2"):
+        hpo.tune(lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=4, n_jobs=2, timeout_per_trial=0.3)
+    errors = []
+
+    def in_a_thread():
+        try:
+            hpo.tune(lambda p: p["x"], {"x": FloatDistribution(0, 1)}, n_trials=4, timeout_per_trial=0.3)
+        except UserError as err:
+            errors.append(str(err))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and "needs the main thread" in errors[0]
+
+
+def test_a_stored_budget_that_is_not_a_trial_count_is_refused(tmp_path):
+    from hpo.trials import BUDGET_KEY, work
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    space = {"x": FloatDistribution(0, 1)}
+    study = hpo.tune(lambda p: p["x"], space, n_trials=3, storage=url, study_name="s", create_only=True).study
+    for value in ("3", -1, True, 1e9, 10**12):
+        study.set_user_attr(BUDGET_KEY, value)
+        with pytest.raises(UserError, match=r"stored budget 'hpo:budget' is .*allowed: an integer from 0"):
+            work(study, lambda p: p["x"], space)
+    assert study.trials == []

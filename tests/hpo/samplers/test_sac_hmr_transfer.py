@@ -151,13 +151,13 @@ def test_bad_arguments_are_errors_naming_them(sources):
 
 @pytest.mark.slow
 def test_two_processes_sharing_a_study_train_once_and_run_the_budget_exactly(tmp_path):
-    from hpo.trials import add_budget
+    from hpo.trials import set_budget
 
     storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     _source(0.7, 1, storage=storage, name="src-a")
     _source(0.8, 2, storage=storage, name="src-b")
     target = optuna.create_study(study_name="target", storage=storage)
-    add_budget(target, 24)
+    set_budget(target, 24)
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
     workers = [
