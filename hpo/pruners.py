@@ -17,6 +17,7 @@ any training (``Reporter.check_learning_rate``).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 import optuna
 from optuna.pruners import BasePruner
+from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UserError
 
@@ -70,6 +72,20 @@ def make_pruner(pruner: str | BasePruner | None) -> BasePruner:
     if not isinstance(pruner, str):
         raise UserError(f"pruner must be a registry name or an optuna pruner, got {type(pruner).__name__}")
     return get_pruner(pruner).factory()
+
+
+def model_value(trial: FrozenTrial) -> float | None:
+    """The value a model-based optimizer learns from a finished trial: a complete one's value,
+    a pruned one's last reported value (where it was judged bad enough to stop, as Optuna's
+    TPE and ``CmaEsSampler(consider_pruned_trials=True)`` read it); ``None`` for a failed
+    trial, a pruned one without a report, or a value that is not finite."""
+    if trial.state == TrialState.COMPLETE:
+        value = trial.value
+    elif trial.state == TrialState.PRUNED and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    else:
+        return None
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 class DynamicsPruner(BasePruner):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import random
 import sys
 import threading
@@ -47,6 +46,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UserError
+from hpo.pruners import model_value
 
 INSTALL_PEERS = "sh scripts/install_peers.sh"
 DEFAULT_BUDGET = 100  # the peers that plan for a budget assume this many trials where it is unknown
@@ -261,13 +261,8 @@ def _observations(study: Study, params: Sequence[Param]) -> list[tuple[int, Conf
     sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
     out = []
     for trial in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True):
-        if trial.state == TrialState.COMPLETE:
-            value = trial.value
-        elif trial.intermediate_values:
-            value = trial.intermediate_values[max(trial.intermediate_values)]
-        else:
-            continue
-        if value is None or not math.isfinite(value) or any(p.name not in trial.params for p in params):
+        value = model_value(trial)
+        if value is None or any(p.name not in trial.params for p in params):
             continue
         config = {p.name: p.to_peer(trial.params[p.name]) for p in params}
         out.append((trial._trial_id, config, sign * float(value)))

@@ -15,6 +15,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UserError
+from hpo.pruners import model_value
 from hpo.space import SpaceEncoder
 from hpo.validation import check_seed
 
@@ -175,7 +176,9 @@ def finished_points(
 ) -> tuple[list[FrozenTrial], list[np.ndarray], list[float | None]]:
     """The finished trials (failed ones only where they set every parameter of the space;
     a parameter absent from a completed or pruned trial was inactive), in trial-number order,
-    with their encoded configurations and values (``None``: failed or pruned).
+    with their encoded configurations and values: a pruned trial's is its last finite
+    reported value, as Optuna's TPE and ``CmaEsSampler(consider_pruned_trials=True)`` read
+    them (``None``: failed, or pruned before any report).
     ``encoded``: a cache of encodings by trial number, filled as it goes (finished trials
     never change; give a fresh one when the space changes)."""
     kept, points, values = [], [], []
@@ -196,5 +199,5 @@ def finished_points(
                 encoded[trial.number] = point
         kept.append(trial)
         points.append(point)
-        values.append(trial.value if trial.state == TrialState.COMPLETE else None)
+        values.append(model_value(trial))
     return kept, points, values

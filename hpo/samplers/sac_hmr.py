@@ -16,8 +16,9 @@ continuing episode (no terminal state); the budget feature of the observation is
   independent sampler (``RandomSampler`` by default) decides.
 * Per ``train_every`` newly finished trials the agent makes ``gradient_steps`` updates (at
   most ``10 * gradient_steps`` per call, so resuming a long study stays quick).
-* FAIL and PRUNED trials are penalized for the agent (``failure_penalty``, see
-  ``envs.hpo_env``) and stay visible in the study; RUNNING trials are ignored.
+* FAIL trials, and PRUNED ones without a report, are penalized for the agent
+  (``failure_penalty``, see ``envs.hpo_env``); a PRUNED trial counts at its last report.
+  All stay visible in the study; RUNNING trials are ignored.
 * Multi-objective studies: everything is left to the independent sampler.
 * Seeding: ``seed`` fixes the independent sampler, the agent's initialization and its
   action noise. The agent's draws use private copies of the global torch and NumPy RNG

@@ -243,3 +243,28 @@ def test_gp_search_transfers_with_the_sources_prior_and_no_agent():
 if __name__ == "__main__":
     PINNED.write_text(json.dumps({name: suggestions(name) for name in PINNED_OPTIMIZERS}, indent=1) + "\n")
     print(f"wrote {PINNED}")
+
+
+def _mostly_pruned(params, trial):
+    """A curve per trial; the threshold pruner stops the ~85 % of trials far from (0.3, 0.6)."""
+    value = (params["x"] - 0.3) ** 2 + (params["y"] - 0.6) ** 2
+    for step in range(1, 4):
+        trial.report(value + 0.01 / step, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return value
+
+
+@pytest.mark.parametrize("optimizer", ["gp", "cmaes", "tpe", "gp-search", "sac-hmr-pretrained", "sac-hmr"])
+def test_model_based_optimizers_learn_from_pruned_trials(optimizer):
+    space = {"x": optuna.distributions.FloatDistribution(0, 1), "y": optuna.distributions.FloatDistribution(0, 1)}
+
+    def run(name):
+        pruner = optuna.pruners.ThresholdPruner(upper=0.05)
+        return hpo.tune(_mostly_pruned, space, optimizer=name, pruner=pruner, n_trials=30, seed=0, study_name="s")
+
+    modelled, random = run(optimizer).study.trials, run("random").study.trials
+    assert sum(t.state.name == "COMPLETE" for t in random) < 10  # too few complete trials to model on alone
+    differ = [a.params != b.params for a, b in zip(modelled, random, strict=True)]
+    assert sum(differ[10:]) == 20  # past the start-up trials every suggestion is the model's
+    assert sum(t.state.name == "COMPLETE" for t in modelled) > sum(t.state.name == "COMPLETE" for t in random)
