@@ -14,9 +14,11 @@ when the pruner says so (see ``_CVEvaluation``).
 from __future__ import annotations
 
 import numbers
+import re
 import time
 import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +38,9 @@ from hpo.errors import UserError
 from hpo.optimizers import get_optimizer
 from hpo.pruners import make_pruner
 from hpo.space import as_space
+from hpo.storage import open_storage
 from hpo.tune import tune
-from hpo.validation import check_choice, check_int, check_seed
+from hpo.validation import check_choice, check_int, check_real, check_seed
 
 # Parameters that set how long a warm-startable estimator trains, in order of preference.
 _BUDGET_PARAMS = ("n_estimators", "max_iter")
@@ -71,6 +74,64 @@ class _Record:
     score_time: np.ndarray
     state: str  # COMPLETE, PRUNED or FAIL, as the trial's state in the study
     error: str | None = None  # why no split could be fitted
+
+    def stored(self) -> dict[str, Any]:
+        """The record as JSON for the trial's user attribute ``CV_KEY`` (parameters apart:
+        the trial has them). NaN scores are stored as ``None``."""
+
+        def listed(values):
+            return None if values is None else [None if np.isnan(v) else float(v) for v in np.asarray(values, float)]
+
+        return {
+            "test_scores": listed(self.test_scores),
+            "train_scores": listed(self.train_scores),
+            "fit_time": listed(self.fit_time),
+            "score_time": listed(self.score_time),
+            "state": self.state,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_trial(cls, trial: optuna.trial.FrozenTrial, n_splits: int, train: bool) -> _Record | None:
+        """The record a trial stored (``None`` if it stored none: it failed before one was
+        made). It comes from a storage that others can write: a record of another shape is
+        refused with a ``UserError`` naming the trial."""
+        stored = trial.user_attrs.get(CV_KEY)
+        if stored is None:
+            return None
+
+        def scores(name: str, required: bool = True) -> np.ndarray | None:
+            values = stored.get(name) if isinstance(stored, Mapping) else None
+            if values is None and not required:
+                return None
+            if not (isinstance(values, list) and len(values) == n_splits):
+                raise ValueError(f"{name} is not a list of {n_splits} numbers")
+            if not all(v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in values):
+                raise ValueError(f"{name} holds something other than numbers")
+            return np.array([np.nan if v is None else float(v) for v in values])
+
+        try:
+            record = cls(
+                dict(trial.params),
+                scores("test_scores"),
+                scores("train_scores", required=train),
+                scores("fit_time"),
+                scores("score_time"),
+                stored.get("state"),
+                stored.get("error"),
+            )
+            if record.state not in ("COMPLETE", "PRUNED", "FAIL"):
+                raise ValueError(f"state is {record.state!r:.40}")
+            if not (record.error is None or isinstance(record.error, str)):
+                raise ValueError("error is not text")
+        except ValueError as err:
+            raise UserError(
+                f"trial {trial.number}: its stored cross-validation record {CV_KEY!r} is refused: {err}"
+            ) from None
+        return record
+
+
+CV_KEY = "hpo:cv"
 
 
 @dataclass
@@ -118,9 +179,16 @@ class _CVEvaluation:
             raise
         except Exception as err:
             self.error = err
+            if trial is not None and hasattr(trial, "study"):
+                trial.study.stop()  # error_score="raise": no further trial starts
             raise
-        self.records.append(record)
+        self._keep(record, trial)
         return float(np.mean(record.test_scores))
+
+    def _keep(self, record: _Record, trial) -> None:
+        self.records.append(record)
+        if trial is not None and hasattr(trial, "set_user_attr"):
+            trial.set_user_attr(CV_KEY, record.stored())
 
     def _cross_validate(self, estimator, params: dict[str, Any]) -> _Record:
         try:
@@ -180,13 +248,13 @@ class _CVEvaluation:
             pruned=pruned,
         )
         if pruned:
-            self.records.append(record)
+            self._keep(record, trial)
             raise optuna.TrialPruned(f"pruned after step {step} of {len(schedule)}")
         return record
 
     def _failed(self, params: dict[str, Any], err: Exception) -> _Record:
         """The record of a configuration that no split could fit: ``error_score`` everywhere."""
-        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        reason = _reason(err)
         warnings.warn(f"no split could be fitted with {params}: {reason}", FitFailedWarning, stacklevel=3)
         scores = np.full(len(self.splits), self.error_score, dtype=float)
         times = np.zeros(len(self.splits))
@@ -341,22 +409,45 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         A registry name (``hpo.optimizers()``) or an Optuna sampler instance.
     pruner:
         A pruner name (``hpo.pruners.pruners()``) or an Optuna pruner; it stops unpromising
-        trials of iterative estimators
-        (``partial_fit``, or ``warm_start`` with ``n_estimators``/``max_iter``).
+        trials of iterative estimators (``partial_fit``, or ``warm_start`` with
+        ``n_estimators``/``max_iter``). Any other estimator (a ``Pipeline`` too: it has no
+        ``partial_fit``) cannot report a score per step, and a pruner is refused for it.
     n_trials:
-        Number of configurations tried.
+        Number of configurations tried (with ``storage``, the study's total: a rerun goes on
+        with the rest).
     cv, scoring, error_score, return_train_score:
         As in ``GridSearchCV``; ``scoring`` is one metric (a scorer name or a callable), a
-        higher score is better.
+        higher score is better. With ``error_score="raise"`` the first failing fit stops the
+        search and is raised.
     refit:
-        Refit the best configuration on the whole data (``best_estimator_``, ``predict``...).
+        ``True``: refit the best configuration on the whole data (``best_estimator_``,
+        ``predict``...). A callable: ``refit(cv_results_)`` returns the index of the
+        configuration to refit (``best_score_`` is then not set), as in ``GridSearchCV``.
+        ``False``: no refit.
     random_state:
-        Seeds the optimizer (a non-negative integer or ``None``).
+        Seeds the optimizer: a non-negative integer, ``None``, or a NumPy ``RandomState`` or
+        ``Generator`` (one seed is drawn from it per fit).
     max_iter:
         Steps of an iterative estimator when a pruner is used: ``partial_fit`` calls, or
         equal chunks of its own ``n_estimators``/``max_iter`` with warm start.
     show_progress_bar:
         A tqdm bar over trials.
+    n_jobs:
+        Trials run in parallel threads (as ``OptunaSearchCV``'s ``n_jobs``); the budget
+        stays exact.
+    timeout:
+        Seconds for the search: no trial starts after it (``None``: no limit).
+    callbacks:
+        ``callback(study, frozen_trial)`` after every trial, as Optuna's; ``study.stop()``
+        there ends the search.
+    storage, study_name:
+        An Optuna storage URL or object and a study name: the search is kept there (for the
+        dashboard, or to resume: a rerun of the same search runs only the trials still
+        missing and reports them all). A study of that name that holds another search
+        (estimator, scoring, splits, data size) is refused.
+    verbose:
+        0: quiet (Optuna's messages are hidden during ``fit``); 1 or more: Optuna's
+        per-trial log.
 
     Attributes
     ----------
@@ -387,6 +478,12 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         return_train_score=False,
         max_iter=10,
         show_progress_bar=False,
+        n_jobs=1,
+        timeout=None,
+        callbacks=None,
+        storage=None,
+        study_name=None,
+        verbose=0,
     ):
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -401,6 +498,12 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         self.return_train_score = return_train_score
         self.max_iter = max_iter
         self.show_progress_bar = show_progress_bar
+        self.n_jobs = n_jobs
+        self.timeout = timeout
+        self.callbacks = callbacks
+        self.storage = storage
+        self.study_name = study_name
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -408,45 +511,62 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = deepcopy(inner.classifier_tags)
         tags.regressor_tags = deepcopy(inner.regressor_tags)
+        tags.target_tags = deepcopy(inner.target_tags)
         tags.input_tags.pairwise = inner.input_tags.pairwise
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
 
     def fit(self, X, y=None, groups=None, **fit_params):
-        """Run the search, then refit the best configuration on ``X, y`` (``refit=True``).
+        """Run the search, then refit the chosen configuration on ``X, y`` (``refit``).
 
         ``groups`` goes to the splitter; ``fit_params`` to every fit of the estimator.
         """
         space, evaluation = self._evaluation(X, y, groups, fit_params=fit_params)
-        result = tune(
-            evaluation,  # called as evaluation(params, trial): the trial reports for the pruner
-            space,
-            optimizer=self.optimizer,
-            pruner=self.pruner,
-            n_trials=self.n_trials,
-            direction="maximize",
-            seed=self.random_state,
-            show_progress_bar=self.show_progress_bar,
-            catch=(Exception,),  # the evaluation handles the estimator's errors itself (error_score)
-        )
+        storage = open_storage(self.storage)
+        described = self._description(evaluation)
+        with _optuna_verbosity(self.verbose):
+            _check_same_search(storage, self.study_name, described)
+            result = tune(
+                evaluation,  # called as evaluation(params, trial): the trial reports for the pruner
+                space,
+                optimizer=self.optimizer,
+                pruner=self.pruner,
+                n_trials=self.n_trials,
+                direction="maximize",
+                seed=_seed(self.random_state),
+                show_progress_bar=self.show_progress_bar,
+                catch=(Exception,),  # the evaluation handles the estimator's errors itself (error_score)
+                n_jobs=self.n_jobs,
+                timeout=self.timeout,
+                callbacks=list(self.callbacks or ()),
+                storage=storage,
+                study_name=self.study_name,
+            )
+            result.study.set_user_attr(SEARCH_KEY, described)
         if evaluation.error is not None:
             raise evaluation.error
-        if not evaluation.records:
+        n_splits = len(evaluation.splits)
+        records = [_Record.from_trial(t, n_splits, self.return_train_score) for t in result.study.trials]
+        records = [record for record in records if record is not None]
+        if not records:
             reasons = {trial.user_attrs.get("error") for trial in result.study.trials}
             raise UserError(f"no configuration was evaluated; the trials failed with: {'; '.join(map(str, reasons))}")
-        if all(record.error for record in evaluation.records):
+        if all(record.error for record in records):
             raise UserError(
-                f"estimator: no configuration could be fitted ({len(evaluation.records)} tried); "
-                f"the first error: {evaluation.records[0].error}"
+                f"estimator: no configuration could be fitted ({len(records)} tried); "
+                f"the first error: {records[0].error}"
             )
         self.study_ = result.study
-        self.n_trials_ = len(evaluation.records)
-        self.cv_results_ = _cv_results(evaluation.records, len(evaluation.splits), self.return_train_score)
-        self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.n_trials_ = len(records)
+        self.cv_results_ = _cv_results(records, n_splits, self.return_train_score)
+        if callable(self.refit):
+            self.best_index_ = _refit_index(self.refit, self.cv_results_)
+        else:
+            self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.best_params_ = self.cv_results_["params"][self.best_index_]
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.scorer_ = evaluation.scorer
-        self.n_splits_ = len(evaluation.splits)
+        self.n_splits_ = n_splits
         self.multimetric_ = False
         if self.refit:
             start = time.perf_counter()
@@ -455,9 +575,24 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             self.refit_time_ = time.perf_counter() - start
         return self
 
+    def _description(self, evaluation: _CVEvaluation) -> dict[str, Any]:
+        """What makes two fits the same search, stored in the study (``SEARCH_KEY``) and
+        compared when a study is resumed: the estimator and its parameters, the scoring, the
+        splits' sizes and the number of samples."""
+        return {
+            "estimator": type(self.estimator).__name__,
+            "estimator_params": {k: _described(v) for k, v in sorted(self.estimator.get_params(deep=True).items())},
+            "scoring": repr(self.scoring),
+            "splits": [[len(train), len(test)] for train, test in evaluation.splits],
+            "n_samples": evaluation.n_samples,
+            "return_train_score": bool(self.return_train_score),
+        }
+
     def _evaluation(self, X, y, groups, fit_params: dict[str, Any]) -> tuple[dict, _CVEvaluation]:
         """Check the arguments and the data; return the search space and the objective."""
         space = self._check_params()
+        if y is None and get_tags(self.estimator).target_tags.required:
+            raise UserError(f"{type(self.estimator).__name__} requires y to be passed, but the target y is None")
         try:
             X, y, groups = indexable(X, y, groups)
         except ValueError as err:
@@ -501,10 +636,25 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         if not isinstance(self.optimizer, optuna.samplers.BaseSampler):
             get_optimizer(self.optimizer)
-        make_pruner(self.pruner)
+        pruner = make_pruner(self.pruner)
+        if not isinstance(pruner, optuna.pruners.NopPruner) and _iterative_mode(estimator) is None:
+            raise UserError(
+                f"pruner {self.pruner!r}: {type(estimator).__name__} cannot report a score per training step "
+                "(no partial_fit, nor warm_start with n_estimators or max_iter; a Pipeline has neither), so "
+                "nothing could be pruned; use pruner='none', or tune an iterative estimator"
+            )
         check_int("n_trials", self.n_trials, 1)
+        check_int("n_jobs", self.n_jobs, 1)
+        check_int("verbose", self.verbose, 0)
+        if self.timeout is not None:
+            check_real("timeout", self.timeout, 0, exclusive_minimum=True)
+        if self.callbacks is not None and (
+            isinstance(self.callbacks, (str, bytes)) or not isinstance(self.callbacks, (list, tuple))
+        ):
+            raise UserError(f"callbacks must be a list of callables or None, got {self.callbacks!r:.80}")
         check_int("max_iter", self.max_iter, 1)
-        check_seed(self.random_state, "random_state")
+        if not isinstance(self.random_state, (np.random.RandomState, np.random.Generator)):
+            check_seed(self.random_state, "random_state")
         if isinstance(self.scoring, str):
             check_choice("scoring", self.scoring, sorted(get_scorer_names()))
         elif not (self.scoring is None or callable(self.scoring)):
@@ -515,7 +665,9 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             raise UserError(f"scoring is None and {type(estimator).__name__} has no score method; give a scoring")
         if not (self.error_score == "raise" or _is_real(self.error_score)):
             raise UserError(f"error_score must be 'raise' or a number, got {self.error_score!r}")
-        for name in ("refit", "return_train_score", "show_progress_bar"):
+        if not callable(self.refit) and not isinstance(self.refit, (bool, np.bool_)):
+            raise UserError(f"refit must be True, False or a callable of cv_results_, got {self.refit!r:.80}")
+        for name in ("return_train_score", "show_progress_bar"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
                 raise UserError(f"{name} must be True or False, got {value!r}")
@@ -564,11 +716,91 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         return self.best_estimator_.classes_
 
     @property
+    def feature_names_in_(self):
+        try:
+            return self._best().feature_names_in_
+        except NotFittedError as err:
+            raise AttributeError(f"{type(self).__name__} is not fitted: no feature_names_in_") from err
+
+    @property
     def n_features_in_(self):
         try:
             return self._best().n_features_in_
         except NotFittedError as err:
             raise AttributeError(f"{type(self).__name__} is not fitted: no n_features_in_") from err
+
+
+def _reason(err: Exception) -> str:
+    """One line that says why a fit failed: the last ``SomeError: message`` line of the text
+    (``cross_validate`` quotes the estimators' tracebacks), else the first line."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    quoted = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception): ", line)]
+    return quoted[-1] if quoted else (lines[0] if lines else type(err).__name__)
+
+
+SEARCH_KEY = "hpo:searchcv"
+
+
+def _described(value) -> str:
+    """A parameter's value as text that is the same in every process (no memory address)."""
+    if isinstance(value, BaseEstimator):
+        return type(value).__name__  # its own parameters are listed apart (get_params(deep=True))
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))[:500]
+
+
+def _check_same_search(storage, study_name: str | None, described: Mapping[str, Any]) -> None:
+    """Refuse to resume a study that holds another search (``SearchCV._description``)."""
+    if storage is None or study_name is None:
+        return
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        return
+    held = study.user_attrs.get(SEARCH_KEY)
+    if held is None:
+        if study.trials:
+            raise UserError(f"study {study_name!r} holds trials of something other than a SearchCV; use another name")
+        return
+    if not isinstance(held, Mapping):
+        raise UserError(f"study {study_name!r}: its stored search {SEARCH_KEY!r} is not a mapping; use another name")
+    changed = sorted(key for key in described.keys() | held.keys() if held.get(key) != described.get(key))
+    if changed:
+        raise UserError(
+            f"study {study_name!r} holds another search ({', '.join(changed)} differ); resume it with the same "
+            "estimator, scoring, cv and data, or use another study_name"
+        )
+
+
+@contextmanager
+def _optuna_verbosity(verbose: int):
+    """Optuna's log level for the block: warnings only at ``verbose=0``, else its per-trial
+    info; restored after."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING if verbose == 0 else optuna.logging.INFO)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def _seed(random_state) -> int | None:
+    """A seed for ``hpo.tune`` from ``random_state`` (scikit-learn's forms)."""
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    return random_state
+
+
+def _refit_index(refit, cv_results: dict[str, Any]) -> int:
+    """``refit(cv_results_)``: the index of the configuration to refit, checked."""
+    index = refit(cv_results)
+    n = len(cv_results["params"])
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index < n:
+        raise UserError(
+            f"refit: the callable returned {index!r:.80}; allowed: an index of cv_results_ from 0 to {n - 1}"
+        )
+    return int(index)
 
 
 def _is_real(value) -> bool:

@@ -2,7 +2,9 @@
 scikit-learn's conventions (clone, get/set params, pickling, the estimator checks); step-wise
 reporting and pruning of iterative estimators; failures and bad input."""
 
+import json
 import pickle
+import sqlite3
 
 import numpy as np
 import optuna
@@ -13,7 +15,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.datasets import load_iris
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import FitFailedWarning
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -101,8 +103,12 @@ def test_scikit_learn_conventions_clone_get_and_set_params():
 
 
 @pytest.mark.slow
-def test_scikit_learn_estimator_checks():
-    search = SearchCV(LogisticRegression(), C_RANGE, n_trials=2, cv=2, random_state=0)
+@pytest.mark.parametrize(
+    ("estimator", "space"),
+    [(LogisticRegression(), C_RANGE), (Ridge(), {"alpha": FloatDistribution(1e-2, 1e2, log=True)})],
+)
+def test_scikit_learn_estimator_checks(estimator, space):
+    search = SearchCV(estimator, space, n_trials=2, cv=2, random_state=0)
     expected = {"check_non_transformer_estimators_n_iter": "max_iter sets pruning steps; the search has no n_iter_"}
     check_estimator(search, expected_failed_checks=expected)
 
@@ -201,11 +207,17 @@ def test_failing_configurations_score_error_score_or_raise():
         ({"pruner": "bogus"}, "pruner 'bogus' is unknown; allowed: none, median"),
         ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
         ({"max_iter": 2.5}, "max_iter must be an integer >= 1, got 2.5"),
-        ({"random_state": np.random.RandomState(0)}, "random_state must be a non-negative integer or None"),
+        ({"random_state": -1}, "random_state must be a non-negative integer or None"),
+        ({"random_state": "0"}, "random_state must be a non-negative integer or None"),
+        ({"n_jobs": 0}, "n_jobs must be an integer >= 1, got 0"),
+        ({"verbose": -1}, "verbose must be an integer >= 0, got -1"),
+        ({"timeout": 0}, "timeout must be"),
+        ({"callbacks": print}, "callbacks must be a list of callables or None"),
+        ({"pruner": "median"}, "pruner 'median': SVC cannot report a score per training step"),
         ({"scoring": "acuracy"}, "scoring is 'acuracy'; allowed: accuracy"),
         ({"scoring": ["accuracy", "f1_macro"]}, "scoring must be one metric"),
         ({"error_score": "ignore"}, "error_score must be 'raise' or a number, got 'ignore'"),
-        ({"refit": "yes"}, "refit must be True or False, got 'yes'"),
+        ({"refit": "yes"}, "refit must be True, False or a callable of cv_results_, got 'yes'"),
         ({"return_train_score": 1}, "return_train_score must be True or False"),
         ({"cv": "five"}, "cv='five': Expected `cv` as an integer"),
         ({"cv": 200}, "cv=200: "),
@@ -254,3 +266,83 @@ def test_fit_prunes_iterative_estimators_through_hpo_tune():
     assert search.best_score_ == max(
         score for score, state in zip(search.cv_results_["mean_test_score"], states) if state == "COMPLETE"
     )
+
+
+def test_a_pruner_is_refused_for_an_estimator_that_cannot_report_steps():
+    pipeline = make_pipeline(StandardScaler(), SGDClassifier(random_state=0))
+    space = {"sgdclassifier__alpha": FloatDistribution(1e-5, 1e-1, log=True)}
+    with pytest.raises(UserError, match=r"pruner 'median': Pipeline cannot report a score per training step"):
+        SearchCV(pipeline, space, pruner="median", n_trials=3, cv=3).fit(X, Y)
+
+
+def test_parallel_trials_run_the_budget_and_results_follow_the_trials():
+    search = SearchCV(SVC(), C_RANGE, n_trials=8, cv=3, n_jobs=2, random_state=0).fit(X, Y)
+    assert search.n_trials_ == 8 == len(search.study_.trials)
+    assert search.cv_results_["params"] == [t.params for t in search.study_.trials]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], [t.value for t in search.study_.trials])
+
+
+def test_a_callback_stops_the_search_and_the_options_reach_the_tuner(monkeypatch):
+    stopper = optuna.study.MaxTrialsCallback(3, states=None)
+    search = SearchCV(SVC(), C_RANGE, n_trials=10, cv=3, callbacks=[stopper], random_state=0).fit(X, Y)
+    assert search.n_trials_ == 3 and len(search.cv_results_["params"]) == 3
+    import hpo.sklearn
+
+    seen = {}
+    real = hpo.sklearn.tune
+    monkeypatch.setattr(hpo.sklearn, "tune", lambda *a, **kw: (seen.update(kw), real(*a, **kw))[1])
+    SearchCV(SVC(), C_RANGE, n_trials=2, cv=3, timeout=60, n_jobs=1, random_state=0).fit(X, Y)
+    assert seen["timeout"] == 60 and seen["n_jobs"] == 1
+
+
+def test_a_search_in_a_storage_resumes_and_reports_every_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    first = SearchCV(SVC(), C_RANGE, n_trials=3, cv=3, random_state=0, storage=url, study_name="svc").fit(X, Y)
+    again = clone(first).set_params(n_trials=5).fit(X, Y)
+    assert again.n_trials_ == 5 and len(again.study_.trials) == 5
+    assert again.cv_results_["params"][:3] == first.cv_results_["params"]
+    np.testing.assert_array_equal(again.cv_results_["split0_test_score"][:3], first.cv_results_["split0_test_score"])
+    with pytest.raises(UserError, match=r"study 'svc' holds another search \(estimator_params differ\)"):
+        clone(first).set_params(estimator__kernel="linear", n_trials=6).fit(X, Y)
+    with pytest.raises(UserError, match=r"study 'svc' holds another search \(n_samples, splits differ\)"):
+        clone(first).set_params(n_trials=6).fit(X[:120], Y[:120])
+    with sqlite3.connect(tmp_path / "search.db") as connection:  # a record changed in the storage
+        connection.execute(
+            "UPDATE trial_user_attributes SET value_json = ? WHERE key = 'hpo:cv' AND trial_id = "
+            "(SELECT trial_id FROM trials WHERE number = 1)",
+            (json.dumps({"test_scores": "many"}),),
+        )
+    with pytest.raises(UserError, match=r"trial 1: its stored cross-validation record 'hpo:cv' is refused"):
+        clone(first).set_params(n_trials=5).fit(X, Y)
+
+
+def test_refit_callable_random_state_objects_and_feature_names():
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    search = SearchCV(SVC(), C_RANGE, n_trials=4, cv=3, refit=lambda results: 0, random_state=np.random.RandomState(0))
+    search.fit(frame, Y)
+    assert search.best_index_ == 0 and not hasattr(search, "best_score_")
+    assert search.best_estimator_.C == search.cv_results_["params"][0]["C"]
+    assert list(search.feature_names_in_) == list(frame.columns) and search.n_features_in_ == 4
+    repeat = clone(search).set_params(random_state=np.random.RandomState(0)).fit(frame, Y)
+    assert repeat.cv_results_["params"] == search.cv_results_["params"]  # one seed drawn per fit
+    with pytest.raises(
+        UserError, match=r"refit: the callable returned 9; allowed: an index of cv_results_ from 0 to 3"
+    ):
+        clone(search).set_params(refit=lambda results: 9, random_state=0).fit(X, Y)
+
+
+def test_error_score_raise_stops_at_the_first_failing_fit():
+    storage = optuna.storages.InMemoryStorage()
+    search = SearchCV(
+        SVC(), {"C": CategoricalDistribution([-1.0])}, n_trials=10, cv=3, error_score="raise", storage=storage
+    )
+    with pytest.raises(ValueError, match="'C' parameter of .* must be a float in the range"):
+        search.set_params(study_name="raise").fit(X, Y)
+    assert len(optuna.load_study(study_name="raise", storage=storage).trials) == 1
+
+
+def test_a_quiet_search_prints_nothing_of_optuna(capfd):
+    SearchCV(SVC(), C_RANGE, n_trials=2, cv=3, random_state=0).fit(X, Y)
+    assert "A new study created" not in capfd.readouterr().err
+    SearchCV(SVC(), C_RANGE, n_trials=2, cv=3, random_state=0, verbose=1).fit(X, Y)
+    assert "A new study created" in capfd.readouterr().err
