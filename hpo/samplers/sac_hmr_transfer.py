@@ -29,9 +29,10 @@ are, then *how* to search there. ``sac-hmr-transfer`` (``from_sources``) so has 
 
 **Caching**: the meta-trained weights go into the study's storage as a study system
 attribute (NumPy ``.npz``, base64; never pickle), keyed by a hash of the sources, the
-portfolio, the space, the seed and the settings (the budget among them: a rerun with a
-larger ``n_trials`` trains for its own horizon). A rerun, or another worker on the same
-study, loads them instead of training; a worker that finds another one's live claim waits
+portfolio, the space, the seed and the training settings. The budget is not in the key: a
+rerun with a larger ``n_trials`` loads the agent meta-trained for the first run's horizon
+(the budget feature of its observation then counts toward the new budget). A rerun, or
+another worker on the same study, loads them instead of training; a worker that finds another one's live claim waits
 for its weights, at most ``_CLAIM_SECONDS`` (10 minutes), and takes over a claim older than
 that, dated in the future or malformed. The record is read as input from a storage others
 may write: at most 16 MiB of base64, at most 64 MiB declared by the ``.npz`` members before
@@ -280,9 +281,8 @@ class SACHMRTransferSampler(PretrainedSampler):
             "sources": [(s.name, [sorted((k, repr(v)) for k, v in p.items()) for p in s.params]) for s in self.sources],
             "scores": [np.round(s.scores, 12).tolist() for s in self.sources],
             "start": [sorted((k, repr(v)) for k, v in c.items()) for c in self.start],
-            "settings": [
+            "settings": [  # the horizon (the study's budget) is left out: a rerun that raises it loads
                 self.agent_name,
-                self.horizon,
                 self.training_steps,
                 self.episode_length,
                 self.batch_size,

@@ -107,6 +107,18 @@ def test_a_rerun_on_the_same_storage_loads_the_cached_agent_and_continues_identi
     assert [t.params for t in copy.trials] == [t.params for t in first.trials[:6]]
 
 
+def test_a_rerun_with_a_larger_budget_loads_the_cached_agent(sources, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    first = from_sources(sources, SPACE, seed=5, n_trials=6, **FAST)
+    _run(first, n_trials=6, storage=storage, name="target")
+    larger = from_sources(sources, SPACE, seed=5, n_trials=10, **FAST)
+    study = _run(larger, n_trials=4, storage=storage, name="target")
+    assert first.sampler.training_seconds is not None and larger.sampler.training_seconds is None
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    cached = [key for key in attrs if key.startswith(CACHE_ATTR) and not key.endswith(":claim")]
+    assert len(cached) == 1  # one agent stored, not one per budget
+
+
 def test_the_sources_prior_is_used_where_the_sources_agree_on_the_good_region(sources):
     from hpo.space import SpaceEncoder
 
