@@ -32,7 +32,7 @@ from hpo.digits_mlp import N_CLASSES, DigitsMLP
 from hpo.dynamics import lr_range
 from hpo.io import atomic_write_text
 from hpo.trials import FINISHED
-from hpo.tune import tune
+from hpo.tuning import tune
 
 PRUNERS = ("none", "median", "hyperband", "dynamics")
 SPACE = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 
 from hpo.io import atomic_write
-from hpo.tune import history_frame
+from hpo.tuning import history_frame
 
 
 def plot_study(study: optuna.Study, path: str | Path, title: str | None = None) -> Path:

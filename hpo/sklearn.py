@@ -39,7 +39,7 @@ from hpo.optimizers import get_optimizer
 from hpo.pruners import make_pruner
 from hpo.space import as_space
 from hpo.storage import open_storage
-from hpo.tune import tune
+from hpo.tuning import tune
 from hpo.validation import check_choice, check_int, check_real, check_seed
 
 # Parameters that set how long a warm-startable estimator trains, in order of preference.

@@ -56,7 +56,7 @@ def compare_ranges(
     """Returns (one row per range x seed, best-so-far curves by range, the suggested range)."""
     import optuna
 
-    from hpo.tune import tune
+    from hpo.tuning import tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = task or DigitsMLP()

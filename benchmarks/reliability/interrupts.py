@@ -57,7 +57,7 @@ OBJECTIVE = "import time\ndef objective(p):\n    time.sleep(0.05)\n    return (p
 SPACE = "x: {type: float, low: -1, high: 1}\nn: {type: int, low: 0, high: 3}\n"
 N_TRIALS = 60
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# 130: "hpo: interrupted"; -SIGINT: interrupted while Python imports the command, before hpo's
+# 130: "hpo: interrupted"; -SIGINT: interrupted while Python itself starts, before hpo's
 # handler is in place; 0: finished before the interrupt.
 EXPECTED_EXITS = (0, 130, -signal.SIGINT)
 
@@ -71,6 +71,7 @@ class Outcome:
     corrupt: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    traceback: bool = False  # stderr holds a Python traceback
     stack: str = ""
 
 
@@ -338,7 +339,9 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupt_once(command, folder: Path, rng: random.Random, hang_seconds: float) -> Outcome:
+def interrupt_once(
+    command, folder: Path, rng: random.Random, hang_seconds: float, from_start: float | None = None
+) -> Outcome:
     command.prepare(folder)
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     log = folder / "stderr.txt"  # a file, not a pipe: a full pipe would block the command
@@ -354,16 +357,20 @@ def interrupt_once(command, folder: Path, rng: random.Random, hang_seconds: floa
         )
     group = process.pid
     try:
-        return _interrupt(command, folder, process, log=log, rng=rng, hang_seconds=hang_seconds)
+        return _interrupt(command, folder, process, log=log, rng=rng, hang_seconds=hang_seconds, from_start=from_start)
     finally:
         if process.poll() is None:  # the campaign itself was stopped
             os.killpg(group, signal.SIGKILL)
             process.wait()
 
 
-def _interrupt(command, folder: Path, process, log: Path, rng: random.Random, hang_seconds: float) -> Outcome:
+def _interrupt(
+    command, folder: Path, process, log: Path, rng: random.Random, hang_seconds: float, from_start: float | None
+) -> Outcome:
     group = process.pid
-    if rng.random() < 0.5:  # any moment, start-up included
+    if from_start is not None:  # a moment of the first seconds: Python's start and the imports
+        deadline = time.monotonic() + rng.uniform(0.0, from_start)
+    elif rng.random() < 0.5:  # any moment, start-up included
         deadline = time.monotonic() + rng.uniform(0.2, 10.0)
     else:  # a moment of the work itself
         while process.poll() is None and not command.finished(folder):
@@ -387,6 +394,7 @@ def _interrupt(command, folder: Path, process, log: Path, rng: random.Random, ha
         process.wait()
         outcome.stack = log.read_text(errors="replace")[-6000:]
     outcome.exit_code = process.returncode
+    outcome.traceback = "Traceback (most recent call last)" in log.read_text(errors="replace")
     outcome.orphans = _kill_group(group)
     command.check(folder, before, outcome)
     return outcome
@@ -422,7 +430,15 @@ def _kill_group(group: int, grace: float = 5.0) -> list[str]:
 # ---- the campaign --------------------------------------------------------------------------
 
 
-def campaign(names: list[str], runs: int, seed: int, hang_seconds: float, hog: bool, keep: Path | None) -> dict:
+def campaign(
+    names: list[str],
+    runs: int,
+    seed: int,
+    hang_seconds: float,
+    hog: bool,
+    keep: Path | None,
+    from_start: float | None = None,
+) -> dict:
     rng = random.Random(seed)
     hog_process = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if hog else None
     summary = {}
@@ -432,7 +448,9 @@ def campaign(names: list[str], runs: int, seed: int, hang_seconds: float, hog: b
             outcomes = []
             for index in range(runs):
                 with tempfile.TemporaryDirectory(prefix=f"hpo-interrupt-{name}-") as tmp:
-                    outcome = interrupt_once(COMMANDS[name], Path(tmp), rng, hang_seconds=hang_seconds)
+                    outcome = interrupt_once(
+                        COMMANDS[name], Path(tmp), rng, hang_seconds=hang_seconds, from_start=from_start
+                    )
                     outcomes.append(outcome)
                     if keep is not None and (
                         outcome.hang
@@ -441,6 +459,7 @@ def campaign(names: list[str], runs: int, seed: int, hang_seconds: float, hog: b
                         or outcome.corrupt
                         or outcome.orphans
                         or outcome.exit_code not in EXPECTED_EXITS
+                        or outcome.traceback
                     ):
                         _keep(Path(tmp), keep / f"{name}-{index}", outcome)
             summary[name] = _summarize(outcomes, time.perf_counter() - started)
@@ -468,6 +487,7 @@ def _summarize(outcomes: list[Outcome], seconds: float) -> dict:
         "orphans": sum(len(o.orphans) for o in outcomes),
         "orphan_commands": [name for o in outcomes for name in o.orphans],
         "exit_codes": dict(collections.Counter(o.exit_code for o in outcomes)),
+        "tracebacks": sum(o.traceback for o in outcomes),
         "corrupt": [name for o in outcomes for name in o.corrupt],
         "stacks": [o.stack for o in outcomes if o.hang],
         "seconds": round(seconds, 1),
@@ -478,7 +498,8 @@ def _line(name: str, s: dict) -> str:
     return (
         f"{name}: {s['interrupts']} interrupts ({s['runs'] - s['interrupts']} runs finished first), "
         f"{s['hangs']} hangs, {s['lost_finished']} lost finished, {s['running_left']} RUNNING left, "
-        f"{s['corrupt_files']} corrupt files, {s['orphans']} orphan processes; exit codes {s['exit_codes']}; "
+        f"{s['corrupt_files']} corrupt files, {s['orphans']} orphan processes; exit codes {s['exit_codes']}, "
+        f"{s['tracebacks']} tracebacks; "
         f"{s['seconds']:.0f} s"
     )
 
@@ -491,17 +512,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hang-seconds", type=float, default=60.0, help="an exit later than this is a hang")
     parser.add_argument("--no-hog", action="store_true", help="no CPU-bound process beside the commands")
     parser.add_argument("--keep", type=Path, help="copy the folders of failed runs here")
+    parser.add_argument(
+        "--from-start",
+        type=float,
+        metavar="SECONDS",
+        help="interrupt every run at a uniform moment of its first SECONDS (Python's start and the imports)",
+    )
     parser.add_argument("--json", type=Path, help="also write the summary as JSON")
     args = parser.parse_args(argv)
     # `kill` stops the campaign the way Ctrl-C does: the CPU hog and the command are stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     summary = campaign(
-        args.commands, args.runs, args.seed, hang_seconds=args.hang_seconds, hog=not args.no_hog, keep=args.keep
+        args.commands,
+        args.runs,
+        args.seed,
+        hang_seconds=args.hang_seconds,
+        hog=not args.no_hog,
+        keep=args.keep,
+        from_start=args.from_start,
     )
     if args.json:
         atomic_write_text(args.json, json.dumps(summary, indent=1) + "\n")
     bad = sum(
-        s["hangs"] + s["lost_finished"] + s["running_left"] + s["corrupt_files"] + s["orphans"]
+        s["hangs"] + s["lost_finished"] + s["running_left"] + s["corrupt_files"] + s["orphans"] + s["tracebacks"]
         for s in summary.values()
     )
     return 1 if bad else 0

@@ -20,7 +20,7 @@ from pathlib import Path
 def run_hpo(url: str, n_trials: int, timeout: float) -> tuple[float, Counter]:
     from optuna.distributions import FloatDistribution
 
-    from hpo.tune import tune
+    from hpo.tuning import tune
 
     start = time.perf_counter()
     result = tune(
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import optuna
 
-    import hpo.tune  # noqa: F401  (imported before the clocks start)
+    import hpo.tuning  # noqa: F401  (imported before the clocks start)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:

@@ -89,7 +89,7 @@ def _tune(out: Path, n_trials: int, progress: bool) -> list[Path]:
 
     from hpo.plotting import plot_comparison
     from hpo.tasks import get_task
-    from hpo.tune import tune
+    from hpo.tuning import tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = get_task("svc-digits")

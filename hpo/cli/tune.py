@@ -130,7 +130,7 @@ def run(args) -> int:
     from hpo.space import load_space
     from hpo.storage import redact_url
     from hpo.tasks import get_task
-    from hpo.tune import tune
+    from hpo.tuning import tune
     from hpo.worker import load_objective
 
     if not args.verbose:

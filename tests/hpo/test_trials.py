@@ -18,7 +18,7 @@ import hpo
 import hpo.trials
 from hpo.trials import INTERRUPTED
 
-tune_module = importlib.import_module("hpo.tune")  # the attribute hpo.tune is the function
+tune_module = importlib.import_module("hpo.tuning")
 
 SPACE = {"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)}
 

@@ -68,3 +68,23 @@ def test_help_states_each_default_once_and_only_where_there_is_one(capsys, comma
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
     assert "(default: None)" not in text and "(default: False)" not in text
     assert "] (default:" not in text  # a help that says "[default: ...]" gets no second one
+
+
+def test_ctrl_c_while_the_commands_load_exits_130_with_one_line(monkeypatch, capsys):
+    import hpo.cli.parser
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hpo.cli.parser.importlib, "import_module", interrupted)
+    assert main(["tune", "sphere-4d"]) == 130
+    assert capsys.readouterr().err == "hpo: interrupted; finished work is kept\n"
+
+
+def test_the_command_starts_without_loading_the_libraries():
+    import subprocess
+    import sys
+
+    code = "import sys; import hpo.cli; print(sorted(m for m in sys.modules if m.startswith(('hpo', 'argparse'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['hpo', 'hpo.cli', 'hpo.errors']"  # main's Ctrl-C handling comes first

@@ -1,4 +1,4 @@
-"""``hpo.tune``: run an Optuna study with a registry optimizer, robustly.
+"""``hpo.tune`` (this module, ``hpo.tuning``): run an Optuna study with a registry optimizer, robustly.
 
 Every trial ends in the storage with a state and, for failures, the reason: an objective
 that raises or returns NaN/inf marks its trial FAIL (user attribute ``error``) and the run

@@ -286,7 +286,7 @@ def test_timeout_stops_starting_trials_and_leaves_nothing_queued(storage, n_jobs
     url = None if storage is None else f"sqlite:///{tmp_path / 'study.db'}"
     clock = {"now": 0.0}  # the run's clock, advanced only by the trials: 1/8 s each
     lock = threading.Lock()
-    monkeypatch.setattr(sys.modules["hpo.tune"], "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
+    monkeypatch.setattr(sys.modules["hpo.tuning"], "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
 
     def eighth_of_a_second(params):
         with lock:
