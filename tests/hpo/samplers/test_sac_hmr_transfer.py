@@ -341,3 +341,51 @@ def test_random_corruptions_of_a_cached_agent_load_or_are_refused(sources):
         except ValueError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 50
+
+
+def test_random_mutations_of_a_cached_agent_load_or_are_refused(sources):
+    """300 mutations of a real cached record (bytes changed, cut or added in the archive, the
+    base64 text changed): each loads into the agent or is one ValueError, never another
+    exception, and a refused one leaves the agent as it was."""
+    import random
+
+    import torch
+
+    from hpo.agents.shipped import load_pretrained
+    from hpo.agents.transfer_training import load_weights
+    from hpo.samplers._base import silent_logger
+    from hpo.samplers.sac_hmr_transfer import _decoded
+
+    study = _run(from_sources(sources, SPACE, seed=5, **FAST), n_trials=6)
+    valid = study._storage.get_study_system_attrs(study._study_id)[_cache_key(study)]
+    raw = base64.b64decode(valid)
+    agent = load_pretrained()
+    agent.set_logger(silent_logger())
+    shipped = {name: tensor.clone() for name, tensor in agent.policy.state_dict().items()}
+    rng = random.Random(0)
+    outcomes = {"loaded": 0, "refused": 0}
+    for _ in range(300):
+        kind = rng.random()
+        if kind < 0.4:  # bytes of the archive changed
+            data = bytearray(raw)
+            for _ in range(rng.randint(1, 8)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            record = base64.b64encode(bytes(data)).decode("ascii")
+        elif kind < 0.6:  # the archive cut short or grown
+            cut = raw[: rng.randrange(len(raw))] if rng.random() < 0.5 else raw + bytes(rng.randrange(1, 64))
+            record = base64.b64encode(cut).decode("ascii")
+        elif kind < 0.8:  # the text changed
+            chars = list(valid)
+            chars[rng.randrange(len(chars))] = rng.choice("A/+=!~ \n")
+            record = "".join(chars)
+        else:  # another JSON value in its place
+            record = rng.choice([None, 1, 1.5, [], {}, "", valid[:100], [valid]])
+        try:
+            load_weights(agent, _decoded(record))
+            outcomes["loaded"] += 1
+        except ValueError:
+            outcomes["refused"] += 1
+            now = agent.policy.state_dict()
+            assert all(torch.equal(now[name], tensor) for name, tensor in shipped.items())
+        shipped = {name: tensor.clone() for name, tensor in agent.policy.state_dict().items()}
+    assert outcomes["refused"] > 150
