@@ -169,8 +169,8 @@ def load_weights(agent, data: bytes, *, max_bytes: int = MAX_WEIGHTS_BYTES) -> d
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as err:
-        raise ValueError(f"not a .npz archive ({err})") from None
+    except Exception as err:  # zipfile reports corrupt headers as BadZipFile, OSError, NotImplementedError ...
+        raise ValueError(f"not a .npz archive ({type(err).__name__}: {err})") from None
     if declared > max_bytes:
         raise ValueError(f"its arrays declare {declared} bytes uncompressed; at most {max_bytes} are read")
     try:

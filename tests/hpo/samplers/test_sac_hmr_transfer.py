@@ -312,55 +312,23 @@ def _bounded(call, seconds=60.0):
     return result[0]
 
 
-def test_random_corruptions_of_a_cached_agent_load_or_are_refused(sources):
-    """200 byte-level corruptions of a real cached agent (flipped bytes, cut, appended junk):
-    each loads into the agent or raises ValueError, never another exception."""
-    import random
-
-    from hpo.agents.transfer_training import load_weights, weights_to_bytes
-
-    sampler = SACHMRTransferSampler(sources)
-    valid = weights_to_bytes(sampler.agent)
-    rng = random.Random(0)
-    outcomes = {"loaded": 0, "refused": 0}
-    for _ in range(200):
-        data = bytearray(valid)
-        kind = rng.random()
-        if kind < 0.5:
-            for _ in range(rng.randint(1, 8)):
-                data[rng.randrange(len(data))] = rng.randrange(256)
-        elif kind < 0.8:
-            data = data[: rng.randrange(len(data))]
-        else:
-            data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
-        try:
-            load_weights(
-                SACHMRTransferSampler(sources).agent if outcomes["loaded"] % 50 == 49 else sampler.agent, bytes(data)
-            )
-            outcomes["loaded"] += 1
-        except ValueError:
-            outcomes["refused"] += 1
-    assert outcomes["refused"] > 50
-
-
 def test_random_mutations_of_a_cached_agent_load_or_are_refused(sources):
-    """300 mutations of a real cached record (bytes changed, cut or added in the archive, the
-    base64 text changed): each loads into the agent or is one ValueError, never another
-    exception, and a refused one leaves the agent as it was."""
+    """300 mutations of a cached record (bytes changed, cut or added in the archive, the base64
+    text changed, other JSON values): each loads into the agent or is one ValueError, never
+    another exception, and a refused one leaves the agent as it was."""
     import random
 
     import torch
 
     from hpo.agents.shipped import load_pretrained
-    from hpo.agents.transfer_training import load_weights
+    from hpo.agents.transfer_training import load_weights, weights_to_bytes
     from hpo.samplers._base import silent_logger
     from hpo.samplers.sac_hmr_transfer import _decoded
 
-    study = _run(from_sources(sources, SPACE, seed=5, **FAST), n_trials=6)
-    valid = study._storage.get_study_system_attrs(study._study_id)[_cache_key(study)]
-    raw = base64.b64decode(valid)
     agent = load_pretrained()
     agent.set_logger(silent_logger())
+    raw = weights_to_bytes(SACHMRTransferSampler(sources).agent)  # the bytes a cached record holds
+    valid = base64.b64encode(raw).decode("ascii")
     shipped = {name: tensor.clone() for name, tensor in agent.policy.state_dict().items()}
     rng = random.Random(0)
     outcomes = {"loaded": 0, "refused": 0}
