@@ -39,7 +39,8 @@ def open_storage(
     """An Optuna storage from a URL; storage objects and ``None`` (in memory) pass through.
 
     ``max_retry`` re-enqueues a trial failed by the heartbeat check up to that many times
-    (Optuna's ``RetryFailedTrialCallback``), with the same parameters. ``existing``: a storage
+    (Optuna's ``RetryHeartbeatStaleTrialCallback``; ``RetryFailedTrialCallback`` before
+    Optuna 4.9), with the same parameters. ``existing``: a storage
     that is only read (source studies): a SQLite file that does not exist is refused before
     anything is created.
     """
@@ -54,7 +55,7 @@ def open_storage(
         raise UserError(f"storage {redact_url(storage)!r}: no such SQLite file ({path})")
     try:
         if "://" in storage and not storage.startswith(("redis", "grpc")):
-            callback = optuna.storages.RetryFailedTrialCallback(max_retry=max_retry) if max_retry else None
+            retry = _retry_options(max_retry)
             for attempt in range(_SCHEMA_ATTEMPTS):
                 try:
                     with (
@@ -67,7 +68,7 @@ def open_storage(
                             engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None,
                             heartbeat_interval=heartbeat_interval,
                             grace_period=grace_period if heartbeat_interval else None,
-                            failed_trial_callback=callback,
+                            **retry,
                         )
                 except Exception as err:
                     # Two processes creating the tables of a fresh database at once: the
@@ -81,6 +82,16 @@ def open_storage(
 
 
 _SCHEMA_ATTEMPTS = 5
+
+
+def _retry_options(max_retry: int | None) -> dict:
+    """``RDBStorage``'s retry of stale trials, under the names of the installed Optuna (4.9
+    renamed the callback and its argument, and deprecated the old ones)."""
+    if not max_retry:
+        return {}
+    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
+        return {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)}
+    return {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=max_retry)}
 
 
 def _schema_race(err: BaseException) -> bool:

@@ -33,3 +33,25 @@ def test_postgres_spelling_of_the_scheme_opens_the_same_storage(postgres_url):
     storage = open_storage("postgres" + postgres_url[len("postgresql") :])
     optuna.create_study(study_name="spelled-postgres", storage=storage)
     assert "spelled-postgres" in optuna.get_all_study_names(storage=postgres_url)
+
+
+def test_a_stale_trial_is_failed_and_retried_up_to_max_retry(tmp_path):
+    import time
+    import warnings
+
+    from hpo.storage import open_storage
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # no deprecated Optuna names
+        storage = open_storage(url, heartbeat_interval=1, grace_period=1, max_retry=1)
+    study = optuna.create_study(storage=storage, study_name="s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # heartbeats outside Study.optimize
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    storage.record_heartbeat(trial._trial_id)
+    time.sleep(2.5)  # past the grace period: the trial's worker counts as dead
+    optuna.storages.fail_stale_trials(study)
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "WAITING"]
+    assert study.trials[1].params == study.trials[0].params  # the retry: same parameters
