@@ -113,7 +113,7 @@ class PrunedAwareGPSampler(optuna.samplers.GPSampler):
     ones). Optuna's own counts complete trials only, so with a pruner that stops most trials it
     stayed random search. In a constrained study a pruned trial has no constraint values and
     is left out. It overrides the private ``_intersection_search_space`` and reads trials
-    through ``Study._get_trials``, as GPSampler does (checked against Optuna 4.8 to 5.1;
+    through ``Study._get_trials``, as GPSampler does (checked against Optuna 5.0 and 5.1;
     ``tests/hpo/test_optimizers.py``)."""
 
     def __init__(self, **kwargs):
@@ -142,7 +142,7 @@ class _PrunedAsComplete:
                 value = model_value(trial)
                 if value is None or (constrained and not trial.constraints):
                     continue
-                trial = copy.deepcopy(trial)
+                trial = copy.copy(trial)  # the setters replace the fields: the stored trial is untouched
                 trial.state, trial.value = TrialState.COMPLETE, value
             if states is None or trial.state in states:
                 shown.append(copy.deepcopy(trial) if deepcopy else trial)

@@ -39,8 +39,7 @@ def open_storage(
     """An Optuna storage from a URL; storage objects and ``None`` (in memory) pass through.
 
     ``max_retry`` re-enqueues a trial failed by the heartbeat check up to that many times
-    (Optuna's ``RetryHeartbeatStaleTrialCallback``; ``RetryFailedTrialCallback`` before
-    Optuna 4.9), with the same parameters. ``existing``: a storage
+    (Optuna's ``RetryHeartbeatStaleTrialCallback``), with the same parameters. ``existing``: a storage
     that is only read (source studies): a SQLite file that does not exist is refused before
     anything is created.
     """
@@ -85,13 +84,11 @@ _SCHEMA_ATTEMPTS = 5
 
 
 def _retry_options(max_retry: int | None) -> dict:
-    """``RDBStorage``'s retry of stale trials, under the names of the installed Optuna (4.9
-    renamed the callback and its argument, and deprecated the old ones)."""
+    """``RDBStorage``'s retry of stale trials (Optuna 4.9 renamed the callback and its
+    argument and deprecated the old names)."""
     if not max_retry:
         return {}
-    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
-        return {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)}
-    return {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=max_retry)}
+    return {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)}
 
 
 def _schema_race(err: BaseException) -> bool:

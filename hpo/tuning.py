@@ -464,12 +464,8 @@ def _check_callbacks(callbacks) -> list:
     return [_on_failures(c) if isinstance(c, _RETRY_CALLBACKS) else c for c in callbacks]
 
 
-# Optuna's storage callbacks that re-enqueue a trial (the second name since Optuna 4.9)
-_RETRY_CALLBACKS = tuple(
-    getattr(optuna.storages, name)
-    for name in ("RetryFailedTrialCallback", "RetryHeartbeatStaleTrialCallback")
-    if hasattr(optuna.storages, name)
-)
+# Optuna's storage callbacks that re-enqueue a trial (the first one's deprecated name too)
+_RETRY_CALLBACKS = (optuna.storages.RetryHeartbeatStaleTrialCallback, optuna.storages.RetryFailedTrialCallback)
 
 
 def _on_failures(callback):

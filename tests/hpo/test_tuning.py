@@ -620,8 +620,6 @@ def test_study_stop_from_the_objective_and_a_rerun_goes_on(tmp_path):
 
 @pytest.mark.parametrize("name", ["RetryHeartbeatStaleTrialCallback", "RetryFailedTrialCallback"])
 def test_retry_callbacks_retry_failures_within_the_budget(name):
-    if not hasattr(optuna.storages, name):
-        pytest.skip(f"optuna {optuna.__version__} has no {name}")
     retry_callback = getattr(optuna.storages, name)
     calls = []
 
