@@ -11,5 +11,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test]"
 PYTHON=.venv/bin/python sh scripts/install_peers.sh >/dev/null
+# A 'compat' editable install puts the checkout on sys.path through a plain .pth line; the
+# default one (also the peers script's) imports a finder (and pathlib) in Python's own
+# start-up: 10 ms in which a Ctrl-C lands before any hpo code can handle it (docs/tuning.md).
+# Setuptools calls the mode transitional: the default is the fallback.
+.venv/bin/python -m pip install --quiet -e ".[test]" --config-settings editable_mode=compat 2>/dev/null \
+    || .venv/bin/python -m pip install --quiet -e ".[test]"
