@@ -101,8 +101,9 @@ class AcquisitionEpisode:
         snap: Callable[[np.ndarray], np.ndarray] | None = None,
         categorical: np.ndarray | None = None,
         prior: Callable[[np.ndarray], np.ndarray] | None = None,
+        warp: bool = False,
     ):
-        self.search = GPSearch(dim, snap=snap, categorical=categorical, prior=prior)
+        self.search = GPSearch(dim, snap=snap, categorical=categorical, prior=prior, warp=warp)
         self.dim = self.search.dim
         self.horizon = int(horizon)
         self.lower, self.center = lower, center

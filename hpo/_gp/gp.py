@@ -12,6 +12,14 @@ and sign, and heavy tails (BBOB values spanning decades) do not swamp it. Normal
 the ranks (a copula) were tried first: they lose how much better the best points are, and
 the search got less close to minima (docs/pretrained.md).
 
+With ``warp=True`` each ordered coordinate first goes through the cumulative distribution
+function of a Kumaraswamy distribution, ``1 - (1 - u^a)^b`` on ``u`` in ``[0, 1]`` (Snoek et
+al., 2014, "Input warping for Bayesian optimization of non-stationary functions"; HEBO's
+model), whose two shape parameters are fitted with the kernel's: a function that changes
+fast near one end of a range (a learning rate on a linear scale, BBOB's ill-conditioned
+valleys) becomes stationary enough for one length scale. The shapes have log-normal priors
+centred on the identity (``a = b = 1``).
+
 The length-scale prior's median grows as ``sqrt(d)`` (Hvarfner et al., 2024, "Vanilla
 Bayesian optimization performs great in high dimensions"), which keeps a 20-parameter
 model from chasing noise with its first few points.
@@ -36,6 +44,9 @@ _LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
 _LENGTH_PRIOR_STD = 1.0
 _SIGNAL_PRIOR_STD = 1.0
 _NOISE_PRIOR_MEAN, _NOISE_PRIOR_STD = math.log(1e-3), 2.0
+_LOG_WARP_BOUNDS = (math.log(0.1), math.log(10.0))
+_WARP_PRIOR_STD = 0.75
+_WARP_EDGE = 1e-6  # u is kept inside (0, 1), where the warp's log terms are finite
 
 
 _POWER_GRID = np.linspace(-4.0, 4.0, 41)
@@ -70,6 +81,23 @@ def power_scores(values: np.ndarray) -> np.ndarray:
     return (best - best.mean()) / max(best.std(), 1e-12)
 
 
+def kumaraswamy_warp(x: np.ndarray, log_a: np.ndarray, log_b: np.ndarray, *, gradient: bool = False):
+    """Encoded coordinates ``x`` (n, m) of ``[-1, 1]`` through the Kumaraswamy CDF with shapes
+    ``exp(log_a)``, ``exp(log_b)`` (m,), mapped back onto ``[-1, 1]``; with ``gradient``,
+    also the derivatives of the result with respect to ``log_a`` and ``log_b`` (n, m each)."""
+    a, b = np.exp(log_a), np.exp(log_b)
+    u = np.clip((x + 1.0) / 2.0, _WARP_EDGE, 1.0 - _WARP_EDGE)
+    ua = u**a
+    rest = 1.0 - ua
+    restb = rest**b
+    warped = 1.0 - 2.0 * restb
+    if not gradient:
+        return warped
+    d_log_a = 2.0 * a * b * restb / rest * ua * np.log(u)
+    d_log_b = -2.0 * b * restb * np.log(rest)
+    return warped, d_log_a, d_log_b
+
+
 def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1.0 where two encoded categorical values are different choices (snapped values of one
     choice agree to rounding error), else 0.0."""
@@ -80,7 +108,7 @@ class GaussianProcess:
     """Fit with ``fit(points, targets)``; then ``predict(points)`` gives mean and standard
     deviation of the latent function at new points, in the units of ``targets``."""
 
-    def __init__(self, dim: int, categorical: np.ndarray | None = None):
+    def __init__(self, dim: int, categorical: np.ndarray | None = None, *, warp: bool = False):
         self.dim = int(dim)
         # A categorical coordinate's distance is 0 or 1 (same choice or not), not the gap
         # between bin centres: its choices have no order (as in Optuna's GPSampler).
@@ -88,12 +116,34 @@ class GaussianProcess:
         if self.categorical.shape != (self.dim,):
             raise ValueError(f"categorical: expected {self.dim} flags, got shape {self.categorical.shape}")
         self._ordered = ~self.categorical
-        self.theta = self._prior_mean()  # log length scales, log signal var, log noise var
+        self.warp = bool(warp)
+        # theta: log length scales (dim), log signal variance, log noise variance, then with
+        # warp the log shapes a and b of each ordered coordinate
+        self._n_warped = int(self._ordered.sum()) if self.warp else 0
+        self.theta = self._prior_mean()
         self.points: np.ndarray | None = None
 
     # ---- hyperparameters --------------------------------------------------------------
     def _prior_mean(self) -> np.ndarray:
-        return np.concatenate([np.full(self.dim, 0.5 * math.log(self.dim)), [0.0, _NOISE_PRIOR_MEAN]])
+        return np.concatenate(
+            [np.full(self.dim, 0.5 * math.log(self.dim)), [0.0, _NOISE_PRIOR_MEAN], np.zeros(2 * self._n_warped)]
+        )
+
+    def _prior_stds(self) -> np.ndarray:
+        return np.concatenate(
+            [
+                np.full(self.dim, _LENGTH_PRIOR_STD),
+                [_SIGNAL_PRIOR_STD, _NOISE_PRIOR_STD],
+                np.full(2 * self._n_warped, _WARP_PRIOR_STD),
+            ]
+        )
+
+    def _bounds(self) -> list[tuple[float, float]]:
+        return (
+            [_LOG_LENGTH_BOUNDS] * self.dim
+            + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+            + [_LOG_WARP_BOUNDS] * (2 * self._n_warped)
+        )
 
     @property
     def length_scales(self) -> np.ndarray:
@@ -106,6 +156,26 @@ class GaussianProcess:
     @property
     def noise_variance(self) -> float:
         return float(math.exp(self.theta[self.dim + 1]))
+
+    @property
+    def warp_shapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The Kumaraswamy shapes ``(a, b)`` of the ordered coordinates (ones without warp)."""
+        if not self.warp:
+            ones = np.ones(int(self._ordered.sum()))
+            return ones, ones.copy()
+        m, start = self._n_warped, self.dim + 2
+        return np.exp(self.theta[start : start + m]), np.exp(self.theta[start + m : start + 2 * m])
+
+    def _warped(self, points: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """The points with their ordered coordinates warped (the points themselves without warp)."""
+        if not self.warp:
+            return points
+        m, start = self._n_warped, self.dim + 2
+        warped = points.copy()
+        warped[:, self._ordered] = kumaraswamy_warp(
+            points[:, self._ordered], theta[start : start + m], theta[start + m : start + 2 * m]
+        )
+        return warped
 
     # ---- kernel ----------------------------------------------------------------------
     def _kernel(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -134,8 +204,17 @@ class GaussianProcess:
 
     def _objective(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, diffs: np.ndarray):
         """Negative log marginal likelihood plus negative log prior, and its gradient.
-        ``diffs`` holds the squared coordinate distances flattened to ``(n * n, d)``."""
-        d, n = self.dim, len(y)
+        ``diffs`` holds the squared coordinate distances flattened to ``(n * n, d)``; with
+        warp those of the ordered coordinates are recomputed from the warped points."""
+        d, n, m = self.dim, len(y), self._n_warped
+        if m:
+            start = d + 2
+            warped, d_log_a, d_log_b = kumaraswamy_warp(
+                x[:, self._ordered], theta[start : start + m], theta[start + m :], gradient=True
+            )
+            gaps = warped[:, None, :] - warped[None, :, :]  # (n, n, m)
+            diffs = diffs.copy()
+            diffs[:, self._ordered] = (gaps * gaps).reshape(-1, m)
         inverse_sq = np.exp(-2.0 * theta[:d])
         signal, noise = math.exp(theta[d]), math.exp(theta[d + 1])
         sq = (diffs @ inverse_sq).reshape(n, n)
@@ -156,9 +235,14 @@ class GaussianProcess:
         grad[:d] = -0.5 * (common.reshape(-1) @ diffs) * inverse_sq
         grad[d] = -0.5 * np.sum(weight * kernel)
         grad[d + 1] = -0.5 * noise * np.trace(weight)
-        stds = np.concatenate([np.full(d, _LENGTH_PRIOR_STD), [_SIGNAL_PRIOR_STD, _NOISE_PRIOR_STD]])
-        z = (theta - self._prior_mean()) / stds
-        return nll + 0.5 * float(z @ z), grad + z / stds
+        if m:
+            # d sq_ij / d shape = 2 gap_ij (w'_i - w'_j) / l^2 for the coordinate's shape
+            scaled = common[:, :, None] * gaps * inverse_sq[self._ordered]
+            for offset, derivative in ((start, d_log_a), (start + m, d_log_b)):
+                spread = derivative[:, None, :] - derivative[None, :, :]
+                grad[offset : offset + m] = 0.5 * np.einsum("ijk,ijk->k", scaled, spread)
+        z = (theta - self._prior_mean()) / self._prior_stds()
+        return nll + 0.5 * float(z @ z), grad + z / self._prior_stds()
 
     # ---- fit and predict -------------------------------------------------------------
     def fit(self, points: np.ndarray, targets: np.ndarray, *, max_iterations: int = 50) -> GaussianProcess:
@@ -170,7 +254,7 @@ class GaussianProcess:
             diffs = (x[:, None, :] - x[None, :, :]) ** 2
             diffs[:, :, self.categorical] = _differ(x[:, None, self.categorical], x[None, :, self.categorical])
             diffs = diffs.reshape(-1, self.dim)
-            bounds = [_LOG_LENGTH_BOUNDS] * self.dim + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+            bounds = self._bounds()
             start = np.clip(self.theta, [b[0] for b in bounds], [b[1] for b in bounds])
             result = minimize(
                 self._objective,
@@ -183,7 +267,9 @@ class GaussianProcess:
             )
             if np.all(np.isfinite(result.x)):
                 self.theta = result.x
-        covariance = self._kernel(x, x, self.theta) + (self.noise_variance + _JITTER) * np.eye(len(y))
+        self._warped_points = self._warped(x, self.theta)
+        covariance = self._kernel(self._warped_points, self._warped_points, self.theta)
+        covariance += (self.noise_variance + _JITTER) * np.eye(len(y))
         self._factor = np.linalg.cholesky(covariance)
         self._alpha = cho_solve((self._factor, True), y)
         self.points = x
@@ -213,7 +299,8 @@ class GaussianProcess:
     def _cross(self, points: np.ndarray) -> np.ndarray:
         if self.points is None:
             raise RuntimeError("fit the Gaussian process before predict")
-        return self._kernel(np.asarray(points, dtype=np.float64).reshape(-1, self.dim), self.points, self.theta)
+        query = self._warped(np.asarray(points, dtype=np.float64).reshape(-1, self.dim), self.theta)
+        return self._kernel(query, self._warped_points, self.theta)
 
     def condition(self, targets: np.ndarray) -> GaussianProcess:
         """Condition on other targets at the same points, keeping the hyperparameters."""

@@ -75,6 +75,9 @@ class PretrainedSampler(AgentSampler):
         where known; ``hpo.tune`` passes it).
     independent_sampler:
         For start-up trials and parameters outside the relative search space.
+    warp:
+        Fit input warping with the search's Gaussian process (``hpo._gp.gp``); off by
+        default (docs/benchmarks.md measures it).
     fixed_action:
         Take this action (in ``[-1, 1]^3``, ``envs.acquisition_env.action_to_acquisition``)
         at every trial instead of asking an agent: the same Gaussian-process search with
@@ -95,8 +98,10 @@ class PretrainedSampler(AgentSampler):
         horizon: int = DEFAULT_HORIZON,
         independent_sampler: BaseSampler | None = None,
         fixed_action: Sequence[float] | None = None,
+        warp: bool = False,
     ):
         super().__init__(seed, independent_sampler)
+        self.warp = bool(warp)
         for name, value, minimum in (
             ("gradient_steps", gradient_steps, 0),
             ("batch_size", batch_size, 1),
@@ -200,6 +205,7 @@ class PretrainedSampler(AgentSampler):
                 snap=encoder.snap,
                 categorical=encoder.categorical,
                 prior=self._prior(encoder),
+                warp=self.warp,
             ),
         )
 
@@ -271,10 +277,22 @@ def from_registry(
     agent: Any,
     fine_tune: bool = True,
     fixed_action: Sequence[float] | None = None,
+    warp: bool = False,
 ) -> PretrainedSampler:
-    """The registry's ``sac-hmr-pretrained``, its ablations and ``gp-search`` (``hpo.optimizers``)."""
+    """The registry's ``sac-hmr-pretrained``, its ablations and ``gp-search`` (``hpo.optimizers``);
+    ``gp-search`` on two objectives is the same search with expected hypervolume improvement
+    (``hpo.samplers.ehvi``)."""
+    if n_objectives > 1:
+        from hpo.samplers.ehvi import EHVISampler
+
+        return EHVISampler(seed=seed)
     return PretrainedSampler(
-        agent, seed=seed, horizon=n_trials or DEFAULT_HORIZON, fine_tune=fine_tune, fixed_action=fixed_action
+        agent,
+        seed=seed,
+        horizon=n_trials or DEFAULT_HORIZON,
+        fine_tune=fine_tune,
+        fixed_action=fixed_action,
+        warp=warp,
     )
 
 
