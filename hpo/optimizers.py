@@ -384,15 +384,27 @@ register(
         name="gp-search",
         description=(
             "our Gaussian-process search with fixed acquisition settings, no agent; with "
-            "transfer_from: after the sources' portfolio, with their prior (docs/pretrained.md)"
+            "transfer_from: after the sources' portfolio, with their prior (docs/pretrained.md); "
+            "on two objectives: expected hypervolume improvement"
         ),
         configuration=(
             "hpo.samplers.PretrainedSampler(None, seed=seed, fixed_action=(0, 0, 0)); with sources: "
-            "hpo.samplers.sac_hmr_transfer.gp_search_from_sources(sources, space, seed=seed)"
+            "hpo.samplers.sac_hmr_transfer.gp_search_from_sources(sources, space, seed=seed); "
+            "two objectives: hpo.samplers.ehvi.EHVISampler(seed=seed)"
         ),
         factory="hpo.samplers.pretrained:from_registry",
+        multi_objective=True,
         options={"agent": None, "fixed_action": (0.0, 0.0, 0.0)},
         transfer_factory="hpo.samplers.sac_hmr_transfer:gp_search_from_sources",
+    )
+)
+register(
+    OptimizerEntry(
+        name="gp-search-warped",
+        description="gp-search with input warping fitted with the model (its ablation, docs/benchmarks.md)",
+        configuration="hpo.samplers.PretrainedSampler(None, seed=seed, fixed_action=(0, 0, 0), warp=True)",
+        factory="hpo.samplers.pretrained:from_registry",
+        options={"agent": None, "fixed_action": (0.0, 0.0, 0.0), "warp": True},
     )
 )
 register(
