@@ -133,8 +133,8 @@ def test_a_fixed_action_runs_the_search_without_an_agent():
 
     space = {"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)}
 
-    def run():
-        sampler = PretrainedSampler("no such agent", seed=3, fixed_action=FIXED_ACTION)
+    def run(warp=False):
+        sampler = PretrainedSampler("no such agent", seed=3, fixed_action=FIXED_ACTION, warp=warp)
         study = optuna.create_study(sampler=sampler)
         for _ in range(12):
             trial = study.ask(space)
@@ -147,6 +147,8 @@ def test_a_fixed_action_runs_the_search_without_an_agent():
     assert len(recorded) == 12 - 3 and all(a == list(FIXED_ACTION) for a in recorded)  # after 3 start-up trials
     assert [t.params for t in run()[1].trials] == [t.params for t in study.trials]  # seeded
     assert study.best_value < 0.05
+    warped = [t.params for t in run(warp=True)[1].trials]  # input warping: its own search, seeded too
+    assert warped == [t.params for t in run(warp=True)[1].trials] and warped != [t.params for t in study.trials]
 
 
 @pytest.mark.parametrize("action", [(0.0, 0.0), (0.0, 0.0, 2.0), "abc", (0.0, float("nan"), 0.0)])
