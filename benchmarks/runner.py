@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hpo.cluster import completed
 from hpo.errors import UserError
 from hpo.io import atomic_write, atomic_write_text
@@ -162,6 +164,57 @@ def pack_records(out: str | Path) -> tuple[int, Path]:
             run_file.unlink()
     _remove_empty_dirs(out / RUNS_DIR)
     return len(records), path
+
+
+def stale_records(out: str | Path, problems: Sequence[str] | None = None) -> list[dict]:
+    """The finished records under ``out`` that the current problems no longer reproduce: the
+    last complete trial's parameters, evaluated again on ``make_problem(problem, seed)``, give
+    other values (relative tolerance 1e-6). A problem whose data or model changed since its
+    runs (a rebuilt surrogate, a new table) makes its old records incomparable with new runs
+    of the same name. ``problems``: only these (names, patterns or groups); a problem that is
+    not available here (``ProblemUnavailable``) is skipped."""
+    from benchmarks.problems import ProblemUnavailable, make_problem, select_problems
+
+    chosen = None if problems is None else set(select_problems(problems))
+    stale, built = [], {}
+    for record in read_records(out):
+        if record.get("status") != "ok" or (chosen is not None and record["problem"] not in chosen):
+            continue
+        complete = [t for t in record.get("trials") or [] if t["state"] == "COMPLETE" and t["values"] is not None]
+        if not complete:
+            continue
+        key = (record["problem"], record["seed"])
+        if key not in built:
+            try:
+                built[key] = make_problem(*key)
+            except ProblemUnavailable:
+                built[key] = None
+        if built[key] is None:
+            continue
+        values = np.atleast_1d(np.asarray(built[key].objective(complete[-1]["params"]), dtype=np.float64))
+        if values.shape != (len(complete[-1]["values"]),) or not np.allclose(
+            values, complete[-1]["values"], rtol=1e-6, atol=1e-12
+        ):
+            stale.append(record)
+    return stale
+
+
+def drop_records(out: str | Path, records: Sequence[dict]) -> int:
+    """Remove these jobs' records from ``out`` (the archive, rewritten atomically, and their
+    run files), so that rerunning the benchmark's command runs them again. Returns how many."""
+    out = Path(out)
+    keys = {_record_key(record) for record in records}
+    archived = read_archive(out)
+    kept = [record for record in archived if _record_key(record) not in keys]
+    if len(kept) != len(archived):
+        text = "".join(_line(record) for record in kept)
+        atomic_write(out / ARCHIVE, lambda tmp: tmp.write_bytes(lzma.compress(text.encode("utf-8"))))
+    for run_file in _run_files(out):
+        record = read_record(run_file)
+        if record is not None and _record_key(record) in keys:
+            run_file.unlink()
+    _remove_empty_dirs(out / RUNS_DIR)
+    return len(keys)
 
 
 def _line(record: dict) -> str:

@@ -1,6 +1,8 @@
 """``hpo bench``: run a benchmark suite into a folder and report; ``hpo bench report DIR``
 rebuilds the report from the run records; ``hpo bench pack DIR`` moves the run files into the
-compressed archive DIR/runs.jsonl.xz; ``hpo bench --list`` shows what can be chosen."""
+compressed archive DIR/runs.jsonl.xz; ``hpo bench check DIR`` finds the runs that the current
+problems no longer reproduce (``--drop`` removes them, so that the benchmark's command runs them
+again); ``hpo bench --list`` shows what can be chosen."""
 
 from __future__ import annotations
 
@@ -17,18 +19,21 @@ def register(subparsers) -> None:
             "each, in a local process pool or on a Dask cluster), write each finished run to "
             "OUT/runs/, pack those files into OUT/runs.jsonl.xz, then write OUT/report.md with "
             "figures and CSVs. A rerun skips finished runs (packed or not). 'hpo bench report DIR' "
-            "rebuilds the report from the run records; 'hpo bench pack DIR' packs DIR/runs/."
+            "rebuilds the report from the run records; 'hpo bench pack DIR' packs DIR/runs/; "
+            "'hpo bench check DIR' lists the runs whose last trial the current problem no longer "
+            "reproduces (a rebuilt surrogate, a changed table), and with --drop removes them."
         ),
         formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "action",
         nargs="?",
-        choices=["run", "report", "pack"],
+        choices=["run", "report", "pack", "check"],
         default="run",
-        help="'run' a suite (the default), rebuild the 'report' of DIR, or 'pack' DIR's run files",
+        help="'run' a suite (the default), rebuild the 'report' of DIR, 'pack' DIR's run files, or "
+        "'check' that DIR's runs are reproduced by the current problems",
     )
-    parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report' and 'pack'")
+    parser.add_argument("dir", nargs="?", metavar="DIR", help="results folder for 'report', 'pack' and 'check'")
     parser.add_argument("--suite", default="smoke", help="suite name (see --list)")
     parser.add_argument("--out", metavar="DIR", help="results folder (required to run)")
     parser.add_argument(
@@ -78,6 +83,11 @@ def register(subparsers) -> None:
         help="keep the run files in OUT/runs/ instead of packing them",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--drop",
+        action="store_true",
+        help="with 'check': remove the runs found, so that rerunning the command in DIR/bench.json runs them again",
+    )
     parser.add_argument("--list", action="store_true", help="list suites, problem groups and optimizers, then exit")
     parser.set_defaults(func=run)
 
@@ -85,10 +95,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.list:
         return _list()
-    if args.action in ("report", "pack"):
+    if args.action in ("report", "pack", "check"):
         if not args.dir:
             raise UserError(f"{args.action}: give the results folder, e.g. 'hpo bench {args.action} results/bench'")
-        return _report(args) if args.action == "report" else _pack(args)
+        return {"report": _report, "pack": _pack, "check": _check}[args.action](args)
+    if args.drop:
+        raise UserError("--drop: only with 'hpo bench check DIR'")
     if args.dir:
         raise UserError(f"unexpected argument {args.dir!r}; to run a suite give --out DIR")
     if not args.out:
@@ -147,6 +159,29 @@ def _pack(args) -> int:
     count, path = pack_records(args.dir)
     print(f"packed {count} runs into {path}")
     return 0
+
+
+def _check(args) -> int:
+    """Exit status 0 when every run is reproduced, 1 when some are not (and were kept)."""
+    from collections import Counter
+    from pathlib import Path
+
+    from benchmarks.runner import drop_records, stale_records
+
+    if not Path(args.dir).is_dir():
+        raise UserError(f"check: {args.dir!r} is not a folder")
+    stale = stale_records(args.dir, problems=args.problems)
+    counts = Counter((record["problem"], record["optimizer"]) for record in stale)
+    for (problem, optimizer), count in sorted(counts.items()):
+        print(f"{problem} {optimizer}: {count} runs not reproduced")
+    if not stale:
+        print(f"every finished run in {args.dir} is reproduced by the current problems")
+        return 0
+    if args.drop:
+        print(f"dropped {drop_records(args.dir, stale)} runs; rerun the command in {Path(args.dir) / 'bench.json'}")
+        return 0
+    print(f"{len(stale)} runs not reproduced; 'hpo bench check {args.dir} --drop' removes them")
+    return 1
 
 
 def _command_line(args) -> str:

@@ -1,4 +1,4 @@
-"""``hpo bench``: packing, bad input, and a replicate on other seeds."""
+"""``hpo bench``: packing, checking that runs are reproduced, bad input, and a replicate on other seeds."""
 
 from __future__ import annotations
 
@@ -47,3 +47,37 @@ def test_a_replicate_on_other_seeds_runs_those_seeds_and_says_so_in_the_report(t
         bench(monkeypatch, "--first-seed", "-1", "--out", str(tmp_path / "refused"))
     assert "--first-seed: '-1' is not a non-negative integer" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_check_finds_the_runs_a_changed_problem_no_longer_reproduces_and_drop_reruns_them(
+    tmp_path, monkeypatch, capsys
+):
+    jobs = [job for job in quadratic_jobs(monkeypatch, Interrupt(None)) if job.seed < 2]  # random, tpe; 2 seeds
+    run_jobs(jobs, tmp_path, workers=0, progress=False)
+    assert bench(monkeypatch, "pack", str(tmp_path)) == 0
+    assert bench(monkeypatch, "check", str(tmp_path)) == 0
+    assert "every finished run" in capsys.readouterr().out
+
+    from benchmarks import problems
+    from tests.benchmarks.helpers import quadratic_task, register_problem
+
+    def build(seed):  # the problem changed for seed 1 only, as a rebuilt surrogate does
+        shift = 1.0 if seed == 1 else 0.0
+        return quadratic_task("test-quadratic", lambda params: Interrupt(None)(params) + shift)
+
+    register_problem(monkeypatch, "test-quadratic", build)
+    point = {"x": 0.0, "y": 0.0}
+    assert problems.make_problem("test-quadratic", 1).objective(point) == Interrupt(None)(point) + 1.0
+    assert bench(monkeypatch, "check", str(tmp_path)) == 1
+    out = capsys.readouterr().out
+    stale = {(r["optimizer"], r["seed"]) for r in read_records(tmp_path) if r["seed"] == 1}
+    assert len(stale) == 2 and "test-quadratic random: 1 runs not reproduced" in out
+    assert "test-quadratic tpe: 1 runs not reproduced" in out and "2 runs not reproduced" in out
+    assert bench(monkeypatch, "check", str(tmp_path), "--drop") == 0
+    assert "dropped 2 runs" in capsys.readouterr().out
+    assert {(r["optimizer"], r["seed"]) for r in read_records(tmp_path)} == {(o, 0) for o, _ in stale}
+    run_jobs(jobs, tmp_path, workers=0, progress=False)  # the command again: only the dropped runs
+    assert len(read_records(tmp_path)) == 4
+    assert bench(monkeypatch, "check", str(tmp_path)) == 0
+    assert bench(monkeypatch, "--suite", "smoke", "--out", str(tmp_path / "x"), "--drop") == 2
+    assert "--drop: only with 'hpo bench check DIR'" in capsys.readouterr().err
