@@ -31,30 +31,32 @@ DIMS = (2, 5, 10, 20)
 MARKS = (10, 50, 100, 200)
 
 
-def time_suggestions(optimizer: str, dim: int, trials: int, seed: int) -> list[float]:
-    """Seconds of each of ``trials`` suggestions of ``optimizer`` on BBOB f8 in ``dim``-D."""
+def time_suggestions(optimizer: str, space, objective, *, trials: int, seed: int) -> list[float]:
+    """Seconds of each of ``trials`` suggestions (``study.ask``) of ``optimizer`` on ``space``,
+    each told ``objective(params)``."""
     import optuna
 
-    from benchmarks.problems import make_problem
     from hpo.optimizers import make_sampler
 
-    problem = make_problem(f"bbob-f08-d{dim}", seed)
     study = optuna.create_study(sampler=make_sampler(optimizer, seed=seed, n_trials=trials))
     seconds = []
     for _ in range(trials):
         start = time.perf_counter()
-        trial = study.ask(problem.space)
+        trial = study.ask(space)
         seconds.append(time.perf_counter() - start)
-        study.tell(trial, problem.objective(trial.params))
+        study.tell(trial, objective(trial.params))
     return seconds
 
 
 def measure(optimizers, dims, marks, *, repeats: int, window: int, progress=print) -> list[dict]:
+    from benchmarks.problems import make_problem
+
     rows = []
     for dim in dims:
         for repeat in range(repeats):
             for optimizer in optimizers:
-                seconds = time_suggestions(optimizer, dim, max(marks), seed=repeat)
+                problem = make_problem(f"bbob-f08-d{dim}", repeat)
+                seconds = time_suggestions(optimizer, problem.space, problem.objective, trials=max(marks), seed=repeat)
                 for mark in marks:
                     part = seconds[max(mark - window, 0) : mark]
                     rows.append(

@@ -6,16 +6,18 @@ For each space (held-out BBOB f8 in 2 and 10 dimensions, and a 20-parameter mixe
 and each optimizer, runs ``--trials`` trials with a cheap objective and times ``study.ask``
 (everything the sampler does to propose a trial, fine-tuning included). Optimizers run
 interleaved, repeat by repeat, so machine load hits them alike. Prints the mean seconds per
-suggestion over the last ``--last`` trials and the ratio to TPE.
+suggestion over the last ``--last`` trials and the ratio to TPE. The grid over dimensions and
+trial counts is ``benchmarks.overhead``, whose timer this uses.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+
+from benchmarks.overhead import time_suggestions
 
 OPTIMIZERS = ("tpe", "gp", "sac-hmr", "sac-hmr-pretrained", "sac-hmr-pretrained-frozen")
 
@@ -43,21 +45,6 @@ def spaces():
 
     f8 = [make_problem(f"bbob-f08-d{d}", 0) for d in (2, 10)]
     return [(p.name, p.space, p.objective) for p in f8] + [("mixed-20d", mixed, mixed_objective)]
-
-
-def time_suggestions(optimizer: str, space, objective, trials: int, seed: int) -> list[float]:
-    import optuna
-
-    from hpo.optimizers import make_sampler
-
-    study = optuna.create_study(sampler=make_sampler(optimizer, seed=seed, n_trials=trials))
-    seconds = []
-    for _ in range(trials):
-        start = time.perf_counter()
-        trial = study.ask(space)
-        seconds.append(time.perf_counter() - start)
-        study.tell(trial, objective(trial.params))
-    return seconds
 
 
 def main(argv=None) -> None:
