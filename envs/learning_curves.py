@@ -121,7 +121,7 @@ class CurveDistribution:
         rate = float(rng.lognormal(math.log(_TYPICAL_RATE[family]), 0.6))
         power = float(rng.uniform(0.5, 2.5))
         warmup = int(rng.integers(1, max(2, self.epochs // 5) + 1)) if rng.random() < shares[0] else 0
-        falling = shape(family, np.maximum(epochs - warmup, 1.0), rate, power)
+        falling = shape(family, np.maximum(epochs - warmup, 1.0), rate, power=power)
         values = floor + (first - floor) * falling
         diverges_at = None
         if rng.random() < shares[1]:

@@ -117,7 +117,7 @@ def test_the_power_transform_finds_the_minimum_of_a_skewed_function(monkeypatch)
         for point in rng.uniform(-1, 1, (3, 2)):
             search.add(point, skewed(point))
         for _ in range(37):
-            point = search.propose(0.32, 0.14, 0.5, rng)
+            point = search.propose(0.32, 0.14, 0.5, rng=rng)
             search.add(point, skewed(point))
         return np.linalg.norm(search.best_point - centre), np.log10(search.best_value)
 
