@@ -12,7 +12,7 @@ from typing import Any
 
 from benchmarks.report import CONFIG_FILE, DEFAULT_FOCUS, machine_info, read_config, write_report
 from benchmarks.runner import RunSummary, pack_records, run_job, run_jobs
-from benchmarks.suites import make_jobs
+from benchmarks.suites import get_suite, make_jobs
 from hpo.errors import UserError
 from hpo.io import atomic_write_text
 
@@ -70,7 +70,7 @@ def run_benchmark(
         raise UserError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     run = run_job if prepare is None else prepare(out, jobs)
     config = {
-        "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+        "command": pinned_command(command or shlex.join(sys.argv), suite, optimizers, jobs),
         "suite": suite,
         "problems": sorted({j.problem for j in jobs}),
         "optimizers": sorted({j.optimizer for j in jobs}),
@@ -84,6 +84,15 @@ def run_benchmark(
     if pack:
         pack_records(out)
     return summary, write_any_report(out, focus=focus, raw_csv=raw_csv)
+
+
+def pinned_command(command: str, suite: str, optimizers: Sequence[str] | None, jobs) -> str:
+    """``command`` as it must be recorded to run the same jobs again: a suite that runs every
+    registry optimizer resolves that list when it runs, and the registry grows, so the
+    optimizers it ran are appended as ``--optimizers`` when none were given."""
+    if optimizers or suite == TRANSFER_SUITE or get_suite(suite).optimizers is not None:
+        return command
+    return f"{command} --optimizers {' '.join(sorted({job.optimizer for job in jobs}))}"
 
 
 def write_any_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = False) -> Path:
