@@ -70,7 +70,7 @@ def run_benchmark(
         raise UserError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     run = run_job if prepare is None else prepare(out, jobs)
     config = {
-        "command": pinned_command(command or shlex.join(sys.argv), suite, optimizers, jobs),
+        "command": pinned_command(command or shlex.join(sys.argv), suite, optimizers=optimizers, jobs=jobs),
         "suite": suite,
         "problems": sorted({j.problem for j in jobs}),
         "optimizers": sorted({j.optimizer for j in jobs}),
@@ -86,7 +86,7 @@ def run_benchmark(
     return summary, write_any_report(out, focus=focus, raw_csv=raw_csv)
 
 
-def pinned_command(command: str, suite: str, optimizers: Sequence[str] | None, jobs) -> str:
+def pinned_command(command: str, suite: str, *, optimizers: Sequence[str] | None, jobs) -> str:
     """``command`` as it must be recorded to run the same jobs again: a suite that runs every
     registry optimizer resolves that list when it runs, and the registry grows, so the
     optimizers it ran are appended as ``--optimizers`` when none were given."""
