@@ -1,0 +1,1 @@
+"""The multi-fidelity benchmark: learning-curve tables of real training runs."""
