@@ -12,10 +12,10 @@ targets' range beyond their worst values (as BoTorch's ``infer_reference_point``
 The expectation is a Monte Carlo mean over ``N_SAMPLES`` draws of the two independent
 predictive normals, the same draws for every candidate (common random numbers, so the
 comparison between candidates is not noise); the improvement of one outcome over a
-two-objective front is exact (``hypervolume_improvement``). Candidates are drawn as the
-single-objective search draws them, uniform in the box and around the front's points, then
-refined around the best one; evaluated configurations are never proposed again while
-others remain.
+two-objective front is exact (``hypervolume_improvement``). Candidates are uniform in the box
+and around the front's points, then refined around the best one by the single-objective
+search's ``GPSearch.best_candidate``, which never proposes an evaluated configuration again
+while others remain.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from hpo._gp.search import REFINE_POINTS, REFINE_ROUNDS, REFINE_SHRINK, GPSearch, _row_keys
+from hpo._gp.search import GPSearch
 
 N_SAMPLES = 64
 LOCAL_SHARE = 0.5  # of the candidates, drawn around the front's points
@@ -110,30 +110,17 @@ class ParetoSearch:
         front, reference = self.front_and_reference()
         draws = rng.standard_normal((N_SAMPLES, 2))
         first = self.models[0]
-        seen = set(_row_keys(np.array(first.points)).tolist())
         size = first.n_candidates
         n_local = int(round(LOCAL_SHARE * size))
         centers = self._front_points(front)
         counts = np.bincount(rng.integers(len(centers), size=n_local), minlength=len(centers))
         local = [first._around(center, RADIUS, int(count), rng=rng) for center, count in zip(centers, counts) if count]
         batch = np.vstack([*local, rng.uniform(-1.0, 1.0, size=(size - n_local, self.dim))])
-        best, best_score, scale = None, -np.inf, RADIUS
-        for round_ in range(REFINE_ROUNDS + 1):
-            if round_:
-                scale /= REFINE_SHRINK
-                batch = first._around(best, scale, REFINE_POINTS, rng=rng)
-            batch, fresh = first._fresh(batch, seen)
-            if not fresh.any() and best is None:
-                batch, fresh = first._fresh(rng.uniform(-1.0, 1.0, size=(size, self.dim)), seen)
-            if fresh.any():
-                batch = batch[fresh]
-            elif best is not None:
-                continue
-            scores = self.expected_improvement(batch, front, reference, draws=draws)
-            index = int(np.argmax(scores))
-            if scores[index] > best_score:
-                best, best_score = batch[index], scores[index]
-        return best
+
+        def loss(points: np.ndarray) -> np.ndarray:
+            return -self.expected_improvement(points, front, reference, draws=draws)
+
+        return first.best_candidate(batch, loss, scale=RADIUS, rng=rng)
 
     def _front_points(self, front: np.ndarray) -> list[np.ndarray]:
         """The encoded points of the trials on the front (the centres of local candidates)."""

@@ -170,17 +170,27 @@ class GPSearch:
         return points
 
     def propose(self, beta: float, radius: float, local_share: float, rng: np.random.Generator) -> np.ndarray:
-        """The point this acquisition picks: the candidate with the lowest confidence bound,
-        then refined by ``REFINE_ROUNDS`` rounds of ``REFINE_POINTS`` candidates around it,
-        each round a ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how
-        close to a minimum the search gets at its own spacing). Candidates are snapped and
-        those already evaluated dropped; when none is left, uniform candidates are tried, and
-        only when those are all evaluated too is a configuration proposed again."""
+        """The point this acquisition picks: the candidate with the lowest confidence bound
+        (``candidates``), refined by ``best_candidate``."""
         self.fit()
+
+        def bound(points: np.ndarray) -> np.ndarray:
+            mean, std = self.predict(points)
+            return mean - beta * std
+
+        return self.best_candidate(self.candidates(rng, radius, local_share), bound, scale=radius, rng=rng)
+
+    def best_candidate(
+        self, batch: np.ndarray, score: Callable[[np.ndarray], np.ndarray], *, scale: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """The point of ``batch`` with the lowest ``score``, then refined by ``REFINE_ROUNDS``
+        rounds of ``REFINE_POINTS`` candidates around it, the first at ``scale``, each a
+        ``REFINE_SHRINK`` times smaller (a candidate set alone would cap how close to a
+        minimum the search gets at its own spacing). Candidates are snapped and those already
+        evaluated dropped; when none is left, uniform candidates are tried, and only when
+        those are all evaluated too is a configuration proposed again."""
         seen = set(_row_keys(np.array(self.points)).tolist())
-        best, best_bound = None, np.inf
-        batch = self.candidates(rng, radius, local_share)
-        scale = radius
+        best, best_score = None, np.inf
         for round_ in range(REFINE_ROUNDS + 1):
             if round_:
                 scale /= REFINE_SHRINK
@@ -193,11 +203,10 @@ class GPSearch:
                 batch = batch[fresh]
             elif best is not None:
                 continue
-            mean, std = self.predict(batch)
-            bounds = mean - beta * std
-            index = int(np.argmin(bounds))
-            if bounds[index] < best_bound:
-                best, best_bound = batch[index], bounds[index]
+            scores = score(batch)
+            index = int(np.argmin(scores))
+            if scores[index] < best_score:
+                best, best_score = batch[index], scores[index]
         return best
 
     def _fresh(self, batch: np.ndarray, seen: set) -> tuple[np.ndarray, np.ndarray]:
