@@ -54,6 +54,12 @@ def _on_pool(fn, jobs, workers: int):
         futures = {pool.submit(fn, job): job for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    except BaseException:
+        # A terminal's Ctrl-C reaches the workers too; a SIGTERM to this process does not:
+        # stop their jobs, or the shutdown below waits for them (minutes for a slow job).
+        for process in list((pool._processes or {}).values()):
+            process.terminate()
+        raise
     finally:
         # On an interrupt or an error, drop the queued jobs instead of running them all.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -15,11 +15,14 @@ INTERRUPTED = "hpo: interrupted; finished work is kept"
 def main(argv: list[str] | None = None) -> int:
     """The ``hpo`` command: its exit status. Nothing is imported before this function runs,
     so a Ctrl-C at any moment from here on, while the libraries load too, ends it with status
-    130 and one line (``hpo.cli.parser.run`` handles the rest)."""
+    130 and one line (``hpo.cli.parser.run`` handles the rest); so does SIGTERM."""
     try:
-        from hpo.cli.parser import run
+        from hpo.interrupts import interrupt_on_terminate
 
-        return run(argv)
+        with interrupt_on_terminate():  # SIGTERM stops the command as Ctrl-C does
+            from hpo.cli.parser import run
+
+            return run(argv)
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130

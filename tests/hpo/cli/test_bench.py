@@ -81,3 +81,43 @@ def test_check_finds_the_runs_a_changed_problem_no_longer_reproduces_and_drop_re
     assert bench(monkeypatch, "check", str(tmp_path)) == 0
     assert bench(monkeypatch, "--suite", "smoke", "--out", str(tmp_path / "x"), "--drop") == 2
     assert "--drop: only with 'hpo bench check DIR'" in capsys.readouterr().err
+
+
+def test_sigterm_stops_the_benchmark_and_its_workers_at_once(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    # two long jobs (3000 TPE trials each) in a pool of two workers; a kill reaches only the
+    # parent, which must stop its workers instead of waiting for their jobs or leaving them
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from hpo.cli import main; sys.exit(main(sys.argv[1:]))", "bench"]
+        + ["--suite", "smoke", "--problems", "bbob-f01-d2", "--optimizers", "tpe", "--seeds", "2"]
+        + ["--n-trials", "3000", "--out", str(tmp_path / "out"), "--workers", "2", "--no-progress"],
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    parent = psutil.Process(process.pid)
+    deadline = time.monotonic() + 60
+    workers = []
+    try:
+        while len(workers) < 2 and time.monotonic() < deadline:  # the pool's workers are up
+            time.sleep(0.2)
+            workers = [p for p in parent.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        time.sleep(2)  # inside their jobs
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130
+        assert stderr.strip().splitlines()[-1] == "hpo: interrupted; finished work is kept"
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert len(workers) == 2 and not alive
+    finally:
+        process.kill()
+        for worker in workers:
+            if worker.is_running():
+                worker.kill()

@@ -187,7 +187,8 @@ def test_bad_input_gives_one_line_error(tmp_path, args, message):
     assert len(result.stderr.strip().splitlines()) <= 2  # argparse adds a usage line
 
 
-def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path, stop):
     write_objective(
         tmp_path,
         """
@@ -234,7 +235,7 @@ def test_ctrl_c_keeps_finished_trials_and_rerun_resumes(tmp_path):
     deadline = time.monotonic() + 120
     while finished() < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)  # SIGTERM (a kill, a container stopping) ends it as Ctrl-C does
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "interrupted; finished work is kept" in stderr
