@@ -16,7 +16,13 @@ is spent or the pool is exhausted.
   uncertainty (``extrapolate``); the trial's progress ``log(epoch) / log(epochs)``; the
   budget left; the completed trials (``log1p``, relative to the pool); whether there is an
   incumbent.
-* **Action** (``Box(-1, 1, (1,))``, continuous for SAC): above 0 continue, else stop.
+* **Action** (``Box(-1, 1, (1,))``, continuous for SAC), read by ``decide`` in one of two
+  ways (``ACTIONS``): ``"decision"``, above 0 continue, else stop; ``"threshold"``, a margin
+  ``THRESHOLD_SCALE * action`` (in units of the task's spread) that the extrapolated final
+  error less its uncertainty must not exceed the incumbent by for the trial to continue
+  (always continue while nothing completed). Action 0 in threshold mode is the hand-set
+  rule "continue while the optimistic extrapolation could beat the incumbent"; a policy
+  learns where to be stricter or more lenient than it.
 * **Reward**: the decrease of the incumbent's normalized regret, ``(incumbent - best) /
   (median - best)`` over the pool's final errors, clipped to ``[0, REGRET_CAP]``
   (``REGRET_CAP`` while nothing completed): an episode's return is ``REGRET_CAP`` minus the
@@ -30,6 +36,7 @@ is spent or the pool is exhausted.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -38,6 +45,9 @@ import numpy as np
 from envs.learning_curves import CurveDistribution, LearningCurve
 
 OBSERVATION_SIZE = 9
+ACTIONS = ("decision", "threshold")
+THRESHOLD_SCALE = 2.0
+_PREDICTED, _UNCERTAINTY, _HAS_INCUMBENT = 3, 4, 8  # entries of the observation
 REGRET_CAP = 2.0
 _FIT_POWERS = (0.3, 0.7, 1.5)
 
@@ -68,7 +78,9 @@ def extrapolate(values: np.ndarray, epochs: int) -> tuple[float, float]:
         residuals.append(float(np.sqrt(np.mean((basis @ coef - values) ** 2))))
         predictions.append(float(coef[0] + coef[1] * epochs**-power))
     best = int(np.argmin(residuals))
-    prediction = float(np.clip(predictions[best], 0.0, 1.0))
+    # an error rate stays in [0, 1]; any other value within its curve's own scale
+    low, high = min(0.0, float(values.min())), max(1.0, float(values.max()))
+    prediction = float(np.clip(predictions[best], low, high))
     return prediction, residuals[best] + float(np.ptp(predictions))
 
 
@@ -145,33 +157,68 @@ class CurveEpisode:
     def observation(self) -> np.ndarray:
         if self.done or not self.seen:
             return np.zeros(OBSERVATION_SIZE, dtype=np.float32)
-        current = self.seen[-1]
-        epoch = len(current)
-        firsts = np.array([values[0] for values in self.seen if len(values)])
-        spread = max(float(np.ptp(firsts)), 0.05 * max(float(firsts.mean()), 1e-3), 1e-6)
-        reference = self.incumbent
-        if reference is None:
-            reference = min(float(values.min()) for values in self.seen if len(values))
-        last = float(current[-1])
-        previous = float(current[self.rungs[self.rung - 1] - 1]) if self.rung > 0 else float(current[0])
-        steps = math.log(epoch / self.rungs[self.rung - 1]) if self.rung > 0 else 1.0
-        others = [values[epoch - 1] for values in self.seen[:-1] if len(values) >= epoch]
-        rank = float(np.mean([other < last for other in others])) if others else 0.5
-        predicted, uncertainty = extrapolate(current, self.epochs)
-        observation = np.array(
-            [
-                (last - reference) / spread,
-                (last - previous) / spread / steps,
-                rank,
-                (predicted - reference) / spread,
-                uncertainty / spread,
-                math.log(epoch) / math.log(self.epochs),
-                1.0 - self.spent / self.budget,
-                math.log1p(len(self.completed)) / math.log1p(len(self.curves)),
-                float(self.incumbent is not None),
-            ]
+        return observe(
+            self.seen[-1],
+            others=self.seen[:-1],
+            completed=self.completed,
+            epochs=self.epochs,
+            budget_left=1.0 - self.spent / self.budget,
+            pool_size=len(self.curves),
         )
-        return np.clip(observation, -10.0, 10.0).astype(np.float32)
+
+
+def observe(
+    current: np.ndarray,
+    *,
+    others: Sequence[np.ndarray],
+    completed: Sequence[float],
+    epochs: int,
+    budget_left: float,
+    pool_size: int,
+) -> np.ndarray:
+    """The observation of a trial with values ``current`` (after epochs ``1..len(current)``;
+    lower is better) among the ``others`` trials' values so far and the final values of the
+    ``completed`` ones, in a run of ``epochs``-epoch trainings with ``budget_left`` of its
+    budget and a pool of ``pool_size`` configurations (the module docstring lists the
+    entries). The episode and the pruner (``hpo.agents.scheduler``) both observe through it."""
+    current = np.asarray(current, dtype=np.float64)
+    epoch = len(current)
+    seen = [np.asarray(values, dtype=np.float64) for values in others if len(values)] + [current]
+    firsts = np.array([values[0] for values in seen])
+    spread = max(float(np.ptp(firsts)), 0.05 * max(abs(float(firsts.mean())), 1e-3), 1e-6)
+    reference = min(completed) if len(completed) else min(float(values.min()) for values in seen)
+    last = float(current[-1])
+    earlier = [mark for mark in rungs(epochs) if mark < epoch]
+    previous = float(current[earlier[-1] - 1]) if earlier else float(current[0])
+    steps = math.log(epoch / earlier[-1]) if earlier else 1.0
+    at_epoch = [values[epoch - 1] for values in seen[:-1] if len(values) >= epoch]
+    rank = float(np.mean([value < last for value in at_epoch])) if at_epoch else 0.5
+    predicted, uncertainty = extrapolate(current, epochs)
+    observation = np.array(
+        [
+            (last - reference) / spread,
+            (last - previous) / spread / steps,
+            rank,
+            (predicted - reference) / spread,
+            uncertainty / spread,
+            math.log(epoch) / math.log(epochs),
+            budget_left,
+            math.log1p(len(completed)) / math.log1p(max(pool_size, 1)),
+            float(len(completed) > 0),
+        ]
+    )
+    return np.clip(observation, -10.0, 10.0).astype(np.float32)
+
+
+def decide(observation: np.ndarray, action: float, actions: str = "decision") -> bool:
+    """Whether the trial continues, for ``action`` read as ``actions`` says (module docstring)."""
+    if actions == "decision":
+        return bool(action > 0)
+    if actions == "threshold":
+        if observation[_HAS_INCUMBENT] == 0:
+            return True
+        return bool(observation[_PREDICTED] - observation[_UNCERTAINTY] <= THRESHOLD_SCALE * action)
+    raise ValueError(f"actions {actions!r} is unknown; allowed: {', '.join(ACTIONS)}")
 
 
 class MultiFidelityEnv(gym.Env):
@@ -184,7 +231,11 @@ class MultiFidelityEnv(gym.Env):
         distribution: CurveDistribution | None = None,
         *,
         budget_trainings: tuple[float, float] = (3.0, 10.0),
+        actions: str = "decision",
     ):
+        if actions not in ACTIONS:
+            raise ValueError(f"actions {actions!r} is unknown; allowed: {', '.join(ACTIONS)}")
+        self.actions = actions
         self.distribution = distribution or CurveDistribution()
         low, high = budget_trainings
         if not 0 < low <= high:
@@ -204,7 +255,8 @@ class MultiFidelityEnv(gym.Env):
     def step(self, action):
         if self.episode is None:
             raise RuntimeError("call reset() before step()")
-        reward = self.episode.step(bool(np.asarray(action).reshape(-1)[0] > 0))
+        observation = self.episode.observation()
+        reward = self.episode.step(decide(observation, float(np.asarray(action).reshape(-1)[0]), self.actions))
         terminated = self.episode.done
         info = {"regret": self.episode.regret(), "spent": self.episode.spent} if terminated else {}
         return self.episode.observation(), float(reward), terminated, False, info

@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from envs.learning_curves import CurveDistribution, LearningCurve, shape
-from envs.multi_fidelity_env import REGRET_CAP, CurveEpisode, MultiFidelityEnv, extrapolate, rungs
+from envs.multi_fidelity_env import REGRET_CAP, CurveEpisode, MultiFidelityEnv, decide, extrapolate, rungs
 
 
 def test_the_environment_passes_gymnasiums_and_sb3s_checks():
@@ -83,3 +83,26 @@ def test_bad_input_is_refused():
         CurveEpisode([_curve(0.1, 16), _curve(0.2, 8)], budget=10)
     with pytest.raises(RuntimeError, match="reset"):
         MultiFidelityEnv(CurveDistribution(epochs=8)).step(np.ones(1))
+
+
+def test_a_threshold_action_is_a_margin_on_the_extrapolation_rule():
+    env = MultiFidelityEnv(actions="threshold")
+    observations = []
+    for seed in range(5):
+        observation, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            observations.append(observation)
+            observation, _, done, _, _ = env.step(np.zeros(1))
+    with_incumbent = [o for o in observations if o[8] == 1]
+    assert with_incumbent and all(decide(o, 0.7, "threshold") for o in observations if o[8] == 0)
+    for o in with_incumbent:
+        margin = o[3] - o[4]
+        assert decide(o, 0.0, "threshold") == (margin <= 0)
+        # a larger action never stops what a smaller one continues
+        assert [decide(o, a, "threshold") for a in (-1.0, -0.3, 0.0, 0.3, 1.0)] == sorted(
+            decide(o, a, "threshold") for a in (-1.0, -0.3, 0.0, 0.3, 1.0)
+        )
+    assert decide(with_incumbent[0], 0.2, "decision") and not decide(with_incumbent[0], -0.2, "decision")
+    with pytest.raises(ValueError, match="actions 'vote' is unknown"):
+        MultiFidelityEnv(actions="vote")
