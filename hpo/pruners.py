@@ -8,6 +8,12 @@ with ``report``, ``should_prune`` and, for torch objectives, ``report_loss`` and
 PRUNED, counts toward the budget, and the samplers see it as Optuna's samplers do (TPE and
 GP use a pruned trial's last reported value).
 
+``"sac-hmr"``, ``"sac-no-hmr"`` and ``"extrapolation"`` are the multi-fidelity scheduler
+(``hpo.agents.scheduler``, ``docs/multi_fidelity.md``): at each rung (epochs 1, 2, 4, ...) a
+policy sees the trial's partial curve among the others and a power-law extrapolation of its
+final value, and stops it or lets it continue; the first two are agents pre-trained on
+synthetic learning curves, the last the hand-set rule on the same observation.
+
 ``"dynamics"`` is Hyperband plus two checks from the training-dynamics theory
 (``docs/dynamics.md``): a trial whose training loss diverges, or spikes (a catapult) and does
 not come back within ``patience`` reports, is pruned; and a
@@ -28,6 +34,7 @@ from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UserError
+from hpo.loading import load_callable
 
 LOSS_ATTR = "hpo:losses"
 SKIP_ATTR = "hpo:skipped"
@@ -38,7 +45,9 @@ class PrunerEntry:
     name: str
     description: str
     configuration: str
-    factory: Callable[[], BasePruner]
+    # A callable, or ``MODULE:FUNCTION`` of one for a pruner that lives in a higher layer (an
+    # agent-driven one), loaded when the pruner is built, as the optimizer registry does.
+    factory: Callable[[], BasePruner] | str
 
 
 _REGISTRY: dict[str, PrunerEntry] = {}
@@ -71,7 +80,10 @@ def make_pruner(pruner: str | BasePruner | None) -> BasePruner:
         return pruner
     if not isinstance(pruner, str):
         raise UserError(f"pruner must be a registry name or an optuna pruner, got {type(pruner).__name__}")
-    return get_pruner(pruner).factory()
+    factory = get_pruner(pruner).factory
+    if isinstance(factory, str):
+        factory = load_callable(factory, "pruner factory")
+    return factory()
 
 
 def model_value(trial: FrozenTrial) -> float | None:
@@ -244,3 +256,20 @@ register(
         ),
     )
 )
+for _name, _policy, _description in (
+    ("sac-hmr", "sac_hmr", "SAC-HMR scheduler pre-trained on synthetic learning curves: stop or continue at each rung"),
+    ("sac-no-hmr", "sac", "the same scheduler trained with plain SAC (the HMR ablation)"),
+    (
+        "extrapolation",
+        "extrapolation",
+        "stop at a rung when the power-law extrapolated final value, less its uncertainty, cannot beat the incumbent",
+    ),
+):
+    register(
+        PrunerEntry(
+            name=_name,
+            description=_description,
+            configuration=f"hpo.agents.scheduler.{_policy}(max_resource='auto', budget=None)",
+            factory=f"hpo.agents.scheduler:{_policy}",
+        )
+    )
