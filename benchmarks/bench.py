@@ -17,6 +17,7 @@ from hpo.errors import UserError
 from hpo.io import atomic_write_text
 
 TRANSFER_SUITE = "transfer"
+MULTI_FIDELITY_SUITE = "multi-fidelity"
 
 
 def run_benchmark(
@@ -38,7 +39,10 @@ def run_benchmark(
 ) -> tuple[RunSummary, Path]:
     """Run ``suite`` (narrowed by ``problems``/``optimizers``/``seeds``/``n_trials``/``first_seed``, see
     ``benchmarks.suites.make_jobs``; for the ``transfer`` suite ``problems`` are families and
-    ``optimizers`` its entries, see ``benchmarks.transfer.run.make_jobs``) into ``out``,
+    ``optimizers`` its entries, see ``benchmarks.transfer.run.make_jobs``; for the
+    ``multi-fidelity`` suite ``problems`` are learning-curve tables, ``optimizers`` pruner
+    entries and ``n_trials`` the budget in trainings, see
+    ``benchmarks.multi_fidelity.suite.make_jobs``) into ``out``,
     skipping runs finished earlier, pack the run files into ``out/runs.jsonl.xz`` (unless
     ``pack`` is false), then write ``out/report.md`` (``raw_csv``: also trials.csv and
     curves.csv). Returns what ran and the report's path.
@@ -58,6 +62,17 @@ def run_benchmark(
             first_seed=first_seed,
         )
         prepare = transfer.prepare  # the source studies, made once; its own job function
+    elif suite == MULTI_FIDELITY_SUITE:  # pruners over learning-curve tables
+        from benchmarks.multi_fidelity import suite as multi_fidelity
+
+        jobs = multi_fidelity.make_jobs(
+            problems,
+            optimizers,
+            seeds=seeds or multi_fidelity.DEFAULT_SEEDS,
+            trainings=n_trials or multi_fidelity.DEFAULT_TRAININGS,
+            first_seed=first_seed,
+        )
+        prepare = multi_fidelity.prepare
     else:
         jobs = make_jobs(
             suite, problems=problems, optimizers=optimizers, seeds=seeds, n_trials=n_trials, first_seed=first_seed
@@ -90,7 +105,7 @@ def pinned_command(command: str, suite: str, *, optimizers: Sequence[str] | None
     """``command`` as it must be recorded to run the same jobs again: a suite that runs every
     registry optimizer resolves that list when it runs, and the registry grows, so the
     optimizers it ran are appended as ``--optimizers`` when none were given."""
-    if optimizers or suite == TRANSFER_SUITE or get_suite(suite).optimizers is not None:
+    if optimizers or suite in (TRANSFER_SUITE, MULTI_FIDELITY_SUITE) or get_suite(suite).optimizers is not None:
         return command
     return f"{command} --optimizers {' '.join(sorted({job.optimizer for job in jobs}))}"
 
@@ -98,7 +113,11 @@ def pinned_command(command: str, suite: str, *, optimizers: Sequence[str] | None
 def write_any_report(out: str | Path, focus: str | None = None, *, raw_csv: bool = False) -> Path:
     """The report of the benchmark in ``out``: the transfer suite's own
     (``benchmarks.transfer.report``) or that of every other suite (``benchmarks.report``),
-    as its ``bench.json`` says."""
+    as its ``bench.json`` says; the multi-fidelity suite's is ``benchmarks.multi_fidelity.report``."""
+    if read_config(Path(out)).get("suite") == MULTI_FIDELITY_SUITE:
+        from benchmarks.multi_fidelity.report import write_report as write_multi_fidelity_report
+
+        return write_multi_fidelity_report(out)
     if read_config(Path(out)).get("suite") == TRANSFER_SUITE:
         from benchmarks.transfer.report import write_report as write_transfer_report
 

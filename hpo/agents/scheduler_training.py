@@ -51,14 +51,17 @@ _VALIDATION_SEED_OFFSET = 1_000_003
 CURVE_COLUMNS = ("step", "episodes", "mean_return", "agent", "extrapolation", "no_pruning", "seconds")
 
 
-def make_env(actions: str = DEFAULT_ACTIONS) -> MultiFidelityEnv:
-    return MultiFidelityEnv(TRAINING_CURVES, budget_trainings=TRAINING_BUDGETS, actions=actions)
+def make_env(actions: str = DEFAULT_ACTIONS, curves=None) -> MultiFidelityEnv:
+    """The training environment, over ``curves`` (default ``TRAINING_CURVES``): any object with
+    ``epochs`` and ``sample_task(rng)``, as ``envs.learning_curves.CurveDistribution``."""
+    return MultiFidelityEnv(curves or TRAINING_CURVES, budget_trainings=TRAINING_BUDGETS, actions=actions)
 
 
-def mean_regret(policy: Callable[[np.ndarray], bool], *, seed: int, episodes: int) -> float:
+def mean_regret(policy: Callable[[np.ndarray], bool], *, seed: int, episodes: int, curves=None) -> float:
     """The mean final normalized regret of ``policy`` (observation -> continue?) over
-    ``episodes`` episodes of the training distribution seeded from ``seed``."""
-    env, regrets = make_env("decision"), []
+    ``episodes`` episodes of ``curves`` (default: the synthetic training distribution)
+    seeded from ``seed``."""
+    env, regrets = make_env("decision", curves), []
     for episode in range(episodes):
         observation, _ = env.reset(seed=seed + episode)
         done = False
@@ -76,11 +79,18 @@ def train_scheduler(
     hmr: bool = True,
     gamma: float = DEFAULT_GAMMA,
     actions: str = DEFAULT_ACTIONS,
+    curves=None,
+    init: str | Path | None = None,
     eval_every: int = DEFAULT_EVAL_EVERY,
     validation_episodes: int = VALIDATION_EPISODES,
     progress: Callable[[str], None] = print,
 ) -> Path:
-    """Train a scheduler into ``out`` (see the module docstring); returns ``OUT/agent.zip``."""
+    """Train a scheduler into ``out`` (see the module docstring); returns ``OUT/agent.zip``.
+
+    ``curves``: the pools of learning curves to train and validate on (default
+    ``TRAINING_CURVES``; an object with ``epochs`` and ``sample_task(rng)``, whose ``repr``
+    names it in the settings a rerun must match). ``init``: a saved agent to start from
+    (meta-training a pre-trained scheduler on other curves) instead of a fresh one."""
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
@@ -92,11 +102,22 @@ def train_scheduler(
     for name, value, minimum in (("steps", steps, 1), ("seed", seed, 0), ("eval_every", eval_every, 1)):
         check_int(name, value, minimum)
     check_int("validation_episodes", validation_episodes, 1)
-    out, settings = Path(out), dict(seed=seed, hmr=hmr, gamma=gamma, actions=actions, net_arch=list(DEFAULT_NET_ARCH))
+    out, settings = (
+        Path(out),
+        dict(
+            seed=seed,
+            hmr=hmr,
+            gamma=gamma,
+            actions=actions,
+            net_arch=list(DEFAULT_NET_ARCH),
+            curves=repr(curves or TRAINING_CURVES),
+            init=None if init is None else str(init),
+        ),
+    )
     checkpoint = out / "checkpoint"
     checkpoint.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    env = Monitor(make_env(actions))
+    env = Monitor(make_env(actions, curves))
     state_path = checkpoint / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
@@ -105,6 +126,11 @@ def train_scheduler(
         agent = load_agent(checkpoint / "agent.zip", env=env, device="cpu")
         _load_buffer(agent.replay_buffer, checkpoint / "buffer.npz")
         done, curve = int(state["step"]), state["curve"]
+    elif init is not None:
+        agent = load_agent(init, env=env, device="cpu", buffer_size=max(steps, 1))
+        agent.set_random_seed(seed)
+        agent.hmr_prob = 1.0 if hmr else 0.0
+        done, curve = 0, []
     else:
         agent = SACHMR(
             "MlpPolicy",
@@ -121,14 +147,16 @@ def train_scheduler(
     agent.set_logger(silent_logger())
     validation_seed = seed + _VALIDATION_SEED_OFFSET
     references = {
-        name: mean_regret(policy, seed=validation_seed, episodes=validation_episodes)
+        name: mean_regret(policy, seed=validation_seed, episodes=validation_episodes, curves=curves)
         for name, policy in (("extrapolation", continue_by_prediction), ("no_pruning", lambda o: True))
     }
     started = time.perf_counter()
 
     def record(step: int) -> None:
         returns = [info["r"] for info in agent.ep_info_buffer] if agent.ep_info_buffer else [float("nan")]
-        regret = mean_regret(AgentPolicy(agent, actions), seed=validation_seed, episodes=validation_episodes)
+        regret = mean_regret(
+            AgentPolicy(agent, actions), seed=validation_seed, episodes=validation_episodes, curves=curves
+        )
         curve.append(
             dict(
                 step=step,

@@ -218,6 +218,11 @@ def _list() -> int:
         "held-out family hgb, with 100-trial source studies; --problems takes families (hpobench hpolib nb201 "
         "hgb), --optimizers entries (docs/transfer.md)"
     )
+    print(
+        f"  {'multi-fidelity':10s} pruners over 30 learning-curve tables (SGD and MLP on 15 datasets), 10 seeds; "
+        "--problems takes tables (MODEL-DATASET, patterns, or a model), --optimizers pruner entries, --n-trials "
+        "the budget in full trainings (default 20) (docs/multi_fidelity.md)"
+    )
     print("problem groups (names; patterns like 'bbob-*-d2' also work):")
     for group in GROUPS:
         names = problem_names(group)
