@@ -75,3 +75,11 @@ def test_the_oracle_bound_stops_every_configuration_before_the_first_that_reache
     # the quality: 0.3, the best of the first 10; reached first by the third configuration
     assert suite.oracle_epochs(finals, 30) == 2 + 30
     assert suite.oracle_epochs(finals[::-1], 30) == 0 + 30
+
+
+def test_a_report_without_the_schedulers_has_no_comparison_with_them(tmp_path, monkeypatch):
+    out = tmp_path / "optuna-only"
+    argv = ("--suite", "multi-fidelity", "--problems", "sgd-iris", "--seeds", "1", "--optimizers", "none", "median")
+    assert bench(monkeypatch, *argv, "--workers", "0", "--no-progress", "--out", str(out)) == 0
+    text = (out / "report.md").read_text()
+    assert "## Entries, fewest epochs to quality first" in text and "Regret at fixed budgets" not in text
