@@ -23,11 +23,16 @@ only after a few epochs), **divergence** (from some epoch on the error climbs to
 level: a too large learning rate), and Gaussian **noise** per epoch (the
 evaluation's noise, with a task-level scale). A configuration's own floor is the task's
 attainable error plus a configuration gap (log-normal), so the best configurations are few.
+
+``CurvePools`` draws pools of recorded curves instead (real training runs, source studies)
+for meta-training on them.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,3 +146,45 @@ class CurveDistribution:
 
 # The rate at which a family's curve has done most of its fall by a few epochs of fifty.
 _TYPICAL_RATE = {"pow": 0.7, "exp": 0.15, "ilog": 1.5, "janoschek": 0.15, "mmf": 0.2}
+
+
+@dataclass(frozen=True)
+class CurvePools:
+    """Pools of recorded learning curves, drawn as ``CurveDistribution`` draws synthetic ones:
+    a pool at random (a table of real training runs, a source study), then ``pool_size`` of
+    its curves (or all, if fewer) in random order. ``name`` says what the pools are (it is
+    their ``repr``, which a training run records). Build it with ``from_curves``."""
+
+    pools: tuple[np.ndarray, ...] = field(repr=False)  # one (curves, epochs) array per pool
+    name: str
+    pool_size: tuple[int, int] = (20, 64)
+
+    @classmethod
+    def from_curves(cls, groups: Sequence[Sequence[np.ndarray]], name: str, **options) -> CurvePools:
+        """Pools from ``groups`` of curves (lower is better, one value per epoch): the curves of
+        the most common length of at least 2 epochs with finite values, in groups that keep at
+        least 2 of them. ``ValueError`` when none remain."""
+        curves = [[np.asarray(c, dtype=np.float64) for c in group] for group in groups]
+        lengths = Counter(len(c) for group in curves for c in group if len(c) >= 2 and np.all(np.isfinite(c)))
+        if not lengths:
+            raise ValueError(f"{name}: no learning curve of 2 or more finite values")
+        epochs = lengths.most_common(1)[0][0]
+        pools = [
+            np.array(kept)
+            for group in curves
+            if len(kept := [c for c in group if len(c) == epochs and np.all(np.isfinite(c))]) >= 2
+        ]
+        if not pools:
+            raise ValueError(f"{name}: no group has 2 curves of {epochs} epochs")
+        return cls(tuple(pools), name, **options)
+
+    @property
+    def epochs(self) -> int:
+        return self.pools[0].shape[1]
+
+    def sample_task(self, rng: np.random.Generator, size: int | None = None) -> list[LearningCurve]:
+        pool = self.pools[int(rng.integers(len(self.pools)))]
+        high = min(self.pool_size[1], len(pool))
+        size = int(rng.integers(min(self.pool_size[0], high), high + 1)) if size is None else min(int(size), len(pool))
+        chosen = rng.permutation(len(pool))[:size]
+        return [LearningCurve(pool[i].copy(), "recorded", float(pool[i, -1])) for i in chosen]

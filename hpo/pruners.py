@@ -48,6 +48,9 @@ class PrunerEntry:
     # A callable, or ``MODULE:FUNCTION`` of one for a pruner that lives in a higher layer (an
     # agent-driven one), loaded when the pruner is built, as the optimizer registry does.
     factory: Callable[[], BasePruner] | str
+    # ``MODULE:FUNCTION`` of ``(sources, seed=) -> pruner``: the pruner adapted to source studies
+    # (``hpo.tune(transfer_from=)``); ``None``: the same pruner with or without sources.
+    transfer_factory: str | None = None
 
 
 _REGISTRY: dict[str, PrunerEntry] = {}
@@ -84,6 +87,15 @@ def make_pruner(pruner: str | BasePruner | None) -> BasePruner:
     if isinstance(factory, str):
         factory = load_callable(factory, "pruner factory")
     return factory()
+
+
+def make_transfer_pruner(name: str, sources, *, seed: int | None) -> BasePruner:
+    """The pruner registered under ``name`` for a study that transfers from ``sources``
+    (``hpo.transfer.Source``): its ``transfer_factory``'s, else the plain one."""
+    entry = get_pruner(name)
+    if entry.transfer_factory is None:
+        return make_pruner(name)
+    return load_callable(entry.transfer_factory, "pruner transfer factory")(sources, seed=seed)
 
 
 def model_value(trial: FrozenTrial) -> float | None:
@@ -271,5 +283,7 @@ for _name, _policy, _description in (
             description=_description,
             configuration=f"hpo.agents.scheduler.{_policy}(max_resource='auto', budget=None)",
             factory=f"hpo.agents.scheduler:{_policy}",
+            # with transfer_from: meta-trained on the source studies' intermediate values
+            transfer_factory="hpo.agents.scheduler_training:meta_trained" if _name == "sac-hmr" else None,
         )
     )

@@ -28,7 +28,7 @@ from hpo.errors import UserError
 from hpo.interrupts import running
 from hpo.optimizers import make_sampler, make_transfer_sampler
 from hpo.optuna_internals import clear_stop
-from hpo.pruners import make_pruner
+from hpo.pruners import make_pruner, make_transfer_pruner, pruners
 from hpo.space import SearchSpace, as_space, check_configs
 from hpo.storage import exclusive, open_storage
 from hpo.study_record import check_resume, study_record
@@ -220,7 +220,9 @@ def tune(
         (``docs/transfer.md``). Every optimizer starts with their greedy portfolio of
         ``portfolio_size`` configurations; ``optimizer="sac-hmr-transfer"`` then meta-trains
         its agent on them, any other optimizer models from the next trial on (the portfolio
-        is its start-up trials). Single objective only.
+        is its start-up trials). With ``pruner="sac-hmr"`` the scheduler is meta-trained on
+        the source studies' intermediate values first (``docs/multi_fidelity.md``; about
+        100 s). Single objective only.
     portfolio_size:
         The size ``k`` of that portfolio (default ``hpo.transfer.DEFAULT_PORTFOLIO_SIZE``,
         5); only with ``transfer_from``.
@@ -292,18 +294,25 @@ def tune(
     if transfer_from is not None:
         if create_only:
             raise UserError("create_only: a transferring study runs in the process that loads its sources")
-        optimizer = _transfer_sampler(
+        sources = _transfer_sources(
             optimizer,
             transfer_from=transfer_from,
             storage=transfer_storage or storage,
             space=space,
             directions=directions,
+            constrained=constrained,
+        )
+        optimizer = make_transfer_sampler(
+            optimizer,
+            sources,
+            space,
             seed=seed,
             n_trials=n_trials,
-            constrained=constrained,
-            progress=show_progress_bar,
             portfolio_size=portfolio_size,
+            progress=show_progress_bar,
         )
+        if isinstance(pruner_name, str) and pruner_name in pruners():
+            pruner = make_transfer_pruner(pruner_name, sources, seed=seed)
 
     study = _prepare_study(
         storage,
@@ -417,10 +426,9 @@ def run_workers(
     fail_fast.raise_if_tripped()
 
 
-def _transfer_sampler(
-    optimizer, *, transfer_from, storage, space, directions, seed, n_trials, constrained, progress, portfolio_size
-) -> optuna.samplers.BaseSampler:
-    """The sampler that learns from the source studies (``hpo.optimizers.make_transfer_sampler``)."""
+def _transfer_sources(optimizer, *, transfer_from, storage, space, directions, constrained) -> list:
+    """The source studies of ``transfer_from`` (``hpo.transfer.load_sources``), after the
+    checks that a transferring study passes."""
     if not isinstance(optimizer, str):
         raise UserError("transfer_from: give a registry optimizer name, not a sampler instance")
     if len(directions) > 1:
@@ -431,10 +439,7 @@ def _transfer_sampler(
         raise UserError("transfer_from: constraints are not supported with transfer")
     from hpo.transfer import load_sources  # scipy.stats: loaded only when a run transfers
 
-    sources = load_sources(transfer_from, space, directions[0], storage=storage)
-    return make_transfer_sampler(
-        optimizer, sources, space, seed=seed, n_trials=n_trials, portfolio_size=portfolio_size, progress=progress
-    )
+    return load_sources(transfer_from, space, directions[0], storage=storage)
 
 
 _LOG_PROGRESS_SECONDS = 10.0

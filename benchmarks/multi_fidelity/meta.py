@@ -1,8 +1,9 @@
 """Meta-training the scheduler on real learning curves, one dataset left out.
 
-``TableCurves(tables)`` draws pools of curves from the learning-curve tables
-(``benchmarks.multi_fidelity.curve_tables``) as ``envs.learning_curves.CurveDistribution``
-draws synthetic ones: a table at random, then 20 to 64 of its configurations in random order.
+``table_curves(tables)`` draws pools of curves from the learning-curve tables
+(``benchmarks.multi_fidelity.curve_tables``; ``envs.learning_curves.CurvePools``) as
+``CurveDistribution`` draws synthetic ones: a table at random, then 20 to 64 of its
+configurations in random order.
 ``train_left_out(out, dataset)`` starts from the shipped SAC-HMR scheduler (pre-trained on
 synthetic curves) and trains it ``STEPS`` more steps on the tables of every other dataset,
 both models: the ``sac-hmr-lodo`` entry of the multi-fidelity suite then runs it on the
@@ -13,13 +14,12 @@ folder (``OUT/agents/DATASET/``) and reused by a rerun.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.multi_fidelity.curve_tables import load_curves
-from envs.learning_curves import LearningCurve
+from envs.learning_curves import CurvePools
 
 STEPS = 20_000
 AGENTS_DIR = "agents"
@@ -31,24 +31,9 @@ def _curves(table: str) -> np.ndarray:
     return load_curves(model, dataset)[1]
 
 
-@dataclass(frozen=True)
-class TableCurves:
-    """Pools of real learning curves from ``tables`` (``MODEL-DATASET`` names)."""
-
-    tables: tuple[str, ...]
-    pool_size: tuple[int, int] = (20, 64)
-
-    @property
-    def epochs(self) -> int:
-        return _curves(self.tables[0]).shape[1]
-
-    def sample_task(self, rng: np.random.Generator, size: int | None = None) -> list[LearningCurve]:
-        curves = _curves(self.tables[int(rng.integers(len(self.tables)))])
-        high = min(self.pool_size[1], len(curves))
-        size = int(rng.integers(min(self.pool_size[0], high), high + 1)) if size is None else int(size)
-        return [
-            LearningCurve(curves[i].copy(), "table", float(curves[i, -1])) for i in rng.permutation(len(curves))[:size]
-        ]
+def table_curves(tables: tuple[str, ...]) -> CurvePools:
+    """Pools of real learning curves, one per table of ``tables`` (``MODEL-DATASET`` names)."""
+    return CurvePools(tuple(_curves(t) for t in tables), name=f"tables {', '.join(tables)}")
 
 
 def agent_path(out: str | Path, dataset: str) -> Path:
@@ -68,7 +53,7 @@ def train_left_out(out: str | Path, dataset: str, *, tables: tuple[str, ...], st
         path.parent,
         steps=steps,
         seed=0,
-        curves=TableCurves(others),
+        curves=table_curves(others),
         init=WEIGHTS_DIR / "sac-hmr-scheduler.zip",
         eval_every=steps,
         validation_episodes=50,

@@ -214,3 +214,41 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+TRANSFER_STEPS = 20_000  # as the multi-fidelity benchmark's sac-hmr-lodo entry
+
+
+def meta_trained(sources, *, seed: int | None = 0, steps: int = TRANSFER_STEPS, **options):
+    """``pruner="sac-hmr"`` with ``transfer_from=``: the shipped SAC-HMR scheduler trained
+    ``steps`` more on the learning curves of the source studies (``hpo.transfer.Source.curves``:
+    their complete trials' intermediate values, one pool per source), then frozen; about
+    ``steps / 200`` seconds. Sources without intermediate values (data frames, studies that
+    reported none) leave the shipped scheduler as it is. ``options``: ``SchedulerPruner``'s."""
+    import logging
+    import tempfile
+
+    from envs.learning_curves import CurvePools
+    from hpo.agents.persistence import load_agent
+    from hpo.agents.scheduler import SCHEDULER_ACTIONS, WEIGHTS_DIR, SchedulerPruner, from_registry
+
+    name = "sac-hmr-scheduler"
+    groups = [source.curves for source in sources if source.curves]
+    try:
+        curves = CurvePools.from_curves(groups, name=f"sources {', '.join(s.name for s in sources)}")
+    except ValueError as err:
+        logging.getLogger("hpo").warning("pruner 'sac-hmr': the shipped scheduler as it is (%s)", err)
+        return from_registry(name, **options)
+    with tempfile.TemporaryDirectory() as folder:
+        path = train_scheduler(
+            folder,
+            steps=steps,
+            seed=0 if seed is None else int(seed),
+            curves=curves,
+            init=WEIGHTS_DIR / f"{name}.zip",
+            eval_every=steps,
+            validation_episodes=20,
+            progress=lambda line: None,
+        )
+        agent = load_agent(path, device="cpu", buffer_size=1)
+    return SchedulerPruner(AgentPolicy(agent, SCHEDULER_ACTIONS[name]), **options)

@@ -61,7 +61,8 @@ def register(subparsers) -> None:
         default=None,
         help="earlier studies of related problems to learn from (docs/transfer.md): every optimizer starts "
         "with their greedy portfolio of --portfolio-size configurations; sac-hmr-transfer is then "
-        "meta-trained on them, any other optimizer models from the next trial on",
+        "meta-trained on them, any other optimizer models from the next trial on; --pruner sac-hmr is "
+        "meta-trained on their intermediate values (docs/multi_fidelity.md)",
     )
     parser.add_argument(
         "--portfolio-size",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,9 @@ class Source:
     name: str
     params: tuple[dict[str, Any], ...]
     scores: np.ndarray  # (n,), in (0, 1), lower is better
+    # The complete trials' intermediate values in step order, lower is better (negated for a
+    # maximized study): what the multi-fidelity scheduler meta-trains on. Studies only.
+    curves: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -96,10 +99,11 @@ def load_sources(
             raise UserError(f"transfer_from: the sources' {err}") from None
     loaded, frame_index = [], 0
     for source in sources:
-        if isinstance(source, str):
-            name, history = source, _named_study(source, storage)
-        elif isinstance(source, optuna.Study):
-            name, history = source.study_name, _study_trials(source, source.study_name)
+        curves = ()
+        if isinstance(source, (str, optuna.Study)):
+            study = _named_study(source, storage) if isinstance(source, str) else source
+            name = source if isinstance(source, str) else study.study_name
+            history, curves = _study_trials(study, name), study_curves(study)
         elif _is_frame(source):
             name = f"frame{frame_index}"
             frame_index += 1
@@ -108,18 +112,31 @@ def load_sources(
             raise UserError(
                 f"transfer_from: {source!r} is neither a study name, an optuna.Study nor a pandas DataFrame"
             )
-        loaded.append(_normalized(name, *history, space))
+        loaded.append(replace(_normalized(name, *history, space), curves=curves))
     return loaded
 
 
-def _named_study(name: str, storage: Any) -> tuple[list[dict], list[float], str]:
+def _named_study(name: str, storage: Any) -> optuna.Study:
     if storage is None:
         raise UserError(f"transfer_from: study {name!r} is named, but no storage was given to load it from")
     try:
-        study = optuna.load_study(study_name=name, storage=storage)
+        return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         raise UserError(f"transfer_from: no study named {name!r} in the storage") from None
-    return _study_trials(study, name)
+
+
+def study_curves(study: optuna.Study) -> tuple[np.ndarray, ...]:
+    """The intermediate values of ``study``'s complete trials (two or more, all finite), in
+    step order, lower is better."""
+    if len(study.directions) > 1:
+        return ()
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    curves = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        values = np.array([trial.intermediate_values[s] for s in sorted(trial.intermediate_values)], dtype=float)
+        if len(values) >= 2 and np.all(np.isfinite(values)):
+            curves.append(sign * values)
+    return tuple(curves)
 
 
 def _study_trials(study: optuna.Study, name: str) -> tuple[list[dict], list[float], str]:

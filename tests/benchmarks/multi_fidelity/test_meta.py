@@ -13,8 +13,9 @@ from benchmarks.multi_fidelity.curve_tables import load_curves
 
 
 def test_a_pool_is_a_random_subset_of_one_tables_curves():
-    curves = meta.TableCurves(("sgd-iris", "mlp-wine"))
-    tables = {name: load_curves(*name.split("-"))[1] for name in curves.tables}
+    names = ("sgd-iris", "mlp-wine")
+    curves = meta.table_curves(names)
+    tables = {name: load_curves(*name.split("-"))[1] for name in names}
     rng = np.random.default_rng(0)
     sources = set()
     for _ in range(10):
@@ -32,7 +33,7 @@ def test_the_left_out_dataset_is_never_trained_on_and_the_agent_is_made_once(tmp
     tables = ("sgd-iris", "mlp-iris", "sgd-wine", "mlp-wine")
     path = meta.train_left_out(tmp_path, "iris", tables=tables, steps=300)
     settings = json.loads((path.parent / "checkpoint" / "state.json").read_text())["settings"]
-    assert "iris" not in settings["curves"] and "'sgd-wine', 'mlp-wine'" in settings["curves"]
+    assert "iris" not in settings["curves"] and "tables sgd-wine, mlp-wine" in settings["curves"]
     assert settings["init"].endswith("sac-hmr-scheduler.zip")
     made = path.stat().st_mtime_ns
     assert meta.train_left_out(tmp_path, "iris", tables=tables, steps=300) == path

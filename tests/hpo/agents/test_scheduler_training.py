@@ -48,3 +48,59 @@ def test_the_same_seed_trains_the_same_weights(tmp_path):
         agent = load_agent(train_scheduler(tmp_path / name, **options), device="cpu")
         weights.append([p.detach().numpy().copy() for p in agent.actor.parameters()])
     assert all(np.array_equal(x, y) for x, y in zip(*weights))
+
+
+def _source_study(name: str, direction: str = "minimize"):
+    import optuna
+
+    sign = 1.0 if direction == "minimize" else -1.0
+    study = optuna.create_study(study_name=name, direction=direction)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        final = float(rng.uniform(0.05, 0.5))
+        values = final + (0.9 - final) * np.arange(1, 9) ** -0.7
+        for epoch, value in enumerate(values, start=1):
+            trial.report(sign * float(value), epoch)
+        study.tell(trial, sign * float(values[-1]))
+    return study
+
+
+def test_transfer_from_meta_trains_the_scheduler_on_the_sources_intermediate_values(monkeypatch, caplog):
+    import hpo.agents.scheduler_training as training
+    from hpo.agents.scheduler import SchedulerPruner
+    from hpo.transfer import load_sources
+    from hpo.tuning import tune
+
+    real, seen = training.train_scheduler, {}
+
+    def short(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **{**kwargs, "steps": 1_200})  # past the 1000 steps before the first update
+
+    monkeypatch.setattr(training, "train_scheduler", short)
+    sources = [_source_study("a"), _source_study("b", "maximize")]
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
+
+    def objective(params, trial):
+        for epoch in range(1, 9):
+            trial.report(params["x"] + 1.0 / epoch, epoch)
+        return params["x"]
+
+    result = tune(objective, space, optimizer="random", pruner="sac-hmr", transfer_from=sources, n_trials=3, seed=0)
+    pruner = result.study.pruner
+    assert isinstance(pruner, SchedulerPruner) and seen["curves"].name == "sources a, b"
+    pools = seen["curves"].pools
+    assert [p.shape for p in pools] == [(12, 8), (12, 8)]
+    assert np.allclose(pools[0], pools[1])  # the maximized source's values are negated back
+    shipped = load_scheduler("sac-hmr-scheduler")
+    tuned = pruner._policy.agent
+    assert any(
+        not np.array_equal(a.detach().numpy(), b.detach().numpy())
+        for a, b in zip(tuned.actor.parameters(), shipped.actor.parameters())
+    )
+    # sources without intermediate values: the shipped scheduler, with a warning
+    frame = sources[0].trials_dataframe()
+    with caplog.at_level("WARNING", logger="hpo"):
+        plain = training.meta_trained(load_sources([frame], space))
+    assert "the shipped scheduler as it is" in caplog.text and isinstance(plain, SchedulerPruner)
