@@ -18,8 +18,9 @@ Policies:
   ``hpo.agents.scheduler_training``.
 
 The registry's ``"sac-hmr"``, ``"sac-no-hmr"`` and ``"extrapolation"`` pruners are built by
-``from_registry``. The pruner keeps no state: every decision is computed from the study, so
-workers sharing a study decide each of their own trials, once per rung, from the same data.
+``from_registry``. The pruner keeps no state but what cannot change (the last epoch once
+known, the curves of finished trials): every decision is computed from the study, so workers
+sharing a study decide each of their own trials, once per rung, from the same data.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class SchedulerPruner(BasePruner):
         self._policy = policy
         self._max_resource = max_resource
         self._budget = budget
+        self._finished: dict[int, np.ndarray] = {}  # curves of finished trials, by trial number
 
     def _epochs(self, study: optuna.Study) -> int | None:
         if self._max_resource == "auto":
@@ -154,7 +156,13 @@ class SchedulerPruner(BasePruner):
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
 
         def curve(frozen: FrozenTrial) -> np.ndarray:
-            return sign * np.array([frozen.intermediate_values[s] for s in sorted(frozen.intermediate_values)])
+            cached = self._finished.get(frozen.number)
+            if cached is not None:
+                return cached
+            values = sign * np.array([frozen.intermediate_values[s] for s in sorted(frozen.intermediate_values)])
+            if frozen.state.is_finished():  # a finished trial's curve never changes
+                self._finished[frozen.number] = values
+            return values
 
         others = [curve(t) for t in trials if t.number != trial.number and t.intermediate_values]
         completed = [sign * t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
