@@ -182,6 +182,8 @@ def cheapest_epoch_ms(directory: Path = DATA_DIR) -> tuple[str, float]:
 
 
 def write_report(out: str | Path) -> Path:
+    """The report of the multi-fidelity benchmark in ``out`` (``report.md`` and
+    ``figures/epochs_to_quality.png``; see the module docstring)."""
     import matplotlib
 
     matplotlib.use("Agg")
