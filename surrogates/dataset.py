@@ -350,6 +350,7 @@ def generate_dataset(
     _check_or_write_sidecar(path, metadata)
     if path.exists():
         _drop_partial_last_line(path)
+        _check_header(path)
         done = set(read_dataset(path)["design_id"]) if path.stat().st_size > 0 else set()
     else:
         done = set()
@@ -376,6 +377,19 @@ def generate_dataset(
             bar.update(1)
     bar.close()
     return read_dataset(path)
+
+
+def _check_header(path: Path) -> None:
+    """A file being resumed must have this version's columns: appended lines follow them."""
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n")
+    if header and header != ",".join(COLUMNS):
+        missing = [c for c in COLUMNS if c not in header.split(",")]
+        raise UserError(
+            f"dataset file {str(path)!r} has other columns than this version writes"
+            + (f" (it lacks {', '.join(missing)})" if missing else "")
+            + "; finish it with the version that started it, or start a new file"
+        )
 
 
 def _software_versions() -> dict[str, str]:

@@ -35,6 +35,8 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from surrogates.manufacturing import ElectrodeProperties
 
 FARADAY = 96485.33212  # C/mol
@@ -60,6 +62,59 @@ DESIGN_INPUTS = (
 )
 
 OBJECTIVE_COLUMNS = ("energy_wh_per_kg", "power_wh_per_kg")
+
+
+# What the end of a discharge says about what limited it (``limitation``).
+DIAGNOSTIC_VARIABLES = (
+    "Positive electrolyte concentration [mol.m-3]",
+    "Positive particle surface stoichiometry",
+    "R-averaged positive particle stoichiometry",
+)
+# Thresholds of ``limitation``'s label (stated choices, not measured constants): the
+# electrolyte is depleted where it falls below a tenth of its initial concentration; a
+# reaction front spans this much of the particles' mean stoichiometry across the cathode; a
+# particle is diffusion-limited where its surface is this much more lithiated than its mean.
+DEPLETED_FRACTION = 0.1
+FRONT_SPREAD = 0.3
+DIFFUSION_EXCESS = 0.3
+LIMITATIONS = ("electrolyte depletion", "ionic transport", "electronic conduction", "solid diffusion", "neither")
+
+
+def limitation(solution, initial_electrolyte: float) -> dict:
+    """What limited a discharge, read from the cathode at its end (``solution`` of
+    ``P2DModel._discharge``):
+
+    * ``electrolyte_min_fraction``: the lowest electrolyte concentration across the cathode,
+      over the initial one;
+    * ``utilization_spread``: the range of the particles' mean stoichiometry across the
+      cathode (a reaction front);
+    * ``particle_surface_excess``: the largest surface-minus-mean stoichiometry of a particle;
+    * ``limited_by`` (one of ``LIMITATIONS``): ``"electrolyte depletion"`` below
+      ``DEPLETED_FRACTION``; else, with a front wider than ``FRONT_SPREAD``, ``"ionic
+      transport"`` when the separator side discharged further and ``"electronic
+      conduction"`` when the current-collector side did; else ``"solid diffusion"`` above
+      ``DIFFUSION_EXCESS``; else ``"neither"`` (the cut-off came from the open-circuit
+      voltage and the overpotentials)."""
+    electrolyte = solution["Positive electrolyte concentration [mol.m-3]"].entries[:, -1]
+    surface = solution["Positive particle surface stoichiometry"].entries[:, -1]
+    mean = solution["R-averaged positive particle stoichiometry"].entries[:, -1]  # separator side first
+    fraction = float(electrolyte.min() / initial_electrolyte)
+    spread = float(np.ptp(mean))
+    excess = float(np.max(surface - mean))
+    if fraction < DEPLETED_FRACTION:
+        label = "electrolyte depletion"
+    elif spread > FRONT_SPREAD:
+        label = "ionic transport" if mean[0] > mean[-1] else "electronic conduction"
+    elif excess > DIFFUSION_EXCESS:
+        label = "solid diffusion"
+    else:
+        label = "neither"
+    return {
+        "electrolyte_min_fraction": fraction,
+        "particle_surface_excess": excess,
+        "utilization_spread": spread,
+        "limited_by": label,
+    }
 
 
 class InvalidDesign(ValueError):
@@ -150,6 +205,11 @@ class P2DResult:
     stack_mass_kg_m2: float = math.nan
     stack_thickness_um: float = math.nan
     negative_thickness_um: float = math.nan
+    # What limited the power-rate discharge, at its end (``limitation``)
+    electrolyte_min_fraction: float = math.nan
+    particle_surface_excess: float = math.nan
+    utilization_spread: float = math.nan
+    limited_by: str = ""
     solve_seconds: float = math.nan
 
     def as_dict(self) -> dict:
@@ -242,6 +302,7 @@ class P2DModel:
         self._electrode_area = base["Electrode height [m]"] * base["Electrode width [m]"]
         self.window = stoichiometry_window(base, settings, stack)
         self._base_parameters = base
+        self._initial_electrolyte = float(base["Initial concentration in electrolyte [mol.m-3]"])
         self._simulation = None if rebuild else self._make_simulation(inputs=None)
         self._refined_model: P2DModel | None = None
 
@@ -306,7 +367,12 @@ class P2DModel:
             rtol=self.settings.rtol,
             atol=self.settings.atol,
             on_failure="warn",
-            output_variables=["Voltage [V]", "Discharge energy [W.h]", "Discharge capacity [A.h]"],
+            output_variables=[
+                "Voltage [V]",
+                "Discharge energy [W.h]",
+                "Discharge capacity [A.h]",
+                *DIAGNOSTIC_VARIABLES,
+            ],
         )
         return pybamm.Simulation(
             self._model,
@@ -336,7 +402,7 @@ class P2DModel:
         }
 
     def _discharge(self, simulation, inputs: dict, current: float, c_rate: float):
-        """One constant-current discharge; returns (capacity Ah, energy Wh) or raises."""
+        """One constant-current discharge; returns (capacity Ah, energy Wh, solution) or raises."""
         t_end = self.settings.time_margin * 3600.0 / c_rate
         solution = simulation.solve([0.0, t_end], inputs={**inputs, CURRENT: current})
         # Only a discharge that reached the cut-off voltage is a complete answer.
@@ -347,7 +413,7 @@ class P2DModel:
             )
         capacity = float(solution["Discharge capacity [A.h]"].entries[-1])
         energy = float(solution["Discharge energy [W.h]"].entries[-1])
-        return capacity, energy
+        return capacity, energy, solution
 
     def _refined_power_discharge(self, design: dict, current: float):
         """The power-rate discharge again on the refined mesh (the model is built on first use)."""
@@ -379,17 +445,17 @@ class P2DModel:
         else:
             simulation, inputs = self._simulation, design
         try:
-            low_capacity, low_energy = self._discharge(
+            low_capacity, low_energy, _ = self._discharge(
                 simulation, inputs, energy_rate * theoretical * area / 3600.0, c_rate=energy_rate
             )
             # The power rate refers to what the design actually delivers (a practical C-rate).
             power_rate = self.settings.power_c_rate
-            high_capacity, high_energy = self._discharge(
+            high_capacity, high_energy, end = self._discharge(
                 simulation, inputs, power_rate * low_capacity, c_rate=power_rate
             )
             refined = low_energy > 0 and high_energy < self.settings.refine_below_retention * low_energy
             if refined:
-                high_capacity, high_energy = self._refined_power_discharge(design, power_rate * low_capacity)
+                high_capacity, high_energy, end = self._refined_power_discharge(design, power_rate * low_capacity)
         except _SolveIncomplete as err:
             return P2DResult(status="solver_failure", reason=str(err))
         except self._pybamm.SolverError as err:
@@ -411,6 +477,7 @@ class P2DModel:
             stack_mass_kg_m2=mass,
             stack_thickness_um=thickness * 1e6,
             negative_thickness_um=anode * 1e6,
+            **limitation(end, self._initial_electrolyte),
             solve_seconds=time.perf_counter() - started,
         )
 

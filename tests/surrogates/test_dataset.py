@@ -94,6 +94,18 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         generate_dataset(path, 2, seed=1, config=SMALL, progress=False)
 
 
+def test_resuming_a_file_with_other_columns_is_refused_before_any_line_is_appended(tmp_path):
+    path = tmp_path / "d.csv"
+    generate_dataset(path, 2, seed=0, config=SMALL, progress=False)
+    text = path.read_text()
+    header, *rows = text.splitlines()
+    dropped = ",".join(c for c in header.split(",") if c != "limited_by")  # as an older version wrote it
+    path.write_text("\n".join([dropped, *rows[:1]]) + "\n")
+    with pytest.raises(UserError, match="has other columns than this version writes.*lacks limited_by"):
+        generate_dataset(path, 2, seed=0, config=SMALL, progress=False)
+    assert path.read_text().count("\n") == 2  # nothing appended
+
+
 def test_shipped_dataset_is_complete():
     frame = read_dataset(SHIPPED_DATASET)
     assert len(frame) >= 1024 and frame["design_id"].is_unique

@@ -81,6 +81,34 @@ def test_energy_power_trade_off(model):
     assert 0 < rich.power_retention < balanced.power_retention < 1
 
 
+def _scaled(props, factor):
+    """The same coating ``factor`` times as thick (and heavy)."""
+    return dataclasses.replace(
+        props,
+        thickness=props.thickness * factor,
+        dry_thickness=props.dry_thickness * factor,
+        loading=props.loading * factor,
+        am_loading=props.am_loading * factor,
+    )
+
+
+def test_a_thick_dense_cathode_is_electrolyte_limited_at_3c_and_a_thin_porous_one_is_not(model):
+    dense = _scaled(manufacture(ProcessParameters(*THICK_DENSE)), 2.0)  # 100 um at 22 % porosity
+    porous = _scaled(manufacture(ProcessParameters(*THIN_POROUS)), 0.5)  # 56 um at 60 % porosity
+    assert dense.thickness > 1.5 * porous.thickness and dense.porosity < 0.5 * porous.porosity
+    thick, thin = model.simulate(dense), model.simulate(porous)
+    assert thick.limited_by == "electrolyte depletion" and thick.electrolyte_min_fraction < 0.05
+    assert thin.limited_by == "neither" and thin.electrolyte_min_fraction > 0.9
+    assert thick.power_retention < 0.1 < 0.7 < thin.power_retention
+
+
+def test_an_am_rich_uncalendered_cathode_is_limited_by_electronic_conduction(model):
+    # the sparse CBD network: the collector side discharges, the separator side does not
+    rich = model.simulate(manufacture(ProcessParameters(0.96, 0.69, 0.0)))
+    assert rich.limited_by == "electronic conduction" and rich.utilization_spread > 0.3
+    assert rich.electrolyte_min_fraction > 0.5
+
+
 def test_invalid_volume_fractions_rejected_before_solving(model):
     props = manufacture(ProcessParameters(0.9, 0.55, 0.1))
     bad = dataclasses.replace(props, porosity=0.5, am_volume_fraction=0.7)
