@@ -287,6 +287,9 @@ def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationC
             row[f"simulated_{column}"] = value
             row[f"relative_error_{column}"] = abs(predicted - value) / abs(value) if value else math.nan
         row["simulated_energy_wh_per_l"] = result.energy_wh_per_l  # reported, not optimized
+        # what stopped the 3C discharge (surrogates.p2d.limitation)
+        row["limited_by"] = result.limited_by
+        row["electrolyte_min_fraction"] = result.electrolyte_min_fraction
         row["extrapolated"] = point["extrapolated"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -448,6 +451,8 @@ def run_pareto(
         for column in OBJECTIVE_COLUMNS:
             front[f"simulated_{column}"] = np.nan
             front.loc[validation["front_index"], f"simulated_{column}"] = validation[f"simulated_{column}"].to_numpy()
+        front["limited_by"] = ""
+        front.loc[validation["front_index"], "limited_by"] = validation["limited_by"].to_numpy()
         ok = validation["status"] == "ok"
         hv_validated = scale.hypervolume(validation.loc[ok, [f"simulated_{c}" for c in OBJECTIVE_COLUMNS]].to_numpy())
         if band_members > 0:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from surrogates.manufacturing import PROCESS_BOUNDS
-from surrogates.p2d import OBJECTIVE_COLUMNS
+from surrogates.p2d import LIMITATIONS, OBJECTIVE_COLUMNS
 from surrogates.pareto import (
     HypervolumeScale,
     nondominated,
@@ -75,6 +75,10 @@ def test_pareto_run_writes_front_validation_band_and_plot(shipped, surrogate, tm
     assert (tmp_path / "front.png").stat().st_size > 10_000
     assert {"am", "sc", "cd", "predicted_energy_wh_per_kg", "simulated_power_wh_per_kg", "porosity"} <= set(front)
     assert len(validation) == 4 and (validation["status"] == "ok").all()
+    # each re-simulated point says what stopped its 3C discharge, in both files
+    assert validation["limited_by"].isin(LIMITATIONS).all()
+    validated = front.dropna(subset=["simulated_power_wh_per_kg"])
+    assert list(validated["limited_by"]) == list(validation["limited_by"])
     # Calibrated domain (the default): no front point outside the calibration data.
     assert not front["extrapolated"].any() and (front["domain_violation"] <= 1e-6).all()
     assert not validation["extrapolated"].any()
