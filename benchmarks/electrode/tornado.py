@@ -73,7 +73,7 @@ def front_summary(front: pd.DataFrame) -> dict:
     )
 
 
-def run_one(out: Path, label: str, config, n: int, seed: int) -> list[dict]:
+def run_one(out: Path, label: str, config, *, n: int, seed: int) -> list[dict]:
     from surrogates.dataset import generate_dataset, ok_rows
     from surrogates.pareto import run_pareto
 
@@ -108,11 +108,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    rows = run_one(args.out, "baseline", config_for(None, None), args.n, args.seed)
+    rows = run_one(args.out, "baseline", config_for(None, None), n=args.n, seed=args.seed)
     for placeholder in PLACEHOLDERS:
         for side, value in (("low", placeholder.low), ("high", placeholder.high)):
             label = f"{placeholder.name}-{side}"
-            rows += run_one(args.out, label, config_for(placeholder, value), args.n, args.seed)
+            rows += run_one(args.out, label, config_for(placeholder, value), n=args.n, seed=args.seed)
             print(f"{label} = {value:g}: {time.perf_counter() - started:.0f} s")
     frame = pd.DataFrame(rows)
     atomic_write_text(args.out / "tornado.csv", frame.to_csv(index=False, float_format="%.6g"))

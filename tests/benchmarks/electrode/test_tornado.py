@@ -17,7 +17,7 @@ def test_each_placeholder_is_set_where_it_lives_and_nothing_else_changes():
 
 
 def test_one_run_summarizes_its_calibrated_and_full_fronts(tmp_path):
-    rows = tornado.run_one(tmp_path, "baseline", tornado.config_for(None, None), 16, 0)
+    rows = tornado.run_one(tmp_path, "baseline", tornado.config_for(None, None), n=16, seed=0)
     assert [row["domain"] for row in rows] == ["calibrated", "full"]
     for row in rows:
         assert row["points"] > 0 and row["energy_min"] <= row["energy_max"]
