@@ -5,7 +5,7 @@
 ``CurveDistribution`` draws synthetic ones: a table at random, then 20 to 64 of its
 configurations in random order.
 ``train_left_out(out, dataset)`` starts from the shipped SAC-HMR scheduler (pre-trained on
-synthetic curves) and trains it ``STEPS`` more steps on the tables of every other dataset,
+synthetic curves) and trains it ``TRANSFER_STEPS`` (20 000) more steps on the tables of every other dataset,
 both models: the ``sac-hmr-lodo`` entry of the multi-fidelity suite then runs it on the
 left-out dataset's tables, which it never saw. The agents are made once per benchmark
 folder (``OUT/agents/DATASET/``) and reused by a rerun.
@@ -20,8 +20,8 @@ import numpy as np
 
 from benchmarks.multi_fidelity.curve_tables import load_curves
 from envs.learning_curves import CurvePools
+from hpo.agents.scheduler_training import TRANSFER_STEPS
 
-STEPS = 20_000
 AGENTS_DIR = "agents"
 
 
@@ -40,22 +40,12 @@ def agent_path(out: str | Path, dataset: str) -> Path:
     return Path(out) / AGENTS_DIR / dataset / "agent.zip"
 
 
-def train_left_out(out: str | Path, dataset: str, *, tables: tuple[str, ...], steps: int = STEPS) -> Path:
+def train_left_out(out: str | Path, dataset: str, *, tables: tuple[str, ...], steps: int = TRANSFER_STEPS) -> Path:
     """The shipped SAC-HMR scheduler trained ``steps`` more on ``tables`` without ``dataset``'s."""
-    from hpo.agents.scheduler import WEIGHTS_DIR
-    from hpo.agents.scheduler_training import train_scheduler
+    from hpo.agents.scheduler_training import meta_train
 
     path = agent_path(out, dataset)
     if path.exists():
         return path
     others = tuple(t for t in tables if t.partition("-")[2] != dataset)
-    return train_scheduler(
-        path.parent,
-        steps=steps,
-        seed=0,
-        curves=table_curves(others),
-        init=WEIGHTS_DIR / "sac-hmr-scheduler.zip",
-        eval_every=steps,
-        validation_episodes=50,
-        progress=lambda line: None,
-    )
+    return meta_train(path.parent, table_curves(others), steps=steps, seed=0, validation_episodes=50)

@@ -40,13 +40,10 @@ from hpo.trials import budget as stored_budget
 from hpo.validation import check_int
 
 Policy = Callable[[np.ndarray], bool]
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 SCHEDULERS = {
     "sac-hmr-scheduler": "SAC-HMR scheduler pre-trained on synthetic learning curves (seed 0)",
     "sac-scheduler": "the same with plain SAC (no HMR), the HMR ablation (seed 0)",
 }
-# How each shipped scheduler's action is read (envs.multi_fidelity_env.decide).
-SCHEDULER_ACTIONS = {"sac-hmr-scheduler": "threshold", "sac-scheduler": "threshold"}
 
 
 def continue_by_prediction(observation: np.ndarray) -> bool:
@@ -96,16 +93,24 @@ def _actor_layers(agent) -> list[tuple[np.ndarray, np.ndarray]] | None:
     return [(m.weight.detach().cpu().numpy().copy(), m.bias.detach().cpu().numpy().copy()) for m in linear]
 
 
-def load_scheduler(name: str = "sac-hmr-scheduler"):
-    """A shipped scheduler agent (loaded without unpickling), on the CPU."""
-    from hpo.agents.persistence import load_agent
+def scheduler_path(name: str = "sac-hmr-scheduler") -> Path:
+    """The weights file of a shipped scheduler (beside the shipped tuners', ``hpo.agents.shipped``)."""
+    from hpo.agents.shipped import WEIGHTS_DIR
 
     if name not in SCHEDULERS:
         raise UserError(f"scheduler {name!r} is unknown; allowed: {', '.join(SCHEDULERS)}")
     path = WEIGHTS_DIR / f"{name}.zip"
     if not path.is_file():
         raise UserError(f"the weights of {name!r} are missing from the installation ({path})")
-    return load_agent(path, device="cpu", buffer_size=1)
+    return path
+
+
+def load_scheduler(name: str = "sac-hmr-scheduler"):
+    """A shipped scheduler agent (loaded without unpickling), on the CPU; its actions are read
+    as thresholds (``envs.multi_fidelity_env.decide``), as it was trained."""
+    from hpo.agents.persistence import load_agent
+
+    return load_agent(scheduler_path(name), device="cpu", buffer_size=1)
 
 
 class SchedulerPruner(BasePruner):
@@ -184,7 +189,7 @@ def from_registry(policy: str, **options) -> SchedulerPruner:
     a shipped scheduler's name."""
     if policy == "extrapolation":
         return SchedulerPruner(continue_by_prediction, **options)
-    return SchedulerPruner(AgentPolicy(load_scheduler(policy), SCHEDULER_ACTIONS.get(policy, "threshold")), **options)
+    return SchedulerPruner(AgentPolicy(load_scheduler(policy)), **options)
 
 
 def sac_hmr(**options) -> SchedulerPruner:

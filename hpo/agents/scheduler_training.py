@@ -230,25 +230,34 @@ def meta_trained(sources, *, seed: int | None = 0, steps: int = TRANSFER_STEPS, 
 
     from envs.learning_curves import CurvePools
     from hpo.agents.persistence import load_agent
-    from hpo.agents.scheduler import SCHEDULER_ACTIONS, WEIGHTS_DIR, SchedulerPruner, from_registry
+    from hpo.agents.scheduler import SchedulerPruner, from_registry
 
-    name = "sac-hmr-scheduler"
     groups = [source.curves for source in sources if source.curves]
     try:
         curves = CurvePools.from_curves(groups, name=f"sources {', '.join(s.name for s in sources)}")
     except ValueError as err:
         logging.getLogger("hpo").warning("pruner 'sac-hmr': the shipped scheduler as it is (%s)", err)
-        return from_registry(name, **options)
+        return from_registry("sac-hmr-scheduler", **options)
     with tempfile.TemporaryDirectory() as folder:
-        path = train_scheduler(
-            folder,
-            steps=steps,
-            seed=0 if seed is None else int(seed),
-            curves=curves,
-            init=WEIGHTS_DIR / f"{name}.zip",
-            eval_every=steps,
-            validation_episodes=20,
-            progress=lambda line: None,
-        )
+        path = meta_train(folder, curves, steps=steps, seed=0 if seed is None else int(seed))
         agent = load_agent(path, device="cpu", buffer_size=1)
-    return SchedulerPruner(AgentPolicy(agent, SCHEDULER_ACTIONS[name]), **options)
+    return SchedulerPruner(AgentPolicy(agent), **options)
+
+
+def meta_train(out, curves, *, steps: int = TRANSFER_STEPS, seed: int = 0, validation_episodes: int = 20) -> Path:
+    """The shipped SAC-HMR scheduler trained ``steps`` more on ``curves`` (pools of recorded
+    learning curves, ``envs.learning_curves.CurvePools``) into ``out``; returns its agent's path.
+    What ``pruner="sac-hmr"`` does with ``transfer_from=`` and what the multi-fidelity
+    benchmark's ``sac-hmr-lodo`` entry does with the other datasets' tables."""
+    from hpo.agents.scheduler import scheduler_path
+
+    return train_scheduler(
+        out,
+        steps=steps,
+        seed=seed,
+        curves=curves,
+        init=scheduler_path("sac-hmr-scheduler"),
+        eval_every=steps,
+        validation_episodes=validation_episodes,
+        progress=lambda line: None,
+    )

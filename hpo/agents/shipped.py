@@ -5,6 +5,9 @@
 * ``sac-pretrained.zip``: the same with ``--no-hmr`` (the HMR ablation: ``hmr_prob=0``,
   which is SB3's SAC update).
 
+The multi-fidelity schedulers' weights lie beside them (``sac-hmr-scheduler.zip``,
+``sac-scheduler.zip``; ``hpo.agents.scheduler.load_scheduler``).
+
 Loading never unpickles (``hpo.agents.persistence.load_agent``).
 """
 
