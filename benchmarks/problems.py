@@ -19,9 +19,11 @@ Groups, each problem built on demand by name with ``make_problem(name, seed)``:
     The objective is the mean over the table's repeated trainings (a deterministic value);
     the optimum is the best entry of the table, so the regret is exact.
 ``electrode``
-    The electrode surrogate of ``surrogates`` (energy and power in Wh/kg, maximized):
-    energy alone, power alone, their equal-weight sum after scaling each by the shipped
-    dataset's range, and the bi-objective problem. Unavailable surrogates raise
+    The electrode surrogate of ``surrogates`` over its four process parameters (AM, SC, CD,
+    areal loading; the specific energies at C/5 and at 3C in Wh/kg, maximized): the C/5
+    energy alone, the 3C energy alone (``electrode-power``, a name kept for the records),
+    their equal-weight sum after scaling each by the shipped dataset's range, and the
+    bi-objective problem. Unavailable surrogates raise
     ``ProblemUnavailable`` (the run is recorded as skipped with the reason).
 ``multi-objective``
     pymoo's ZDT1-3 (10 variables) and DTLZ1-2 (2 objectives), with their known fronts.
@@ -318,8 +320,9 @@ def _electrode_surrogate():
 _ELECTRODE_OBJECTIVES = {
     "electrode-energy": "specific energy at C/5 [Wh/kg] (maximize)",
     "electrode-power": "specific energy at 3C [Wh/kg] (maximize)",
-    "electrode-balanced": "equal-weight sum of energy and power, each scaled to [0, 1] by the dataset range (maximize)",
-    "electrode-biobjective": "energy and power, both maximized (hypervolume)",
+    "electrode-balanced": "equal-weight sum of the C/5 and 3C energies, each scaled to [0, 1] by the dataset range "
+    "(maximize)",
+    "electrode-biobjective": "the C/5 and 3C energies, both maximized (hypervolume)",
 }
 
 
@@ -341,7 +344,7 @@ def _electrode(name: str, seed: int) -> Task:
     multi = name == "electrode-biobjective"
     return Task(
         name=name,
-        description=f"electrode surrogate (AM, SC, CD): {_ELECTRODE_OBJECTIVES[name]}",
+        description=f"electrode surrogate (AM, SC, CD, loading): {_ELECTRODE_OBJECTIVES[name]}",
         space=space,
         directions=("maximize", "maximize") if multi else ("maximize",),
         function=objectives[name],

@@ -54,7 +54,6 @@ TABLE_S3 = np.array(
 )
 #: Names of the coefficients fitted here (all others are literature values or placeholders).
 FITTED = (
-    "areal_loading",
     "dry_porosity_ref",
     "dry_porosity_cbd_slope",
     "tortuosity_prefactor",
@@ -106,7 +105,7 @@ def fit_coefficients(rows: np.ndarray = TABLE_S3, start: ManufacturingCoefficien
     from scipy.optimize import least_squares
 
     t = TableColumns.of(rows, start)
-    fitted = {"areal_loading": float(np.mean((1 - t.porosity) * t.solid_density * t.thickness))}
+    fitted = {}
     dry = 1 - (1 - t.porosity) * (1 - t.cd)  # mass conservation through calendering
     design = np.column_stack([np.ones(len(dry)), t.cbd_mass_fraction - start.dry_porosity_cbd_ref])
     (fitted["dry_porosity_ref"], fitted["dry_porosity_cbd_slope"]), *_ = np.linalg.lstsq(design, dry, rcond=None)
@@ -131,6 +130,12 @@ def fit_coefficients(rows: np.ndarray = TABLE_S3, start: ManufacturingCoefficien
     result = least_squares(log_residuals, initial, bounds=([1e-3, 0.0, 0.0, -500.0], [1e4, 0.2, 60.0, 500.0]))
     fitted.update(dict(zip(names, map(float, result.x))))
     return {k: float(v) for k, v in fitted.items()}
+
+
+def mean_loading(rows: np.ndarray = TABLE_S3) -> float:
+    """Mean areal loading of dry coating of ``rows`` (Table S3 layout), mg/cm2: (1-eps) rho_solid L."""
+    t = TableColumns.of(rows)
+    return float(np.mean((1 - t.porosity) * t.solid_density * t.thickness)) * 100
 
 
 def bootstrap_coefficients(
@@ -173,15 +178,17 @@ class CalibratedDomain:
         rendered = np.array([[p.porosity, p.cbd_volume_fraction, achieved_calendering(p)] for p in modelled])
         return _unit_hull(np.vstack([measured, rendered]))
 
-    def violation(self, process: tuple[float, float, float], props: ElectrodeProperties) -> float:
-        am, sc, _ = process
+    def violation(self, process: tuple[float, ...], props: ElectrodeProperties) -> float:
+        """``process``: (am, sc, cd[, loading]); the loading is not part of the check, since
+        the relations are intensive and assumed independent of it."""
+        am, sc = process[0], process[1]
         low, span, equations = _HULL_CACHE.setdefault("hull", self._hull())
         point = (np.array([props.porosity, props.cbd_volume_fraction, achieved_calendering(props)]) - low) / span
         hull_distance = float(np.max(equations[:, :-1] @ point + equations[:, -1]))
         sc_offset = abs(sc - calibration_line_sc(am)) - self.sc_tolerance
         return max(hull_distance, sc_offset)
 
-    def contains(self, process: tuple[float, float, float], props: ElectrodeProperties) -> bool:
+    def contains(self, process: tuple[float, ...], props: ElectrodeProperties) -> bool:
         return self.violation(process, props) <= INSIDE_TOLERANCE
 
 
@@ -197,7 +204,7 @@ def _unit_hull(points: np.ndarray):
 
 
 def domain_violations(x: np.ndarray, coeffs: ManufacturingCoefficients = DEFAULT_COEFFICIENTS) -> np.ndarray:
-    """:meth:`CalibratedDomain.violation` of each row of process parameters ``x`` (n, 3)."""
+    """:meth:`CalibratedDomain.violation` of each row of process parameters ``x`` (n, 3 or 4)."""
     domain = CalibratedDomain()
     rows = np.atleast_2d(np.asarray(x, float))
     return np.array([domain.violation(tuple(row), manufacture(ProcessParameters(*row), coeffs)) for row in rows])

@@ -44,7 +44,7 @@ from surrogates.manufacturing import (
     ProcessParameters,
     manufacture,
 )
-from surrogates.p2d import OBJECTIVE_COLUMNS, P2DResult, P2DSettings, StackCoefficients
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DResult, P2DSettings, StackCoefficients, renamed_columns
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_DATASET = DATA_DIR / "electrode_designs.csv"
@@ -189,13 +189,15 @@ def _model_for(config: SimulationConfig):
     return _MODEL_CACHE[config]
 
 
-def simulate_design(job: tuple[int, float, float, float, SimulationConfig]) -> dict:
-    """Worker function: one design id + process parameters -> one complete dataset row."""
-    design_id, am, sc, cd, config = job
-    row: dict = {"design_id": int(design_id), "am": am, "sc": sc, "cd": cd}
-    props = manufacture(ProcessParameters(am, sc, cd), config.manufacturing)
+def simulate_design(job: tuple[int, tuple[float, ...], SimulationConfig]) -> dict:
+    """Worker function: one design id + process parameters (in ``PROCESS_NAMES`` order; the
+    loading may be left out) -> one complete dataset row."""
+    design_id, values, config = job
+    process = ProcessParameters(*values)
+    row: dict = {"design_id": int(design_id), **process.as_dict()}
+    props = manufacture(process, config.manufacturing)
     row.update(props.as_dict())
-    row.update(domain_columns((am, sc, cd), props))
+    row.update(domain_columns(tuple(values), props))
     try:
         result = _model_for(config).simulate(props)
     except Exception as err:  # noqa: BLE001 - one odd design must not end a long run
@@ -206,7 +208,7 @@ def simulate_design(job: tuple[int, float, float, float, SimulationConfig]) -> d
     return row
 
 
-def domain_columns(process: tuple[float, float, float], props: ElectrodeProperties) -> dict:
+def domain_columns(process: tuple[float, ...], props: ElectrodeProperties) -> dict:
     """``extrapolated`` (outside the calibration data) and the signed distance to their domain."""
     from surrogates.calibration import INSIDE_TOLERANCE, CalibratedDomain
 
@@ -261,6 +263,7 @@ def read_dataset(path: str | os.PathLike) -> pd.DataFrame:
         frame = pd.read_csv(path, converters={"reason": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:  # ValueError: not UTF-8, ...
         raise UserError(f"dataset file {str(path)!r} is not a readable CSV: {' '.join(str(err).split())}") from None
+    frame = frame.rename(columns=renamed_columns(frame.columns))
     missing = [c for c in ("design_id",) + PROCESS_NAMES + ("status",) if c not in frame]
     if missing:
         raise UserError(f"dataset file {str(path)!r} lacks column(s) {missing}")
@@ -342,7 +345,7 @@ def generate_dataset(
         "command": command,
         "n": n,
         "seed": seed,
-        "design": "scipy.stats.qmc.Sobol(d=3, scramble=True, seed=seed).random_base2, scaled",
+        "design": f"scipy.stats.qmc.Sobol(d={len(PROCESS_NAMES)}, scramble=True, seed=seed).random_base2, scaled",
         "bounds": {name: list(PROCESS_BOUNDS[name]) for name in PROCESS_NAMES},
         "config": config.as_dict(),
         "software": _software_versions(),  # informative only, not compared on resume
@@ -362,7 +365,7 @@ def generate_dataset(
 
     design = sobol_design(n, seed)
     todo = [
-        (int(r.design_id), float(r.am), float(r.sc), float(r.cd), config)
+        (int(r.design_id), tuple(float(getattr(r, name)) for name in PROCESS_NAMES), config)
         for r in design.itertuples()
         if int(r.design_id) not in done
     ]

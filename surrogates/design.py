@@ -1,11 +1,12 @@
 """Inverse design: the process parameters that maximize one objective with a floor on the other.
 
-"Best power with an energy of at least X Wh/kg" (or the converse) is solved on the surrogate
-as a constrained single-objective pymoo problem (GA, feasibility-first constraint handling).
-The floor imposed on the surrogate is raised by a relative ``margin`` (default 1 %), because
-the optimum sits on the constraint and both the surrogate and the mesh err by a fraction of a
-percent. The optimum is then verified with P2D on the dataset's mesh and on a finer one; it
-is feasible only when both meet the floor. With ``domain="calibrated"`` (the default) the
+"Best 3C energy with a C/5 energy of at least X Wh/kg" (or the converse) is solved on the
+surrogate as a constrained single-objective pymoo problem (GA, feasibility-first constraint
+handling). The floor imposed on the surrogate is raised by a relative ``margin``, because the
+optimum sits on the constraint: by default the surrogate's measured error on that objective
+(the 95th percentile of its relative out-of-fold error over the upper half of the dataset,
+``surrogates.models.measured_error``). The optimum is then verified with P2D on the dataset's
+mesh and on a finer one; it is feasible only when both meet the floor. With ``domain="calibrated"`` (the default) the
 search also stays inside the calibration data of the manufacturing relations.
 """
 
@@ -22,10 +23,21 @@ from hpo.errors import UserError
 from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.manufacturing import PROCESS_NAMES, ProcessParameters, manufacture
-from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
+from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, deprecated_name
 from surrogates.pareto import pymoo_problem
 
-OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "power": "power_wh_per_kg"}
+OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "energy-3c": "energy_3c_wh_per_kg"}
+DEPRECATED_OBJECTIVE_NAMES = {"power": "energy-3c"}  # the 3C objective is an energy, not a power
+
+
+def objective_name(name: str) -> str:
+    """``name`` as a key of :data:`OBJECTIVE_BY_NAME`; a deprecated name warns and maps."""
+    if name in DEPRECATED_OBJECTIVE_NAMES:
+        deprecated_name(name, DEPRECATED_OBJECTIVE_NAMES[name])
+        return DEPRECATED_OBJECTIVE_NAMES[name]
+    if name not in OBJECTIVE_BY_NAME:
+        raise UserError(f"maximize={name!r} must be one of {', '.join(OBJECTIVE_BY_NAME)}")
+    return name
 
 
 @dataclass
@@ -39,6 +51,7 @@ class InverseDesignResult:
     status: str = "not verified"
     attempts: int = 1
     surrogate_floor: float = math.nan  # the floor imposed on the surrogate (floor + margin)
+    margin: float = math.nan  # relative margin of the first search
     extrapolated: bool = False  # outside the calibration data of the manufacturing relations
     domain: str = "calibrated"  # where the search was allowed to go
     fine_mesh_points: int = 0
@@ -47,7 +60,7 @@ class InverseDesignResult:
 
     @property
     def constrained(self) -> str:
-        return "power" if self.maximize == "energy" else "energy"
+        return "energy-3c" if self.maximize == "energy" else "energy"
 
     @property
     def feasible(self) -> bool:
@@ -79,6 +92,7 @@ class InverseDesignResult:
             "feasible": self.feasible,
             "attempts": self.attempts,
             "surrogate_floor": self.surrogate_floor,
+            "margin": self.margin,
         }
 
     def summary(self) -> str:
@@ -88,7 +102,7 @@ class InverseDesignResult:
             where = "inside the calibration data " if self.domain == "calibrated" else ""
             return (
                 f"no design {where}reaches {bound} >= {self.surrogate_floor:.2f} on the surrogate "
-                f"(floor {self.floor:g} plus the margin; best found {self.predicted[bound]:.1f}"
+                f"(floor {self.floor:g} plus the {self.margin:.1%} margin; best found {self.predicted[bound]:.1f}"
                 + (", outside the calibration data" if self.extrapolated and where else "")
                 + "); lower the floor"
                 + (" or use --domain full" if where else "")
@@ -100,7 +114,7 @@ class InverseDesignResult:
             + (" (outside the calibration data)" if self.extrapolated else " (inside the calibration data)"),
             "predicted: "
             + ", ".join(f"{k} {v:.2f}" for k, v in self.predicted.items())
-            + f" (surrogate floor {self.surrogate_floor:.2f}, search {self.attempts})",
+            + f" (surrogate floor {self.surrogate_floor:.2f}: margin {self.margin:.2%}, search {self.attempts})",
         ]
         if self.simulated is not None:
             lines.append(f"P2D ({self.status}): " + ", ".join(f"{k} {v:.2f}" for k, v in self.simulated.items()))
@@ -116,7 +130,7 @@ class InverseDesignResult:
 
 def inverse_design(
     frame: pd.DataFrame,
-    maximize: str = "power",
+    maximize: str = "energy-3c",
     floor: float = 300.0,
     seed: int = 0,
     verify: bool = True,
@@ -126,17 +140,18 @@ def inverse_design(
     generations: int = 60,
     surrogate=None,
     max_attempts: int = 4,
-    margin: float = 0.01,
+    margin: float | None = None,
     domain: str = "calibrated",
     fine_mesh_points: int | None = None,
 ) -> InverseDesignResult:
-    """Maximize ``maximize`` ("power" or "energy") s.t. the other objective >= ``floor`` (Wh/kg).
+    """Maximize ``maximize`` ("energy-3c" or "energy") s.t. the other objective >= ``floor`` (Wh/kg).
 
-    The surrogate must meet ``floor * (1 + margin)``. With ``verify``, the optimum is simulated
-    with P2D on the dataset's mesh and on ``fine_mesh_points`` (default twice the dataset's);
-    if either puts it below the floor, the surrogate's floor is raised by 1.5x the shortfall
-    and the search repeated (at most ``max_attempts`` searches). ``config`` defaults to the
-    dataset's own settings (sidecar).
+    The surrogate must meet ``floor * (1 + margin)``; ``margin`` defaults to the surrogate's
+    measured relative error on the floored objective (``Surrogate.error_q95``). With
+    ``verify``, the optimum is simulated with P2D on the dataset's mesh and on
+    ``fine_mesh_points`` (default twice the dataset's); if either puts it below the floor, the
+    surrogate's floor is raised by 1.5x the shortfall and the search repeated (at most
+    ``max_attempts`` searches). ``config`` defaults to the dataset's own settings (sidecar).
     """
     from pymoo.algorithms.soo.nonconvex.ga import GA
     from pymoo.optimize import minimize
@@ -148,8 +163,16 @@ def inverse_design(
     config = config or load_config(dataset_path or SHIPPED_DATASET)
     cache = selection_cache_path(dataset_path) if dataset_path else None
     surrogate = surrogate or Surrogate.from_dataset(frame, seed, cache)
+    maximize = objective_name(maximize)
     goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
     bound = 1 - goal
+    if margin is None:
+        if OBJECTIVE_COLUMNS[bound] not in surrogate.error_q95:
+            raise UserError(
+                "the surrogate has no measured error to set the margin from: run 'hpo electrode fit' on its "
+                "dataset, or give margin="
+            )
+        margin = surrogate.error_q95[OBJECTIVE_COLUMNS[bound]]
     in_domain = domain == "calibrated"
 
     def optimize(surrogate_floor: float) -> np.ndarray:
@@ -186,6 +209,7 @@ def inverse_design(
             and (not in_domain or violation <= INSIDE_TOLERANCE),
             attempts=attempt,
             surrogate_floor=floor + extra,
+            margin=margin,
             extrapolated=violation > INSIDE_TOLERANCE,
             domain=domain,
             fine_mesh_points=fine_points if verify else 0,

@@ -8,16 +8,20 @@ Process parameters (the design variables of the paper):
 
 - ``am``: active-material mass fraction of the dry solids (NMC), 0.86-0.96;
 - ``sc``: solid content (mass fraction of solids) of the slurry, 0.40-0.71;
-- ``cd``: calendering degree, the relative thickness reduction, 0-0.40.
+- ``cd``: calendering degree, the relative thickness reduction, 0-0.40;
+- ``loading``: areal loading of the dry coating in mg/cm2, 10-40 (a stated fourth variable,
+  not one of the paper's: at a fixed loading the box holds no energy-for-rate trade-off).
 
 Every coefficient lives in :class:`ManufacturingCoefficients`, documented as *calibrated*
 (least-squares fit to Table S3, done by :mod:`surrogates.calibration`) or *placeholder* (a
 plausible value that no data here pins down). Override any of them with
 ``DEFAULT_COEFFICIENTS.with_overrides(name=value)``.
 
-The coating is made at a fixed areal loading, as in the experiments (about constant while SC
+The coating is made at a set areal loading, as in the experiments (about constant while SC
 goes 46 -> 67 wt %): SC then acts through the dry porosity, so the dry thickness falls as SC
-rises, as measured (121.6 -> 77.8 um).
+rises, as measured (121.6 -> 77.8 um). The loading's default is Table S3's mean,
+:data:`CALIBRATION_LOADING`; the microstructure relations were measured at 15.5-18.9 mg/cm2
+and are assumed not to depend on it (an assumption: thicker coatings can dry differently).
 """
 
 from __future__ import annotations
@@ -33,12 +37,16 @@ PROCESS_BOUNDS: dict[str, tuple[float, float]] = {
     "am": (0.86, 0.96),
     "sc": (0.40, 0.71),
     "cd": (0.0, 0.40),
+    "loading": (10.0, 40.0),
 }
+#: Table S3's mean areal loading of dry coating, mg/cm2 (mean (1-eps) rho_solid L over its rows).
+CALIBRATION_LOADING = 17.467
 PROCESS_NAMES = tuple(PROCESS_BOUNDS)
 PROCESS_DESCRIPTIONS = {
     "am": "active-material mass fraction",
     "sc": "slurry solid content (mass fraction)",
     "cd": "calendering degree (relative thickness reduction)",
+    "loading": "areal loading of the dry coating [mg/cm2]",
 }
 
 
@@ -49,9 +57,6 @@ class ManufacturingCoefficients:
     # --- composition (section 2.1 of the note) ---
     density_am: float = 4750.0  # kg/m3, NMC111 (literature value)
     density_cbd: float = 1850.0  # kg/m3, carbon black + PVdF 1:1 (placeholder ratio)
-
-    # --- coating (2.2): fixed areal loading of dry coating, as in Table S3 ---
-    areal_loading: float = 0.17467  # kg/m2 (17.5 mg/cm2), calibrated: mean (1-eps) rho_solid L of Table S3
 
     # --- drying porosity (2.3): eps_dry = ref + cbd_slope*(w_cbd - cbd_ref) + sc_slope*(sc - sc_line(am))
     dry_porosity_ref: float = 0.5513  # calibrated (Table S3, dry porosity implied by each row)
@@ -110,6 +115,7 @@ class ProcessParameters:
     am: float
     sc: float
     cd: float
+    loading: float = CALIBRATION_LOADING  # mg/cm2
 
     def __post_init__(self) -> None:
         for name in PROCESS_NAMES:
@@ -138,7 +144,7 @@ def check_process_value(name: str, value: float) -> float:
 PROPERTY_UNITS = {
     "dry_thickness": "m",
     "thickness": "m",
-    "loading": "kg/m2",
+    "coating_mass": "kg/m2",
     "am_loading": "kg/m2",
     "solid_density": "kg/m3",
     "coating_density": "kg/m3",
@@ -156,7 +162,7 @@ class ElectrodeProperties:
     porosity: float
     dry_thickness: float  # m
     thickness: float  # m, after calendering and spring-back
-    loading: float  # kg/m2 of dry coating (AM + CBD)
+    coating_mass: float  # kg/m2 of dry coating (AM + CBD): the process parameter ``loading`` in SI
     am_loading: float  # kg/m2 of active material
     am_volume_fraction: float  # of the electrode (solid + pores)
     cbd_volume_fraction: float  # of the electrode
@@ -254,13 +260,16 @@ def manufacture(
     process: ProcessParameters, coeffs: ManufacturingCoefficients = DEFAULT_COEFFICIENTS
 ) -> ElectrodeProperties:
     """Slurry -> coating -> drying -> calendering; returns the electrode properties."""
-    return microstructure(process.am, process.sc, process.cd, coeffs=coeffs)
+    return microstructure(process.am, process.sc, process.cd, loading=process.loading, coeffs=coeffs)
 
 
-def microstructure(am: float, sc: float, cd: float, coeffs: ManufacturingCoefficients) -> ElectrodeProperties:
-    """:func:`manufacture` without the range check (the calibration data reach 85 wt % AM)."""
+def microstructure(
+    am: float, sc: float, cd: float, *, loading: float = CALIBRATION_LOADING, coeffs: ManufacturingCoefficients
+) -> ElectrodeProperties:
+    """:func:`manufacture` without the range check (the calibration data reach 85 wt % AM);
+    ``loading`` in mg/cm2."""
     phi_am, phi_cbd, solid_density = solid_phase_fractions(am, coeffs)
-    loading = coeffs.areal_loading
+    loading = loading * 1e-2  # mg/cm2 -> kg/m2
     eps_dry = dry_porosity(am, sc, coeffs)
     dry_thickness = loading / (solid_density * (1.0 - eps_dry))
     eps = floored_porosity(calendered_porosity(eps_dry, cd), coeffs)
@@ -277,7 +286,7 @@ def microstructure(am: float, sc: float, cd: float, coeffs: ManufacturingCoeffic
         porosity=eps,
         dry_thickness=dry_thickness,
         thickness=thickness,
-        loading=loading,
+        coating_mass=loading,
         am_loading=loading * am,
         am_volume_fraction=am_fraction,
         cbd_volume_fraction=cbd_fraction,

@@ -108,7 +108,7 @@ def _quiet_convergence():
 
 
 def training_data(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Process parameters X (n, 3) and objectives Y (n, 2) of the successful designs."""
+    """Process parameters X (n, 4) and objectives Y (n, 2) of the successful designs."""
     good = ok_rows(frame)
     return good[list(PROCESS_NAMES)].to_numpy(float), good[list(OBJECTIVE_COLUMNS)].to_numpy(float)
 
@@ -130,6 +130,9 @@ class SurrogateSelection:
     best: dict[str, str] = field(default_factory=dict)
     # Fitted GP log-hyperparameters per objective (refit on all data), the safe "cache".
     kernel_thetas: dict[str, list[float]] = field(default_factory=dict)
+    # The selected model's measured error per objective (``measured_error``): what inverse
+    # design adds to a floor so that the simulated design still meets it.
+    error_q95: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.best:
@@ -154,6 +157,7 @@ class SurrogateSelection:
             "data_fingerprint": self.data_fingerprint,
             "best": self.best,
             "kernel_thetas": self.kernel_thetas,
+            "error_q95": self.error_q95,
         }
         atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
@@ -171,7 +175,7 @@ def select_surrogates(
     progress: bool = False,
 ) -> SurrogateSelection:
     """k-fold CV of every candidate on every objective (same folds for all)."""
-    from sklearn.model_selection import KFold, cross_validate
+    from sklearn.model_selection import KFold, cross_val_predict, cross_validate
     from tqdm import tqdm
 
     x, y = training_data(frame)
@@ -200,9 +204,21 @@ def select_surrogates(
             }
         )
     selection = SurrogateSelection(scores, folds, seed, fingerprint(frame))
+    for index, objective in enumerate(OBJECTIVE_COLUMNS):
+        with _quiet_convergence():
+            predicted = cross_val_predict(make_regressor(selection.best[objective], seed), x, y[:, index], cv=split)
+        selection.error_q95[objective] = measured_error(y[:, index], predicted)
     # Refit the winners on all data once, and keep the GP hyperparameters for fast refits.
     selection.kernel_thetas = Surrogate(frame, selection.best, seed).kernel_thetas()
     return selection
+
+
+def measured_error(true: np.ndarray, predicted: np.ndarray) -> float:
+    """95th percentile of the relative out-of-fold error over the designs whose value is at
+    least the median: the upper half, where floors are set (the collapsed designs' large
+    relative errors on small values would inflate it elsewhere)."""
+    upper = true >= np.median(true)
+    return float(np.quantile(np.abs(predicted[upper] - true[upper]) / np.abs(true[upper]), 0.95))
 
 
 def find_cached_selection(frame: pd.DataFrame, cache: str | os.PathLike | None = None) -> SurrogateSelection | None:
@@ -233,9 +249,11 @@ class Surrogate:
         models: dict[str, str],
         seed: int = 0,
         kernel_thetas: dict[str, list[float]] | None = None,
+        error_q95: dict[str, float] | None = None,
     ) -> None:
         x, y = training_data(frame)
         self.models = dict(models)
+        self.error_q95 = dict(error_q95 or {})  # measured relative error per objective, when known
         self._regressors = []
         thetas = kernel_thetas or {}
         for index, objective in enumerate(OBJECTIVE_COLUMNS):
@@ -249,7 +267,7 @@ class Surrogate:
     @classmethod
     def from_dataset(cls, frame: pd.DataFrame, seed: int = 0, cache: str | os.PathLike | None = None) -> Surrogate:
         selection = cached_or_new_selection(frame, seed, cache)
-        return cls(frame, selection.best, seed, selection.kernel_thetas)
+        return cls(frame, selection.best, seed, kernel_thetas=selection.kernel_thetas, error_q95=selection.error_q95)
 
     def kernel_thetas(self) -> dict[str, list[float]]:
         """Fitted GP log-hyperparameters per objective (only for objectives using a GP)."""
@@ -260,7 +278,7 @@ class Surrogate:
         return thetas
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Objectives (n, 2) in Wh/kg for process parameters ``x`` (n, 3)."""
+        """Objectives (n, 2) in Wh/kg for process parameters ``x`` (n, 4)."""
         x = np.atleast_2d(np.asarray(x, float))
         low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
         high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])

@@ -20,8 +20,9 @@ single-layer stack (cathode coating, anode coating, separator, electrolyte in ev
 half of each current collector; :func:`stack_mass_and_thickness`). Two discharges per design:
 
 - ``energy`` rate (C/5 of the cathode's window capacity): specific energy in Wh/kg and Wh/L;
-- ``power`` rate (by default 3C of the capacity the design delivered at C/5): specific
-  energy in Wh/kg delivered at that high rate, the power-type objective.
+- high rate (by default 3C of the capacity the design delivered at C/5): specific energy in
+  Wh/kg delivered at that rate (``energy_3c_wh_per_kg``), the rate-capability objective. It is
+  an energy, not a power; ``P2DResult.power_wh_per_kg`` remains as a deprecated alias.
 
 A design whose volume fractions are inconsistent is rejected before solving; a solve that
 does not end at the lower cut-off voltage is flagged with its reason (``status != "ok"``)
@@ -33,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +63,30 @@ DESIGN_INPUTS = (
     NEGATIVE_THICKNESS,
 )
 
-OBJECTIVE_COLUMNS = ("energy_wh_per_kg", "power_wh_per_kg")
+OBJECTIVE_COLUMNS = ("energy_wh_per_kg", "energy_3c_wh_per_kg")
+#: Former names of result columns: the 3C objective is an energy delivered at 3C, not a power.
+#: Reading a file with a former name renames it with a DeprecationWarning (``renamed_columns``).
+DEPRECATED_COLUMNS = {
+    "power_wh_per_kg": "energy_3c_wh_per_kg",
+    "power_retention": "retention_3c",
+    "power_capacity_mah_cm2": "capacity_3c_mah_cm2",
+}
+
+
+def deprecated_name(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old!r} is deprecated and will be removed: use {new!r} (the energy delivered at 3C, not a power)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def renamed_columns(columns) -> dict[str, str]:
+    """``{former: current}`` for the deprecated names among ``columns``, each warned about once."""
+    renames = {old: new for old, new in DEPRECATED_COLUMNS.items() if old in columns and new not in columns}
+    for old, new in renames.items():
+        deprecated_name(old, new)
+    return renames
 
 
 # What the end of a discharge says about what limited it (``limitation``).
@@ -150,7 +175,7 @@ class P2DSettings:
     rtol: float = 1e-5
     atol: float = 1e-7
     energy_c_rate: float = 0.2  # relative to the cathode's window capacity
-    power_c_rate: float = 3.0  # relative to the capacity delivered at the energy rate
+    high_c_rate: float = 3.0  # relative to the capacity delivered at the energy rate
     upper_cutoff: float = 4.2  # V, full cell (charged state of the window)
     lower_cutoff: float = 3.0  # V, full cell
     negative_min_stoichiometry: float = 0.01  # graphite lithiation left at the end of discharge
@@ -196,21 +221,27 @@ class P2DResult:
     theoretical_capacity_mah_cm2: float = math.nan  # the cathode's window capacity
     specific_capacity_mah_g: float = math.nan  # delivered at the energy rate, per g of NMC
     energy_capacity_mah_cm2: float = math.nan
-    power_capacity_mah_cm2: float = math.nan
+    capacity_3c_mah_cm2: float = math.nan
     energy_wh_per_kg: float = math.nan
     energy_wh_per_l: float = math.nan
-    power_wh_per_kg: float = math.nan
-    power_retention: float = math.nan  # energy at the power rate / energy at the energy rate
-    refined_mesh: bool = False  # the power-rate discharge was solved on the refined mesh
+    energy_3c_wh_per_kg: float = math.nan
+    retention_3c: float = math.nan  # energy at the high rate / energy at the energy rate
+    refined_mesh: bool = False  # the high-rate discharge was solved on the refined mesh
     stack_mass_kg_m2: float = math.nan
     stack_thickness_um: float = math.nan
     negative_thickness_um: float = math.nan
-    # What limited the power-rate discharge, at its end (``limitation``)
+    # What limited the high-rate discharge, at its end (``limitation``)
     electrolyte_min_fraction: float = math.nan
     particle_surface_excess: float = math.nan
     utilization_spread: float = math.nan
     limited_by: str = ""
     solve_seconds: float = math.nan
+
+    @property
+    def power_wh_per_kg(self) -> float:
+        """Deprecated name of ``energy_3c_wh_per_kg``."""
+        deprecated_name("power_wh_per_kg", "energy_3c_wh_per_kg")
+        return self.energy_3c_wh_per_kg
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -255,7 +286,7 @@ def stack_mass_and_thickness(
         + stack.negative_porosity * anode_thickness
     )
     mass = (
-        props.loading
+        props.coating_mass
         + anode_mass
         + stack.separator_density * (1.0 - stack.separator_porosity) * stack.separator_thickness
         + stack.electrolyte_density * pore_volume
@@ -415,8 +446,8 @@ class P2DModel:
         energy = float(solution["Discharge energy [W.h]"].entries[-1])
         return capacity, energy, solution
 
-    def _refined_power_discharge(self, design: dict, current: float):
-        """The power-rate discharge again on the refined mesh (the model is built on first use)."""
+    def _refined_high_rate_discharge(self, design: dict, current: float):
+        """The high-rate discharge again on the refined mesh (the model is built on first use)."""
         if self._refined_model is None:
             self._refined_model = P2DModel(
                 self.settings.refined(), self.stack, rebuild=self.rebuild, rebuild_mesh=self.rebuild_mesh
@@ -426,10 +457,10 @@ class P2DModel:
             simulation, inputs = refined._make_simulation(design), {}
         else:
             simulation, inputs = refined._simulation, design
-        return refined._discharge(simulation, inputs, current, c_rate=self.settings.power_c_rate)
+        return refined._discharge(simulation, inputs, current, c_rate=self.settings.high_c_rate)
 
     def simulate(self, props: ElectrodeProperties) -> P2DResult:
-        """Energy- and power-rate discharges of one design; never raises for a bad design."""
+        """Energy- and high-rate discharges of one design; never raises for a bad design."""
         try:
             check_properties(props)
         except InvalidDesign as err:
@@ -448,14 +479,14 @@ class P2DModel:
             low_capacity, low_energy, _ = self._discharge(
                 simulation, inputs, energy_rate * theoretical * area / 3600.0, c_rate=energy_rate
             )
-            # The power rate refers to what the design actually delivers (a practical C-rate).
-            power_rate = self.settings.power_c_rate
+            # The high rate refers to what the design actually delivers (a practical C-rate).
+            high_rate = self.settings.high_c_rate
             high_capacity, high_energy, end = self._discharge(
-                simulation, inputs, power_rate * low_capacity, c_rate=power_rate
+                simulation, inputs, high_rate * low_capacity, c_rate=high_rate
             )
             refined = low_energy > 0 and high_energy < self.settings.refine_below_retention * low_energy
             if refined:
-                high_capacity, high_energy, end = self._refined_power_discharge(design, power_rate * low_capacity)
+                high_capacity, high_energy, end = self._refined_high_rate_discharge(design, high_rate * low_capacity)
         except _SolveIncomplete as err:
             return P2DResult(status="solver_failure", reason=str(err))
         except self._pybamm.SolverError as err:
@@ -468,11 +499,11 @@ class P2DModel:
             theoretical_capacity_mah_cm2=theoretical / 3.6 / 1e4,  # C/m2 -> mAh/cm2
             specific_capacity_mah_g=low_capacity * per_area * 1e3 / (props.am_loading * 1e3),  # mAh / g NMC
             energy_capacity_mah_cm2=low_capacity * per_area * 1e3 / 1e4,
-            power_capacity_mah_cm2=high_capacity * per_area * 1e3 / 1e4,
+            capacity_3c_mah_cm2=high_capacity * per_area * 1e3 / 1e4,
             energy_wh_per_kg=low_energy * per_area / mass,
             energy_wh_per_l=low_energy * per_area / thickness / 1e3,
-            power_wh_per_kg=high_energy * per_area / mass,
-            power_retention=high_energy / low_energy if low_energy > 0 else math.nan,
+            energy_3c_wh_per_kg=high_energy * per_area / mass,
+            retention_3c=high_energy / low_energy if low_energy > 0 else math.nan,
             refined_mesh=refined,
             stack_mass_kg_m2=mass,
             stack_thickness_um=thickness * 1e6,

@@ -12,7 +12,10 @@ distance outside the calibration data (:mod:`surrogates.calibration`), so every 
 is a design whose manufacturing relations were fitted there; ``domain="full"`` searches the
 whole process box and flags each point (``extrapolated``). The fit uncertainty of the
 relations is propagated by re-simulating the validated points with a bootstrap ensemble of
-their coefficients: 5-95 % intervals per point in ``front.csv`` and a band in ``front.png``.
+their coefficients: 10-90 % intervals per point in ``front.csv`` (at least
+``MIN_BAND_MEMBERS`` members, so each tail holds two or more), the number of members in which
+the point's carbon-binder network does not percolate (the ensemble is then bimodal), and a band
+in ``front.png``.
 
 Hypervolume is computed with ``pymoo.indicators.hv.HV`` on objectives normalized by the
 dataset's range: ``(max - f) / (max - min)`` per objective (minimization form), reference
@@ -43,22 +46,23 @@ from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel
 
 ALGORITHMS = ("nsga2", "smsemoa", "moead")
 DOMAINS = ("calibrated", "full")
-BAND_PERCENTILES = (5.0, 95.0)
+BAND_PERCENTILES = (10.0, 90.0)
+MIN_BAND_MEMBERS = 20
+RESOLVED_RATIO = 3.0  # a front spanning less than this many median band widths is not resolved
 OBJECTIVE_LABELS = {
-    "energy_wh_per_kg": "energy: specific energy at C/5 [Wh/kg stack]",
-    "power_wh_per_kg": "power: specific energy at 3C [Wh/kg stack]",
+    "energy_wh_per_kg": "specific energy at C/5 [Wh/kg stack]",
+    "energy_3c_wh_per_kg": "specific energy at 3C [Wh/kg stack]",
 }
 FRONT_PROPERTY_COLUMNS = (
     "porosity",
     "thickness",
-    "loading",
     "tortuosity",
     "conductivity",
     "exposed_area_fraction",
 )
 
-Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 3) process parameters -> (n, k) maximized
-# (n, 3) process parameters and their (n, k) objective values -> (n, m) or (n,), feasible when <= 0
+Objectives = Callable[[np.ndarray], np.ndarray]  # (n, 4) process parameters -> (n, k) maximized
+# (n, 4) process parameters and their (n, k) objective values -> (n, m) or (n,), feasible when <= 0
 Constraint = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -245,8 +249,8 @@ class P2DObjectives:
 
     def simulate(self, x: np.ndarray) -> tuple[np.ndarray, list]:
         values, results = [], []
-        for am, sc, cd in np.atleast_2d(x):
-            props = manufacture(ProcessParameters(float(am), float(sc), float(cd)), self.config.manufacturing)
+        for row in np.atleast_2d(x):
+            props = manufacture(ProcessParameters(*map(float, row)), self.config.manufacturing)
             result = self.model.simulate(props)
             results.append((props, result))
             values.append([getattr(result, c) for c in OBJECTIVE_COLUMNS])
@@ -295,30 +299,47 @@ def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationC
     return pd.DataFrame(rows)
 
 
+def check_band_members(members: int) -> None:
+    if 0 < members < MIN_BAND_MEMBERS:
+        raise UserError(
+            f"--band {members}: a {BAND_PERCENTILES[0]:g}-{BAND_PERCENTILES[1]:g} % interval needs at least "
+            f"{MIN_BAND_MEMBERS} bootstrap members (0 skips the band)"
+        )
+
+
 def uncertainty_intervals(
     front: pd.DataFrame, indices: np.ndarray, config: SimulationConfig, members: int, seed: int = 0
 ) -> pd.DataFrame:
-    """5-95 % intervals of the P2D objectives of chosen front points over a bootstrap ensemble of
-    the manufacturing relations (each member refitted on resampled calibration rows)."""
-    import dataclasses
+    """10-90 % intervals of the P2D objectives of chosen front points over a bootstrap ensemble
+    of the manufacturing relations (each member refitted on resampled calibration rows), and
+    ``band_nonpercolating``: in how many members the point's CBD network is below that member's
+    percolation threshold (its conductivity on the floor: those members form a second mode)."""
+    from tqdm import tqdm
 
     from surrogates.calibration import bootstrap_coefficients
 
+    check_band_members(members)
     ensemble = bootstrap_coefficients(members, seed, config.manufacturing)
     model = P2DModel(config.p2d, config.stack)
     chosen = front.iloc[indices]
     values = np.full((len(chosen), members, len(OBJECTIVE_COLUMNS)), np.nan)
+    nonpercolating = np.zeros(len(chosen), int)
+    progress = tqdm(total=members * len(chosen), desc="bootstrap band", unit="design", disable=None, leave=False)
     for j, coeffs in enumerate(ensemble):
-        member = dataclasses.replace(config, manufacturing=coeffs)
         for i, row in enumerate(chosen[list(PROCESS_NAMES)].to_numpy()):
-            result = model.simulate(manufacture(ProcessParameters(*row), member.manufacturing))
+            props = manufacture(ProcessParameters(*row), coeffs)
+            nonpercolating[i] += props.cbd_volume_fraction <= coeffs.percolation_threshold
+            result = model.simulate(props)
             values[i, j] = [getattr(result, c) for c in OBJECTIVE_COLUMNS]
+            progress.update(1)
+    progress.close()
     intervals = pd.DataFrame(index=chosen.index)
     low, high = BAND_PERCENTILES
     for k, column in enumerate(OBJECTIVE_COLUMNS):
         intervals[f"{column}_low"] = np.nanpercentile(values[:, :, k], low, axis=1)
         intervals[f"{column}_high"] = np.nanpercentile(values[:, :, k], high, axis=1)
     intervals["band_members_ok"] = np.all(np.isfinite(values), axis=2).sum(axis=1)
+    intervals["band_nonpercolating"] = nonpercolating
     return intervals
 
 
@@ -363,12 +384,31 @@ class ParetoReport:
             for column, (median, worst) in self.relative_errors().items():
                 lines.append(f"  relative error {column}: median {median:.2%}, max {worst:.2%}")
         if self.band_members and f"{OBJECTIVE_COLUMNS[0]}_low" in self.front:
+            low, high = BAND_PERCENTILES
+            ratios = {}
             for column in OBJECTIVE_COLUMNS:
                 width = (self.front[f"{column}_high"] - self.front[f"{column}_low"]).dropna()
+                span = self.front[f"simulated_{column}"].max() - self.front[f"simulated_{column}"].min()
+                ratios[column] = span / width.median() if width.median() > 0 else math.inf
                 lines.append(
-                    f"  fit uncertainty of {column} ({self.band_members} bootstrap members, 5-95 %): "
-                    f"width median {width.median():.1f}, max {width.max():.1f} Wh/kg"
+                    f"  fit uncertainty of {column} ({self.band_members} bootstrap members, {low:g}-{high:g} %): "
+                    f"width median {width.median():.1f}, max {width.max():.1f} Wh/kg; the front spans {span:.1f} "
+                    f"Wh/kg ({ratios[column]:.1f}x the median width)"
                 )
+            short = [column for column, ratio in ratios.items() if ratio < RESOLVED_RATIO]
+            lines.append(
+                f"  the front spans at least {RESOLVED_RATIO:g}x its fit uncertainty in both objectives: "
+                "a resolved trade-off"
+                if not short
+                else f"  the front spans less than {RESOLVED_RATIO:g}x its fit uncertainty in {' and '.join(short)}: "
+                "the calibration data do not resolve the trade-off there"
+            )
+            split = self.front["band_nonpercolating"].dropna()
+            lines.append(
+                f"  members whose carbon-binder network does not percolate: {int(split.min())}-{int(split.max())} "
+                f"of {self.band_members} per point"
+                + (" (the 3C band mixes two modes there)" if split.max() > 0 else "")
+            )
         front = self.front
         lines.append(
             "front process parameters: "
@@ -389,7 +429,7 @@ def run_pareto(
     dataset_path: str | None = None,
     population: int = 50,
     domain: str = "calibrated",
-    band_members: int = 8,
+    band_members: int = 40,
     surrogate=None,
 ) -> ParetoReport:
     """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``.
@@ -409,9 +449,12 @@ def run_pareto(
     out.mkdir(parents=True, exist_ok=True)
     cache = selection_cache_path(dataset_path) if dataset_path else None
     selection = cached_or_new_selection(frame, seed, cache)
-    surrogate = surrogate or Surrogate(frame, selection.best, seed, selection.kernel_thetas)
+    surrogate = surrogate or Surrogate(
+        frame, selection.best, seed, kernel_thetas=selection.kernel_thetas, error_q95=selection.error_q95
+    )
     if domain not in DOMAINS:
         raise UserError(f"--domain {domain!r} must be one of {', '.join(DOMAINS)}")
+    check_band_members(band_members)
 
     def constraint(x, values):
         return domain_violations(x, config.manufacturing)
@@ -488,14 +531,14 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    energy, power = OBJECTIVE_COLUMNS
+    energy, energy_3c = OBJECTIVE_COLUMNS
     good = frame[frame["status"] == "ok"]
     inside = ~good["extrapolated"].astype(bool) if "extrapolated" in good else pd.Series(True, index=good.index)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
     style = {"c": good["am"], "cmap": "viridis", "vmin": good["am"].min(), "vmax": good["am"].max()}
     points = ax.scatter(
         good.loc[~inside, energy],
-        good.loc[~inside, power],
+        good.loc[~inside, energy_3c],
         **{**style, "c": good.loc[~inside, "am"]},
         s=6,
         alpha=0.25,
@@ -503,7 +546,7 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     )
     ax.scatter(
         good.loc[inside, energy],
-        good.loc[inside, power],
+        good.loc[inside, energy_3c],
         **{**style, "c": good.loc[inside, "am"]},
         s=16,
         edgecolors="black",
@@ -513,7 +556,7 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     fig.colorbar(points, ax=ax, label="AM mass fraction")
     ax.plot(
         front[f"predicted_{energy}"],
-        front[f"predicted_{power}"],
+        front[f"predicted_{energy_3c}"],
         "-",
         color="crimson",
         lw=2,
@@ -524,18 +567,18 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
         band = band.sort_values(f"simulated_{energy}")
         ax.fill_between(
             band[f"simulated_{energy}"],
-            band[f"{power}_low"],
-            band[f"{power}_high"],
+            band[f"{energy_3c}_low"],
+            band[f"{energy_3c}_high"],
             color="crimson",
             alpha=0.18,
-            label="fit uncertainty (bootstrap, 5-95 %)",
+            label=f"fit uncertainty (bootstrap, {BAND_PERCENTILES[0]:g}-{BAND_PERCENTILES[1]:g} %)",
         )
         # The default coefficients' value may sit outside the 5-95 % interval: no negative bars.
         ax.errorbar(
             band[f"simulated_{energy}"],
-            band[f"simulated_{power}"],
+            band[f"simulated_{energy_3c}"],
             xerr=_error_bars(band, energy),
-            yerr=_error_bars(band, power),
+            yerr=_error_bars(band, energy_3c),
             fmt="none",
             ecolor="crimson",
             alpha=0.6,
@@ -545,7 +588,7 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
         ok = validation[validation["status"] == "ok"]
         ax.scatter(
             ok[f"simulated_{energy}"],
-            ok[f"simulated_{power}"],
+            ok[f"simulated_{energy_3c}"],
             marker="x",
             color="black",
             s=40,
@@ -553,7 +596,7 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
             label="front re-simulated with P2D",
         )
     ax.set_xlabel(OBJECTIVE_LABELS[energy])
-    ax.set_ylabel(OBJECTIVE_LABELS[power])
+    ax.set_ylabel(OBJECTIVE_LABELS[energy_3c])
     ax.set_title(title)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()

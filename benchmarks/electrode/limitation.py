@@ -59,8 +59,8 @@ def simulate_grid(designs: Sequence[tuple[float, float, float]], settings=None) 
                 porosity=props.porosity,
                 status=result.status,
                 energy_wh_per_kg=result.energy_wh_per_kg,
-                power_wh_per_kg=result.power_wh_per_kg,
-                power_retention=result.power_retention,
+                energy_3c_wh_per_kg=result.energy_3c_wh_per_kg,
+                retention_3c=result.retention_3c,
                 limited_by=result.limited_by,
                 electrolyte_min_fraction=result.electrolyte_min_fraction,
                 utilization_spread=result.utilization_spread,
@@ -81,7 +81,7 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 4.2), sharey=True, squeeze=False)
     for ax, sc in zip(axes[0], levels):
         part = frame[frame["sc"] == sc]
-        scatter = ax.scatter(part["am"], part["cd"], c=part["power_retention"], cmap="viridis", vmin=0, vmax=1, s=260)
+        scatter = ax.scatter(part["am"], part["cd"], c=part["retention_3c"], cmap="viridis", vmin=0, vmax=1, s=260)
         for label, (marker, color) in MARKERS.items():
             chosen = part[part["limited_by"] == label]
             ax.scatter(chosen["am"], chosen["cd"], marker=marker, color=color, s=40, label=label)

@@ -68,8 +68,8 @@ def simulate_all(designs: np.ndarray, mesh: str) -> pd.DataFrame:
                 "cd": cd,
                 "status": result.status,
                 "energy": result.energy_wh_per_kg,
-                "power": result.power_wh_per_kg,
-                "retention": result.power_retention,
+                "power": result.energy_3c_wh_per_kg,
+                "retention": result.retention_3c,
                 "refined": result.refined_mesh,
                 "seconds": result.solve_seconds,
             }

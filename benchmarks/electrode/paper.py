@@ -85,14 +85,14 @@ def main() -> None:
     props = manufacture(ProcessParameters(*PAPER_OPTIMUM), config.manufacturing)
     result = P2DModel(config.p2d, config.stack).simulate(props)
     domain = domain_columns(PAPER_OPTIMUM, props)
-    point = np.array([result.energy_wh_per_kg, result.power_wh_per_kg])
+    point = np.array([result.energy_wh_per_kg, result.energy_3c_wh_per_kg])
     print(
         f"paper optimum AM/SC/CD {PAPER_OPTIMUM}: porosity {props.porosity:.3f} (paper 0.24-0.29), "
         f"tortuosity {props.tortuosity:.2f} (paper 1.47), sigma {props.conductivity:.3g} S/m (paper 0.172), "
         f"extrapolated {domain['extrapolated']}"
     )
     print(
-        f"  P2D: {result.energy_wh_per_kg:.1f} Wh/kg at C/5, {result.power_wh_per_kg:.1f} Wh/kg at 3C, "
+        f"  P2D: {result.energy_wh_per_kg:.1f} Wh/kg at C/5, {result.energy_3c_wh_per_kg:.1f} Wh/kg at 3C, "
         f"{result.specific_capacity_mah_g:.1f} mAh/g"
     )
     for path in args.front:

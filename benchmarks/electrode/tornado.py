@@ -59,7 +59,7 @@ def config_for(placeholder: Placeholder | None, value: float | None):
 
 
 def front_summary(front: pd.DataFrame) -> dict:
-    energy, power = front["predicted_energy_wh_per_kg"], front["predicted_power_wh_per_kg"]
+    energy, power = front["predicted_energy_wh_per_kg"], front["predicted_energy_3c_wh_per_kg"]
     return dict(
         points=len(front),
         am_median=front["am"].median(),

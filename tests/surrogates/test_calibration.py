@@ -9,9 +9,10 @@ from surrogates.calibration import (
     CalibratedDomain,
     bootstrap_coefficients,
     domain_violations,
+    mean_loading,
 )
 from surrogates.dataset import SimulationConfig, simulate_design
-from surrogates.manufacturing import ProcessParameters, calibration_line_sc, manufacture
+from surrogates.manufacturing import CALIBRATION_LOADING, ProcessParameters, calibration_line_sc, manufacture
 from surrogates.p2d import P2DSettings
 
 CALENDERED_PAST_DATA = (0.95, 0.66, 0.30)  # CD and porosity beyond Table S3
@@ -44,10 +45,16 @@ def test_violation_is_negative_inside_and_grows_with_distance():
 
 def test_dataset_rows_carry_the_flag():
     config = SimulationConfig(p2d=P2DSettings(positive_points=6))
-    inside = simulate_design((0, *INSIDE, config))
-    outside = simulate_design((1, *CALENDERED_PAST_DATA, config))
+    inside = simulate_design((0, INSIDE, config))
+    outside = simulate_design((1, CALENDERED_PAST_DATA + (35.0,), config))
     assert inside["extrapolated"] is False and outside["extrapolated"] is True
     assert inside["domain_violation"] < 0 < outside["domain_violation"]
+    assert inside["loading"] == CALIBRATION_LOADING and outside["loading"] == 35.0
+
+
+def test_the_default_loading_is_the_calibration_tables_mean():
+    assert mean_loading() == pytest.approx(CALIBRATION_LOADING, rel=1e-3)
+    assert 15.0 < CALIBRATION_LOADING < 19.0
 
 
 def test_bootstrap_is_seeded_and_spreads_the_fitted_coefficients_only():

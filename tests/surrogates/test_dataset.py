@@ -106,13 +106,24 @@ def test_resuming_a_file_with_other_columns_is_refused_before_any_line_is_append
     assert path.read_text().count("\n") == 2  # nothing appended
 
 
+def test_a_dataset_with_a_former_column_name_reads_with_a_deprecation_warning(shipped, tmp_path):
+    path = tmp_path / "designs.csv"
+    shipped.head(30).rename(columns={"energy_3c_wh_per_kg": "power_wh_per_kg"}).to_csv(path, index=False)
+    with pytest.warns(DeprecationWarning, match="'power_wh_per_kg' is deprecated.*'energy_3c_wh_per_kg'"):
+        frame = read_dataset(path)
+    assert "power_wh_per_kg" not in frame
+    assert frame["energy_3c_wh_per_kg"].tolist() == shipped.head(30)["energy_3c_wh_per_kg"].tolist()
+
+
 def test_shipped_dataset_is_complete():
     frame = read_dataset(SHIPPED_DATASET)
     assert len(frame) >= 1024 and frame["design_id"].is_unique
     good = ok_rows(frame)
     assert len(good) >= 0.95 * len(frame)
-    assert (good["energy_wh_per_kg"] > good["power_wh_per_kg"]).all()
-    assert good["specific_capacity_mah_g"].between(150, 170).all()  # NMC111 at C/5
+    assert (good["energy_wh_per_kg"] > good["energy_3c_wh_per_kg"]).all()
+    # NMC111 at C/5; only the heaviest, poorly conducting coatings deliver less at C/5.
+    assert good["specific_capacity_mah_g"].le(170).all()
+    assert good.loc[good["loading"] <= 20, "specific_capacity_mah_g"].between(150, 170).all()
     # Every row says whether it lies in the calibration data; both kinds are present.
     assert set(frame["extrapolated"]) == {True, False}
     assert (frame["extrapolated"] == (frame["domain_violation"] > 1e-6)).all()

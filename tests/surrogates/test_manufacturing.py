@@ -96,15 +96,22 @@ def test_default_coefficients_are_the_least_squares_fit():
         assert getattr(DEFAULT_COEFFICIENTS, name) == pytest.approx(value, rel=2e-3), name
 
 
-def test_loading_is_fixed_and_dry_thickness_falls_with_solid_content():
+def test_loading_is_set_and_dry_thickness_falls_with_solid_content():
     # Table S3: about constant loading while SC rises 46 -> 67 wt % and the dry film thins 121.6 -> 77.8 um.
     along_table = [manufacture(ProcessParameters(am, calibration_line_sc(am), 0.0)) for am in (0.86, 0.90, 0.95)]
-    assert len({p.loading for p in along_table}) == 1
+    assert len({p.coating_mass for p in along_table}) == 1
     thickness = [p.dry_thickness for p in along_table]
     assert thickness == sorted(thickness, reverse=True) and thickness[0] / thickness[-1] > 1.25
     # At one composition, a denser slurry dries to a thinner film (the placeholder SC effect).
     dilute, dense = (manufacture(ProcessParameters(0.90, sc, 0.1)) for sc in (0.45, 0.65))
-    assert dense.dry_thickness < dilute.dry_thickness and dense.loading == dilute.loading
+    assert dense.dry_thickness < dilute.dry_thickness and dense.coating_mass == dilute.coating_mass
+
+
+def test_the_loading_scales_the_thickness_and_leaves_the_microstructure():
+    light, heavy = (manufacture(ProcessParameters(0.93, 0.62, 0.15, loading)) for loading in (10.0, 40.0))
+    assert heavy.thickness == pytest.approx(4 * light.thickness) and heavy.coating_mass == pytest.approx(0.40)
+    for name in ("porosity", "tortuosity", "conductivity", "am_volume_fraction"):
+        assert getattr(heavy, name) == pytest.approx(getattr(light, name)), name
 
 
 def test_trends_follow_the_physics():

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from surrogates.manufacturing import ProcessParameters, manufacture
-from surrogates.p2d import FARADAY, P2DModel, P2DSettings
+from surrogates.p2d import FARADAY, P2DModel, P2DResult, P2DSettings
 
 SMALL_MESH = P2DSettings(positive_points=8)
 
@@ -20,7 +20,7 @@ def model():
     return P2DModel(SMALL_MESH)
 
 
-FIELDS = ("energy_wh_per_kg", "power_wh_per_kg", "energy_capacity_mah_cm2")
+FIELDS = ("energy_wh_per_kg", "energy_3c_wh_per_kg", "energy_capacity_mah_cm2")
 
 
 @pytest.mark.parametrize("design", [THIN_POROUS, MID_RANGE, THICK_DENSE])
@@ -72,13 +72,13 @@ def test_input_parameter_model_matches_rebuilt_default_mesh_model(model, design)
         assert getattr(reused, field) == pytest.approx(getattr(rebuilt, field), rel=0.01), field
 
 
-def test_energy_power_trade_off(model):
+def test_energy_3c_trade_off(model):
     # More AM and no calendering: more energy, but the sparse CBD network starves the 3C discharge.
     balanced = model.simulate(manufacture(ProcessParameters(0.88, 0.50, 0.10)))
     rich = model.simulate(manufacture(ProcessParameters(0.96, 0.69, 0.0)))
     assert rich.energy_wh_per_kg > balanced.energy_wh_per_kg
-    assert rich.power_wh_per_kg < balanced.power_wh_per_kg
-    assert 0 < rich.power_retention < balanced.power_retention < 1
+    assert rich.energy_3c_wh_per_kg < balanced.energy_3c_wh_per_kg
+    assert 0 < rich.retention_3c < balanced.retention_3c < 1
 
 
 def _scaled(props, factor):
@@ -87,7 +87,7 @@ def _scaled(props, factor):
         props,
         thickness=props.thickness * factor,
         dry_thickness=props.dry_thickness * factor,
-        loading=props.loading * factor,
+        coating_mass=props.coating_mass * factor,
         am_loading=props.am_loading * factor,
     )
 
@@ -99,7 +99,7 @@ def test_a_thick_dense_cathode_is_electrolyte_limited_at_3c_and_a_thin_porous_on
     thick, thin = model.simulate(dense), model.simulate(porous)
     assert thick.limited_by == "electrolyte depletion" and thick.electrolyte_min_fraction < 0.05
     assert thin.limited_by == "neither" and thin.electrolyte_min_fraction > 0.9
-    assert thick.power_retention < 0.1 < 0.7 < thin.power_retention
+    assert thick.retention_3c < 0.1 < 0.7 < thin.retention_3c
 
 
 def test_an_am_rich_uncalendered_cathode_is_limited_by_electronic_conduction(model):
@@ -123,7 +123,7 @@ def test_partial_solution_flagged_not_used():
     result = short.simulate(manufacture(ProcessParameters(0.9, 0.55, 0.1)))
     assert result.status == "solver_failure"
     assert "ended with" in result.reason
-    assert math.isnan(result.energy_wh_per_kg) and math.isnan(result.power_wh_per_kg)
+    assert math.isnan(result.energy_wh_per_kg) and math.isnan(result.energy_3c_wh_per_kg)
 
 
 def test_a_design_below_the_refinement_retention_gets_its_power_discharge_from_the_refined_mesh():
@@ -137,6 +137,12 @@ def test_a_design_below_the_refinement_retention_gets_its_power_discharge_from_t
     fine = P2DModel(coarse.refined()).simulate(props)
     assert not plain.refined_mesh and refined.refined_mesh and not fine.refined_mesh
     assert refined.energy_wh_per_kg == plain.energy_wh_per_kg  # the energy rate stays on the coarse mesh
-    assert refined.power_wh_per_kg != plain.power_wh_per_kg
-    assert refined.power_wh_per_kg == pytest.approx(fine.power_wh_per_kg, rel=1e-3)
+    assert refined.energy_3c_wh_per_kg != plain.energy_3c_wh_per_kg
+    assert refined.energy_3c_wh_per_kg == pytest.approx(fine.energy_3c_wh_per_kg, rel=1e-3)
     assert coarse.refined().positive_points == 16 and coarse.refined().particle_points == 16
+
+
+def test_the_former_name_power_wh_per_kg_reads_the_3c_energy_with_a_deprecation_warning():
+    result = P2DResult(status="ok", energy_3c_wh_per_kg=123.0)
+    with pytest.warns(DeprecationWarning, match="'power_wh_per_kg' is deprecated.*energy delivered at 3C"):
+        assert result.power_wh_per_kg == 123.0

@@ -17,5 +17,5 @@ def test_the_map_labels_every_design_of_the_grid(tmp_path):
     # the uncalendered AM-rich corner keeps least of its energy at 3C, for lack of electronic conduction
     corner = frame[(frame.am == 0.96) & (frame.cd == 0.0)].iloc[0]
     assert corner["limited_by"] == "electronic conduction"
-    assert corner["power_retention"] == frame["power_retention"].min()
+    assert corner["retention_3c"] == frame["retention_3c"].min()
     assert (tmp_path / "limitation.png").stat().st_size > 10_000

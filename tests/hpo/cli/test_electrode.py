@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hpo.cli import main
+from surrogates.manufacturing import CALIBRATION_LOADING
 
 
 def run_cli(argv, capsys):
@@ -36,18 +37,21 @@ def run_cli(argv, capsys):
         (["pareto", "--out", "o", "--validate", "-3"], "--validate"),
         (["design", "--min-energy", "-5"], "--min-energy"),
         (["design", "--maximize", "speed", "--min-energy", "300"], "--maximize"),
-        (["design", "--maximize", "energy"], "--min-power"),
+        (["design", "--maximize", "energy"], "--min-energy-3c"),
+        (["design", "--min-energy", "230", "--min-energy-3c", "150"], "--min-energy-3c"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--loading", "45"], "loading"),
         (["design", "--min-energy", "abc"], "--min-energy"),
         (["design", "--min-energy", "300", "--points", "1"], "--points"),
         (["design", "--min-energy", "230", "--margin", "-0.1"], "--margin"),
         (["design", "--min-energy", "230", "--domain", "everywhere"], "--domain"),
         (["pareto", "--out", "o", "--domain", "hull"], "--domain"),
         (["pareto", "--out", "o", "--band", "some"], "--band"),
-        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "areal_loading"], "--coefficient"),
+        (["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "min_porosity"], "--coefficient"),
         (
-            ["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "areal_loading=big"],
-            "--coefficient areal_loading",
+            ["simulate", "--am", "0.9", "--sc", "0.5", "--cd", "0.1", "--coefficient", "min_porosity=big"],
+            "--coefficient min_porosity",
         ),
+        (["pareto", "--out", "o", "--band", "8"], "--band"),
         (["dataset", "--out", "x.csv", "--coefficient", "no_such=1"], "no_such"),
     ],
 )
@@ -77,7 +81,7 @@ def test_simulate_json_prints_one_object(capsys):
     record = json.loads(out)
     assert record["p2d"]["status"] == "ok"
     assert 200 < record["p2d"]["energy_wh_per_kg"] < 450
-    assert record["process"] == {"am": 0.93, "sc": 0.6, "cd": 0.2}
+    assert record["process"] == {"am": 0.93, "sc": 0.6, "cd": 0.2, "loading": CALIBRATION_LOADING}
     assert record["properties"]["porosity"] < record["properties"]["dry_porosity"]
     assert 150 <= record["p2d"]["specific_capacity_mah_g"] <= 170
     assert set(record["domain"]) == {"extrapolated", "domain_violation"}
@@ -86,21 +90,22 @@ def test_simulate_json_prints_one_object(capsys):
 def test_coefficient_override_changes_the_design(capsys):
     base = ["simulate", "--am", "0.93", "--sc", "0.6", "--cd", "0.2", "--json", "--points", "6"]
     _, out, _ = run_cli(base, capsys)
-    _, out_thin, _ = run_cli(base + ["--coefficient", "areal_loading=0.10"], capsys)
-    assert json.loads(out_thin)["properties"]["loading"] < json.loads(out)["properties"]["loading"]
+    _, out_dense, _ = run_cli(base + ["--coefficient", "dry_porosity_ref=0.45"], capsys)
+    assert json.loads(out_dense)["properties"]["porosity"] < json.loads(out)["properties"]["porosity"]
 
 
 def test_pareto_from_shipped_dataset(capsys, tmp_path):
     code, out, _ = run_cli(
-        ["pareto", "--out", str(tmp_path), "--evaluations", "400", "--validate", "2", "--points", "8", "--band", "2"],
+        ["pareto", "--out", str(tmp_path), "--evaluations", "400", "--validate", "2", "--points", "8", "--band", "20"],
         capsys,
     )
     assert code == 0
-    assert "relative error" in out and "(0 outside the calibration data)" in out and "bootstrap" in out
+    assert "relative error" in out and "(0 outside the calibration data)" in out and "20 bootstrap members" in out
+    assert "does not percolate" in out
     assert (tmp_path / "front.csv").exists()
 
 
-@pytest.mark.parametrize("column, cell", [("energy_wh_per_kg", "nan"), ("am", "abc"), ("power_wh_per_kg", "inf")])
+@pytest.mark.parametrize("column, cell", [("energy_wh_per_kg", "nan"), ("am", "abc"), ("energy_3c_wh_per_kg", "inf")])
 def test_fit_refuses_a_dataset_cell_that_is_not_a_finite_number(shipped, tmp_path, capsys, column, cell):
     frame = shipped.astype({column: object})
     row = int(np.flatnonzero(frame["status"] == "ok")[3])
