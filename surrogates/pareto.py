@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,8 @@ DOMAINS = ("calibrated", "full")
 BAND_PERCENTILES = (10.0, 90.0)
 MIN_BAND_MEMBERS = 20
 RESOLVED_RATIO = 3.0  # a front spanning less than this many median band widths is not resolved
+PERCOLATING = "_percolating"  # suffix of the bands over the members whose CBD network percolates
+MIN_MODE_MEMBERS = 10  # fewer members in that mode: no band for it
 OBJECTIVE_LABELS = {
     "energy_wh_per_kg": "specific energy at C/5 [Wh/kg stack]",
     "energy_3c_wh_per_kg": "specific energy at 3C [Wh/kg stack]",
@@ -86,10 +88,27 @@ class EvaluationLog:
         return np.vstack(self._f) if self._f else np.empty((0, len(OBJECTIVE_COLUMNS)))
 
 
-def _bounds() -> tuple[np.ndarray, np.ndarray]:
-    low = np.array([PROCESS_BOUNDS[n][0] for n in PROCESS_NAMES])
-    high = np.array([PROCESS_BOUNDS[n][1] for n in PROCESS_NAMES])
-    return low, high
+def check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
+    """Process parameters held at a value (``--fix NAME=VALUE``), validated; the search runs
+    over the others. At least one stays free."""
+    from surrogates.manufacturing import check_process_value
+
+    fixed = dict(fixed or {})
+    unknown = sorted(set(fixed) - set(PROCESS_NAMES))
+    if unknown:
+        raise UserError(f"--fix {unknown[0]}: not a process parameter; choose from {', '.join(PROCESS_NAMES)}")
+    if len(fixed) == len(PROCESS_NAMES):
+        raise UserError("--fix: at least one process parameter must stay free")
+    return {name: check_process_value(name, value) for name, value in fixed.items()}
+
+
+def expand(x: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
+    """Rows of the free process parameters -> rows of all of them (``PROCESS_NAMES`` order)."""
+    x = np.atleast_2d(np.asarray(x, float))
+    if not fixed:
+        return x
+    free = iter(x.T)
+    return np.column_stack([np.full(len(x), fixed[n]) if n in fixed else next(free) for n in PROCESS_NAMES])
 
 
 def pymoo_problem(
@@ -99,20 +118,25 @@ def pymoo_problem(
     *,
     maximize: Sequence[int] | None = None,
     n_constraints: int = 1,
+    fixed: Mapping[str, float] | None = None,
 ):
     """A pymoo ``Problem`` over the process box maximizing the columns ``maximize`` (default:
     all of ``OBJECTIVE_COLUMNS``) of ``objectives(x)`` (pymoo minimizes, hence the sign),
     subject to the ``n_constraints`` columns of ``constraint(x, values) <= 0`` when given;
-    ``log`` records every evaluation (all columns)."""
+    ``log`` records every evaluation (all columns). With ``fixed``, the problem's variables are
+    the other process parameters; ``objectives``, ``constraint`` and ``log`` see all of them."""
     from pymoo.core.problem import Problem
 
-    low, high = _bounds()
+    fixed = check_fixed(fixed)
+    free = [n for n in PROCESS_NAMES if n not in fixed]
+    low = np.array([PROCESS_BOUNDS[n][0] for n in free])
+    high = np.array([PROCESS_BOUNDS[n][1] for n in free])
     columns = list(range(len(OBJECTIVE_COLUMNS))) if maximize is None else list(maximize)
 
     class ElectrodeProblem(Problem):
         def __init__(self) -> None:
             super().__init__(
-                n_var=len(PROCESS_NAMES),
+                n_var=len(free),
                 n_obj=len(columns),
                 n_ieq_constr=0 if constraint is None else n_constraints,
                 xl=low,
@@ -120,6 +144,7 @@ def pymoo_problem(
             )
 
         def _evaluate(self, x, out, *args, **kwargs):
+            x = expand(x, fixed)
             values = objectives(x)
             if log is not None:
                 log.record(x, values)
@@ -156,15 +181,17 @@ def run_pymoo(
     seed: int = 0,
     population: int = 50,
     constraint: Constraint | None = None,
+    fixed: Mapping[str, float] | None = None,
 ):
-    """Optimize with a pymoo algorithm for ``evaluations`` evaluations; returns (result, log)."""
+    """Optimize with a pymoo algorithm for ``evaluations`` evaluations; returns (result, log).
+    ``result.X`` holds the free process parameters only (``expand`` restores the others)."""
     from pymoo.optimize import minimize
 
     if constraint is not None and algorithm == "moead":
         raise UserError("--algorithm moead cannot keep the front in the calibrated domain: use nsga2 or smsemoa")
     log = EvaluationLog()
     result = minimize(
-        pymoo_problem(objectives, log, constraint),
+        pymoo_problem(objectives, log, constraint, fixed=fixed),
         make_algorithm(algorithm, population),
         ("n_eval", evaluations),
         seed=seed,
@@ -323,12 +350,12 @@ def uncertainty_intervals(
     model = P2DModel(config.p2d, config.stack)
     chosen = front.iloc[indices]
     values = np.full((len(chosen), members, len(OBJECTIVE_COLUMNS)), np.nan)
-    nonpercolating = np.zeros(len(chosen), int)
+    nonpercolating = np.zeros((len(chosen), members), bool)
     progress = tqdm(total=members * len(chosen), desc="bootstrap band", unit="design", disable=None, leave=False)
     for j, coeffs in enumerate(ensemble):
         for i, row in enumerate(chosen[list(PROCESS_NAMES)].to_numpy()):
             props = manufacture(ProcessParameters(*row), coeffs)
-            nonpercolating[i] += props.cbd_volume_fraction <= coeffs.percolation_threshold
+            nonpercolating[i, j] = props.cbd_volume_fraction <= coeffs.percolation_threshold
             result = model.simulate(props)
             values[i, j] = [getattr(result, c) for c in OBJECTIVE_COLUMNS]
             progress.update(1)
@@ -339,7 +366,16 @@ def uncertainty_intervals(
         intervals[f"{column}_low"] = np.nanpercentile(values[:, :, k], low, axis=1)
         intervals[f"{column}_high"] = np.nanpercentile(values[:, :, k], high, axis=1)
     intervals["band_members_ok"] = np.all(np.isfinite(values), axis=2).sum(axis=1)
-    intervals["band_nonpercolating"] = nonpercolating
+    intervals["band_nonpercolating"] = nonpercolating.sum(axis=1)
+    # The scenario "the network percolates": the members of the main mode only.
+    for k, column in enumerate(OBJECTIVE_COLUMNS):
+        for name, q in ((f"{column}_low{PERCOLATING}", low), (f"{column}_high{PERCOLATING}", high)):
+            intervals[name] = [
+                np.nanpercentile(values[i, ~nonpercolating[i], k], q)
+                if (~nonpercolating[i]).sum() >= MIN_MODE_MEMBERS
+                else np.nan
+                for i in range(len(chosen))
+            ]
     return intervals
 
 
@@ -357,6 +393,7 @@ class ParetoReport:
     domain: str = "calibrated"
     band_members: int = 0
     files: list[str] = field(default_factory=list)
+    fixed: dict[str, float] = field(default_factory=dict)
 
     def relative_errors(self) -> dict[str, tuple[float, float]]:
         """Median and max relative error of the surrogate per objective on validated points."""
@@ -369,7 +406,9 @@ class ParetoReport:
     def summary(self) -> str:
         extrapolated = int(self.front["extrapolated"].sum())
         lines = [
-            f"{self.algorithm} on the surrogate, {self.evaluations} evaluations, domain {self.domain}: "
+            f"{self.algorithm} on the surrogate, {self.evaluations} evaluations, domain {self.domain}"
+            + "".join(f", {name} fixed at {value:g}" for name, value in self.fixed.items())
+            + ": "
             f"{len(self.front)} front points ({extrapolated} outside the calibration data), "
             f"normalized hypervolume {self.hypervolume_predicted:.4f}",
         ]
@@ -384,31 +423,15 @@ class ParetoReport:
             for column, (median, worst) in self.relative_errors().items():
                 lines.append(f"  relative error {column}: median {median:.2%}, max {worst:.2%}")
         if self.band_members and f"{OBJECTIVE_COLUMNS[0]}_low" in self.front:
-            low, high = BAND_PERCENTILES
-            ratios = {}
-            for column in OBJECTIVE_COLUMNS:
-                width = (self.front[f"{column}_high"] - self.front[f"{column}_low"]).dropna()
-                span = self.front[f"simulated_{column}"].max() - self.front[f"simulated_{column}"].min()
-                ratios[column] = span / width.median() if width.median() > 0 else math.inf
-                lines.append(
-                    f"  fit uncertainty of {column} ({self.band_members} bootstrap members, {low:g}-{high:g} %): "
-                    f"width median {width.median():.1f}, max {width.max():.1f} Wh/kg; the front spans {span:.1f} "
-                    f"Wh/kg ({ratios[column]:.1f}x the median width)"
-                )
-            short = [column for column, ratio in ratios.items() if ratio < RESOLVED_RATIO]
-            lines.append(
-                f"  the front spans at least {RESOLVED_RATIO:g}x its fit uncertainty in both objectives: "
-                "a resolved trade-off"
-                if not short
-                else f"  the front spans less than {RESOLVED_RATIO:g}x its fit uncertainty in {' and '.join(short)}: "
-                "the calibration data do not resolve the trade-off there"
-            )
             split = self.front["band_nonpercolating"].dropna()
+            lines += self._band_lines("", f"all {self.band_members} bootstrap members")
             lines.append(
                 f"  members whose carbon-binder network does not percolate: {int(split.min())}-{int(split.max())} "
                 f"of {self.band_members} per point"
-                + (" (the 3C band mixes two modes there)" if split.max() > 0 else "")
+                + (": the band mixes two modes there; the scenario without them:" if split.max() > 0 else "")
             )
+            if split.max() > 0:
+                lines += self._band_lines(PERCOLATING, "members whose network percolates")
         front = self.front
         lines.append(
             "front process parameters: "
@@ -416,6 +439,44 @@ class ParetoReport:
         )
         lines.append(f"wrote {', '.join(self.files)} in {self.seconds:.1f} s")
         return "\n".join(lines)
+
+    def _band_lines(self, suffix: str, label: str) -> list[str]:
+        """Band widths against the front's span per objective, the verdict, and the validated
+        points whose band is under 1/``RESOLVED_RATIO`` of the span in both objectives (the
+        part of the trade-off the calibration data resolve)."""
+        banded = self.front.dropna(subset=[f"{c}_low{suffix}" for c in OBJECTIVE_COLUMNS])
+        if not len(banded):
+            return [f"  {label}: fewer than {MIN_MODE_MEMBERS} members at every validated point"]
+        low, high = BAND_PERCENTILES
+        lines, short = [], []
+        resolved = np.ones(len(banded), bool)
+        for column in OBJECTIVE_COLUMNS:
+            simulated = self.front[f"simulated_{column}"]
+            span = simulated.max() - simulated.min()
+            width = (banded[f"{column}_high{suffix}"] - banded[f"{column}_low{suffix}"]).to_numpy()
+            ratio = span / np.median(width) if np.median(width) > 0 else math.inf
+            resolved &= width <= span / RESOLVED_RATIO
+            short += [column] if ratio < RESOLVED_RATIO else []
+            lines.append(
+                f"  {label}, {low:g}-{high:g} % band of {column}: width median {np.median(width):.1f}, max "
+                f"{width.max():.1f} Wh/kg; the front spans {span:.1f} Wh/kg ({ratio:.1f}x the median width)"
+            )
+        lines.append(
+            f"    the front spans at least {RESOLVED_RATIO:g}x this band in both objectives: a resolved trade-off"
+            if not short
+            else f"    the front spans less than {RESOLVED_RATIO:g}x this band in {' and '.join(short)}: "
+            "the calibration data do not resolve the whole trade-off"
+        )
+        part = banded[resolved]
+        ranges = ", ".join(
+            f"{name} {part[name].min():.3g}-{part[name].max():.3g}"
+            for name in (*PROCESS_NAMES, *(f"simulated_{c}" for c in OBJECTIVE_COLUMNS))
+        )
+        lines.append(
+            f"    resolved (band under 1/{RESOLVED_RATIO:g} of the span in both): {len(part)} of {len(banded)} "
+            "validated points" + (f", {ranges}" if len(part) else "")
+        )
+        return lines
 
 
 def run_pareto(
@@ -431,6 +492,7 @@ def run_pareto(
     domain: str = "calibrated",
     band_members: int = 40,
     surrogate=None,
+    fixed: Mapping[str, float] | None = None,
 ) -> ParetoReport:
     """Front over the surrogate -> front.csv, validation.csv, front.png in ``out_dir``.
 
@@ -439,6 +501,8 @@ def run_pareto(
     kept inside the calibration data) or "full"; ``band_members`` bootstrap members give the
     uncertainty intervals of the validated points (0 skips them). ``surrogate``: an already
     fitted :class:`~surrogates.models.Surrogate` of ``frame`` (refit from the dataset if None).
+    ``fixed``: process parameters held at a value (e.g. ``{"loading": 17.467}``: the front at
+    one loading), the search running over the others.
     """
     from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
     from surrogates.models import Surrogate, cached_or_new_selection, selection_cache_path
@@ -455,6 +519,7 @@ def run_pareto(
     if domain not in DOMAINS:
         raise UserError(f"--domain {domain!r} must be one of {', '.join(DOMAINS)}")
     check_band_members(band_members)
+    fixed = check_fixed(fixed)
 
     def constraint(x, values):
         return domain_violations(x, config.manufacturing)
@@ -466,10 +531,11 @@ def run_pareto(
         seed=seed,
         population=population,
         constraint=constraint if domain == "calibrated" else None,
+        fixed=fixed,
     )
     if result.X is None:
         raise UserError("no design inside the calibrated domain was found: raise --evaluations or use --domain full")
-    x_front = np.atleast_2d(result.X)
+    x_front = expand(result.X, fixed)
     predicted = -np.atleast_2d(result.F)
     keep = nondominated(predicted)
     x_front, predicted = x_front[keep], predicted[keep]
@@ -521,11 +587,13 @@ def run_pareto(
         domain=domain,
         band_members=band_members,
         files=files,
+        fixed=fixed,
     )
 
 
 def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFrame, path: Path, title: str = "") -> None:
-    """Dataset (coloured by AM fraction) behind the predicted front and its P2D re-simulations."""
+    """Dataset (coloured by areal loading, the variable that carries the trade-off) behind the
+    predicted front and its P2D re-simulations."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -535,11 +603,12 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     good = frame[frame["status"] == "ok"]
     inside = ~good["extrapolated"].astype(bool) if "extrapolated" in good else pd.Series(True, index=good.index)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
-    style = {"c": good["am"], "cmap": "viridis", "vmin": good["am"].min(), "vmax": good["am"].max()}
+    style = {"cmap": "viridis", "vmin": good["loading"].min(), "vmax": good["loading"].max()}
     points = ax.scatter(
         good.loc[~inside, energy],
         good.loc[~inside, energy_3c],
-        **{**style, "c": good.loc[~inside, "am"]},
+        **style,
+        c=good.loc[~inside, "loading"],
         s=6,
         alpha=0.25,
         label=f"dataset, outside the calibration data ({int((~inside).sum())})",
@@ -547,13 +616,14 @@ def plot_front(frame: pd.DataFrame, front: pd.DataFrame, validation: pd.DataFram
     ax.scatter(
         good.loc[inside, energy],
         good.loc[inside, energy_3c],
-        **{**style, "c": good.loc[inside, "am"]},
+        **style,
+        c=good.loc[inside, "loading"],
         s=16,
         edgecolors="black",
         linewidths=0.4,
         label=f"dataset, inside the calibration data ({int(inside.sum())})",
     )
-    fig.colorbar(points, ax=ax, label="AM mass fraction")
+    fig.colorbar(points, ax=ax, label="areal loading [mg/cm2]")
     ax.plot(
         front[f"predicted_{energy}"],
         front[f"predicted_{energy_3c}"],

@@ -1,11 +1,12 @@
 """What limits the 3C discharge across the process box: a grid of designs simulated with P2D,
 each labelled by ``surrogates.p2d.limitation``.
 
-For each slurry solid content of ``--sc``, a grid of ``--am`` x ``--cd`` points spanning the
-box is manufactured and simulated on the shipped settings; ``limitation.csv`` holds each
-design's thickness, porosity, C/5 and 3C energy, 3C retention, the label and the numbers it
-is read from, and ``limitation.png`` maps the 3C retention with the label of each point, one
-panel per solid content. Designs outside the calibration data are marked (``extrapolated``).
+For each areal loading of ``--loading`` and slurry solid content of ``--sc``, a grid of
+``--am`` x ``--cd`` points spanning the box is manufactured and simulated on the shipped
+settings; ``limitation.csv`` holds each design's thickness, porosity, C/5 and 3C energy, 3C
+retention, the label and the numbers it is read from, and ``limitation.png`` maps the 3C
+retention with the label of each point, one panel per loading (row) and solid content
+(column). Designs outside the calibration data are marked (``extrapolated``).
 
     python -m benchmarks.electrode.limitation --out benchmarks/results/electrode-limitation
 """
@@ -31,30 +32,29 @@ MARKERS = {
 }
 
 
-def grid(am: int, sc: Sequence[float], cd: int) -> list[tuple[float, float, float]]:
-    """``am`` x ``cd`` points spanning the box at each solid content of ``sc``."""
+def grid(am: int, cd: int, *, sc: Sequence[float], loading: Sequence[float]) -> list[tuple[float, ...]]:
+    """``am`` x ``cd`` points spanning the box at each solid content and loading."""
     from surrogates.manufacturing import PROCESS_BOUNDS
 
     ams = np.linspace(*PROCESS_BOUNDS["am"], am)
     cds = np.linspace(*PROCESS_BOUNDS["cd"], cd)
-    return [(float(a), float(s), float(c)) for s in sc for a in ams for c in cds]
+    return [(float(a), float(s), float(c), float(m)) for m in loading for s in sc for a in ams for c in cds]
 
 
-def simulate_grid(designs: Sequence[tuple[float, float, float]], settings=None) -> pd.DataFrame:
+def simulate_grid(designs: Sequence[tuple[float, ...]], settings=None) -> pd.DataFrame:
     from surrogates.dataset import domain_columns
     from surrogates.manufacturing import ProcessParameters, manufacture
     from surrogates.p2d import P2DModel, P2DSettings
 
     model = P2DModel(settings or P2DSettings())
     rows = []
-    for am, sc, cd in designs:
-        props = manufacture(ProcessParameters(am, sc, cd))
+    for design in designs:
+        process = ProcessParameters(*design)
+        props = manufacture(process)
         result = model.simulate(props)
         rows.append(
             dict(
-                am=am,
-                sc=sc,
-                cd=cd,
+                **process.as_dict(),
                 thickness_um=props.thickness * 1e6,
                 porosity=props.porosity,
                 status=result.status,
@@ -65,7 +65,7 @@ def simulate_grid(designs: Sequence[tuple[float, float, float]], settings=None) 
                 electrolyte_min_fraction=result.electrolyte_min_fraction,
                 utilization_spread=result.utilization_spread,
                 particle_surface_excess=result.particle_surface_excess,
-                extrapolated=domain_columns((am, sc, cd), props)["extrapolated"],
+                extrapolated=domain_columns(tuple(design), props)["extrapolated"],
             )
         )
     return pd.DataFrame(rows)
@@ -78,22 +78,34 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     levels = sorted(frame["sc"].unique())
-    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 4.2), sharey=True, squeeze=False)
-    for ax, sc in zip(axes[0], levels):
-        part = frame[frame["sc"] == sc]
+    loadings = sorted(frame["loading"].unique())
+    fig, axes = plt.subplots(
+        len(loadings),
+        len(levels),
+        figsize=(4.2 * len(levels), 3.6 * len(loadings) + 1.0),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    panels = [(ax, sc, loading) for row, loading in zip(axes, loadings) for ax, sc in zip(row, levels)]
+    for ax, sc, loading in panels:
+        part = frame[(frame["sc"] == sc) & (frame["loading"] == loading)]
         scatter = ax.scatter(part["am"], part["cd"], c=part["retention_3c"], cmap="viridis", vmin=0, vmax=1, s=260)
         for label, (marker, color) in MARKERS.items():
             chosen = part[part["limited_by"] == label]
             ax.scatter(chosen["am"], chosen["cd"], marker=marker, color=color, s=40, label=label)
         outside = part[part["extrapolated"]]
         ax.scatter(outside["am"], outside["cd"], marker="x", color="white", s=25, linewidths=0.8)
-        ax.set_title(f"SC {sc:.2f}")
+        ax.set_title(f"SC {sc:.2f}, {loading:g} mg/cm2", fontsize="medium")
+    for ax in axes[-1]:
         ax.set_xlabel("active-material fraction AM")
-    axes[0][0].set_ylabel("calendering degree CD")
-    fig.subplots_adjust(bottom=0.22, top=0.85, left=0.06, right=0.89, wspace=0.12)
-    fig.colorbar(scatter, cax=fig.add_axes([0.91, 0.22, 0.012, 0.63]), label="3C energy / C/5 energy")
+    for row in axes:
+        row[0].set_ylabel("calendering degree CD")
+    bottom = 0.9 / (3.6 * len(loadings) + 1.0)
+    fig.subplots_adjust(bottom=bottom + 0.04, top=0.94, left=0.06, right=0.89, wspace=0.12, hspace=0.25)
+    fig.colorbar(scatter, cax=fig.add_axes([0.91, bottom + 0.04, 0.012, 0.9 - bottom]), label="3C energy / C/5 energy")
     seen = {}
-    for ax in axes[0]:
+    for ax, _, _ in panels:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)
     fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=len(seen), frameon=False, fontsize="small")
@@ -104,6 +116,7 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from hpo.threads import limit_threads
+    from surrogates.manufacturing import CALIBRATION_LOADING
 
     limit_threads()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -111,14 +124,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--am", type=int, default=6, help="active-material fractions across the box")
     parser.add_argument("--cd", type=int, default=5, help="calendering degrees across the box")
     parser.add_argument("--sc", type=float, nargs="+", default=[0.45, 0.55, 0.65], help="slurry solid contents")
+    parser.add_argument(
+        "--loading",
+        type=float,
+        nargs="+",
+        default=[10.0, CALIBRATION_LOADING, 25.0, 40.0],
+        help="areal loadings, mg/cm2 (default 10, the calibration data's mean 17.467, 25 and 40)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    frame = simulate_grid(grid(args.am, args.sc, args.cd))
+    frame = simulate_grid(grid(args.am, args.cd, sc=args.sc, loading=args.loading))
     atomic_write_text(args.out / "limitation.csv", frame.to_csv(index=False, float_format="%.6g"))
     plot(frame, args.out / "limitation.png")
-    counts = frame["limited_by"].value_counts().to_dict()
-    print(f"{len(frame)} designs in {time.perf_counter() - started:.0f} s: {counts}")
+    print(f"{len(frame)} designs in {time.perf_counter() - started:.0f} s")
+    print(frame.groupby("loading")["limited_by"].value_counts().unstack(fill_value=0).to_string())
 
 
 if __name__ == "__main__":

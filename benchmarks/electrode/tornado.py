@@ -5,11 +5,11 @@ For the baseline and for each placeholder of ``PLACEHOLDERS`` at its low and its
 (the others at their defaults), a ``--n``-design Sobol dataset is simulated (resumable, in
 ``OUT/datasets/``), the surrogate is selected and fitted on it, and the front is searched in
 the calibrated domain and in the full box (no re-simulation). ``tornado.csv`` holds, per run
-and domain, where the front lies (median AM, SC and CD, AM's range) and what it spans (the
+and domain, where the front lies (median AM, SC, CD and loading, AM's and loading's ranges) and what it spans (the
 predicted C/5 and 3C energy, min and max); ``report.md`` the same as tables with the moves
 from the baseline.
 
-    python -m benchmarks.electrode.tornado --out benchmarks/results/electrode-tornado --n 128
+    python -m benchmarks.electrode.tornado --out benchmarks/results/electrode-tornado --n 256
 """
 
 from __future__ import annotations
@@ -59,17 +59,19 @@ def config_for(placeholder: Placeholder | None, value: float | None):
 
 
 def front_summary(front: pd.DataFrame) -> dict:
-    energy, power = front["predicted_energy_wh_per_kg"], front["predicted_energy_3c_wh_per_kg"]
+    energy, energy_3c = front["predicted_energy_wh_per_kg"], front["predicted_energy_3c_wh_per_kg"]
     return dict(
         points=len(front),
         am_median=front["am"].median(),
         am_range=front["am"].max() - front["am"].min(),
         sc_median=front["sc"].median(),
         cd_median=front["cd"].median(),
+        loading_median=front["loading"].median(),
+        loading_range=front["loading"].max() - front["loading"].min(),
         energy_min=energy.min(),
         energy_max=energy.max(),
-        energy_3c_min=power.min(),
-        energy_3c_max=power.max(),
+        energy_3c_min=energy_3c.min(),
+        energy_3c_max=energy_3c.max(),
     )
 
 
@@ -123,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         "Each run: a Sobol dataset of the given size with one placeholder at its low or high value, the "
         "surrogate selected and fitted on it, the front over the surrogate (NSGA-II, 4000 evaluations, no "
-        "re-simulation). Front position: median AM / SC / CD of its points, AM's range; span: the predicted "
+        "re-simulation). Front position: median AM / SC / CD / loading of its points, AM's and loading's "
+        "ranges; span: the predicted "
         "C/5 and 3C stack energies (Wh/kg), min and max over the front.",
         "",
         "| placeholder | low | high | where the range comes from |",

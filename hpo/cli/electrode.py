@@ -102,6 +102,14 @@ def register(subparsers) -> None:
         help="bootstrap members of the manufacturing relations re-simulated at the validated points "
         "for the 10-90 %% uncertainty band (default 40, at least 20; 0 skips)",
     )
+    pareto.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hold a process parameter at a value and search over the others (repeatable), e.g. "
+        "loading=17.467 for the front at the calibration data's loading",
+    )
     _add_points_option(pareto, MESH_POINTS, from_dataset=True)
     pareto.set_defaults(func=_pareto)
 
@@ -252,6 +260,20 @@ def _check_manufacturable(coefficients, given: list[str]) -> None:
         )
 
 
+def _fixed(items: list[str]) -> dict[str, float]:
+    """``--fix NAME=VALUE`` items as a mapping (names and ranges are checked by the search)."""
+    fixed = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--fix {short_repr(item)} must look like NAME=VALUE, e.g. loading=17.467")
+        try:
+            fixed[name.strip()] = float(raw)
+        except ValueError:
+            raise UserError(f"--fix {name.strip()} must be a number, got {short_repr(raw)}") from None
+    return fixed
+
+
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="dataset CSV (default: the dataset shipped in the package)")
 
@@ -387,6 +409,7 @@ def _pareto(args) -> int:
         dataset_path=args.data,
         domain=args.domain,
         band_members=args.band,
+        fixed=_fixed(args.fix),
     )
     print(report.summary())
     return 0

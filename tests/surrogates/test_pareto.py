@@ -90,6 +90,11 @@ def test_pareto_run_writes_front_validation_band_and_plot(shipped, surrogate, tm
         assert (banded[f"{column}_low"] <= banded[f"{column}_high"]).all()
         assert (banded[f"{column}_low"] > 0).all()
     assert banded["band_nonpercolating"].between(0, 20).all() and (banded["band_members_ok"] == 20).all()
+    # the scenario of the members whose carbon-binder network percolates lies within all members' band
+    mode = banded.dropna(subset=["energy_3c_wh_per_kg_low_percolating"])
+    assert len(mode) >= 1
+    assert (mode["energy_3c_wh_per_kg_low_percolating"] >= mode["energy_3c_wh_per_kg_low"] - 1e-9).all()
+    assert "resolved (band under 1/3 of the span in both)" in report.summary()
     # Along the front, the C/5 energy rises while the 3C energy falls.
     assert front["predicted_energy_wh_per_kg"].is_monotonic_increasing
     assert front["predicted_energy_3c_wh_per_kg"].is_monotonic_decreasing
@@ -148,3 +153,25 @@ def test_pareto_replaces_planted_symlinks_and_does_not_copy_their_mode(shipped, 
         written = os.lstat(out / name)
         assert stat.S_ISREG(written.st_mode) and not written.st_mode & 0o111, name
     assert len(pd.read_csv(out / "front.csv")) > 0
+
+
+def test_a_fixed_process_parameter_holds_on_every_front_point_and_is_validated(shipped, surrogate, tmp_path):
+    report = run_pareto(
+        shipped,
+        tmp_path,
+        evaluations=300,
+        validate=0,
+        population=20,
+        band_members=0,
+        surrogate=surrogate,
+        fixed={"loading": 17.467},
+    )
+    assert (report.front["loading"] == 17.467).all() and report.front["am"].nunique() > 1
+    assert "loading fixed at 17.467" in report.summary()
+    free = run_pareto(
+        shipped, tmp_path, evaluations=300, validate=0, population=20, band_members=0, surrogate=surrogate
+    )
+    assert free.front["loading"].nunique() > 1
+    for fixed, message in (({"speed": 1.0}, "not a process parameter"), ({"loading": 50.0}, "outside the allowed")):
+        with pytest.raises(UserError, match=message):
+            run_pareto(shipped, tmp_path, evaluations=100, validate=0, band_members=0, surrogate=surrogate, fixed=fixed)

@@ -52,6 +52,8 @@ def run_cli(argv, capsys):
             "--coefficient min_porosity",
         ),
         (["pareto", "--out", "o", "--band", "8"], "--band"),
+        (["pareto", "--out", "o", "--fix", "loading"], "--fix"),
+        (["pareto", "--out", "o", "--fix", "loading=thick"], "--fix loading"),
         (["dataset", "--out", "x.csv", "--coefficient", "no_such=1"], "no_such"),
     ],
 )
