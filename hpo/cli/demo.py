@@ -2,7 +2,7 @@
 
 1. Tuning: the RL tuner (``sac-hmr-pretrained``), TPE and GP tune the same scikit-learn model
    (``svc-digits``) side by side; one figure overlays their best-so-far curves.
-2. A Pareto front: the electrode pipeline's surrogate front (energy vs power) from the shipped
+2. A Pareto front: the electrode pipeline's surrogate front (C/5 energy vs 3C energy) from the shipped
    dataset, with a few points re-simulated by the P2D model.
 3. Benchmarks: the ``smoke`` suite (random search against TPE, MOTPE on the bi-objective
    problem) and its rank table.
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
         help="run the three jobs briefly: tune a model, an electrode Pareto front, a benchmark table",
         description=(
             "Tune an RBF SVC on scikit-learn's digits with the RL tuner, TPE and GP (OUT/tuning/), "
-            "find the electrode energy-power Pareto front (OUT/electrode/) and run the smoke "
+            "find the electrode energy-rate Pareto front (OUT/electrode/) and run the smoke "
             "benchmark suite (OUT/bench/). A rerun resumes what is finished."
         ),
         formatter_class=HelpFormatter,
