@@ -326,6 +326,22 @@ def validate_front(front: pd.DataFrame, indices: np.ndarray, config: SimulationC
     return pd.DataFrame(rows)
 
 
+def verdict(ratios: Mapping[str, float]) -> str:
+    """What a front's span, in median band widths per objective, says about its trade-off."""
+    if all(ratio >= RESOLVED_RATIO for ratio in ratios.values()):
+        return f"the front spans at least {RESOLVED_RATIO:g}x this band in both objectives: a resolved trade-off"
+    if all(ratio < 1 for ratio in ratios.values()):
+        return (
+            "the front is narrower than this band in both objectives: this domain holds no trade-off "
+            "that the calibration data resolve"
+        )
+    short = [column for column, ratio in ratios.items() if ratio < RESOLVED_RATIO]
+    return (
+        f"the front spans less than {RESOLVED_RATIO:g}x this band in {' and '.join(short)}: "
+        "the calibration data resolve only part of the trade-off"
+    )
+
+
 def check_band_members(members: int) -> None:
     if 0 < members < MIN_BAND_MEMBERS:
         raise UserError(
@@ -448,7 +464,7 @@ class ParetoReport:
         if not len(banded):
             return [f"  {label}: fewer than {MIN_MODE_MEMBERS} members at every validated point"]
         low, high = BAND_PERCENTILES
-        lines, short = [], []
+        lines, ratios = [], {}
         resolved = np.ones(len(banded), bool)
         for column in OBJECTIVE_COLUMNS:
             simulated = self.front[f"simulated_{column}"]
@@ -456,17 +472,12 @@ class ParetoReport:
             width = (banded[f"{column}_high{suffix}"] - banded[f"{column}_low{suffix}"]).to_numpy()
             ratio = span / np.median(width) if np.median(width) > 0 else math.inf
             resolved &= width <= span / RESOLVED_RATIO
-            short += [column] if ratio < RESOLVED_RATIO else []
+            ratios[column] = ratio
             lines.append(
                 f"  {label}, {low:g}-{high:g} % band of {column}: width median {np.median(width):.1f}, max "
                 f"{width.max():.1f} Wh/kg; the front spans {span:.1f} Wh/kg ({ratio:.1f}x the median width)"
             )
-        lines.append(
-            f"    the front spans at least {RESOLVED_RATIO:g}x this band in both objectives: a resolved trade-off"
-            if not short
-            else f"    the front spans less than {RESOLVED_RATIO:g}x this band in {' and '.join(short)}: "
-            "the calibration data do not resolve the whole trade-off"
-        )
+        lines.append(f"    {verdict(ratios)}")
         part = banded[resolved]
         ranges = ", ".join(
             f"{name} {part[name].min():.3g}-{part[name].max():.3g}"

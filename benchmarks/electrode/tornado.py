@@ -7,7 +7,7 @@ For the baseline and for each placeholder of ``PLACEHOLDERS`` at its low and its
 the calibrated domain and in the full box (no re-simulation). ``tornado.csv`` holds, per run
 and domain, where the front lies (median AM, SC, CD and loading, AM's and loading's ranges) and what it spans (the
 predicted C/5 and 3C energy, min and max); ``report.md`` the same as tables with the moves
-from the baseline.
+from the baseline; ``fronts.csv`` and ``fronts.png`` every run's front.
 
     python -m benchmarks.electrode.tornado --out benchmarks/results/electrode-tornado --n 256
 """
@@ -98,6 +98,56 @@ def run_one(out: Path, label: str, config, *, n: int, seed: int) -> list[dict]:
     return rows
 
 
+FRONT_COLUMNS = ("am", "sc", "cd", "loading", "predicted_energy_wh_per_kg", "predicted_energy_3c_wh_per_kg")
+
+
+def collect_fronts(out: Path, labels: Sequence[str]) -> pd.DataFrame:
+    """Every run's front (``out/fronts/LABEL/DOMAIN/front.csv``) in one table, and
+    ``fronts.png``: per domain, the baseline front against each placeholder's low and high."""
+    frames = []
+    for label in labels:
+        for domain in ("calibrated", "full"):
+            front = pd.read_csv(out / "fronts" / label / domain / "front.csv")[list(FRONT_COLUMNS)]
+            frames.append(front.assign(run=label, domain=domain))
+    fronts = pd.concat(frames, ignore_index=True)[["run", "domain", *FRONT_COLUMNS]]
+    atomic_write_text(out / "fronts.csv", fronts.to_csv(index=False, float_format="%.5g"))
+    plot_fronts(fronts, out / "fronts.png")
+    return fronts
+
+
+def plot_fronts(fronts: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hpo.io import atomic_write
+
+    fig, axes = plt.subplots(2, len(PLACEHOLDERS), figsize=(3.0 * len(PLACEHOLDERS), 6.4), sharex=True, sharey=True)
+    for row, domain in zip(axes, ("calibrated", "full")):
+        part = fronts[fronts["domain"] == domain]
+        for ax, placeholder in zip(row, PLACEHOLDERS):
+            for run, style in (
+                ("baseline", "k-"),
+                (f"{placeholder.name}-low", "b--"),
+                (f"{placeholder.name}-high", "r:"),
+            ):
+                front = part[part["run"] == run].sort_values("predicted_energy_wh_per_kg")
+                label = run.rsplit("-", 1)[-1] if run != "baseline" else run
+                ax.plot(front["predicted_energy_wh_per_kg"], front["predicted_energy_3c_wh_per_kg"], style, label=label)
+            ax.set_title(f"{placeholder.name}\n({domain})", fontsize="small")
+            ax.tick_params(labelsize="x-small")
+    for ax in axes[-1]:
+        ax.set_xlabel("C/5 energy [Wh/kg]", fontsize="small")
+    for row in axes:
+        row[0].set_ylabel("3C energy [Wh/kg]", fontsize="small")
+    axes[0][0].legend(fontsize="x-small")
+    fig.suptitle("Fronts over the surrogate with each placeholder at its low (blue) and high (red) value")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     from benchmarks.report import markdown_table
     from hpo.threads import limit_threads
@@ -118,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{label} = {value:g}: {time.perf_counter() - started:.0f} s")
     frame = pd.DataFrame(rows)
     atomic_write_text(args.out / "tornado.csv", frame.to_csv(index=False, float_format="%.6g"))
+    collect_fronts(args.out, list(dict.fromkeys(frame["run"])))
     lines = [
         "# How the front moves with each placeholder",
         "",
