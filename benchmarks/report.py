@@ -509,7 +509,7 @@ def _hypervolume_section(data: ReportData) -> list[str]:
         "",
         (
             "Hypervolume of each run's points in minimization form with the problem's reference point "
-            "(electrode: energy and power negated, the dataset's worst values as reference)."
+            "(electrode: the C/5 and 3C energies negated, the dataset's worst values as reference)."
         ),
         "",
         markdown_table(summary),

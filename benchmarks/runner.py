@@ -169,7 +169,8 @@ def pack_records(out: str | Path) -> tuple[int, Path]:
 def stale_records(out: str | Path, problems: Sequence[str] | None = None) -> list[dict]:
     """The finished records under ``out`` that the current problems no longer reproduce: the
     last complete trial's parameters, evaluated again on ``make_problem(problem, seed)``, give
-    other values (relative tolerance 1e-6). A problem whose data or model changed since its
+    other values (relative tolerance 1e-6), or the problem no longer has those parameters (it
+    gained or lost one). A problem whose data or model changed since its
     runs (a rebuilt surrogate, a new table) makes its old records incomparable with new runs
     of the same name. ``problems``: only these (names, patterns or groups); a problem that is
     not available here (``ProblemUnavailable``) is skipped."""
@@ -191,7 +192,11 @@ def stale_records(out: str | Path, problems: Sequence[str] | None = None) -> lis
                 built[key] = None
         if built[key] is None:
             continue
-        values = np.atleast_1d(np.asarray(built[key].objective(complete[-1]["params"]), dtype=np.float64))
+        params = complete[-1]["params"]
+        if set(params) != set(built[key].space):  # the problem gained or lost a parameter
+            stale.append(record)
+            continue
+        values = np.atleast_1d(np.asarray(built[key].objective(params), dtype=np.float64))
         if values.shape != (len(complete[-1]["values"]),) or not np.allclose(
             values, complete[-1]["values"], rtol=1e-6, atol=1e-12
         ):

@@ -1,4 +1,4 @@
-"""Bi-objective search (energy vs power) with pymoo, Optuna baselines, and P2D validation.
+"""Bi-objective search (C/5 energy vs 3C energy) with pymoo, Optuna baselines, and P2D validation.
 
 ``pymoo_problem`` builds the one pymoo ``Problem`` of the electrode pipeline: over the process
 parameters, with objectives from any vectorized function (the surrogate, or the P2D model

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import optuna
 import pytest
 
 from benchmarks.runner import ARCHIVE, read_records, run_jobs
-from tests.benchmarks.helpers import Interrupt, bench, quadratic_jobs
+from tests.benchmarks.helpers import Interrupt, bench, quadratic_jobs, quadratic_task, register_problem
 
 
 def test_pack_command(tmp_path, monkeypatch, capsys):
@@ -59,7 +62,6 @@ def test_check_finds_the_runs_a_changed_problem_no_longer_reproduces_and_drop_re
     assert "every finished run" in capsys.readouterr().out
 
     from benchmarks import problems
-    from tests.benchmarks.helpers import quadratic_task, register_problem
 
     def build(seed):  # the problem changed for seed 1 only, as a rebuilt surrogate does
         shift = 1.0 if seed == 1 else 0.0
@@ -79,6 +81,14 @@ def test_check_finds_the_runs_a_changed_problem_no_longer_reproduces_and_drop_re
     run_jobs(jobs, tmp_path, workers=0, progress=False)  # the command again: only the dropped runs
     assert len(read_records(tmp_path)) == 4
     assert bench(monkeypatch, "check", str(tmp_path)) == 0
+
+    def widened(seed):  # a third parameter, as the electrode surrogate's areal loading was
+        task = quadratic_task("test-quadratic", Interrupt(None))
+        return dataclasses.replace(task, space={**task.space, "z": optuna.distributions.FloatDistribution(0, 1)})
+
+    register_problem(monkeypatch, "test-quadratic", widened)
+    assert bench(monkeypatch, "check", str(tmp_path)) == 1
+    assert "test-quadratic random: 2 runs not reproduced" in capsys.readouterr().out
     assert bench(monkeypatch, "--suite", "smoke", "--out", str(tmp_path / "x"), "--drop") == 2
     assert "--drop: only with 'hpo bench check DIR'" in capsys.readouterr().err
 
