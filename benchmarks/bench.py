@@ -94,11 +94,25 @@ def run_benchmark(
         "focus": focus,  # so that 'hpo bench report DIR' rebuilds the same report
         "machine": machine_info(),  # the report shows it; a rebuild elsewhere must not change it
     }
-    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
+    recorded = read_config(out)
+    if not covers(recorded, config):  # else: a rerun of part of the recorded benchmark, whose command still runs all
+        atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
     summary = run_jobs(jobs, out, run=run, workers=workers, dask=dask, progress=progress)
     if pack:
         pack_records(out)
     return summary, write_any_report(out, focus=focus, raw_csv=raw_csv)
+
+
+def covers(recorded: dict, config: dict) -> bool:
+    """Whether the benchmark recorded in a folder's ``bench.json`` already holds every job of
+    ``config`` (same suite; its problems, optimizers and seeds among the recorded ones): then a
+    run such as ``--problems electrode`` after ``hpo bench check --drop`` reruns part of it, and
+    the recorded command, which makes every run of the folder, is kept."""
+    return (
+        bool(recorded)
+        and recorded.get("suite") == config["suite"]
+        and all(set(config[key]) <= set(recorded.get(key) or ()) for key in ("problems", "optimizers", "seeds"))
+    )
 
 
 def pinned_command(command: str, suite: str, *, optimizers: Sequence[str] | None, jobs) -> str:

@@ -131,3 +131,21 @@ def test_sigterm_stops_the_benchmark_and_its_workers_at_once(tmp_path):
         for worker in workers:
             if worker.is_running():
                 worker.kill()
+
+
+def test_a_rerun_of_part_of_a_benchmark_keeps_its_recorded_command(tmp_path, monkeypatch):
+    import json
+
+    out = tmp_path / "part"
+    common = ("--optimizers", "tpe", "--seeds", "1", "--n-trials", "3", "--workers", "0", "--no-progress")
+    full = ("--problems", "bbob-f01-d2", "bbob-f02-d2", *common, "--out", str(out))
+    assert bench(monkeypatch, *full) == 0
+    recorded = json.loads((out / "bench.json").read_text())
+    assert recorded["problems"] == ["bbob-f01-d2", "bbob-f02-d2"]
+    # the rerun of one problem (as after 'hpo bench check --drop') leaves the folder's command whole
+    assert bench(monkeypatch, "--problems", "bbob-f01-d2", *common, "--out", str(out)) == 0
+    assert json.loads((out / "bench.json").read_text()) == recorded
+    assert "bbob-f02-d2" in (out / "report.md").read_text()
+    # a run that adds a problem is a new benchmark of the folder: its command is recorded
+    assert bench(monkeypatch, "--problems", "bbob-f01-d2", "bbob-f03-d2", *common, "--out", str(out)) == 0
+    assert json.loads((out / "bench.json").read_text())["problems"] == ["bbob-f01-d2", "bbob-f03-d2"]
