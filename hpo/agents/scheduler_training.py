@@ -35,7 +35,7 @@ from hpo.agents.pretraining import _load_buffer, _save_buffer
 from hpo.agents.scheduler import AgentPolicy, continue_by_prediction
 from hpo.errors import UserError
 from hpo.io import atomic_write, atomic_write_text
-from hpo.validation import check_int
+from hpo.validation import check_int, check_real
 
 TRAINING_CURVES = CurveDistribution(epochs=50, pool_size=(20, 64))
 TRAINING_BUDGETS = (3.0, 20.0)  # full trainings per episode
@@ -102,6 +102,9 @@ def train_scheduler(
     for name, value, minimum in (("steps", steps, 1), ("seed", seed, 0), ("eval_every", eval_every, 1)):
         check_int(name, value, minimum)
     check_int("validation_episodes", validation_episodes, 1)
+    check_real("gamma", gamma, 0.0, 1.0, exclusive_minimum=True)
+    if actions not in ACTIONS:
+        raise UserError(f"actions {actions!r} is unknown; allowed: {', '.join(ACTIONS)}")
     out, settings = (
         Path(out),
         dict(
@@ -199,16 +202,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=DEFAULT_EVAL_EVERY, help="steps between validations")
     parser.add_argument("--validation-episodes", type=int, default=VALIDATION_EPISODES, help="episodes per validation")
     args = parser.parse_args(argv)
-    path = train_scheduler(
-        args.out,
-        steps=args.steps,
-        seed=args.seed,
-        hmr=not args.no_hmr,
-        gamma=args.gamma,
-        actions=args.actions,
-        eval_every=args.eval_every,
-        validation_episodes=args.validation_episodes,
-    )
+    try:
+        path = train_scheduler(
+            args.out,
+            steps=args.steps,
+            seed=args.seed,
+            hmr=not args.no_hmr,
+            gamma=args.gamma,
+            actions=args.actions,
+            eval_every=args.eval_every,
+            validation_episodes=args.validation_episodes,
+        )
+    except UserError as err:  # a bad value: one line naming it, before any training
+        parser.error(str(err))
     print(f"wrote {path}")
 
 

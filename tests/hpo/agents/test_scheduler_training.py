@@ -104,3 +104,21 @@ def test_transfer_from_meta_trains_the_scheduler_on_the_sources_intermediate_val
     with caplog.at_level("WARNING", logger="hpo"):
         plain = training.meta_trained(load_sources([frame], space))
     assert "the shipped scheduler as it is" in caplog.text and isinstance(plain, SchedulerPruner)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--steps", "-5"], "steps must be an integer >= 1, got -5"),
+        (["--gamma", "2"], "gamma must be a finite number in (0.0, 1.0], got 2.0"),
+        (["--validation-episodes", "0"], "validation_episodes must be an integer >= 1"),
+    ],
+)
+def test_bad_arguments_give_one_line_before_any_training(tmp_path, capsys, argv, message):
+    from hpo.agents.scheduler_training import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "run"), *argv])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert message in error[-1] and not (tmp_path / "run" / "agent.zip").exists()
