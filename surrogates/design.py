@@ -24,7 +24,7 @@ from surrogates.calibration import INSIDE_TOLERANCE, domain_violations
 from surrogates.dataset import SHIPPED_DATASET, SimulationConfig, load_config
 from surrogates.manufacturing import PROCESS_NAMES, ProcessParameters, manufacture
 from surrogates.p2d import OBJECTIVE_COLUMNS, P2DModel, deprecated_name
-from surrogates.pareto import pymoo_problem
+from surrogates.pareto import check_fixed, expand, pymoo_problem
 
 OBJECTIVE_BY_NAME = {"energy": "energy_wh_per_kg", "energy-3c": "energy_3c_wh_per_kg"}
 DEPRECATED_OBJECTIVE_NAMES = {"power": "energy-3c"}  # the 3C objective is an energy, not a power
@@ -143,6 +143,7 @@ def inverse_design(
     margin: float | None = None,
     domain: str = "calibrated",
     fine_mesh_points: int | None = None,
+    fixed: dict[str, float] | None = None,
 ) -> InverseDesignResult:
     """Maximize ``maximize`` ("energy-3c" or "energy") s.t. the other objective >= ``floor`` (Wh/kg).
 
@@ -152,6 +153,8 @@ def inverse_design(
     ``fine_mesh_points`` (default twice the dataset's); if either puts it below the floor, the
     surrogate's floor is raised by 1.5x the shortfall and the search repeated (at most
     ``max_attempts`` searches). ``config`` defaults to the dataset's own settings (sidecar).
+    ``fixed``: process parameters held at a value (e.g. ``{"loading": 20.0}``), the search
+    running over the others.
     """
     from pymoo.algorithms.soo.nonconvex.ga import GA
     from pymoo.optimize import minimize
@@ -164,6 +167,7 @@ def inverse_design(
     cache = selection_cache_path(dataset_path) if dataset_path else None
     surrogate = surrogate or Surrogate.from_dataset(frame, seed, cache)
     maximize = objective_name(maximize)
+    fixed = check_fixed(fixed)
     goal = OBJECTIVE_COLUMNS.index(OBJECTIVE_BY_NAME[maximize])
     bound = 1 - goal
     if margin is None:
@@ -182,11 +186,13 @@ def inverse_design(
                 return np.column_stack([floor_gap, domain_violations(x, config.manufacturing)])
             return floor_gap
 
-        problem = pymoo_problem(surrogate.predict, constraint=constraints, maximize=[goal], n_constraints=1 + in_domain)
+        problem = pymoo_problem(
+            surrogate.predict, constraint=constraints, maximize=[goal], n_constraints=1 + in_domain, fixed=fixed
+        )
         result = minimize(problem, GA(pop_size=population), ("n_gen", generations), seed=seed)
         if result.X is None:  # no feasible point: report the least-violating one
-            return np.asarray(result.pop[np.argmin(result.pop.get("CV").ravel())].X, float)
-        return np.asarray(result.X, float)
+            return expand(result.pop[np.argmin(result.pop.get("CV").ravel())].X, fixed)[0]
+        return expand(result.X, fixed)[0]
 
     fine_points = fine_mesh_points or 2 * config.p2d.positive_points
     models = []

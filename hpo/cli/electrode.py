@@ -102,14 +102,7 @@ def register(subparsers) -> None:
         help="bootstrap members of the manufacturing relations re-simulated at the validated points "
         "for the 10-90 %% uncertainty band (default 40, at least 20; 0 skips)",
     )
-    pareto.add_argument(
-        "--fix",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="hold a process parameter at a value and search over the others (repeatable), e.g. "
-        "loading=17.467 for the front at the calibration data's loading",
-    )
+    _add_fix_option(pareto)
     _add_points_option(pareto, MESH_POINTS, from_dataset=True)
     pareto.set_defaults(func=_pareto)
 
@@ -155,6 +148,7 @@ def register(subparsers) -> None:
         help="cathode mesh points of the second P2D verification (default: twice the dataset's)",
     )
     _add_domain_option(design, DOMAINS)
+    _add_fix_option(design)
     design.add_argument("--json", action="store_true", help="print one JSON object")
     _add_points_option(design, MESH_POINTS, from_dataset=True)
     design.set_defaults(func=_design)
@@ -258,6 +252,17 @@ def _check_manufacturable(coefficients, given: list[str]) -> None:
             f"--coefficient {' '.join(given)}: the manufacturing model breaks down at the design ({design}): "
             f"{problem}; give values nearer the defaults"
         )
+
+
+def _add_fix_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hold a process parameter at a value and search over the others (repeatable), e.g. "
+        "loading=17.467 for the calibration data's loading",
+    )
 
 
 def _fixed(items: list[str]) -> dict[str, float]:
@@ -447,6 +452,7 @@ def _design(args) -> int:
         margin=args.margin,
         domain=args.domain,
         fine_mesh_points=args.fine_points,
+        fixed=_fixed(args.fix),
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=_json_number))

@@ -46,3 +46,12 @@ def test_without_a_measured_error_the_margin_must_be_given(shipped):
         inverse_design(shipped, "energy", 150.0, verify=False, generations=5, surrogate=bare, margin=0.02).margin
         == 0.02
     )
+
+
+def test_a_fixed_loading_holds_in_the_answer(shipped, surrogate):
+    result = inverse_design(
+        shipped, "energy-3c", 240.0, verify=False, generations=10, surrogate=surrogate, fixed={"loading": 20.0}
+    )
+    assert result.process["loading"] == 20.0 and result.feasible_predicted
+    free = inverse_design(shipped, "energy-3c", 240.0, verify=False, generations=10, surrogate=surrogate)
+    assert free.process["loading"] != 20.0
