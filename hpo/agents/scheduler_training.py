@@ -102,7 +102,7 @@ def train_scheduler(
     for name, value, minimum in (("steps", steps, 1), ("seed", seed, 0), ("eval_every", eval_every, 1)):
         check_int(name, value, minimum)
     check_int("validation_episodes", validation_episodes, 1)
-    check_real("gamma", gamma, 0.0, 1.0, exclusive_minimum=True)
+    check_real("gamma", gamma, 0.0, maximum=1.0, exclusive_minimum=True)
     if actions not in ACTIONS:
         raise UserError(f"actions {actions!r} is unknown; allowed: {', '.join(ACTIONS)}")
     out, settings = (
