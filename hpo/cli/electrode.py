@@ -213,17 +213,7 @@ def _add_coefficient_option(parser: argparse.ArgumentParser) -> None:
 def _coefficients(args):
     from surrogates.manufacturing import DEFAULT_COEFFICIENTS
 
-    overrides = {}
-    for item in args.coefficient:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise UserError(f"--coefficient {short_repr(item)} must look like NAME=VALUE")
-        option = f"--coefficient {name.strip()}"
-        try:
-            number = float(raw)
-        except ValueError:
-            raise UserError(f"{option} must be a number, got {short_repr(raw)}") from None
-        overrides[name.strip()] = check_real(option, number)
+    overrides = _name_values("--coefficient", args.coefficient)
     coefficients = DEFAULT_COEFFICIENTS.with_overrides(**overrides)
     if overrides:
         _check_manufacturable(coefficients, args.coefficient)
@@ -267,16 +257,24 @@ def _add_fix_option(parser: argparse.ArgumentParser) -> None:
 
 def _fixed(items: list[str]) -> dict[str, float]:
     """``--fix NAME=VALUE`` items as a mapping (names and ranges are checked by the search)."""
-    fixed = {}
+    return _name_values("--fix", items)
+
+
+def _name_values(option: str, items: list[str]) -> dict[str, float]:
+    """Repeated ``OPTION NAME=VALUE`` items as ``{name: finite number}``; a malformed item or a
+    value that is not a finite number is a one-line error naming it."""
+    values = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
-            raise UserError(f"--fix {short_repr(item)} must look like NAME=VALUE, e.g. loading=17.467")
+            raise UserError(f"{option} {short_repr(item)} must look like NAME=VALUE")
+        named = f"{option} {name.strip()}"
         try:
-            fixed[name.strip()] = float(raw)
+            number = float(raw)
         except ValueError:
-            raise UserError(f"--fix {name.strip()} must be a number, got {short_repr(raw)}") from None
-    return fixed
+            raise UserError(f"{named} must be a number, got {short_repr(raw)}") from None
+        values[name.strip()] = check_real(named, number)
+    return values
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
