@@ -27,12 +27,14 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.checkpoints import RESUMED_FROM, START_STEP, checkpoint_dir, checkpoint_path
 from hpo.errors import UserError
 from hpo.loading import load_callable
 
@@ -153,12 +155,16 @@ class Reporter:
     * ``report_loss(loss, step)``: the training loss, for ``pruner="dynamics"``;
     * ``check_learning_rate(lr, max_lr)`` or ``check_learning_rate(lr, model=, inputs=,
       targets=)``: for ``pruner="dynamics"``, raises ``optuna.TrialPruned`` when ``lr`` is above
-      the top of the range where the initial model trains (``hpo.dynamics.lr_range``).
+      the top of the range where the initial model trains (``hpo.dynamics.lr_range``);
+    * with ``hpo.tune(checkpoint_dir=...)`` (pause and resume, ``hpo.checkpoints``):
+      ``checkpoint``, the directory where the objective saves its state after each step;
+      ``resumed``, whether this trial resumes a paused one; ``start_step``, the step its
+      checkpoint holds (0 for a new trial), from which it trains on.
     """
 
     def __init__(self, trial: optuna.Trial):
         self._trial = trial
-        self._losses: list[float] = []
+        self._losses: list[float] = list(trial.user_attrs.get(LOSS_ATTR, []))  # a resumption's go on
 
     @property
     def trial(self) -> optuna.Trial:
@@ -169,6 +175,29 @@ class Reporter:
 
     def report(self, value: float, step: int) -> None:
         self._trial.report(float(value), int(step))
+
+    @property
+    def checkpoint(self) -> Path:
+        """This trial's checkpoint directory (created here); a resumption shares the one of
+        the trial it resumes."""
+        directory = checkpoint_dir(self._trial.study)
+        if directory is None:
+            raise UserError(
+                "reporter.checkpoint: this study has no checkpoint directory; pass checkpoint_dir= to hpo.tune"
+            )
+        path = checkpoint_path(directory, self._trial)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this trial resumes a paused one: load ``checkpoint`` and train from
+        ``start_step + 1``."""
+        return RESUMED_FROM in self._trial.user_attrs
+
+    @property
+    def start_step(self) -> int:
+        return int(self._trial.user_attrs.get(START_STEP, 0))
 
     def should_prune(self) -> bool:
         return self._trial.should_prune()

@@ -31,6 +31,14 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from hpo.checkpoints import (
+    checkpoint_dir,
+    checkpoint_path,
+    create_resumption,
+    holds_checkpoint,
+    is_resumption,
+    mark_paused,
+)
 from hpo.errors import UserError
 from hpo.interrupts import deferred_interrupt, running
 from hpo.optuna_internals import (
@@ -93,7 +101,8 @@ def budget(study: optuna.Study) -> int | None:
 def next_trial(study: optuna.Study) -> optuna.Trial | None:
     """The next trial to run, RUNNING from now on: a queued (WAITING) one first (initial
     configurations, retries, ``Study.enqueue_trial``), else a new one while the study holds
-    fewer trials than its budget; ``None`` when the budget is spent.
+    fewer trials than its budget, else the resumption of a paused trial while the study's
+    resumptions last (``hpo.checkpoints``); ``None`` when the budget is spent.
 
     No trial is made before it runs, so a run that stops early (``timeout``, ``Study.stop``)
     leaves none waiting. Counting and creating happen under ``hpo.storage.exclusive``, held by
@@ -106,9 +115,13 @@ def next_trial(study: optuna.Study) -> optuna.Trial | None:
         return None
     storage = storage_of(study)
     with exclusive(storage):
-        if len(storage.get_all_trials(study_id(study), deepcopy=False)) >= wanted:
-            return None
-        created = storage.create_new_trial(study_id(study))
+        trials = storage.get_all_trials(study_id(study), deepcopy=False)
+        if sum(not is_resumption(t) for t in trials) < wanted:
+            created = storage.create_new_trial(study_id(study))
+        else:
+            created = create_resumption(study, storage, trials)
+            if created is None:
+                return None
     forget_cached_trials(study)
     return optuna.Trial(study, created)
 
@@ -285,6 +298,7 @@ def run_trial(
         raise
     except optuna.TrialPruned:
         with deferred_interrupt() as interrupted:
+            _pause_if_checkpointed(study, trial)
             frozen = study.tell(trial, state=TrialState.PRUNED)
         if interrupted:
             raise KeyboardInterrupt from None
@@ -306,6 +320,12 @@ def run_trial(
     if interrupted:
         raise KeyboardInterrupt
     return frozen
+
+
+def _pause_if_checkpointed(study: optuna.Study, trial: optuna.Trial) -> None:
+    directory = checkpoint_dir(study)
+    if directory is not None and holds_checkpoint(checkpoint_path(directory, trial)):
+        mark_paused(study, trial)
 
 
 REPORTER_NAMES = ("trial", "reporter")  # an optional second parameter under these names gets the reporter

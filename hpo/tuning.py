@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import optuna
 import pandas as pd
 from tqdm.auto import tqdm
 
+from hpo.checkpoints import RESUMES_KEY, is_resumption, set_checkpoints
 from hpo.errors import UserError
 from hpo.interrupts import running
 from hpo.optimizers import make_sampler, make_transfer_sampler
@@ -148,6 +150,8 @@ def tune(
     create_only: bool = False,
     worker_objective: str | None = None,
     catch: Sequence[type[BaseException]] = (),
+    checkpoint_dir: str | Path | None = None,
+    resumes: int = 0,
 ) -> TuneResult:
     """Minimize or maximize ``objective`` over ``space``; return a ``TuneResult``.
 
@@ -239,6 +243,15 @@ def tune(
         ``hpo.trials.FAIL_FAST_TRIALS`` (5) trials of this call all fail with one exception
         type (NaN/inf values and per-trial timeouts do not count), the run stops with a
         ``UserError`` that quotes it: a programming error does not use up the budget.
+    checkpoint_dir, resumes:
+        Pause and resume (freeze-thaw; the protocol is in ``hpo.checkpoints`` and
+        ``docs/multi_fidelity.md``). The reporter's ``checkpoint`` is a directory under
+        ``checkpoint_dir`` where the objective saves its state after each step; a trial
+        pruned with a saved checkpoint is paused. Once the study holds its ``n_trials``
+        configurations, up to ``resumes`` paused trials (in the study, in all) are resumed,
+        the most promising first: the objective sees ``reporter.resumed`` and
+        ``reporter.start_step`` and trains on from its checkpoint. Resumptions do not count
+        toward ``n_trials``. Both are stored in the study, for ``hpo worker`` processes.
 
     Several processes can share one study: create it with ``tune`` (which sets the
     budget), then join with ``hpo.trials.work`` or ``hpo worker``; see ``hpo.trials``.
@@ -264,6 +277,13 @@ def tune(
         if value not in _DIRECTIONS:
             raise UserError(f"direction {value!r} is not allowed; allowed: {', '.join(_DIRECTIONS)}")
     check_seed(seed)
+    check_int("resumes", resumes, 0, maximum=MAX_TRIALS)
+    if resumes and checkpoint_dir is None:
+        raise UserError(f"resumes={resumes}: a trial is resumed from its checkpoint; give checkpoint_dir too")
+    if resumes and isinstance(pruner, optuna.pruners.NopPruner):
+        raise UserError(f"resumes={resumes}: only a pruned trial is paused; give a pruner (e.g. pruner='hyperband')")
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, Path)):
+        raise UserError(f"checkpoint_dir must be a path, got {checkpoint_dir!r:.80}")
     if portfolio_size is not None:
         if transfer_from is None:
             raise UserError("portfolio_size: the portfolio comes from source studies; give transfer_from too")
@@ -327,6 +347,8 @@ def tune(
         constrained=constrained,
     )
     study.pruner = pruner
+    if checkpoint_dir is not None or RESUMES_KEY in study.user_attrs:
+        set_checkpoints(study, checkpoint_dir, resumes)
     note = _resume_note(study, int(n_trials))
     if note:
         logger.info(note)
@@ -334,6 +356,8 @@ def tune(
         return TuneResult(study)
     n_finished = count_finished(study)
     wanted = max(0, int(n_trials) - n_finished)
+    resumed = sum(is_resumption(t) for t in study.get_trials(deepcopy=False))
+    wanted += max(0, int(resumes) - resumed)
     queued = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
     if queued > wanted:  # a budget set larger before (by another run or --create-only)
         logger.warning(
@@ -534,7 +558,8 @@ def _resume_note(study: optuna.Study, n_trials: int) -> str | None:
 
 
 def count_finished(study: optuna.Study) -> int:
-    return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+    """The finished trials that count toward ``n_trials`` (a resumption does not)."""
+    return sum(t.state in FINISHED and not is_resumption(t) for t in study.get_trials(deepcopy=False))
 
 
 def _open_study(storage, study_name, directions) -> optuna.Study:

@@ -14,7 +14,8 @@ Measures, per run (``benchmarks.multi_fidelity.suite``):
 The dataset is the unit of every statistic: an entry's value on a dataset is the mean over
 its models' tables and the seeds (``log2`` epochs for epochs to quality: a geometric mean).
 Tests pair the datasets: each entry against the best Optuna pruner and against the
-extrapolation rule (one-sided and two-sided Wilcoxon signed-rank, Holm-corrected over the
+extrapolation rule, and each pausing entry (``-resume``) against the same pruner without
+pause and resume (one-sided and two-sided Wilcoxon signed-rank, Holm-corrected over the
 entries compared with the same reference; ``benchmarks.metrics.paired_test``).
 """
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from benchmarks.metrics import SIGNIFICANCE, holm, paired_test
 from benchmarks.multi_fidelity.curve_tables import DATA_DIR, MANIFEST
-from benchmarks.multi_fidelity.run import OPTUNA_ENTRIES
+from benchmarks.multi_fidelity.run import OPTUNA_ENTRIES, RESUME
 from benchmarks.multi_fidelity.suite import REFERENCE_TRAININGS
 from benchmarks.report import markdown_table, read_config
 from benchmarks.runner import read_records
@@ -66,6 +67,7 @@ def runs(out: str | Path) -> pd.DataFrame:
             oracle_epochs=record["oracle_epochs"],
             decisions=record["decisions"],
             decision_seconds=record["decision_seconds"],
+            resumed=record.get("resumed", 0),
         )
         for trainings in REGRET_TRAININGS:
             incumbent = incumbent_after(completed, trainings * record["epochs"])
@@ -170,6 +172,33 @@ def regret_tests(datasets: pd.DataFrame, entries) -> pd.DataFrame:
     return frame[["trainings", *(c for c in frame.columns if c != "trainings")]]
 
 
+def resume_tests(frame: pd.DataFrame, datasets: pd.DataFrame) -> pd.DataFrame:
+    """Each ``-resume`` entry against its pruner without pause and resume, on epochs to
+    quality and the regrets, with its resumptions per run."""
+    present = set(datasets.entry)
+    tables = []
+    for entry in sorted(e for e in present if e.endswith(RESUME) and e.removesuffix(RESUME) in present):
+        base = entry.removesuffix(RESUME)
+        pair = datasets[datasets.entry.isin([entry, base])]
+        runs_of = frame[frame.entry == entry]
+        for column in ("log2_epochs", *(f"regret_{t}" for t in REGRET_TRAININGS)):
+            table = tests(pair, base, column)
+            if "speedup" in table:
+                table = table.rename(columns={"speedup": "effect"})
+            else:
+                table = table.rename(columns={"difference": "effect"})
+            tables.append(
+                table.assign(
+                    measure=column, resumed=runs_of["resumed"].mean(), runs_resuming=(runs_of["resumed"] > 0).mean()
+                )
+            )
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True).drop(columns=["p_less_holm", "p_holm"])
+    first = ["entry", "against", "measure", "effect", "resumed", "runs_resuming"]
+    return table[[*first, *(c for c in table.columns if c not in first)]]
+
+
 def cheapest_epoch_ms(directory: Path = DATA_DIR) -> tuple[str, float]:
     """The table whose model trains fastest per epoch, and its milliseconds per epoch (build
     seconds over configurations x epochs, from the tables' manifest)."""
@@ -196,8 +225,10 @@ def write_report(out: str | Path) -> Path:
     datasets = per_dataset(frame)
     table = summary(frame, datasets)
     optuna_best = best_optuna(datasets)
-    against_optuna = tests(datasets, optuna_best) if optuna_best else pd.DataFrame()
-    against_rule = tests(datasets, RULE)
+    # a pausing entry is compared with its own pruner (resume_tests), outside these families
+    single = datasets[~datasets.entry.str.endswith(RESUME)]
+    against_optuna = tests(single, optuna_best) if optuna_best else pd.DataFrame()
+    against_rule = tests(single, RULE)
     cheapest, epoch_ms = cheapest_epoch_ms()
     oracle = datasets.groupby("dataset")["log2_oracle"].first().mean()
     no_pruning = datasets[datasets.entry == "none"]["log2_epochs"].mean()
@@ -280,6 +311,20 @@ def write_report(out: str | Path) -> Path:
             "reference's) for regret; not corrected across measures.",
             "",
             markdown_table(hmr[["measure", *(c for c in hmr.columns if c != "measure")]]),
+            "",
+        ]
+    resume = resume_tests(frame, datasets)
+    if not resume.empty:
+        lines += [
+            "## Pause and resume: each `-resume` entry against the same pruner without",
+            "",
+            "A `-resume` entry pauses what its pruner stops and, once the table is exhausted, spends the rest of "
+            "the budget resuming the paused trials its pruner ranks first (`hpo.checkpoints`). `resumed`: mean "
+            "resumptions per run; `runs_resuming`: the share of runs that resumed any; effect: the speedup for "
+            "epochs to quality (above 1: fewer epochs with pause and resume), the difference of the mean regret "
+            "(below 0: lower with pause and resume). Per measure, over datasets; not corrected across measures.",
+            "",
+            markdown_table(resume),
             "",
         ]
     ours = [e for e in (*AGENTS, NO_HMR, RULE) if e in set(datasets.entry)]

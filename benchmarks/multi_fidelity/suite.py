@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.multi_fidelity import meta
 from benchmarks.multi_fidelity.curve_tables import MODELS, load_curves
-from benchmarks.multi_fidelity.run import DEFAULT_TRAININGS, ENTRIES, LEFT_OUT_ENTRY, run
+from benchmarks.multi_fidelity.run import DEFAULT_TRAININGS, ENTRIES, LEFT_OUT_ENTRY, RESUME, run
 from benchmarks.runner import Job
 from hpo.errors import UserError
 from hpo.validation import check_int
@@ -105,11 +105,15 @@ def prepare(out, jobs: Sequence[Job]):
     runs one job (for ``benchmarks.runner.run_jobs``)."""
     from hpo.cluster import completed
 
-    datasets = sorted({parse_table(j.problem)[1] for j in jobs if j.optimizer == LEFT_OUT_ENTRY})
+    datasets = sorted({parse_table(j.problem)[1] for j in jobs if _left_out(j.optimizer)})
     missing = [d for d in datasets if not meta.agent_path(out, d).exists()]
     for _ in completed(partial(meta.train_left_out, out, tables=tuple(tables())), missing):
         pass
     return partial(run_job, out=str(out))
+
+
+def _left_out(entry: str) -> bool:
+    return entry.removesuffix(RESUME) == LEFT_OUT_ENTRY
 
 
 def run_job(job: Job, out: str | None = None) -> dict[str, Any]:
@@ -127,7 +131,7 @@ def run_job(job: Job, out: str | None = None) -> dict[str, Any]:
         _, curves = load_curves(model, dataset)
         finals = curves[:, -1]
         order = np.random.default_rng(job.seed).permutation(len(curves))
-        agent = str(meta.agent_path(out, dataset)) if job.optimizer == LEFT_OUT_ENTRY else None
+        agent = str(meta.agent_path(out, dataset)) if _left_out(job.optimizer) else None
         result = run(job.optimizer, model=model, dataset=dataset, seed=job.seed, trainings=job.n_trials, agent=agent)
         record.update(
             group=SUITE,
@@ -138,6 +142,7 @@ def run_job(job: Job, out: str | None = None) -> dict[str, Any]:
             spent=result.spent,
             completed=result.completed,
             pruned=result.pruned,
+            resumed=result.resumed,
             decisions=result.decisions,
             decision_seconds=result.decision_seconds,
             best=float(finals.min()),

@@ -21,6 +21,11 @@ The registry's ``"sac-hmr"``, ``"sac-no-hmr"`` and ``"extrapolation"`` pruners a
 ``from_registry``. The pruner keeps no state but what cannot change (the last epoch once
 known, the curves of finished trials): every decision is computed from the study, so workers
 sharing a study decide each of their own trials, once per rung, from the same data.
+
+With pause and resume (``hpo.tune(checkpoint_dir=, resumes=)``, ``hpo.checkpoints``), a
+stopped trial that saved a checkpoint is paused, and ``resume_order`` puts the paused trials
+with the best extrapolated final value first; a resumption's curve replaces the paused
+trial's among the others.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from envs.multi_fidelity_env import decide, observe, rungs
+from envs.multi_fidelity_env import decide, extrapolate, observe, rungs
+from hpo.checkpoints import PAUSED_AT, RESUMED_FROM, START_STEP
 from hpo.errors import UserError
 from hpo.trials import budget as stored_budget
 from hpo.validation import check_int
@@ -156,6 +162,19 @@ class SchedulerPruner(BasePruner):
         trials = study.get_trials(deepcopy=False)
         return not self._policy(self.observation(study, trial, trials=trials, epochs=epochs))
 
+    def resume_order(self, study: optuna.Study, paused: list[FrozenTrial]) -> list[FrozenTrial]:
+        """``paused`` by the extrapolated final value of each curve, the best first (before
+        a trial completed: by the last value)."""
+        epochs = self._epochs(study) or 0
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+
+        def predicted(trial: FrozenTrial) -> float:
+            step = trial.user_attrs[PAUSED_AT]
+            values = sign * np.array([trial.intermediate_values[s] for s in sorted(trial.intermediate_values)])
+            return extrapolate(values, epochs)[0] if epochs > step else float(sign * trial.intermediate_values[step])
+
+        return sorted(paused, key=predicted)
+
     def observation(self, study: optuna.Study, trial: FrozenTrial, *, trials: list[FrozenTrial], epochs: int):
         """The MDP's observation of ``trial`` now (values negated for a maximized study)."""
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
@@ -169,11 +188,15 @@ class SchedulerPruner(BasePruner):
                 self._finished[frozen.number] = values
             return values
 
-        others = [curve(t) for t in trials if t.number != trial.number and t.intermediate_values]
+        # a resumed trial's curve goes on in its resumption, which holds its values
+        resumed = {t.user_attrs[RESUMED_FROM] for t in trials if RESUMED_FROM in t.user_attrs}
+        others = [
+            curve(t) for t in trials if t.number != trial.number and t.number not in resumed and t.intermediate_values
+        ]
         completed = [sign * t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         n_trials = stored_budget(study) or 100
         budget = self._budget or n_trials * epochs
-        spent = sum(len(t.intermediate_values) for t in trials)
+        spent = sum(len(t.intermediate_values) - t.user_attrs.get(START_STEP, 0) for t in trials)
         return observe(
             curve(trial),
             others=others,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hpo.cli.args import HelpFormatter, int_in, positive_float, positive_int, seed
+from hpo.cli.args import HelpFormatter, int_in, non_negative_int, positive_float, positive_int, seed
 from hpo.errors import UserError
 from hpo.validation import MAX_TRIALS
 
@@ -53,6 +53,21 @@ def register(subparsers) -> None:
         default="none",
         help="pruner name (see 'hpo optimizers'): stops trials early from the values an objective "
         "reports (an objective taking a second argument, the trial, reports with trial.report)",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        metavar="DIR",
+        help="pause and resume (docs/multi_fidelity.md): the objective saves its state in "
+        "trial.checkpoint, under DIR, and a pruned trial with a checkpoint is paused",
+    )
+    parser.add_argument(
+        "--resumes",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="resume up to K paused trials from their checkpoints, the most promising first, once the "
+        "study holds its --n-trials configurations (needs --checkpoint-dir and a --pruner)",
     )
     parser.add_argument(
         "--transfer-from",
@@ -186,6 +201,8 @@ def run(args) -> int:
             portfolio_size=args.portfolio_size,
             create_only=args.create_only,
             worker_objective=task.name if task else args.objective,
+            checkpoint_dir=args.checkpoint_dir,
+            resumes=args.resumes,
         )
     except UserError:
         _remove_empty(created)

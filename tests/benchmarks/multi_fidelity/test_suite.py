@@ -32,6 +32,24 @@ def test_a_pruner_stops_trials_early_and_never_spends_beyond_the_budget():
     assert len(result.completed) + result.pruned > 10 and result.decisions >= result.pruned
 
 
+def test_a_hyperband_run_repeats_with_its_seed():
+    # Hyperband draws a trial's bracket from the study's name: a random name made runs differ
+    first, second = (run("hyperband", model="sgd", dataset="wine", seed=2) for _ in range(2))
+    assert first.completed == second.completed and first.pruned == second.pruned
+
+
+def test_a_resume_entry_resumes_paused_trials_once_the_table_is_exhausted():
+    plain = run("extrapolation", model="sgd", dataset="iris", seed=0)
+    resumed = run("extrapolation-resume", model="sgd", dataset="iris", seed=0)
+    # the table (64 configurations) runs out before the budget: the plain run stops there
+    assert plain.spent < plain.budget and plain.resumed == 0
+    # the same decisions until then, then resumptions spend the rest of the budget
+    assert resumed.completed[: len(plain.completed)] == plain.completed
+    assert resumed.resumed > 0 and resumed.spent == resumed.budget
+    assert len(resumed.completed) > len(plain.completed)
+    assert all(spent > plain.spent for spent, _ in resumed.completed[len(plain.completed) :])
+
+
 def test_jobs_select_tables_by_name_pattern_or_model_and_refuse_unknown_ones():
     jobs = suite.make_jobs(["sgd", "mlp-iris"], ["none", "sac-hmr"], seeds=2)
     assert {j.problem for j in jobs} == {*(t for t in suite.tables() if t.startswith("sgd-")), "mlp-iris"}

@@ -157,3 +157,22 @@ def test_the_numpy_actor_gives_the_agents_own_deterministic_action():
     observations = np.random.default_rng(0).uniform(-3, 3, size=(50, 9)).astype(np.float32)
     expected = [float(agent.predict(o, deterministic=True)[0][0]) for o in observations]
     assert np.allclose([policy.action(o) for o in observations], expected, atol=1e-5)
+
+
+def test_paused_trials_resume_by_their_extrapolated_final_value_not_their_last_one():
+    from hpo.checkpoints import PAUSED_AT, resume_order
+
+    study = optuna.create_study(pruner=SchedulerPruner(continue_by_prediction))
+    _report(study, _values(0.2), complete=True)  # sets the last epoch
+    epochs = np.arange(1, EPOCHS + 1)
+    flat = 0.25 + 0.05 / epochs  # low now, little left to gain
+    steep = 0.05 + 1.0 / epochs  # higher now, far lower at the end
+    for values in (flat, steep):
+        trial = _report(study, values, upto=4)
+        trial.set_user_attr(PAUSED_AT, 4)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    paused = study.trials[1:]
+    assert flat[3] < steep[3]
+    assert [t.number for t in resume_order(study, paused)] == [2, 1]  # the steep curve first
+    study.pruner = make_pruner("median")  # without resume_order: by the last value
+    assert [t.number for t in resume_order(study, paused)] == [1, 2]

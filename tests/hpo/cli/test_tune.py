@@ -158,6 +158,38 @@ def test_tune_user_objective_maximize(tmp_path):
     assert (tmp_path / "results" / "hpo.db").exists()
 
 
+def test_tune_pauses_pruned_trials_and_resumes_them_from_their_checkpoints(tmp_path):
+    write_objective(
+        tmp_path,
+        """
+        import json
+        import optuna
+
+        def objective(p, trial):
+            state = trial.checkpoint / "state.json"
+            start = json.loads(state.read_text())["step"] if trial.resumed else 0
+            for step in range(start + 1, 5):
+                state.write_text(json.dumps({"step": step}))
+                trial.report(abs(p["x"]) + p["n"] / step, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            return abs(p["x"]) + p["n"] / 4
+    """,
+    )
+    options = ["--space", "space.json", "--n-trials", "12", "--pruner", "median", "--no-progress"]
+    result = run_cli(
+        ["tune", "--objective", "my_objective:objective", *options, "--checkpoint-dir", "ck", "--resumes", "2"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    study = optuna.load_study(study_name="objective-tpe-seed0", storage=f"sqlite:///{tmp_path / 'results' / 'hpo.db'}")
+    resumed = [t for t in study.trials if "hpo:resumed_from" in t.user_attrs]
+    assert len(study.trials) == 12 + len(resumed) and 1 <= len(resumed) <= 2
+    assert all(t.user_attrs["hpo:start_step"] >= 1 for t in resumed)
+    refused = run_cli(["tune", "--objective", "my_objective:objective", *options, "--resumes", "2"], cwd=tmp_path)
+    assert refused.returncode == 2 and "give checkpoint_dir too" in refused.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
