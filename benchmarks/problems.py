@@ -66,7 +66,7 @@ from hpo.errors import UserError
 from hpo.tasks import Task
 
 BBOB_FUNCTIONS = tuple(range(1, 25))
-BBOB_DIMENSIONS = (2, 5, 10)
+BBOB_DIMENSIONS = (2, 5, 10, 20)
 GROUPS = ("bbob", "sklearn", "mlp", "tabular", "electrode", "multi-objective", "synthetic", "sklearn-small")
 
 

@@ -102,8 +102,11 @@ class AcquisitionEpisode:
         categorical: np.ndarray | None = None,
         prior: Callable[[np.ndarray], np.ndarray] | None = None,
         warp: bool = False,
+        trust_region: bool | None = None,
     ):
-        self.search = GPSearch(dim, snap=snap, categorical=categorical, prior=prior, warp=warp)
+        self.search = GPSearch(
+            dim, snap=snap, categorical=categorical, prior=prior, warp=warp, trust_region=trust_region
+        )
         self.dim = self.search.dim
         self.horizon = int(horizon)
         self.lower, self.center = lower, center
@@ -231,6 +234,9 @@ class AcquisitionEnv(gym.Env):
             center=float(np.median(reference)),
             snap=function.discretize,
             categorical=function.categorical,
+            # the shipped agents were trained on the search without a trust region, at any
+            # dimension: pre-training keeps it so, and reproduces them
+            trust_region=False,
         )
         for point in function.discretize(rng.uniform(-1.0, 1.0, size=(N_STARTUP, function.dim))):
             self.episode.record(point, function(point))

@@ -398,14 +398,29 @@ register(
         transfer_factory="hpo.samplers.sac_hmr_transfer:gp_search_from_sources",
     )
 )
-register(
-    OptimizerEntry(
-        name="gp-search-warped",
-        description="gp-search with input warping fitted with the model (its ablation, docs/benchmarks.md)",
-        configuration="hpo.samplers.PretrainedSampler(None, seed=seed, fixed_action=(0, 0, 0), warp=True)",
-        factory="hpo.samplers.pretrained:from_registry",
-        options={"agent": None, "fixed_action": (0.0, 0.0, 0.0), "warp": True},
+
+
+def _register_gp_search_ablation(name: str, description: str, option: str, value: Any) -> None:
+    """``gp-search`` with one option of ``PretrainedSampler`` changed (docs/benchmarks.md)."""
+    register(
+        OptimizerEntry(
+            name=name,
+            description=f"{description} (its ablation, docs/benchmarks.md)",
+            configuration=(
+                f"hpo.samplers.PretrainedSampler(None, seed=seed, fixed_action=(0, 0, 0), {option}={value!r})"
+            ),
+            factory="hpo.samplers.pretrained:from_registry",
+            options={"agent": None, "fixed_action": (0.0, 0.0, 0.0), option: value},
+        )
     )
+
+
+_register_gp_search_ablation("gp-search-warped", "gp-search with input warping fitted with the model", "warp", True)
+_register_gp_search_ablation(
+    "gp-search-no-trust-region", "gp-search without its trust region above 10 parameters", "trust_region", False
+)
+_register_gp_search_ablation(
+    "gp-search-random-start", "gp-search with 3 random start-up trials, not a Latin hypercube", "startup", "random"
 )
 register(
     OptimizerEntry(

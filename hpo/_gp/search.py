@@ -22,6 +22,14 @@ it. Candidates are first moved onto the points that will actually run (``snap``:
 integer, step and categorical parameters), and those already evaluated are dropped, so a
 discrete space is never searched by re-running a configuration.
 
+Above ``TRUST_REGION_DIM`` coordinates the candidates stay in a trust region, as in TuRBO-1
+(Eriksson et al., 2019): a box around the best point with side ``trust_length()`` times the
+relative length scales, which doubles after ``TRUST_SUCCESSES`` improving trials in a row,
+halves after ``max(4, dim)`` trials without one, and starts again at its initial side once it
+falls below its minimum. The side is recomputed from the trials' values in order, so it is
+the same for every worker that reads the same study. ``trust_region=True`` or ``False``
+forces it on or off at any dimension.
+
 ``warp=True`` fits input warping with the model (``hpo._gp.gp``). It is off by default: on
 the 59 problems of ``benchmarks/results/gp-modelling`` (the 48 BBOB functions in 2-D and 5-D
 on instances 21-23, the 7 tables, 3 electrode problems and kernel ridge; 3 seeds) the
@@ -49,6 +57,11 @@ REFINE_ROUNDS = 3
 REFINE_POINTS = 32
 REFINE_SHRINK = 4.0
 FIT_ITERATIONS = 10  # per hyperparameter refit, warm-started; a cold fit takes 50
+# TuRBO-1's trust region (its lengths of the unit cube, doubled for ours, [-1, 1]^d)
+TRUST_REGION_DIM = 10  # above this many coordinates by default
+TRUST_INITIAL, TRUST_MIN, TRUST_MAX = 1.6, 2.0**-6, 3.2
+TRUST_SUCCESSES = 3
+TRUST_IMPROVEMENT = 1e-3  # relative to the best value: less is not a success
 
 
 class GPSearch:
@@ -62,8 +75,10 @@ class GPSearch:
         categorical: np.ndarray | None = None,
         prior: Callable[[np.ndarray], np.ndarray] | None = None,
         warp: bool = False,
+        trust_region: bool | None = None,
     ):
         self.dim = int(dim)
+        self.trust_region = self.dim > TRUST_REGION_DIM if trust_region is None else bool(trust_region)
         self.snap = snap
         self.n_candidates = min(N_CANDIDATES, CANDIDATES_PER_COORDINATE * self.dim)
         self.points: list[np.ndarray] = []
@@ -147,14 +162,42 @@ class GPSearch:
         lengths = self.gp.length_scales
         return np.clip(lengths / math.exp(np.mean(np.log(lengths))), 0.1, 10.0)
 
+    def trust_length(self) -> float:
+        """The trust region's side (see the module docstring), from the values in order."""
+        length, successes, failures, best = TRUST_INITIAL, 0, 0, None
+        patience = max(4, self.dim)
+        for index, value in enumerate(self.values):
+            if index >= N_STARTUP and best is not None:
+                improved = value is not None and value < best - TRUST_IMPROVEMENT * abs(best)
+                successes, failures = (successes + 1, 0) if improved else (0, failures + 1)
+                if successes == TRUST_SUCCESSES:
+                    length, successes = min(2.0 * length, TRUST_MAX), 0
+                elif failures == patience:
+                    length, failures = length / 2.0, 0
+                    if length < TRUST_MIN:
+                        length = TRUST_INITIAL
+            if value is not None and (best is None or value < best):
+                best = value
+        return length
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The box candidates are drawn from: ``[-1, 1]^d``, or the trust region."""
+        low, high = -np.ones(self.dim), np.ones(self.dim)
+        if not self.trust_region or self.best_point is None or self.n < N_STARTUP:
+            return low, high
+        half = self.trust_length() * self._length_weights() / 2.0
+        best = self.best_point
+        return np.maximum(low, best - half), np.minimum(high, best + half)
+
     def candidates(
         self, rng: np.random.Generator, radius: float, local_share: float, size: int | None = None
     ) -> np.ndarray:
         size = self.n_candidates if size is None else size
         n_local = int(round(local_share * size))
         best = self.best_point if self.best_point is not None else np.zeros(self.dim)
-        local = self._around(best, radius, n_local, rng=rng)
-        return np.vstack([local, rng.uniform(-1.0, 1.0, size=(size - n_local, self.dim))])
+        low, high = self.bounds()
+        local = np.clip(self._around(best, radius, n_local, rng=rng), low, high)
+        return np.vstack([local, rng.uniform(low, high, size=(size - n_local, self.dim))])
 
     def _around(self, center: np.ndarray, scale: float, count: int, rng: np.random.Generator) -> np.ndarray:
         """``count`` points near ``center``: Gaussian steps of ``scale`` times the relative

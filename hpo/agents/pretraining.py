@@ -229,7 +229,9 @@ def best_values(policy, function, budget: int, rng: np.random.Generator) -> list
     (random search)."""
     from envs.acquisition_env import ACTION_SIZE, N_STARTUP, AcquisitionEpisode
 
-    episode = AcquisitionEpisode(function.dim, budget, snap=function.discretize, categorical=function.categorical)
+    episode = AcquisitionEpisode(
+        function.dim, budget, snap=function.discretize, categorical=function.categorical, trust_region=False
+    )
     best = []
     for trial in range(budget):
         if policy is None or trial < N_STARTUP:

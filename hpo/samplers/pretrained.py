@@ -14,8 +14,9 @@ action in the trial's system attributes (``SYSTEM_ATTR``). The GP-based observat
 old trial cannot be recomputed cheaply, so it is kept rather than replayed; the values,
 hence the rewards, come from the study. Trials without that record (start-up trials,
 other samplers, other workers' proposals not yet seen) inform the model but make no
-transition. The first ``envs.acquisition_env.N_STARTUP`` finished trials are the independent
-sampler's (random search by default), as in pre-training.
+transition. The first ``envs.acquisition_env.N_STARTUP`` trials are the independent
+sampler's: by default a Latin hypercube (``hpo.samplers._startup``; pre-training draws them
+uniformly).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from envs.acquisition_env import ACTION_SIZE, N_STARTUP, OBSERVATION_SIZE, Acqui
 from hpo.agents.shipped import fresh_agent, load_pretrained
 from hpo.errors import UserError
 from hpo.samplers._base import DEFAULT_HORIZON, AgentSampler, Replay, finished_points, silent_logger
+from hpo.samplers._startup import LatinHypercubeStart
 from hpo.validation import check_int
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_TRAIN_EVERY = 8  # one update per 8 trials keeps the cost per trial near TPE's (docs)
 # The middle of each acquisition setting's range: beta 0.32, radius 0.14, local share 0.5.
 FIXED_ACTION = (0.0, 0.0, 0.0)
+STARTUPS = ("latin-hypercube", "random")
 _MAX_UPDATES_PER_CALL = 10  # resuming a long study stays quick
 
 
@@ -75,9 +78,16 @@ class PretrainedSampler(AgentSampler):
         where known; ``hpo.tune`` passes it).
     independent_sampler:
         For start-up trials and parameters outside the relative search space.
+    startup:
+        The start-up trials when no ``independent_sampler`` is given: ``"latin-hypercube"``
+        (``hpo.samplers._startup``; the default) or ``"random"`` (random search);
+        docs/benchmarks.md measures both.
     warp:
         Fit input warping with the search's Gaussian process (``hpo._gp.gp``); off by
         default (docs/benchmarks.md measures it).
+    trust_region:
+        Keep the candidates in a TuRBO-style trust region (``hpo._gp.search``); ``None``:
+        above ``hpo._gp.search.TRUST_REGION_DIM`` parameters (docs/benchmarks.md measures it).
     fixed_action:
         Take this action (in ``[-1, 1]^3``, ``envs.acquisition_env.action_to_acquisition``)
         at every trial instead of asking an agent: the same Gaussian-process search with
@@ -99,9 +109,16 @@ class PretrainedSampler(AgentSampler):
         independent_sampler: BaseSampler | None = None,
         fixed_action: Sequence[float] | None = None,
         warp: bool = False,
+        trust_region: bool | None = None,
+        startup: str = "latin-hypercube",
     ):
+        if startup not in STARTUPS:
+            raise UserError(f"startup {startup!r} is not allowed; allowed: {', '.join(STARTUPS)}")
+        if independent_sampler is None and startup == "latin-hypercube":
+            independent_sampler = LatinHypercubeStart(N_STARTUP, seed=seed)
         super().__init__(seed, independent_sampler)
         self.warp = bool(warp)
+        self.trust_region = None if trust_region is None else bool(trust_region)
         for name, value, minimum in (
             ("gradient_steps", gradient_steps, 0),
             ("batch_size", batch_size, 1),
@@ -206,6 +223,7 @@ class PretrainedSampler(AgentSampler):
                 categorical=encoder.categorical,
                 prior=self._prior(encoder),
                 warp=self.warp,
+                trust_region=self.trust_region,
             ),
         )
 
@@ -278,6 +296,8 @@ def from_registry(
     fine_tune: bool = True,
     fixed_action: Sequence[float] | None = None,
     warp: bool = False,
+    trust_region: bool | None = None,
+    startup: str = "latin-hypercube",
 ) -> PretrainedSampler:
     """The registry's ``sac-hmr-pretrained``, its ablations and ``gp-search`` (``hpo.optimizers``);
     ``gp-search`` on two objectives is the same search with expected hypervolume improvement
@@ -293,6 +313,8 @@ def from_registry(
         fine_tune=fine_tune,
         fixed_action=fixed_action,
         warp=warp,
+        trust_region=trust_region,
+        startup=startup,
     )
 
 

@@ -46,7 +46,7 @@ def test_random_problem_names_are_known_or_named_errors(name):
 
 def test_registry_holds_every_family():
     names = problem_names()
-    assert len(problem_names("bbob")) == 24 * 3
+    assert len(problem_names("bbob")) == 24 * 4
     assert len(problem_names("sklearn")) >= 4
     for group in GROUPS:
         assert problem_names(group), group

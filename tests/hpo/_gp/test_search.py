@@ -126,3 +126,37 @@ def test_the_power_transform_finds_the_minimum_of_a_skewed_function(monkeypatch)
     standardized = np.array([run(seed) for seed in range(8)])
     assert np.median(transformed[:, 0]) < 0.5 * np.median(standardized[:, 0])
     assert transformed[:, 1].mean() < standardized[:, 1].mean() - 1.0
+
+
+def test_the_trust_region_doubles_after_successes_halves_after_failures_and_restarts():
+    search = GPSearch(12)
+    assert search.trust_region and not GPSearch(10).trust_region and GPSearch(2, trust_region=True).trust_region
+    for value in (5.0, 4.0, 3.0):  # the start-up: no verdicts
+        search.add(np.zeros(12), value)
+    assert search.trust_length() == search_module.TRUST_INITIAL
+    for value in (2.0, 1.0, 0.5):  # three improvements in a row: doubled
+        search.add(np.zeros(12), value)
+    assert search.trust_length() == 2 * search_module.TRUST_INITIAL
+    for _ in range(12):  # max(4, dim) trials without one: halved
+        search.add(np.zeros(12), 0.5)
+    assert search.trust_length() == search_module.TRUST_INITIAL
+    for _ in range(12 * 7):  # below its minimum: the initial side again
+        search.add(np.zeros(12), 0.5 + 1e-9)
+    lengths = {search_module.TRUST_INITIAL / 2**k for k in range(7)}
+    assert search.trust_length() in lengths and search.trust_length() >= search_module.TRUST_MIN
+
+
+def test_candidates_stay_in_the_trust_region_around_the_best_point():
+    rng = np.random.default_rng(0)
+    search = GPSearch(16)
+    for point in rng.uniform(-1, 1, (20, 16)):
+        search.add(point, float(np.sum(point**2)))
+    search.fit()
+    low, high = search.bounds()
+    assert np.all(low <= search.best_point) and np.all(search.best_point <= high)
+    assert np.all(high - low < 2.0) and np.all(high - low > 0)
+    batch = search.candidates(rng, radius=0.5, local_share=0.5)
+    assert np.all(batch >= low - 1e-12) and np.all(batch <= high + 1e-12)
+    off = GPSearch(16, trust_region=False)
+    off.points, off.values = search.points, search.values
+    assert np.all(off.bounds()[0] == -1.0) and np.all(off.bounds()[1] == 1.0)
