@@ -33,9 +33,8 @@ forces it on or off at any dimension.
 ``warp=True`` fits input warping with the model (``hpo._gp.gp``). It is off by default: on
 the 59 problems of ``benchmarks/results/gp-modelling`` (the 48 BBOB functions in 2-D and 5-D
 on instances 21-23, the 7 tables, 3 electrode problems and kernel ridge; 3 seeds) the
-registry's ``gp-search-warped`` was worse than ``gp-search`` at the full budget on 38
-problems and better on 17 (Holm p 0.007); only on the tables did it rank better (1.43
-against 1.57 of 3).
+registry's ``gp-search-warped`` was better than ``gp-search`` at the full budget on 28
+problems and worse on 27 (Holm p 0.88): no gain for its cost.
 
 Who sets the acquisition is not this module's business: the pre-trained tuner's MDP
 (``envs.acquisition_env.AcquisitionEpisode``) maps an agent's action onto it.
