@@ -400,7 +400,7 @@ register(
 )
 
 
-def _register_gp_search_ablation(name: str, description: str, option: str, value: Any) -> None:
+def _register_gp_search_ablation(name: str, description: str, *, option: str, value: Any) -> None:
     """``gp-search`` with one option of ``PretrainedSampler`` changed (docs/benchmarks.md)."""
     register(
         OptimizerEntry(
@@ -415,12 +415,20 @@ def _register_gp_search_ablation(name: str, description: str, option: str, value
     )
 
 
-_register_gp_search_ablation("gp-search-warped", "gp-search with input warping fitted with the model", "warp", True)
 _register_gp_search_ablation(
-    "gp-search-no-trust-region", "gp-search without its trust region above 10 parameters", "trust_region", False
+    "gp-search-warped", "gp-search with input warping fitted with the model", option="warp", value=True
 )
 _register_gp_search_ablation(
-    "gp-search-random-start", "gp-search with 3 random start-up trials, not a Latin hypercube", "startup", "random"
+    "gp-search-no-trust-region",
+    "gp-search without its trust region above 10 parameters",
+    option="trust_region",
+    value=False,
+)
+_register_gp_search_ablation(
+    "gp-search-random-start",
+    "gp-search with 3 random start-up trials, not a Latin hypercube",
+    option="startup",
+    value="random",
 )
 register(
     OptimizerEntry(
