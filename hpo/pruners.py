@@ -165,6 +165,7 @@ class Reporter:
     def __init__(self, trial: optuna.Trial):
         self._trial = trial
         self._losses: list[float] = list(trial.user_attrs.get(LOSS_ATTR, []))  # a resumption's go on
+        self._checkpoint: Path | None = None
 
     @property
     def trial(self) -> optuna.Trial:
@@ -179,15 +180,16 @@ class Reporter:
     @property
     def checkpoint(self) -> Path:
         """This trial's checkpoint directory (created here); a resumption shares the one of
-        the trial it resumes."""
-        directory = checkpoint_dir(self._trial.study)
-        if directory is None:
-            raise UserError(
-                "reporter.checkpoint: this study has no checkpoint directory; pass checkpoint_dir= to hpo.tune"
-            )
-        path = checkpoint_path(directory, self._trial)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        the trial it resumes. Read from the study once (an objective may ask at every step)."""
+        if self._checkpoint is None:
+            directory = checkpoint_dir(self._trial.study)
+            if directory is None:
+                raise UserError(
+                    "reporter.checkpoint: this study has no checkpoint directory; pass checkpoint_dir= to hpo.tune"
+                )
+            self._checkpoint = checkpoint_path(directory, self._trial)
+            self._checkpoint.mkdir(parents=True, exist_ok=True)
+        return self._checkpoint
 
     @property
     def resumed(self) -> bool:
