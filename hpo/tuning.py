@@ -282,8 +282,12 @@ def tune(
         raise UserError(f"resumes={resumes}: a trial is resumed from its checkpoint; give checkpoint_dir too")
     if resumes and isinstance(pruner, optuna.pruners.NopPruner):
         raise UserError(f"resumes={resumes}: only a pruned trial is paused; give a pruner (e.g. pruner='hyperband')")
-    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, Path)):
-        raise UserError(f"checkpoint_dir must be a path, got {checkpoint_dir!r:.80}")
+    if checkpoint_dir is not None:
+        if not isinstance(checkpoint_dir, (str, Path)):
+            raise UserError(f"checkpoint_dir must be a path, got {checkpoint_dir!r:.80}")
+        folder = Path(checkpoint_dir).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"checkpoint_dir {str(checkpoint_dir)!r}: it exists and is not a folder")
     if portfolio_size is not None:
         if transfer_from is None:
             raise UserError("portfolio_size: the portfolio comes from source studies; give transfer_from too")

@@ -148,6 +148,13 @@ def test_bad_pause_and_resume_arguments_are_refused_with_their_name(options, mes
         hpo.tune(lambda params, trial: params["x"], SPACE, n_trials=2, **options)
 
 
+def test_a_checkpoint_dir_that_is_a_file_is_refused_before_any_trial(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(UserError, match="checkpoint_dir .*taken.*not a folder"):
+        hpo.tune(lambda params, trial: params["x"], SPACE, n_trials=2, pruner="median", checkpoint_dir=taken)
+
+
 def test_the_reporter_has_no_checkpoint_without_a_checkpoint_directory():
     def objective(params, reporter):
         assert not reporter.resumed and reporter.start_step == 0
